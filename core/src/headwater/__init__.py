@@ -1,0 +1,52 @@
+"""Headwater: fast, local-first workflow orchestration with secret-safe blocks.
+
+Everything is imported lazily so that ``import headwater`` costs almost nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Block": "headwater.blocks",
+    "ObjectStorage": "headwater.blocks",
+    "LocalFileSystem": "headwater.blocks",
+    "Secret": "headwater.blocks",
+    "SecretStr": "headwater.blocks",
+    "SecretBytes": "headwater.blocks",
+    "SecretDict": "headwater.blocks",
+    "HeadwaterError": "headwater.errors",
+    "hookimpl": "headwater.hookspecs",
+    "flow": "headwater.runtime",
+    "task": "headwater.runtime",
+    "get_run_logger": "headwater.runtime",
+    "unmapped": "headwater.runtime",
+    "wait": "headwater.runtime",
+    "as_completed": "headwater.runtime",
+    "ThreadPoolTaskRunner": "headwater.runtime",
+    "ProcessPoolTaskRunner": "headwater.runtime",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:
+    from headwater.blocks import Block, LocalFileSystem, ObjectStorage, Secret, SecretBytes, SecretDict, SecretStr
+    from headwater.errors import HeadwaterError
+    from headwater.hookspecs import hookimpl
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'headwater' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,31 @@
+"""Core's own registrations, made through the same hooks plugins use."""
+
+from __future__ import annotations
+
+from headwater.hookspecs import hookimpl
+
+
+@hookimpl
+def register_block_types(register):  # type: ignore[no-untyped-def]
+    from headwater.blocks.system import LocalFileSystem, Secret
+
+    register(Secret)
+    register(LocalFileSystem)
+
+
+@hookimpl
+def register_secret_backends(register):  # type: ignore[no-untyped-def]
+    from headwater.blocks import secrets
+
+    register("encrypted", secrets.EncryptedBackend)
+    register("keyring", secrets.KeyringBackend)
+
+
+@hookimpl
+def register_task_runners(register):  # type: ignore[no-untyped-def]
+    try:
+        from headwater.runtime.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+    except ImportError:  # runtime not built yet in this checkout
+        return
+    register("thread-pool", ThreadPoolTaskRunner)
+    register("process-pool", ProcessPoolTaskRunner)

@@ -1,0 +1,19 @@
+"""Blocks: typed, secret-safe configuration saved by name."""
+
+from headwater.blocks.core import Block, BlockSchemaWarning
+from headwater.blocks.storage import ObjectStorage, iter_local_files, join_key
+from headwater.blocks.system import LocalFileSystem, Secret
+from headwater.blocks.types import SecretBytes, SecretDict, SecretStr
+
+__all__ = [
+    "Block",
+    "BlockSchemaWarning",
+    "LocalFileSystem",
+    "ObjectStorage",
+    "Secret",
+    "SecretBytes",
+    "SecretDict",
+    "SecretStr",
+    "iter_local_files",
+    "join_key",
+]

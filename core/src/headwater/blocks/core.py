@@ -1,0 +1,200 @@
+"""The :class:`Block` base class: typed, secret-safe configuration saved by name."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import json
+import warnings
+from typing import Any, Callable, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
+
+from headwater.blocks.naming import slug_from_class_name
+from headwater.errors import BlockValidationError, HeadwaterError
+from headwater.redaction import redact, remember
+
+__all__ = ["Block", "BlockSchemaWarning"]
+
+B = TypeVar("B", bound="Block")
+
+
+class BlockSchemaWarning(UserWarning):
+    """A stored document did not match the current block class exactly (fields dropped)."""
+
+
+class Block(BaseModel):
+    """Base class of every block.
+
+    Subclass it with typed fields (each with ``Field(description=...)``); secret fields use
+    ``SecretStr``, ``SecretBytes`` or ``SecretDict``.
+
+    Example:
+        >>> class Warehouse(Block):
+        ...     url: str = Field(description="Where it is")
+        ...     password: SecretStr = Field(description="Its password")
+        >>> Warehouse(url="x", password="p").save("prod")   # doctest: +SKIP
+        >>> Warehouse.load("prod").password                 # doctest: +SKIP
+        SecretStr('**********')
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, arbitrary_types_allowed=True)
+
+    _block_type_slug: ClassVar[str | None] = None
+    _block_schema_version: ClassVar[int] = 1
+    _block_migrations: ClassVar[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
+    _block_description: ClassVar[str | None] = None
+    _block_abstract: ClassVar[bool] = False
+
+    _block_document_name: str | None = PrivateAttr(default=None)
+    _block_document_id: str | None = PrivateAttr(default=None)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _validation_error(type(self), exc) from None
+        _remember_secrets(self)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if inspect.isabstract(cls) or cls.__dict__.get("_block_abstract", False):
+            return
+        from headwater.plugins import register_local_block_type
+
+        register_local_block_type(cls)
+
+    # -- identity -------------------------------------------------------------------------
+
+    @classmethod
+    def get_block_type_slug(cls) -> str:
+        """The block type's slug: ``_block_type_slug`` if the class sets it, else from its name."""
+        own = cls.__dict__.get("_block_type_slug")
+        return own if isinstance(own, str) else slug_from_class_name(cls.__name__)
+
+    @classmethod
+    def get_description(cls) -> str:
+        doc = cls._block_description or inspect.getdoc(cls) or ""
+        return doc.strip().split("\n\n")[0].replace("\n", " ")
+
+    @classmethod
+    def schema_checksum(cls) -> str:
+        """A checksum of the class's JSON schema (changes when fields change)."""
+        cached = cls.__dict__.get("_hw_schema_checksum")
+        if cached is None:
+            schema = json.dumps(cls.model_json_schema(), sort_keys=True, default=str)
+            cached = "sha256:" + hashlib.sha256(schema.encode()).hexdigest()
+            type.__setattr__(cls, "_hw_schema_checksum", cached)
+        return cached
+
+    @property
+    def block_document_name(self) -> str | None:
+        """The name this block was saved or loaded as, if any."""
+        return self._block_document_name
+
+    # -- persistence ----------------------------------------------------------------------
+
+    def save(self, name: str, overwrite: bool = False) -> str:
+        """Save this block as ``name``; returns the document id.
+
+        Raises:
+            BlockExistsError: ``name`` exists for this block type and ``overwrite`` is False.
+            InvalidBlockNameError: ``name`` is not a valid name.
+        """
+        from headwater.blocks import store
+
+        return store.save_block(self, name, overwrite=overwrite)
+
+    @classmethod
+    def load(cls: type[B], name: str) -> B:
+        """Load a saved block by ``name``, or by ``"slug/name"`` (on ``Block`` itself, a bare
+        name works when it is unambiguous).
+
+        Raises:
+            BlockNotFoundError: nothing is saved under that name.
+            UnknownBlockTypeError: the block's type is provided by a plugin that is not installed.
+        """
+        from headwater.blocks import store
+
+        return store.load_block(cls, name)  # type: ignore[return-value]
+
+    @classmethod
+    def delete(cls, name: str) -> None:
+        """Delete the saved block ``name`` (and its secrets)."""
+        from headwater.blocks import store
+
+        store.delete_block(cls, name)
+
+    async def asave(self, name: str, overwrite: bool = False) -> str:
+        return await asyncio.to_thread(self.save, name, overwrite)
+
+    @classmethod
+    async def aload(cls: type[B], name: str) -> B:
+        return await asyncio.to_thread(cls.load, name)
+
+    @classmethod
+    async def adelete(cls, name: str) -> None:
+        await asyncio.to_thread(cls.delete, name)
+
+    def check(self) -> None:
+        """Test connectivity with this configuration; raise a HeadwaterError if it fails.
+
+        Blocks that talk to a system override this; the base has nothing to check.
+        """
+        raise NotImplementedError(f"block type {self.get_block_type_slug()!r} has no check()")
+
+    # -- documents --------------------------------------------------------------------------
+
+    @classmethod
+    def migrate_document(cls, data: dict[str, Any], from_version: int) -> dict[str, Any]:
+        """Upgrade a stored document's fields from ``from_version`` to the current version.
+
+        The default applies ``_block_migrations[v]`` (``v`` -> ``v + 1``) in turn; override for
+        anything more involved.
+        """
+        for version in range(from_version, cls._block_schema_version):
+            step = cls._block_migrations.get(version)
+            if step is not None:
+                data = step(dict(data))
+        return data
+
+    @classmethod
+    def _from_document_fields(cls: type[B], fields: dict[str, Any], where: str | None = None) -> B:
+        unknown = sorted(set(fields) - set(cls.model_fields))
+        if unknown:
+            warnings.warn(
+                f"{where or cls.get_block_type_slug()}: stored field(s) {', '.join(unknown)} no longer exist "
+                f"on {cls.__name__} and were dropped; re-save the block to stop this warning",
+                BlockSchemaWarning,
+                stacklevel=4,
+            )
+            fields = {k: v for k, v in fields.items() if k not in unknown}
+        try:
+            block = cls.model_validate(fields)
+        except ValidationError as exc:
+            raise _validation_error(cls, exc, where) from None
+        _remember_secrets(block)
+        return block
+
+
+def _remember_secrets(block: BaseModel) -> None:
+    from headwater.blocks.types import SECRET_TYPES
+
+    for name in type(block).model_fields:
+        value = getattr(block, name, None)
+        if isinstance(value, SECRET_TYPES):
+            remember(value)
+        elif isinstance(value, BaseModel):
+            _remember_secrets(value)
+
+
+def _validation_error(cls: type, exc: ValidationError, where: str | None = None) -> HeadwaterError:
+    """A readable error that never echoes the input values (they may be secrets)."""
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False, include_context=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "(block)"
+        parts.append(f"{loc}: {redact(err['msg'])}")
+    label = where or getattr(cls, "get_block_type_slug", lambda: cls.__name__)()
+    return BlockValidationError(f"invalid {label}: " + "; ".join(parts))

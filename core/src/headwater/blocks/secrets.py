@@ -1,0 +1,266 @@
+"""Secret backends: where secret field values go instead of the store.
+
+- ``keyring``: the OS keyring, used only when keyring has a real backend (never keyring's
+  ``fail``/``null`` backends or keyrings.alt's plaintext files).
+- ``encrypted``: AES-256-GCM in the store, key from ``HEADWATER_SECRET_KEY`` or a key file
+  created with mode 0600 in ``HEADWATER_HOME``; the ciphertext is bound to the document and
+  field it belongs to.
+- plugin backends registered through ``register_secret_backends``.
+
+``auto`` picks keyring when usable, else encrypted, and says why; never plaintext.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import stat
+import threading
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+from headwater import _state
+from headwater.errors import ConfigError, SecretBackendError
+from headwater.settings import get_settings
+
+__all__ = ["EncryptedBackend", "KeyringBackend", "SecretBackend", "get_secret_backend", "keyring_status", "resolve_backend_name"]
+
+
+class SecretBackend(ABC):
+    """Stores and retrieves secret values for block documents.
+
+    ``ref`` identifies one secret field of one document (stable across machines sharing a
+    store). ``store`` returns what to keep in the store's secret table (for example the
+    ciphertext), or None when the backend keeps the value itself.
+    """
+
+    name: str = ""
+
+    @abstractmethod
+    def store(self, ref: str, plaintext: str) -> str | None: ...
+
+    @abstractmethod
+    def load(self, ref: str, stored: str | None) -> str: ...
+
+    def delete(self, ref: str, stored: str | None) -> None:  # noqa: B027 - optional
+        """Forget the value (no-op for backends that keep nothing outside the store)."""
+
+    def describe(self) -> str:
+        return self.name
+
+
+class EncryptedBackend(SecretBackend):
+    """AES-256-GCM encryption at rest; the document/field reference is the associated data."""
+
+    name = "encrypted"
+    _PREFIX = "v1"
+
+    def __init__(self) -> None:
+        key, source = _load_key()
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        self._aead = AESGCM(key)
+        self.key_id = hashlib.sha256(key).hexdigest()[:12]
+        self.source = source
+
+    def store(self, ref: str, plaintext: str) -> str:
+        nonce = os.urandom(12)
+        sealed = self._aead.encrypt(nonce, plaintext.encode(), ref.encode())
+        return f"{self._PREFIX}:{self.key_id}:{base64.b64encode(nonce + sealed).decode()}"
+
+    def load(self, ref: str, stored: str | None) -> str:
+        try:
+            prefix, key_id, blob = (stored or "").split(":", 2)
+        except ValueError:
+            raise SecretBackendError(f"the stored secret for {ref} is malformed; re-save the block") from None
+        if key_id != self.key_id:
+            raise SecretBackendError(
+                f"a secret of this block was encrypted with key {key_id}, but the current key ({self.source}) is "
+                f"{self.key_id}: set HEADWATER_SECRET_KEY to the key used where the block was saved"
+            )
+        raw = base64.b64decode(blob)
+        from cryptography.exceptions import InvalidTag
+
+        try:
+            return self._aead.decrypt(raw[:12], raw[12:], ref.encode()).decode()
+        except InvalidTag:
+            raise SecretBackendError(
+                "a stored secret failed its integrity check (tampered with, or moved between documents); re-save the block"
+            ) from None
+
+    def describe(self) -> str:
+        return f"encrypted (AES-256-GCM, key {self.key_id} from {self.source})"
+
+
+def _load_key() -> tuple[bytes, str]:
+    settings = get_settings()
+    if settings.secret_key:
+        return _key_from_text(settings.secret_key), "HEADWATER_SECRET_KEY"
+    path = settings.home / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = os.urandom(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process created it first; read theirs
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(base64.urlsafe_b64encode(key).decode() + "\n")
+            return key, str(path)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise SecretBackendError(f"key file {path} is readable by other users (mode {mode:o}): run chmod 600 {path}")
+    return _key_from_text(path.read_text().strip()), str(path)
+
+
+def _key_from_text(text: str) -> bytes:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        if len(raw) == 32:
+            return raw
+    except ValueError:
+        pass
+    if len(text) < 16:
+        raise ConfigError("HEADWATER_SECRET_KEY is too short: use 32 random bytes, base64-encoded (headwater config new-key)")
+    return hashlib.sha256(b"headwater-secret-key\0" + text.encode()).digest()
+
+
+_REJECTED = ("keyring.backends.fail", "keyring.backends.null", "keyrings.alt")
+
+
+def keyring_status() -> tuple[bool, str]:
+    """Whether keyring has a real backend here, and a sentence saying why."""
+    try:
+        import keyring
+        from keyring.backends import chainer
+    except ImportError:
+        return False, "the keyring package is not installed"
+    try:
+        kr = keyring.get_keyring()
+    except Exception as exc:
+        return False, f"keyring failed to start ({type(exc).__name__})"
+    backends = list(kr.backends) if isinstance(kr, chainer.ChainerBackend) else [kr]
+    if not backends:
+        return False, "keyring found no backend on this machine"
+    for backend in backends:
+        module = type(backend).__module__
+        if module.startswith(_REJECTED) or "Plaintext" in type(backend).__name__:
+            return False, f"keyring's backend here is {module}.{type(backend).__name__}, which is not a real keyring"
+    names = ", ".join(f"{type(b).__module__}.{type(b).__name__}" for b in backends)
+    return True, f"keyring backend {names}"
+
+
+class KeyringBackend(SecretBackend):
+    """The operating system's keyring (macOS Keychain, Windows Credential Locker, Secret Service)."""
+
+    name = "keyring"
+    service = "headwater"
+
+    def __init__(self) -> None:
+        usable, why = keyring_status()
+        if not usable:
+            raise SecretBackendError(
+                f"HEADWATER_SECRETS_BACKEND=keyring but {why}: install/unlock an OS keyring or use HEADWATER_SECRETS_BACKEND=encrypted"
+            )
+        import keyring
+
+        self._keyring = keyring
+        url = get_settings().database_url
+        self._scope = hashlib.sha256(url.encode()).hexdigest()[:10]
+        self.why = why
+
+    def _user(self, ref: str) -> str:
+        return f"{self._scope}/{ref}"
+
+    def store(self, ref: str, plaintext: str) -> None:
+        try:
+            self._keyring.set_password(self.service, self._user(ref), plaintext)
+        except Exception as exc:
+            raise SecretBackendError(f"the keyring refused to store a secret ({type(exc).__name__}): is it unlocked?") from None
+        return None
+
+    def load(self, ref: str, stored: str | None) -> str:
+        try:
+            value = self._keyring.get_password(self.service, self._user(ref))
+        except Exception as exc:
+            raise SecretBackendError(f"the keyring refused to read a secret ({type(exc).__name__}): is it unlocked?") from None
+        if value is None:
+            raise SecretBackendError(
+                "a secret of this block is not in this machine's keyring (saved on another machine?): "
+                "re-save it here, or use HEADWATER_SECRETS_BACKEND=encrypted with a shared HEADWATER_SECRET_KEY"
+            )
+        return value
+
+    def delete(self, ref: str, stored: str | None) -> None:
+        try:
+            self._keyring.delete_password(self.service, self._user(ref))
+        except Exception:
+            pass
+
+    def describe(self) -> str:
+        return f"keyring ({self.why})"
+
+
+_lock = threading.Lock()
+_instances: dict[str, SecretBackend] = {}
+_auto_choice: tuple[str, str] | None = None
+
+
+@_state.on_reset
+def _forget() -> None:
+    global _auto_choice
+    _instances.clear()
+    _auto_choice = None
+
+
+def resolve_backend_name() -> tuple[str, str]:
+    """The backend new secrets go to, and why (for ``headwater config``)."""
+    global _auto_choice
+    configured = get_settings().secrets_backend
+    if configured != "auto":
+        return configured, "set by HEADWATER_SECRETS_BACKEND"
+    if _auto_choice is None:
+        if get_settings().secret_key:
+            _auto_choice = ("encrypted", "auto: HEADWATER_SECRET_KEY is set")
+        else:
+            usable, why = keyring_status()
+            if usable:
+                _auto_choice = ("keyring", f"auto: {why}")
+            else:
+                _auto_choice = ("encrypted", f"auto: {why}, so secrets are encrypted with a local key file")
+    return _auto_choice
+
+
+def get_secret_backend(name: str | None = None) -> SecretBackend:
+    """Return the backend called ``name`` (default: the configured one), creating it once."""
+    if name is None:
+        name = resolve_backend_name()[0]
+    backend = _instances.get(name)
+    if backend is not None:
+        return backend
+    with _lock:
+        if name in _instances:
+            return _instances[name]
+        factory: Any
+        if name == "encrypted":
+            factory = EncryptedBackend
+        elif name == "keyring":
+            factory = KeyringBackend
+        else:
+            from headwater.plugins import secret_backend_factories
+
+            entry = secret_backend_factories().get(name)
+            if entry is None:
+                known = ", ".join(sorted({"auto", "encrypted", "keyring", *secret_backend_factories()}))
+                raise ConfigError(f"unknown secret backend {name!r}: use one of {known} (plugins add more)")
+            factory = entry[1]
+        backend = factory()
+        _instances[name] = backend
+        return backend
+
+
+def key_file_path() -> Path:
+    return get_settings().home / "secret.key"

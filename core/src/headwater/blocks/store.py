@@ -1,0 +1,337 @@
+"""Saving, loading, listing and deleting block documents in the store."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+import uuid
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from headwater.blocks import codec
+from headwater.blocks.naming import split_reference, validate_name
+from headwater.errors import (
+    BlockExistsError,
+    BlockNotFoundError,
+    InvalidBlockNameError,
+    StoreError,
+    UnknownBlockTypeError,
+)
+from headwater.redaction import remember
+from headwater.store.engine import read_tx, write_tx
+from headwater.store.tables import block_documents as docs
+from headwater.store.tables import block_secrets as secrets_t
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Row
+
+    from headwater.blocks.core import Block
+
+__all__ = ["DocumentInfo", "delete_block", "list_documents", "load_block", "read_document", "save_block"]
+
+
+@dataclass
+class DocumentInfo:
+    """A stored block document's metadata (no secret values)."""
+
+    id: str
+    slug: str
+    name: str
+    data: dict[str, Any]
+    schema_version: int
+    schema_checksum: str
+    checksum: str
+    dist: str | None
+    dist_version: str | None
+    module: str | None
+    class_name: str | None
+    secrets_backend: str | None
+    created: float
+    updated: float
+    secret_fields: list[str]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.slug}/{self.name}"
+
+
+def _provenance(cls: type[Block]) -> tuple[str | None, str | None]:
+    from headwater.plugins import block_type_registry
+
+    info = block_type_registry(load=False).get(cls.get_block_type_slug())
+    if info is not None and info.cls is cls and info.dist:
+        return info.dist, info.dist_version
+    top = cls.__module__.split(".")[0]
+    if top == "headwater":
+        from headwater import __version__
+
+        return "headwater", __version__
+    try:
+        from importlib.metadata import packages_distributions, version
+
+        dists = packages_distributions().get(top)
+        if dists:
+            return dists[0], version(dists[0])
+    except Exception:
+        pass
+    return None, None
+
+
+def _checksum(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def save_block(block: Block, name: str, overwrite: bool = False) -> str:
+    from headwater.blocks.secrets import get_secret_backend
+
+    validate_name(name)
+    cls = type(block)
+    slug = cls.get_block_type_slug()
+    data, plain = codec.encode(block)
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    dist, dist_version = _provenance(cls)
+    backend = get_secret_backend() if plain else None
+    now = time.time()
+    stored_keyring: list[str] = []
+    with write_tx() as conn:
+        row = conn.execute(docs.select().where(docs.c.slug == slug, docs.c.name == name)).first()
+        if row is not None and not overwrite:
+            raise BlockExistsError(
+                f"block '{slug}/{name}' already exists: pass overwrite=True (CLI: --overwrite) to replace it"
+            )
+        doc_id = row.id if row is not None else str(uuid.uuid4())
+        old = {r.path: r for r in conn.execute(secrets_t.select().where(secrets_t.c.document_id == doc_id))}
+        values = dict(
+            data=text,
+            schema_version=cls._block_schema_version,
+            schema_checksum=cls.schema_checksum(),
+            checksum=_checksum(text),
+            dist=dist,
+            dist_version=dist_version,
+            module=cls.__module__,
+            class_name=cls.__qualname__,
+            secrets_backend=backend.name if backend else None,
+            updated=now,
+        )
+        if row is None:
+            conn.execute(docs.insert().values(id=doc_id, slug=slug, name=name, created=now, **values))
+        else:
+            conn.execute(docs.update().where(docs.c.id == doc_id).values(**values))
+            conn.execute(secrets_t.delete().where(secrets_t.c.document_id == doc_id))
+        try:
+            rows = []
+            for path, value in plain.items():
+                assert backend is not None
+                ref = f"{doc_id}:{path}"
+                rows.append({"document_id": doc_id, "path": path, "backend": backend.name, "stored": backend.store(ref, value)})
+                stored_keyring.append(ref)
+            if rows:
+                conn.execute(secrets_t.insert(), rows)
+        except BaseException:
+            if backend is not None:
+                for ref in stored_keyring:
+                    backend.delete(ref, None)
+            raise
+    for path, r in old.items():
+        if path not in plain or (backend and r.backend != backend.name):
+            _delete_secret(doc_id, r)
+    remember(list(plain.values()))
+    block._block_document_name = name
+    block._block_document_id = doc_id
+    return doc_id
+
+
+def _delete_secret(doc_id: str, row: Any) -> None:
+    from headwater.blocks.secrets import get_secret_backend
+
+    try:
+        get_secret_backend(row.backend).delete(f"{doc_id}:{row.path}", row.stored)
+    except Exception:
+        pass
+
+
+def _query_rows(conn: Connection, slug: str | None, name: str) -> list[Row]:
+    query = docs.select().where(docs.c.name == name)
+    if slug is not None:
+        query = query.where(docs.c.slug == slug)
+    return list(conn.execute(query))
+
+
+def _resolve_target(cls: type[Block], ref: str) -> tuple[str | None, str]:
+    from headwater.blocks.core import Block
+
+    slug, name = split_reference(ref)
+    if cls is not Block:
+        own = cls.get_block_type_slug()
+        if slug is not None and slug != own:
+            raise InvalidBlockNameError(f"{cls.__name__}.load({ref!r}): {ref!r} is a {slug!r} block, not {own!r}")
+        slug = own
+    return slug, name
+
+
+def load_block(cls: type[Block], ref: str, _depth: int = 0) -> Block:
+    slug, name = _resolve_target(cls, ref)
+    with read_tx() as conn:
+        rows = _query_rows(conn, slug, name)
+        if not rows:
+            raise BlockNotFoundError(_not_found(conn, slug, name))
+        if len(rows) > 1:
+            refs = ", ".join(sorted(f"{r.slug}/{r.name}" for r in rows))
+            raise BlockNotFoundError(f"block name {name!r} is ambiguous ({refs}): load it as 'slug/name'")
+        row = rows[0]
+        secret_rows = list(conn.execute(secrets_t.select().where(secrets_t.c.document_id == row.id)))
+    return _materialise(cls, row, secret_rows, _depth)
+
+
+def _not_found(conn: Connection, slug: str | None, name: str) -> str:
+    shown = f"{slug}/{name}" if slug else name
+    similar = [f"{r.slug}/{r.name}" for r in conn.execute(docs.select().where(docs.c.name == name))]
+    hint = f" (found {', '.join(similar)})" if similar else ""
+    return f"no block named '{shown}'{hint}: create it with `headwater block create` or Block.save(), list them with `headwater block ls`"
+
+
+def _materialise(cls: type[Block], row: Row, secret_rows: list[Row], depth: int) -> Block:
+    from headwater.blocks.core import Block
+    from headwater.blocks.secrets import get_secret_backend
+
+    where = f"{row.slug}/{row.name}"
+    if _checksum(row.data) != row.checksum:
+        raise StoreError(f"block '{where}' is corrupted in the store (checksum mismatch): re-create it with `headwater block create` or save()")
+    try:
+        data = json.loads(row.data)
+    except ValueError:
+        raise StoreError(f"block '{where}' is corrupted in the store (not JSON): re-create it") from None
+    target = resolve_block_class(row.slug, row, cls if cls is not Block else None)
+    if row.schema_version < target._block_schema_version:
+        data = target.migrate_document(data, row.schema_version)
+    elif row.schema_version > target._block_schema_version:
+        warnings.warn(
+            f"block '{where}' was saved by a newer version of {target.__name__} (schema {row.schema_version} > "
+            f"{target._block_schema_version}); upgrade {row.dist or 'the package providing it'}",
+            stacklevel=3,
+        )
+    plain: dict[str, str] = {}
+    for s in secret_rows:
+        plain[s.path] = get_secret_backend(s.backend).load(f"{row.id}:{s.path}", s.stored)
+    remember(list(plain.values()))
+    if depth > 20:
+        raise StoreError(f"block '{where}' nests references more than 20 deep (a cycle?)")
+
+    def resolve_ref(slug: str, name: str) -> Block:
+        return load_block(Block, f"{slug}/{name}", depth + 1)
+
+    def resolve_slug(slug: str) -> type[Block]:
+        return resolve_block_class(slug, None, None)
+
+    fields = codec.decode(data, plain, resolve_ref, resolve_slug)
+    block = target._from_document_fields(fields, where)
+    block._block_document_name = row.name
+    block._block_document_id = row.id
+    return block
+
+
+def resolve_block_class(slug: str, row: Any = None, preferred: type[Block] | None = None) -> type[Block]:
+    """The class for ``slug``: the caller's class, a registered one, or a clear error."""
+    from headwater.plugins import block_type_registry, find_plugin_for_dist
+
+    if preferred is not None and preferred.get_block_type_slug() == slug:
+        return preferred
+    info = block_type_registry(load=False).get(slug)
+    if info is None:
+        info = block_type_registry(load=True).get(slug)
+    if info is not None:
+        return info.cls  # type: ignore[return-value]
+    dist = getattr(row, "dist", None)
+    if dist and dist != "headwater":
+        plugin = find_plugin_for_dist(dist)
+        if plugin is not None and plugin.error:
+            raise UnknownBlockTypeError(
+                f"block type {slug!r} is provided by {dist}, which is installed but failed to load ({plugin.error}); "
+                f"see `headwater plugin ls`"
+            )
+        if plugin is not None and plugin.skipped:
+            raise UnknownBlockTypeError(
+                f"block type {slug!r} is provided by {dist}, whose plugin {plugin.name!r} is not in HEADWATER_LOAD_PLUGINS"
+            )
+        raise UnknownBlockTypeError(f"block type {slug!r} is provided by {dist}, which is not installed: pip install {dist}")
+    module = getattr(row, "module", None)
+    if module:
+        if module != "__main__" and module.split(".")[0] not in sys.modules:
+            try:
+                __import__(module)
+            except ImportError:
+                pass
+            else:
+                found = block_type_registry(load=False).get(slug)
+                if found is not None:
+                    return found.cls  # type: ignore[return-value]
+        return _unknown_local(slug, module, getattr(row, "class_name", None))
+    raise UnknownBlockTypeError(f"unknown block type {slug!r}: install the plugin that provides it (`headwater block type ls` lists known types)")
+
+
+def _unknown_local(slug: str, module: str, class_name: str | None) -> UnknownBlockTypeError:
+    return UnknownBlockTypeError(
+        f"block type {slug!r} was saved from class {class_name or '?'} in module {module!r}, which is not a plugin: "
+        f"import or define that class before loading the block"
+    )
+
+
+def delete_block(cls: type[Block], ref: str) -> None:
+    slug, name = _resolve_target(cls, ref)
+    with write_tx() as conn:
+        rows = _query_rows(conn, slug, name)
+        if not rows:
+            raise BlockNotFoundError(_not_found(conn, slug, name))
+        if len(rows) > 1:
+            refs = ", ".join(sorted(f"{r.slug}/{r.name}" for r in rows))
+            raise BlockNotFoundError(f"block name {name!r} is ambiguous ({refs}): delete it as 'slug/name'")
+        row = rows[0]
+        old = list(conn.execute(secrets_t.select().where(secrets_t.c.document_id == row.id)))
+        conn.execute(secrets_t.delete().where(secrets_t.c.document_id == row.id))
+        conn.execute(docs.delete().where(docs.c.id == row.id))
+    for s in old:
+        _delete_secret(row.id, s)
+
+
+def _info(row: Row, secret_paths: list[str]) -> DocumentInfo:
+    try:
+        data = json.loads(row.data)
+    except ValueError:
+        data = {}
+    return DocumentInfo(
+        id=row.id, slug=row.slug, name=row.name, data=data, schema_version=row.schema_version,
+        schema_checksum=row.schema_checksum, checksum=row.checksum, dist=row.dist, dist_version=row.dist_version,
+        module=row.module, class_name=row.class_name, secrets_backend=row.secrets_backend,
+        created=row.created, updated=row.updated, secret_fields=secret_paths,
+    )
+
+
+def list_documents(slug: str | None = None) -> list[DocumentInfo]:
+    """Every stored document's metadata, sorted by slug then name."""
+    with read_tx() as conn:
+        query = docs.select().order_by(docs.c.slug, docs.c.name)
+        if slug:
+            query = query.where(docs.c.slug == slug)
+        rows = list(conn.execute(query))
+        paths: dict[str, list[str]] = {}
+        for s in conn.execute(secrets_t.select().with_only_columns(secrets_t.c.document_id, secrets_t.c.path)):
+            paths.setdefault(s.document_id, []).append(s.path)
+    return [_info(r, sorted(paths.get(r.id, []))) for r in rows]
+
+
+def read_document(ref: str) -> DocumentInfo:
+    """One stored document's metadata (no secret values), by ``slug/name`` or unambiguous name."""
+    slug, name = split_reference(ref)
+    with read_tx() as conn:
+        rows = _query_rows(conn, slug, name)
+        if not rows:
+            raise BlockNotFoundError(_not_found(conn, slug, name))
+        if len(rows) > 1:
+            refs = ", ".join(sorted(f"{r.slug}/{r.name}" for r in rows))
+            raise BlockNotFoundError(f"block name {name!r} is ambiguous ({refs}): use 'slug/name'")
+        row = rows[0]
+        paths = [s.path for s in conn.execute(secrets_t.select().where(secrets_t.c.document_id == row.id))]
+    return _info(row, sorted(paths))

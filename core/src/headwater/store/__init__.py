@@ -1,0 +1,5 @@
+"""The database behind blocks and run history: SQLite by default, PostgreSQL for teams."""
+
+from headwater.store.engine import check_integrity, get_engine, read_tx, store_description, write_tx
+
+__all__ = ["check_integrity", "get_engine", "read_tx", "store_description", "write_tx"]
