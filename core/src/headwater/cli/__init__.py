@@ -1,0 +1,105 @@
+"""The ``headwater`` command.
+
+Subcommands are imported only when invoked (``headwater block ls`` never imports the flow
+runtime or any plugin); plugins add commands through the ``register_commands`` hook, loaded
+only when a command is not one of core's.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+__all__ = ["cli", "main"]
+
+CORE_COMMANDS = {
+    "block": ("headwater.cli.blocks", "block", "Create, list, inspect, check and delete saved blocks."),
+    "plugin": ("headwater.cli.plugins_cmd", "plugin", "List installed plugins and what they provide."),
+    "config": ("headwater.cli.config_cmd", "config", "Show settings, the store, and the secret backend in use."),
+    "run": ("headwater.cli.runs", "run", "Run a flow from a file: headwater run FILE.py:flow --param k=v"),
+    "runs": ("headwater.cli.runs", "runs", "List and inspect flow runs, their task runs and logs."),
+}
+
+
+class _LazyGroup(click.Group):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plugins_loaded = False
+
+    def _load_plugin_commands(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        from headwater.plugins import get_plugin_manager, load_plugins
+
+        load_plugins()
+        get_plugin_manager().hook.register_commands(cli=self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        try:
+            self._load_plugin_commands()
+        except Exception:  # plugin errors are shown by `headwater plugin ls`
+            pass
+        return sorted({*CORE_COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.commands:
+            return self.commands[name]
+        spec = CORE_COMMANDS.get(name)
+        if spec is not None:
+            try:
+                command = getattr(importlib.import_module(spec[0]), spec[1])
+            except (ImportError, AttributeError):
+                return None
+            self.commands[name] = command
+            return command
+        self._load_plugin_commands()
+        return self.commands.get(name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in CORE_COMMANDS and name not in self.commands:
+                rows.append((name, CORE_COMMANDS[name][2]))
+            else:
+                cmd = self.get_command(ctx, name)
+                if cmd is not None and not cmd.hidden:
+                    rows.append((name, cmd.get_short_help_str(limit=80)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="headwater", prog_name="headwater")
+def cli() -> None:
+    """Headwater: fast, local-first workflow orchestration with secret-safe blocks."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: HeadwaterError and other failures become one line on stderr and exit 1."""
+    from headwater.errors import HeadwaterError
+    from headwater.redaction import redact
+
+    try:
+        cli.main(args=argv, prog_name="headwater", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except HeadwaterError as exc:
+        click.echo(f"Error: {redact(str(exc))}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("HEADWATER_DEBUG"):
+            raise
+        click.echo(f"Error: {type(exc).__name__}: {redact(str(exc))} (set HEADWATER_DEBUG=1 for a traceback)", err=True)
+        sys.exit(1)
