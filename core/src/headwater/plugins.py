@@ -215,6 +215,31 @@ def find_plugin_for_dist(dist: str) -> PluginInfo | None:
     return None
 
 
+_module_dists: dict[str, tuple[str, str]] | None = None
+
+
+def distribution_of_module(module: str) -> tuple[str | None, str | None]:
+    """``(dist, version)`` of the Headwater plugin or core package that contains ``module``.
+
+    Only ``headwater`` entry points are consulted (cheap), so classes from user code get
+    ``(None, None)``.
+    """
+    global _module_dists
+    top = module.split(".")[0]
+    if top == "headwater":
+        return "headwater", _core_version()
+    if _module_dists is None:
+        from importlib.metadata import entry_points
+
+        found: dict[str, tuple[str, str]] = {}
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if ep.dist is not None:
+                found[ep.value.split(":")[0].split(".")[0]] = (ep.dist.name, ep.dist.version)
+        _module_dists = found
+    dist = _module_dists.get(top)
+    return dist if dist is not None else (None, None)
+
+
 def _norm(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 

@@ -21,14 +21,19 @@ from headwater.errors import (
     UnknownBlockTypeError,
 )
 from headwater.redaction import remember
-from headwater.store.engine import read_tx, write_tx
-from headwater.store.tables import block_documents as docs
-from headwater.store.tables import block_secrets as secrets_t
+from headwater.store._db import Record as Row
+from headwater.store._db import Tx
+from headwater.store.engine import db_read, db_write
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, Row
-
     from headwater.blocks.core import Block
+
+_DOC = "SELECT * FROM block_documents"
+_SECRETS = "SELECT * FROM block_secrets WHERE document_id = :id"
+_COLUMNS = (
+    "data", "schema_version", "schema_checksum", "checksum", "dist", "dist_version",
+    "module", "class_name", "secrets_backend", "updated",
+)
 
 __all__ = ["DocumentInfo", "delete_block", "list_documents", "load_block", "read_document", "save_block"]
 
@@ -58,26 +63,23 @@ class DocumentInfo:
         return f"{self.slug}/{self.name}"
 
 
+_provenance_cache: dict[type, tuple[str | None, str | None]] = {}
+
+
 def _provenance(cls: type[Block]) -> tuple[str | None, str | None]:
-    from headwater.plugins import block_type_registry
+    """The distribution (and version) providing ``cls``, as recorded in saved documents."""
+    cached = _provenance_cache.get(cls)
+    if cached is not None:
+        return cached
+    from headwater.plugins import block_type_registry, distribution_of_module
 
     info = block_type_registry(load=False).get(cls.get_block_type_slug())
     if info is not None and info.cls is cls and info.dist:
-        return info.dist, info.dist_version
-    top = cls.__module__.split(".")[0]
-    if top == "headwater":
-        from headwater import __version__
-
-        return "headwater", __version__
-    try:
-        from importlib.metadata import packages_distributions, version
-
-        dists = packages_distributions().get(top)
-        if dists:
-            return dists[0], version(dists[0])
-    except Exception:
-        pass
-    return None, None
+        found: tuple[str | None, str | None] = (info.dist, info.dist_version)
+    else:
+        found = distribution_of_module(cls.__module__)
+    _provenance_cache[cls] = found
+    return found
 
 
 def _checksum(text: str) -> str:
@@ -96,14 +98,15 @@ def save_block(block: Block, name: str, overwrite: bool = False) -> str:
     backend = get_secret_backend() if plain else None
     now = time.time()
     stored_keyring: list[str] = []
-    with write_tx() as conn:
-        row = conn.execute(docs.select().where(docs.c.slug == slug, docs.c.name == name)).first()
+    with db_write() as tx:
+        found = tx.execute(f"{_DOC} WHERE slug = :slug AND name = :name", {"slug": slug, "name": name})
+        row = found[0] if found else None
         if row is not None and not overwrite:
             raise BlockExistsError(
                 f"block '{slug}/{name}' already exists: pass overwrite=True (CLI: --overwrite) to replace it"
             )
         doc_id = row.id if row is not None else str(uuid.uuid4())
-        old = {r.path: r for r in conn.execute(secrets_t.select().where(secrets_t.c.document_id == doc_id))}
+        old = {r.path: r for r in tx.execute(_SECRETS, {"id": doc_id})} if row is not None else {}
         values = dict(
             data=text,
             schema_version=cls._block_schema_version,
@@ -117,10 +120,17 @@ def save_block(block: Block, name: str, overwrite: bool = False) -> str:
             updated=now,
         )
         if row is None:
-            conn.execute(docs.insert().values(id=doc_id, slug=slug, name=name, created=now, **values))
+            tx.execute(
+                f"INSERT INTO block_documents (id, slug, name, created, {', '.join(_COLUMNS)}) "
+                f"VALUES (:id, :slug, :name, :created, {', '.join(':' + c for c in _COLUMNS)})",
+                {"id": doc_id, "slug": slug, "name": name, "created": now, **values},
+            )
         else:
-            conn.execute(docs.update().where(docs.c.id == doc_id).values(**values))
-            conn.execute(secrets_t.delete().where(secrets_t.c.document_id == doc_id))
+            tx.execute(
+                f"UPDATE block_documents SET {', '.join(f'{c} = :{c}' for c in _COLUMNS)} WHERE id = :id",
+                {"id": doc_id, **values},
+            )
+            tx.execute("DELETE FROM block_secrets WHERE document_id = :id", {"id": doc_id})
         try:
             rows = []
             for path, value in plain.items():
@@ -128,8 +138,10 @@ def save_block(block: Block, name: str, overwrite: bool = False) -> str:
                 ref = f"{doc_id}:{path}"
                 rows.append({"document_id": doc_id, "path": path, "backend": backend.name, "stored": backend.store(ref, value)})
                 stored_keyring.append(ref)
-            if rows:
-                conn.execute(secrets_t.insert(), rows)
+            tx.executemany(
+                "INSERT INTO block_secrets (document_id, path, backend, stored) VALUES (:document_id, :path, :backend, :stored)",
+                rows,
+            )
         except BaseException:
             if backend is not None:
                 for ref in stored_keyring:
@@ -153,11 +165,10 @@ def _delete_secret(doc_id: str, row: Any) -> None:
         pass
 
 
-def _query_rows(conn: Connection, slug: str | None, name: str) -> list[Row]:
-    query = docs.select().where(docs.c.name == name)
+def _query_rows(tx: Tx, slug: str | None, name: str) -> list[Row]:
     if slug is not None:
-        query = query.where(docs.c.slug == slug)
-    return list(conn.execute(query))
+        return tx.execute(f"{_DOC} WHERE slug = :slug AND name = :name", {"slug": slug, "name": name})
+    return tx.execute(f"{_DOC} WHERE name = :name", {"name": name})
 
 
 def _resolve_target(cls: type[Block], ref: str) -> tuple[str | None, str]:
@@ -174,21 +185,21 @@ def _resolve_target(cls: type[Block], ref: str) -> tuple[str | None, str]:
 
 def load_block(cls: type[Block], ref: str, _depth: int = 0) -> Block:
     slug, name = _resolve_target(cls, ref)
-    with read_tx() as conn:
-        rows = _query_rows(conn, slug, name)
+    with db_read() as tx:
+        rows = _query_rows(tx, slug, name)
         if not rows:
-            raise BlockNotFoundError(_not_found(conn, slug, name))
+            raise BlockNotFoundError(_not_found(tx, slug, name))
         if len(rows) > 1:
             refs = ", ".join(sorted(f"{r.slug}/{r.name}" for r in rows))
             raise BlockNotFoundError(f"block name {name!r} is ambiguous ({refs}): load it as 'slug/name'")
         row = rows[0]
-        secret_rows = list(conn.execute(secrets_t.select().where(secrets_t.c.document_id == row.id)))
+        secret_rows = tx.execute(_SECRETS, {"id": row.id})
     return _materialise(cls, row, secret_rows, _depth)
 
 
-def _not_found(conn: Connection, slug: str | None, name: str) -> str:
+def _not_found(tx: Tx, slug: str | None, name: str) -> str:
     shown = f"{slug}/{name}" if slug else name
-    similar = [f"{r.slug}/{r.name}" for r in conn.execute(docs.select().where(docs.c.name == name))]
+    similar = [f"{r.slug}/{r.name}" for r in _query_rows(tx, None, name)]
     hint = f" (found {', '.join(similar)})" if similar else ""
     return f"no block named '{shown}'{hint}: create it with `headwater block create` or Block.save(), list them with `headwater block ls`"
 
@@ -281,17 +292,17 @@ def _unknown_local(slug: str, module: str, class_name: str | None) -> UnknownBlo
 
 def delete_block(cls: type[Block], ref: str) -> None:
     slug, name = _resolve_target(cls, ref)
-    with write_tx() as conn:
-        rows = _query_rows(conn, slug, name)
+    with db_write() as tx:
+        rows = _query_rows(tx, slug, name)
         if not rows:
-            raise BlockNotFoundError(_not_found(conn, slug, name))
+            raise BlockNotFoundError(_not_found(tx, slug, name))
         if len(rows) > 1:
             refs = ", ".join(sorted(f"{r.slug}/{r.name}" for r in rows))
             raise BlockNotFoundError(f"block name {name!r} is ambiguous ({refs}): delete it as 'slug/name'")
         row = rows[0]
-        old = list(conn.execute(secrets_t.select().where(secrets_t.c.document_id == row.id)))
-        conn.execute(secrets_t.delete().where(secrets_t.c.document_id == row.id))
-        conn.execute(docs.delete().where(docs.c.id == row.id))
+        old = tx.execute(_SECRETS, {"id": row.id})
+        tx.execute("DELETE FROM block_secrets WHERE document_id = :id", {"id": row.id})
+        tx.execute("DELETE FROM block_documents WHERE id = :id", {"id": row.id})
     for s in old:
         _delete_secret(row.id, s)
 
@@ -311,13 +322,13 @@ def _info(row: Row, secret_paths: list[str]) -> DocumentInfo:
 
 def list_documents(slug: str | None = None) -> list[DocumentInfo]:
     """Every stored document's metadata, sorted by slug then name."""
-    with read_tx() as conn:
-        query = docs.select().order_by(docs.c.slug, docs.c.name)
+    with db_read() as tx:
         if slug:
-            query = query.where(docs.c.slug == slug)
-        rows = list(conn.execute(query))
+            rows = tx.execute(f"{_DOC} WHERE slug = :slug ORDER BY slug, name", {"slug": slug})
+        else:
+            rows = tx.execute(f"{_DOC} ORDER BY slug, name")
         paths: dict[str, list[str]] = {}
-        for s in conn.execute(secrets_t.select().with_only_columns(secrets_t.c.document_id, secrets_t.c.path)):
+        for s in tx.execute("SELECT document_id, path FROM block_secrets"):
             paths.setdefault(s.document_id, []).append(s.path)
     return [_info(r, sorted(paths.get(r.id, []))) for r in rows]
 
@@ -325,13 +336,13 @@ def list_documents(slug: str | None = None) -> list[DocumentInfo]:
 def read_document(ref: str) -> DocumentInfo:
     """One stored document's metadata (no secret values), by ``slug/name`` or unambiguous name."""
     slug, name = split_reference(ref)
-    with read_tx() as conn:
-        rows = _query_rows(conn, slug, name)
+    with db_read() as tx:
+        rows = _query_rows(tx, slug, name)
         if not rows:
-            raise BlockNotFoundError(_not_found(conn, slug, name))
+            raise BlockNotFoundError(_not_found(tx, slug, name))
         if len(rows) > 1:
             refs = ", ".join(sorted(f"{r.slug}/{r.name}" for r in rows))
             raise BlockNotFoundError(f"block name {name!r} is ambiguous ({refs}): use 'slug/name'")
         row = rows[0]
-        paths = [s.path for s in conn.execute(secrets_t.select().where(secrets_t.c.document_id == row.id))]
+        paths = [s.path for s in tx.execute(_SECRETS, {"id": row.id})]
     return _info(row, sorted(paths))

@@ -1,86 +1,123 @@
 """Versioned schema migrations for the store.
 
-Each migration has a version number, applied once, in order, inside one write
-transaction that also records it; concurrent processes serialise on that transaction,
-and the second one finds nothing left to do. A store written by a newer Headwater is
-refused with a clear message rather than half-understood.
+Migrations are numbered and applied once, in order, inside one write transaction that
+also records them; concurrent processes serialise on that transaction and the later ones
+find nothing left to do. DDL is plain SQL that SQLite and PostgreSQL both accept. A store
+written by a newer Headwater is refused with a clear message, never half-understood.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from headwater.errors import StoreError
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, Engine
+    from headwater.store._db import Database, Tx
 
 __all__ = ["Migration", "all_migrations", "migrate"]
 
 
 @dataclass(frozen=True)
 class Migration:
+    """One schema step: ``statements`` (portable SQL) and/or ``apply(tx)`` for anything else."""
+
     version: int
     name: str
-    apply: Callable[[Connection], None]
+    statements: tuple[str, ...] = ()
+    apply: Callable[[Tx], None] | None = field(default=None)
 
 
-def _v1_blocks(conn: Connection) -> None:
-    from headwater.store import tables
+BLOCKS_V1 = Migration(
+    1,
+    "block documents and secrets",
+    (
+        """CREATE TABLE block_documents (
+            id VARCHAR(36) PRIMARY KEY,
+            slug VARCHAR(200) NOT NULL,
+            name VARCHAR(200) NOT NULL,
+            data TEXT NOT NULL,
+            schema_version INTEGER NOT NULL,
+            schema_checksum VARCHAR(80) NOT NULL,
+            checksum VARCHAR(80) NOT NULL,
+            dist VARCHAR(200),
+            dist_version VARCHAR(100),
+            module VARCHAR(300),
+            class_name VARCHAR(200),
+            secrets_backend VARCHAR(100),
+            created DOUBLE PRECISION NOT NULL,
+            updated DOUBLE PRECISION NOT NULL,
+            CONSTRAINT uq_block_documents_slug_name UNIQUE (slug, name)
+        )""",
+        "CREATE INDEX ix_block_documents_name ON block_documents (name)",
+        """CREATE TABLE block_secrets (
+            document_id VARCHAR(36) NOT NULL REFERENCES block_documents (id) ON DELETE CASCADE,
+            path VARCHAR(500) NOT NULL,
+            backend VARCHAR(100) NOT NULL,
+            stored TEXT,
+            PRIMARY KEY (document_id, path)
+        )""",
+    ),
+)
 
-    tables.metadata.create_all(conn, tables=[tables.block_documents, tables.block_secrets])
+_VERSION_TABLE = """CREATE TABLE IF NOT EXISTS headwater_schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name VARCHAR(200) NOT NULL,
+    applied DOUBLE PRECISION NOT NULL
+)"""
 
 
 def all_migrations() -> list[Migration]:
     """Every migration known to this installation, in version order."""
     from headwater.history.schema import MIGRATIONS as history
 
-    found = [Migration(1, "block documents and secrets", _v1_blocks), *history]
-    found.sort(key=lambda m: m.version)
+    found = sorted([BLOCKS_V1, *history], key=lambda m: m.version)
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):
         raise StoreError(f"duplicate store migration versions: {versions}")
     return found
 
 
-def migrate(engine: Engine) -> int:
+def _current(tx: Tx) -> int:
+    if tx.dialect == "sqlite":
+        exists = tx.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='headwater_schema_migrations'")
+    else:
+        exists = tx.execute("SELECT to_regclass('headwater_schema_migrations') AS t")
+        exists = [r for r in exists if r.t is not None]
+    if not exists:
+        return 0
+    return int(tx.scalar("SELECT MAX(version) AS v FROM headwater_schema_migrations") or 0)
+
+
+def migrate(db: Database) -> int:
     """Bring the store's schema up to date; returns the resulting version."""
-    from sqlalchemy import text
-
-    from headwater.store import tables
-
     wanted = all_migrations()
     latest = wanted[-1].version
-    with engine.connect() as conn:
-        current = _current_version(conn)
-        conn.rollback()
+    with db.transaction(write=False) as tx:
+        current = _current(tx)
     if current == latest:
         return current
-    with engine.connect().execution_options(hw_immediate=True) as conn, conn.begin():
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(4242011)"))
-        tables.metadata.create_all(conn, tables=[tables.schema_migrations])
-        current = _current_version(conn)
+    with db.transaction(write=True) as tx:
+        if tx.dialect == "postgresql":
+            tx.execute("SELECT pg_advisory_xact_lock(4242011)")
+        tx.execute(_VERSION_TABLE)
+        current = _current(tx)
         if current > latest:
             raise StoreError(
-                f"the store at {engine.url.render_as_string(hide_password=True)} has schema version {current}, "
-                f"newer than this Headwater knows ({latest}): upgrade headwater (pip install -U headwater)"
+                f"the store has schema version {current}, newer than this Headwater knows ({latest}): "
+                f"upgrade headwater (pip install -U headwater)"
             )
         for m in wanted:
-            if m.version > current:
-                m.apply(conn)
-                conn.execute(
-                    tables.schema_migrations.insert().values(version=m.version, name=m.name, applied=time.time())
-                )
-        return latest
-
-
-def _current_version(conn: Connection) -> int:
-    from sqlalchemy import inspect, text
-
-    if not inspect(conn).has_table("headwater_schema_migrations"):
-        return 0
-    value = conn.execute(text("SELECT MAX(version) FROM headwater_schema_migrations")).scalar()
-    return int(value or 0)
+            if m.version <= current:
+                continue
+            for statement in m.statements:
+                tx.execute(statement)
+            if m.apply is not None:
+                m.apply(tx)
+            tx.execute(
+                "INSERT INTO headwater_schema_migrations (version, name, applied) VALUES (:v, :n, :t)",
+                {"v": m.version, "n": m.name, "t": time.time()},
+            )
+    return latest

@@ -1,0 +1,205 @@
+"""``headwater block ...``: create, list, inspect, check and delete saved blocks."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from headwater.cli._output import emit, emit_object, format_time, output_option
+from headwater.errors import HeadwaterError, UnknownBlockTypeError
+
+__all__ = ["block"]
+
+
+@click.group()
+def block() -> None:
+    """Create, list, inspect, check and delete saved blocks."""
+
+
+@block.command("ls")
+@click.option("--type", "slug", help="Only blocks of this type (slug).")
+@output_option
+def ls(slug: str | None, output: str) -> None:
+    """List saved blocks."""
+    from headwater.blocks.store import list_documents
+
+    rows = [
+        {"ref": d.ref, "type": d.slug, "name": d.name, "provided_by": d.dist or d.module, "version": d.dist_version,
+         "secret_fields": d.secret_fields, "updated": format_time(d.updated), "id": d.id}
+        for d in list_documents(slug)
+    ]
+    emit(rows, ["ref", "provided_by", "updated"], output, empty="no blocks saved yet: headwater block create SLUG NAME --set field=value")
+
+
+def _masked_data(data: Any) -> Any:
+    if isinstance(data, dict):
+        if set(data) == {"$secret"}:
+            return "**********"
+        if set(data) == {"$ref"}:
+            return f"-> {data['$ref']['slug']}/{data['$ref']['name']}"
+        if set(data) == {"$block", "data"}:
+            return _masked_data(data["data"])
+        return {k: _masked_data(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_masked_data(v) for v in data]
+    return data
+
+
+@block.command("inspect")
+@click.argument("ref")
+@output_option
+def inspect_(ref: str, output: str) -> None:
+    """Show a saved block (secrets masked): REF is SLUG/NAME or an unambiguous NAME."""
+    from headwater.blocks.store import read_document
+
+    doc = read_document(ref)
+    emit_object(
+        {
+            "ref": doc.ref, "id": doc.id, "type": doc.slug, "class": f"{doc.module}.{doc.class_name}",
+            "provided_by": f"{doc.dist} {doc.dist_version}" if doc.dist else "(user code)",
+            "schema_version": doc.schema_version, "schema_checksum": doc.schema_checksum, "checksum": doc.checksum,
+            "secrets_backend": doc.secrets_backend, "secret_fields": doc.secret_fields,
+            "created": format_time(doc.created), "updated": format_time(doc.updated),
+            "fields": _masked_data(doc.data),
+        },
+        output,
+    )
+
+
+def _resolve_type(slug: str) -> type:
+    from headwater.plugins import block_type_registry
+
+    info = block_type_registry().get(slug)
+    if info is None:
+        known = ", ".join(sorted(block_type_registry())) or "none"
+        raise UnknownBlockTypeError(f"unknown block type {slug!r}: known types are {known} (plugins add more: headwater plugin ls)")
+    return info.cls
+
+
+def _read_secret(field: str, sources: dict[str, str], stdin_field: str | None, required: bool) -> str | None:
+    if field in sources:
+        var = sources[field]
+        value = os.environ.get(var)
+        if value is None:
+            raise click.UsageError(f"--secret-env {field}={var}: environment variable {var} is not set")
+        return value
+    if stdin_field == field:
+        value = sys.stdin.readline().rstrip("\n")
+        if not value:
+            raise click.UsageError(f"--secret-stdin {field}: nothing was read from standard input")
+        return value
+    if required:
+        if sys.stdin.isatty():
+            return click.prompt(f"{field} (hidden)", hide_input=True)
+        raise click.UsageError(
+            f"field {field!r} is secret and required: pass --secret-env {field}=VARIABLE or --secret-stdin {field} "
+            f"(or run interactively to be prompted)"
+        )
+    return None
+
+
+@block.command("create")
+@click.argument("slug")
+@click.argument("name")
+@click.option("--set", "assignments", multiple=True, metavar="FIELD=VALUE",
+              help="A field value (repeatable); nested blocks as SLUG/NAME, nested fields as a.b=value.")
+@click.option("--secret-env", "secret_env", multiple=True, metavar="FIELD=VARIABLE",
+              help="Read a secret field from an environment variable.")
+@click.option("--secret-stdin", "secret_stdin", metavar="FIELD", help="Read one secret field from standard input.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing block of that name.")
+@output_option
+def create(slug: str, name: str, assignments: tuple[str, ...], secret_env: tuple[str, ...], secret_stdin: str | None,
+           overwrite: bool, output: str) -> None:
+    """Create (save) a block of type SLUG called NAME.
+
+    Secret fields are prompted for with hidden input when interactive, or read with
+    --secret-env / --secret-stdin; they never need to be on the command line.
+    """
+    from headwater.blocks.naming import validate_name
+    from headwater.cli._fields import parse_assignments, secret_fields
+
+    validate_name(name)
+    cls = _resolve_type(slug)
+    values = parse_assignments(cls, list(assignments))
+    sources: dict[str, str] = {}
+    for item in secret_env:
+        field, sep, var = item.partition("=")
+        if not sep or not field or not var:
+            raise click.UsageError(f"--secret-env {item!r} is not FIELD=VARIABLE")
+        sources[field] = var
+    secrets = secret_fields(cls)
+    for field in [*sources, *([secret_stdin] if secret_stdin else [])]:
+        if field not in secrets:
+            raise click.UsageError(f"{field!r} is not a secret field of {slug} (secret fields: {', '.join(secrets) or 'none'})")
+    for field, required in secrets.items():
+        if field in values:
+            click.echo(f"warning: {field} was given on the command line, where shell history can see it; prefer --secret-env", err=True)
+            continue
+        value = _read_secret(field, sources, secret_stdin, required)
+        if value is not None:
+            values[field] = value
+    instance = cls(**values)
+    doc_id = instance.save(name, overwrite=overwrite)
+    if output == "json":
+        emit_object({"ref": f"{slug}/{name}", "id": doc_id}, output)
+    else:
+        click.echo(f"saved {slug}/{name}")
+
+
+@block.command("delete")
+@click.argument("ref")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+def delete(ref: str, yes: bool) -> None:
+    """Delete a saved block and its secrets: REF is SLUG/NAME."""
+    from headwater.blocks.core import Block
+    from headwater.blocks.store import read_document
+
+    doc = read_document(ref)
+    if not yes and sys.stdin.isatty():
+        click.confirm(f"delete {doc.ref}?", abort=True)
+    Block.delete(doc.ref)
+    click.echo(f"deleted {doc.ref}")
+
+
+@block.command("check")
+@click.argument("ref")
+def check(ref: str) -> None:
+    """Load a block and run its connectivity check: REF is SLUG/NAME."""
+    from headwater.blocks.core import Block
+
+    instance = Block.load(ref)
+    try:
+        instance.check()
+    except NotImplementedError as exc:
+        raise click.ClickException(str(exc)) from None
+    except HeadwaterError:
+        raise
+    except Exception as exc:
+        raise HeadwaterError(f"check of {ref} failed: {type(exc).__name__}: {exc}") from None
+    click.echo(f"{ref}: OK")
+
+
+@block.group("type")
+def type_() -> None:
+    """Block types provided by core and installed plugins."""
+
+
+@type_.command("ls")
+@output_option
+def type_ls(output: str) -> None:
+    """List block types and the distribution providing each."""
+    from headwater.cli._fields import secret_fields
+    from headwater.plugins import block_type_registry
+
+    rows = []
+    for slug, info in sorted(block_type_registry().items()):
+        cls: Any = info.cls
+        rows.append({
+            "slug": slug, "class": f"{cls.__module__}.{cls.__qualname__}", "provided_by": info.dist or "(user code)",
+            "version": info.dist_version, "plugin": info.plugin, "fields": list(cls.model_fields),
+            "secret_fields": list(secret_fields(cls)), "description": cls.get_description(),
+        })
+    emit(rows, ["slug", "provided_by", "version", "description"], output)
