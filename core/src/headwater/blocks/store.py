@@ -279,7 +279,7 @@ def resolve_block_class(slug: str, row: Any = None, preferred: type[Block] | Non
                 found = block_type_registry(load=False).get(slug)
                 if found is not None:
                     return found.cls  # type: ignore[return-value]
-        return _unknown_local(slug, module, getattr(row, "class_name", None))
+        raise _unknown_local(slug, module, getattr(row, "class_name", None))
     raise UnknownBlockTypeError(f"unknown block type {slug!r}: install the plugin that provides it (`headwater block type ls` lists known types)")
 
 

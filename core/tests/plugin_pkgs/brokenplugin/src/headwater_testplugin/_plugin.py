@@ -1,0 +1,1 @@
+raise ImportError("libwidget.so.3: cannot open shared object file")

@@ -1,0 +1,51 @@
+import base64
+import json
+import os
+from pathlib import Path
+
+import click
+
+from headwater import hookimpl
+from headwater.blocks.secrets import SecretBackend
+
+
+class FileVault(SecretBackend):
+    """Test-only backend: keeps values (obfuscated) in a separate vault file."""
+
+    name = "filevault"
+
+    def _path(self) -> Path:
+        return Path(os.environ["HEADWATER_HOME"]) / "vault.json"
+
+    def _read(self) -> dict:
+        p = self._path()
+        return json.loads(p.read_text()) if p.exists() else {}
+
+    def store(self, ref, plaintext):
+        data = self._read()
+        data[ref] = base64.b64encode(plaintext[::-1].encode()).decode()
+        self._path().write_text(json.dumps(data))
+        return None
+
+    def load(self, ref, stored):
+        return base64.b64decode(self._read()[ref]).decode()[::-1]
+
+
+@hookimpl
+def register_block_types(register):
+    from headwater_testplugin import Widget
+
+    register(Widget)
+
+
+@hookimpl
+def register_secret_backends(register):
+    register("filevault", FileVault)
+
+
+@hookimpl
+def register_commands(cli):
+    @cli.command("widget")
+    def widget():
+        """Say hello from the test plugin."""
+        click.echo("hello from testplugin")

@@ -1,0 +1,130 @@
+"""The plugin contract, proven with small plugin distributions really installed by pip."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import run_cli, run_python
+
+PKGS = Path(__file__).parent / "plugin_pkgs"
+
+
+def _pip_target(src: Path, target: Path) -> str:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(target), str(src)],
+        check=True, capture_output=True, timeout=300,
+    )
+    return str(target)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    base = tmp_path_factory.mktemp("plugins")
+    return {
+        name: _pip_target(PKGS / name, base / name) for name in ("testplugin", "brokenplugin", "dupplugin")
+    }
+
+
+def _env(*paths: str, **extra: str) -> dict:
+    import os
+
+    return {"PYTHONPATH": os.pathsep.join([*paths, str(Path(__file__).parent)]), **extra}
+
+
+def test_plugin_ls_shows_name_distribution_version_and_block_types(installed):
+    proc = run_cli("plugin", "ls", "-o", "json", env=_env(installed["testplugin"]))
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["name"]: r for r in json.loads(proc.stdout)}
+    assert rows["testplugin"]["distribution"] == "headwater-testplugin"
+    assert rows["testplugin"]["version"] == "1.2.3"
+    assert rows["testplugin"]["block_types"] == ["widget"]
+    assert rows["testplugin"]["secret_backends"] == ["filevault"]
+    assert rows["core"]["block_types"] == ["secret", "local-file-system"]
+
+
+def test_plugins_load_lazily_never_at_import(installed):
+    out = run_python(
+        "import sys, headwater\nfrom headwater import Secret\nprint('headwater_testplugin' in sys.modules)\n",
+        env=_env(installed["testplugin"]),
+    )
+    assert out.stdout.strip() == "False"
+
+
+def test_broken_plugin_is_recorded_not_printed(installed):
+    env = _env(installed["brokenplugin"])
+    quiet = run_python("from headwater.plugins import load_plugins\nload_plugins()\n", env=env)
+    assert quiet.stdout == "" and quiet.stderr == ""
+    proc = run_cli("plugin", "ls", "-o", "json", env=env)
+    row = {r["name"]: r for r in json.loads(proc.stdout)}["testplugin"]
+    assert row["status"] == "error"
+    assert "libwidget.so.3" in row["error"]
+
+
+def test_block_from_plugin_round_trips_and_missing_plugin_names_install_command(installed):
+    run_python(
+        "from headwater_testplugin import Widget\nWidget(size=3, api_key='wk-123456789').save('w')\n",
+        env=_env(installed["testplugin"]),
+    )
+    proc = run_python("from headwater import Block\nBlock.load('widget/w')\n", env=_env(), check=False)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.endswith(
+        "block type 'widget' is provided by headwater-testplugin, which is not installed: pip install headwater-testplugin"
+    )
+    # through the CLI: one line, no traceback
+    cli = run_cli("block", "check", "widget/w", env=_env())
+    assert cli.returncode == 1
+    assert cli.stderr.strip().count("\n") == 0 and "pip install headwater-testplugin" in cli.stderr
+
+
+def test_installed_but_broken_plugin_is_told_apart_from_missing(installed):
+    run_python(
+        "from headwater_testplugin import Widget\nWidget(size=3, api_key='wk-123456789').save('w')\n",
+        env=_env(installed["testplugin"]),
+    )
+    proc = run_python("from headwater import Block\nBlock.load('widget/w')\n", env=_env(installed["brokenplugin"]), check=False)
+    assert "installed but failed to load" in proc.stderr and "libwidget.so.3" in proc.stderr
+
+
+def test_allow_list_excludes_plugins(installed):
+    env = _env(installed["testplugin"], HEADWATER_LOAD_PLUGINS="core")
+    rows = {r["name"]: r for r in json.loads(run_cli("plugin", "ls", "-o", "json", env=env).stdout)}
+    assert rows["testplugin"]["status"] == "not allowed"
+    types = [r["slug"] for r in json.loads(run_cli("block", "type", "ls", "-o", "json", env=env).stdout)]
+    assert "widget" not in types
+
+
+def test_two_plugins_registering_one_slug_is_an_error_naming_both(installed):
+    proc = run_cli("block", "type", "ls", env=_env(installed["testplugin"], installed["dupplugin"]))
+    assert proc.returncode == 1
+    assert "testplugin" in proc.stderr and "dupplugin" in proc.stderr and "'widget'" in proc.stderr
+
+
+def test_plugin_secret_backend_and_command(installed, headwater_home):
+    env = _env(installed["testplugin"], HEADWATER_SECRETS_BACKEND="filevault")
+    run_python(
+        "from headwater_testplugin import Widget\nWidget(size=1, api_key='vault-kept-value').save('v')\n"
+        "print(Widget.load('v').api_key.get_secret_value())\n",
+        env=env,
+    )
+    assert (headwater_home / "vault.json").exists()
+    assert b"vault-kept-value" not in (headwater_home / "headwater.db").read_bytes()
+    proc = run_cli("widget", env=env)
+    assert proc.stdout.strip() == "hello from testplugin"
+
+
+def test_every_hook_is_documented_with_its_exact_signature():
+    import inspect
+
+    from headwater import hookspecs
+
+    doc = (Path(__file__).parents[2] / "docs" / "plugin-hooks.md").read_text()
+    hooks = [f for n, f in vars(hookspecs).items() if callable(f) and hasattr(f, "headwater_spec")]
+    assert hooks
+    for fn in hooks:
+        params = ", ".join(inspect.signature(fn).parameters)
+        assert f"## {fn.__name__}({params})" in doc, f"docs/plugin-hooks.md lacks '## {fn.__name__}({params})'"

@@ -1,0 +1,141 @@
+"""A planted secret must never appear in the store, logs, CLI output or exception text."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+
+import pytest
+from blockdefs import Warehouse, WarehouseCredentials
+from conftest import run_cli, run_python
+
+from headwater.errors import SecretBackendError
+from headwater.redaction import RedactingFilter, redact
+from headwater.settings import reset_settings
+
+PLANTED = "Pl4nted-S3cret-Value-7781"
+
+
+def _save_planted() -> Warehouse:
+    wh = Warehouse(host="db.local", credentials=WarehouseCredentials(username="ann", password=PLANTED),
+                   extra={"api_key": PLANTED + "-dict"}, cert=(PLANTED + "-bytes").encode())
+    wh.save("prod")
+    return wh
+
+
+def _all_store_bytes(home) -> bytes:
+    return b"".join(p.read_bytes() for p in home.iterdir() if p.is_file() and p.name.startswith("headwater.db"))
+
+
+def test_planted_secret_absent_from_sqlite_file_bytes(headwater_home):
+    _save_planted()
+    Warehouse.load("prod")
+    blob = _all_store_bytes(headwater_home)
+    assert blob, "the store file should exist"
+    for value in (PLANTED, PLANTED + "-dict", PLANTED + "-bytes"):
+        assert value.encode() not in blob
+
+
+def test_planted_secret_redacted_from_logs_and_exceptions(caplog):
+    _save_planted()
+    wh = Warehouse.load("prod")
+    logger = logging.getLogger("user.code")
+    logger.addFilter(RedactingFilter())
+    with caplog.at_level(logging.INFO, logger="user.code"):
+        logger.info("connecting with %s", wh.credentials.password.get_secret_value())
+        try:
+            raise RuntimeError(f"login failed for password {PLANTED}")
+        except RuntimeError:
+            logger.exception("boom")
+    text = caplog.text
+    assert PLANTED not in text
+    assert "**********" in text
+    assert PLANTED not in redact(f"error: {PLANTED}")
+
+
+def test_planted_secret_absent_from_every_cli_output():
+    _save_planted()
+    outputs = []
+    for args in (["block", "ls"], ["block", "ls", "-o", "json"], ["block", "inspect", "warehouse/prod"],
+                 ["block", "inspect", "warehouse/prod", "-o", "json"], ["block", "type", "ls", "-o", "json"],
+                 ["config"], ["block", "inspect", "warehouse/nope"]):
+        proc = run_cli(*args)
+        outputs.append(proc.stdout + proc.stderr)
+    joined = "\n".join(outputs)
+    assert "warehouse/prod" in joined
+    assert PLANTED not in joined
+
+
+def test_key_file_created_with_mode_0600(headwater_home, monkeypatch):
+    monkeypatch.delenv("HEADWATER_SECRET_KEY")
+    reset_settings()
+    WarehouseCredentials(username="a", password="some-password").save("k")
+    mode = stat.S_IMODE((headwater_home / "secret.key").stat().st_mode)
+    assert mode == 0o600
+
+
+def test_key_file_readable_by_others_is_refused(headwater_home, monkeypatch):
+    monkeypatch.delenv("HEADWATER_SECRET_KEY")
+    reset_settings()
+    WarehouseCredentials(username="a", password="some-password").save("k")
+    os.chmod(headwater_home / "secret.key", 0o644)
+    reset_settings()
+    with pytest.raises(SecretBackendError, match="chmod 600"):
+        WarehouseCredentials.load("k")
+
+
+def test_wrong_key_gives_clear_error_naming_the_fix(monkeypatch):
+    WarehouseCredentials(username="a", password="some-password").save("k")
+    monkeypatch.setenv("HEADWATER_SECRET_KEY", "a-completely-different-key-of-enough-length")
+    reset_settings()
+    with pytest.raises(SecretBackendError, match="HEADWATER_SECRET_KEY"):
+        WarehouseCredentials.load("k")
+
+
+def test_ciphertext_moved_between_documents_fails_integrity(headwater_home):
+    import sqlite3
+
+    WarehouseCredentials(username="a", password="password-aaaa").save("a")
+    WarehouseCredentials(username="b", password="password-bbbb").save("b")
+    con = sqlite3.connect(headwater_home / "headwater.db")
+    ids = dict(con.execute("SELECT name, id FROM block_documents").fetchall())
+    stored_a = con.execute("SELECT stored FROM block_secrets WHERE document_id = ?", (ids["a"],)).fetchone()[0]
+    con.execute("UPDATE block_secrets SET stored = ? WHERE document_id = ?", (stored_a, ids["b"]))
+    con.commit()
+    with pytest.raises(SecretBackendError, match="integrity"):
+        WarehouseCredentials.load("b")
+
+
+def test_auto_backend_never_falls_back_to_plaintext_keyring(headwater_home, monkeypatch):
+    # keyring's "fail" backend (headless Linux) must make auto choose the encrypted backend
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    monkeypatch.setenv("HEADWATER_SECRETS_BACKEND", "auto")
+    monkeypatch.delenv("HEADWATER_SECRET_KEY")
+    proc = run_cli("config", "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    shown = json.loads(proc.stdout)
+    assert shown["secrets_backend"] == "encrypted"
+    assert "not a real keyring" in shown["secrets_backend_reason"]
+
+
+def test_explicit_keyring_backend_without_real_keyring_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    proc = run_python(
+        "from blockdefs import WarehouseCredentials\n"
+        "WarehouseCredentials(username='a', password='pw-123456').save('k')\n",
+        env={"HEADWATER_SECRETS_BACKEND": "keyring"}, check=False,
+    )
+    assert proc.returncode != 0
+    assert "HEADWATER_SECRETS_BACKEND=encrypted" in proc.stderr
+
+
+def test_unknown_backend_name_lists_choices(monkeypatch):
+    monkeypatch.setenv("HEADWATER_SECRETS_BACKEND", "vault9")
+    reset_settings()
+    from headwater.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown secret backend 'vault9'"):
+        WarehouseCredentials(username="a", password="pw-123456").save("k")
