@@ -79,6 +79,18 @@ def _resolve_type(slug: str) -> type:
     return info.cls
 
 
+def _import_modules(modules: tuple[str, ...]) -> None:
+    import importlib
+
+    if modules and "" not in sys.path:
+        sys.path.insert(0, "")
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise click.UsageError(f"--module {module}: cannot import it ({exc})") from None
+
+
 def _read_secret(field: str, sources: dict[str, str], stdin_field: str | None, required: bool) -> str | None:
     if field in sources:
         var = sources[field]
@@ -110,9 +122,11 @@ def _read_secret(field: str, sources: dict[str, str], stdin_field: str | None, r
               help="Read a secret field from an environment variable.")
 @click.option("--secret-stdin", "secret_stdin", metavar="FIELD", help="Read one secret field from standard input.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing block of that name.")
+@click.option("-m", "--module", "modules", multiple=True, metavar="MODULE",
+              help="Import MODULE first (a module of yours that defines block classes).")
 @output_option
 def create(slug: str, name: str, assignments: tuple[str, ...], secret_env: tuple[str, ...], secret_stdin: str | None,
-           overwrite: bool, output: str) -> None:
+           overwrite: bool, modules: tuple[str, ...], output: str) -> None:
     """Create (save) a block of type SLUG called NAME.
 
     Secret fields are prompted for with hidden input when interactive, or read with
@@ -122,6 +136,7 @@ def create(slug: str, name: str, assignments: tuple[str, ...], secret_env: tuple
     from headwater.cli._fields import parse_assignments, secret_fields
 
     validate_name(name)
+    _import_modules(modules)
     cls = _resolve_type(slug)
     values = parse_assignments(cls, list(assignments))
     sources: dict[str, str] = {}
@@ -188,9 +203,11 @@ def type_() -> None:
 
 
 @type_.command("ls")
+@click.option("-m", "--module", "modules", multiple=True, metavar="MODULE", help="Also import MODULE's block classes.")
 @output_option
-def type_ls(output: str) -> None:
+def type_ls(modules: tuple[str, ...], output: str) -> None:
     """List block types and the distribution providing each."""
+    _import_modules(modules)
     from headwater.cli._fields import secret_fields
     from headwater.plugins import block_type_registry
 

@@ -1,0 +1,84 @@
+"""The `headwater` command, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import run_cli
+
+
+def test_create_with_nested_reference_ls_inspect_delete(tmp_path):
+    assert run_cli("block", "create", "-m", "blockdefs", "warehouse-credentials", "ann", "--set", "username=ann",
+                   "--secret-env", "password=PW", env={"PW": "cli-pass-4242"}).returncode == 0
+    proc = run_cli("block", "create", "-m", "blockdefs", "warehouse", "prod", "--set", "host=db.local", "--set", "port=6543",
+                   "--set", "credentials=warehouse-credentials/ann", "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["ref"] == "warehouse/prod"
+    listed = json.loads(run_cli("block", "ls", "-o", "json").stdout)
+    assert {r["ref"] for r in listed} == {"warehouse/prod", "warehouse-credentials/ann"}
+    shown = json.loads(run_cli("block", "inspect", "warehouse/prod", "-o", "json").stdout)
+    assert shown["fields"]["port"] == 6543
+    assert shown["fields"]["credentials"] == "-> warehouse-credentials/ann"
+    from blockdefs import Warehouse
+
+    assert Warehouse.load("prod").credentials.password.get_secret_value() == "cli-pass-4242"
+    assert run_cli("block", "delete", "warehouse/prod", "--yes").returncode == 0
+    assert [r["ref"] for r in json.loads(run_cli("block", "ls", "-o", "json").stdout)] == ["warehouse-credentials/ann"]
+
+
+def test_secret_from_stdin_and_never_required_on_command_line():
+    proc = run_cli("block", "create", "secret", "tok", "--secret-stdin", "value", input="from-stdin-secret\n")
+    assert proc.returncode == 0, proc.stderr
+    from headwater import Secret
+
+    assert Secret.load("tok").get() == "from-stdin-secret"
+    missing = run_cli("block", "create", "secret", "tok2", input="")
+    assert missing.returncode != 0
+    assert "--secret-env value=" in missing.stderr
+
+
+def test_local_file_system_create_and_check(tmp_path):
+    assert run_cli("block", "create", "local-file-system", "raw", "--set", f"basepath={tmp_path}").returncode == 0
+    ok = run_cli("block", "check", "local-file-system/raw")
+    assert ok.returncode == 0 and "OK" in ok.stdout
+    run_cli("block", "create", "local-file-system", "gone", "--set", f"basepath={tmp_path / 'nope'}")
+    bad = run_cli("block", "check", "local-file-system/gone")
+    assert bad.returncode == 1 and "does not exist" in bad.stderr
+
+
+def test_bad_input_is_one_line_and_nothing_written():
+    cases = [
+        ("block", "create", "nope", "x"),
+        ("block", "create", "secret", "bad name"),
+        ("block", "create", "local-file-system", "x", "--set", "nofield=1"),
+        ("block", "create", "local-file-system", "x", "--set", "basepath"),
+        ("block", "create", "-m", "blockdefs", "warehouse", "x", "--set", "host=h", "--set", "port=notanumber",
+         "--set", "credentials=warehouse-credentials/missing"),
+        ("block", "inspect", "secret/missing"),
+        ("block", "check", "nothing-here"),
+    ]
+    for args in cases:
+        proc = run_cli(*args)
+        assert proc.returncode != 0, args
+        err = proc.stderr.strip()
+        assert "Traceback" not in err, err
+        assert err.splitlines()[-1].startswith("Error"), err
+    assert json.loads(run_cli("block", "ls", "-o", "json").stdout) == []
+
+
+def test_type_ls_plugin_ls_config_json():
+    types = {r["slug"]: r for r in json.loads(run_cli("block", "type", "ls", "-o", "json").stdout)}
+    assert types["local-file-system"]["provided_by"] == "headwater"
+    assert types["secret"]["secret_fields"] == ["value"]
+    plugins = json.loads(run_cli("plugin", "ls", "-o", "json").stdout)
+    assert any(p["name"] == "core" and p["status"] == "loaded" for p in plugins)
+    config = json.loads(run_cli("config", "-o", "json").stdout)
+    assert config["secrets_backend"] == "encrypted"
+    assert config["database"].startswith("sqlite:///")
+
+
+def test_unreachable_postgres_store_is_one_clear_line():
+    proc = run_cli("block", "ls", env={"HEADWATER_DATABASE_URL": "postgresql+psycopg://u:topsecretpw@127.0.0.1:9/x"})
+    assert proc.returncode == 1
+    assert "cannot use the store at postgresql+psycopg://u:***@127.0.0.1:9/x" in proc.stderr
+    assert "topsecretpw" not in proc.stderr
