@@ -16,6 +16,7 @@ import base64
 import hashlib
 import os
 import stat
+import sys
 import threading
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -131,8 +132,30 @@ def _key_from_text(text: str) -> bytes:
 _REJECTED = ("keyring.backends.fail", "keyring.backends.null", "keyrings.alt")
 
 
-def keyring_status() -> tuple[bool, str]:
-    """Whether keyring has a real backend here, and a sentence saying why."""
+def _linux_without_keyring_service() -> str | None:
+    """On Linux, the real keyrings (Secret Service, KWallet) live on the D-Bus session bus.
+    Without that bus and without an explicit keyring configuration, none can be usable, and
+    keyring's full probe (which imports every backend) can be skipped."""
+    if not sys.platform.startswith("linux"):
+        return None
+    if os.environ.get("DBUS_SESSION_BUS_ADDRESS") or os.environ.get("PYTHON_KEYRING_BACKEND"):
+        return None
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    if (config_home / "python_keyring" / "keyringrc.cfg").exists():
+        return None
+    return "no D-Bus session bus here, so no OS keyring (Secret Service/KWallet) is reachable"
+
+
+def keyring_status(quick: bool = False) -> tuple[bool, str]:
+    """Whether keyring has a real backend here, and a sentence saying why.
+
+    With ``quick``, a Linux machine with no D-Bus session bus is answered without importing
+    keyring's backends.
+    """
+    if quick:
+        why = _linux_without_keyring_service()
+        if why is not None:
+            return False, why
     try:
         import keyring
         from keyring.backends import chainer
@@ -226,7 +249,7 @@ def resolve_backend_name() -> tuple[str, str]:
         if get_settings().secret_key:
             _auto_choice = ("encrypted", "auto: HEADWATER_SECRET_KEY is set")
         else:
-            usable, why = keyring_status()
+            usable, why = keyring_status(quick=True)
             if usable:
                 _auto_choice = ("keyring", f"auto: {why}")
             else:
