@@ -139,3 +139,20 @@ def test_unknown_backend_name_lists_choices(monkeypatch):
 
     with pytest.raises(ConfigError, match="unknown secret backend 'vault9'"):
         WarehouseCredentials(username="a", password="pw-123456").save("k")
+
+
+def test_keyrings_alt_plaintext_backend_is_never_used(monkeypatch):
+    pytest.importorskip("keyrings.alt")
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    monkeypatch.setenv("HEADWATER_SECRETS_BACKEND", "auto")
+    monkeypatch.delenv("HEADWATER_SECRET_KEY")
+    import json
+
+    shown = json.loads(run_cli("config", "-o", "json").stdout)
+    assert shown["secrets_backend"] == "encrypted"
+    assert "PlaintextKeyring" in shown["secrets_backend_reason"]
+    forced = run_python(
+        "from blockdefs import WarehouseCredentials\nWarehouseCredentials(username='a', password='pw-123456').save('k')\n",
+        env={"HEADWATER_SECRETS_BACKEND": "keyring"}, check=False,
+    )
+    assert forced.returncode != 0 and "not a real keyring" in forced.stderr
