@@ -34,7 +34,7 @@ demo: setup-demo
 
 ## test: set up and run every test (starts real S3/GCS/PostgreSQL servers on 127.0.0.1)
 test: setup
-	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-test-services.sh
 	$(BIN)/python -m pytest
 
 lint: setup

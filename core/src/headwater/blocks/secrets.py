@@ -146,34 +146,47 @@ def _linux_without_keyring_service() -> str | None:
     return "no D-Bus session bus here, so no OS keyring (Secret Service/KWallet) is reachable"
 
 
+def _rejected(backend: Any) -> bool:
+    module = type(backend).__module__
+    return module.startswith(_REJECTED) or "Plaintext" in type(backend).__name__
+
+
+def _real_keyring(quick: bool = False) -> tuple[Any, str]:
+    """The highest-priority real keyring backend, or None, and a sentence saying why.
+
+    keyring's chainer is never used: when its first backend refuses a write it falls through
+    to the next, which may be a plaintext file.
+    """
+    if quick:
+        why = _linux_without_keyring_service()
+        if why is not None:
+            return None, why
+    try:
+        import keyring
+        from keyring.backends import chainer
+    except ImportError:
+        return None, "the keyring package is not installed"
+    try:
+        kr = keyring.get_keyring()
+    except Exception as exc:
+        return None, f"keyring failed to start ({type(exc).__name__})"
+    backends = list(kr.backends) if isinstance(kr, chainer.ChainerBackend) else [kr]
+    real = [b for b in backends if not _rejected(b)]
+    if not real:
+        shown = ", ".join(f"{type(b).__module__}.{type(b).__name__}" for b in backends) or "none"
+        return None, f"keyring's backend here is {shown}, which is not a real keyring"
+    chosen = real[0]
+    return chosen, f"keyring backend {type(chosen).__module__}.{type(chosen).__name__}"
+
+
 def keyring_status(quick: bool = False) -> tuple[bool, str]:
     """Whether keyring has a real backend here, and a sentence saying why.
 
     With ``quick``, a Linux machine with no D-Bus session bus is answered without importing
     keyring's backends.
     """
-    if quick:
-        why = _linux_without_keyring_service()
-        if why is not None:
-            return False, why
-    try:
-        import keyring
-        from keyring.backends import chainer
-    except ImportError:
-        return False, "the keyring package is not installed"
-    try:
-        kr = keyring.get_keyring()
-    except Exception as exc:
-        return False, f"keyring failed to start ({type(exc).__name__})"
-    backends = list(kr.backends) if isinstance(kr, chainer.ChainerBackend) else [kr]
-    if not backends:
-        return False, "keyring found no backend on this machine"
-    for backend in backends:
-        module = type(backend).__module__
-        if module.startswith(_REJECTED) or "Plaintext" in type(backend).__name__:
-            return False, f"keyring's backend here is {module}.{type(backend).__name__}, which is not a real keyring"
-    names = ", ".join(f"{type(b).__module__}.{type(b).__name__}" for b in backends)
-    return True, f"keyring backend {names}"
+    backend, why = _real_keyring(quick)
+    return backend is not None, why
 
 
 class KeyringBackend(SecretBackend):
@@ -183,14 +196,12 @@ class KeyringBackend(SecretBackend):
     service = "headwater"
 
     def __init__(self) -> None:
-        usable, why = keyring_status()
-        if not usable:
+        backend, why = _real_keyring()
+        if backend is None:
             raise SecretBackendError(
                 f"HEADWATER_SECRETS_BACKEND=keyring but {why}: install/unlock an OS keyring or use HEADWATER_SECRETS_BACKEND=encrypted"
             )
-        import keyring
-
-        self._keyring = keyring
+        self._keyring = backend
         url = get_settings().database_url
         self._scope = hashlib.sha256(url.encode()).hexdigest()[:10]
         self.why = why
