@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from headwater import Block, SecretBytes, SecretDict, SecretStr
+from pydantic import Field
 
 
 class WarehouseCredentials(Block):

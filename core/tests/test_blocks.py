@@ -7,9 +7,7 @@ import sqlite3
 import pytest
 from blockdefs import Warehouse, WarehouseCredentials
 from conftest import run_python
-from pydantic import Field
-
-from headwater import Block, LocalFileSystem, Secret, SecretStr
+from headwater import Block, LocalFileSystem, Secret
 from headwater.errors import (
     BlockExistsError,
     BlockNotFoundError,
@@ -17,6 +15,7 @@ from headwater.errors import (
     InvalidBlockNameError,
     StoreError,
 )
+from pydantic import Field
 
 
 def make_warehouse(password: str = "pw-hunter2-xyz") -> Warehouse:

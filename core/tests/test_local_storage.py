@@ -6,7 +6,6 @@ import asyncio
 import io
 
 import pytest
-
 from headwater import Block, LocalFileSystem
 from headwater.errors import ObjectNotFoundError, StorageError
 

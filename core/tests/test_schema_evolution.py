@@ -6,7 +6,6 @@ import warnings
 
 import pytest
 from conftest import run_python
-
 from headwater import Block
 from headwater.blocks import BlockSchemaWarning
 
@@ -23,9 +22,8 @@ OLD_CLASS = (
 
 def test_new_field_takes_default_and_removed_field_dropped_with_warning():
     run_python(OLD_CLASS)
-    from pydantic import Field
-
     from headwater import SecretStr
+    from pydantic import Field
 
     class Endpoint(Block):
         url: str = Field(description="u")
@@ -43,9 +41,8 @@ def test_new_field_takes_default_and_removed_field_dropped_with_warning():
 
 def test_declared_migration_upgrades_old_documents():
     run_python(OLD_CLASS)
-    from pydantic import Field
-
     from headwater import SecretStr
+    from pydantic import Field
 
     def v1_to_v2(data):
         data["endpoint_url"] = data.pop("url")
@@ -70,9 +67,8 @@ def test_declared_migration_upgrades_old_documents():
 
 def test_document_invalid_for_new_class_is_a_clear_error():
     run_python(OLD_CLASS)
-    from pydantic import Field
-
     from headwater.errors import BlockValidationError
+    from pydantic import Field
 
     class Endpoint(Block):
         url: int = Field(description="now an int")

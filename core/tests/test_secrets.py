@@ -9,7 +9,6 @@ import stat
 import pytest
 from blockdefs import Warehouse, WarehouseCredentials
 from conftest import run_cli, run_python
-
 from headwater.errors import SecretBackendError
 from headwater.redaction import RedactingFilter, redact
 from headwater.settings import reset_settings

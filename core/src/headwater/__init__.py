@@ -32,9 +32,9 @@ _EXPORTS = {
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
-    from headwater.blocks import Block, LocalFileSystem, ObjectStorage, Secret, SecretBytes, SecretDict, SecretStr
-    from headwater.errors import HeadwaterError
-    from headwater.hookspecs import hookimpl
+    from headwater.blocks import Block, LocalFileSystem, ObjectStorage, Secret, SecretBytes, SecretDict, SecretStr  # noqa: F401
+    from headwater.errors import HeadwaterError  # noqa: F401
+    from headwater.hookspecs import hookimpl  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

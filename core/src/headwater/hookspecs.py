@@ -7,7 +7,8 @@ registered what, so errors and ``headwater plugin ls`` can name it.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pluggy
 

@@ -9,8 +9,9 @@ shown by ``headwater plugin ls``; it is not printed.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from headwater.errors import DuplicateBlockTypeError, PluginError
 from headwater.settings import get_settings

@@ -7,12 +7,13 @@ import hashlib
 import inspect
 import json
 import warnings
-from typing import Any, Callable, ClassVar, TypeVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
-from headwater.blocks.naming import slug_from_class_name
 from headwater.errors import BlockValidationError, HeadwaterError
+from headwater.naming import slug_from_class_name
 from headwater.redaction import redact, remember
 
 __all__ = ["Block", "BlockSchemaWarning"]

@@ -11,8 +11,9 @@ import asyncio
 import fnmatch
 import os
 from abc import abstractmethod
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO
 
 from headwater.blocks.core import Block
 

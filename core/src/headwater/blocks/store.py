@@ -8,11 +8,9 @@ import sys
 import time
 import uuid
 import warnings
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from headwater.blocks import codec
-from headwater.blocks.naming import split_reference, validate_name
 from headwater.errors import (
     BlockExistsError,
     BlockNotFoundError,
@@ -20,47 +18,29 @@ from headwater.errors import (
     StoreError,
     UnknownBlockTypeError,
 )
+from headwater.naming import split_reference, validate_name
 from headwater.redaction import remember
 from headwater.store._db import Record as Row
-from headwater.store._db import Tx
+from headwater.store.documents import (
+    DocumentInfo,
+    list_documents,
+    not_found_message,
+    query_documents,
+    read_document,
+)
 from headwater.store.engine import db_read, db_write
 
 if TYPE_CHECKING:
     from headwater.blocks.core import Block
 
-_DOC = "SELECT * FROM block_documents"
 _SECRETS = "SELECT * FROM block_secrets WHERE document_id = :id"
+_DOC = "SELECT * FROM block_documents"
 _COLUMNS = (
     "data", "schema_version", "schema_checksum", "checksum", "dist", "dist_version",
     "module", "class_name", "secrets_backend", "updated",
 )
 
 __all__ = ["DocumentInfo", "delete_block", "list_documents", "load_block", "read_document", "save_block"]
-
-
-@dataclass
-class DocumentInfo:
-    """A stored block document's metadata (no secret values)."""
-
-    id: str
-    slug: str
-    name: str
-    data: dict[str, Any]
-    schema_version: int
-    schema_checksum: str
-    checksum: str
-    dist: str | None
-    dist_version: str | None
-    module: str | None
-    class_name: str | None
-    secrets_backend: str | None
-    created: float
-    updated: float
-    secret_fields: list[str]
-
-    @property
-    def ref(self) -> str:
-        return f"{self.slug}/{self.name}"
 
 
 _provenance_cache: dict[type, tuple[str | None, str | None]] = {}
@@ -165,12 +145,6 @@ def _delete_secret(doc_id: str, row: Any) -> None:
         pass
 
 
-def _query_rows(tx: Tx, slug: str | None, name: str) -> list[Row]:
-    if slug is not None:
-        return tx.execute(f"{_DOC} WHERE slug = :slug AND name = :name", {"slug": slug, "name": name})
-    return tx.execute(f"{_DOC} WHERE name = :name", {"name": name})
-
-
 def _resolve_target(cls: type[Block], ref: str) -> tuple[str | None, str]:
     from headwater.blocks.core import Block
 
@@ -186,22 +160,15 @@ def _resolve_target(cls: type[Block], ref: str) -> tuple[str | None, str]:
 def load_block(cls: type[Block], ref: str, _depth: int = 0) -> Block:
     slug, name = _resolve_target(cls, ref)
     with db_read() as tx:
-        rows = _query_rows(tx, slug, name)
+        rows = query_documents(tx, slug, name)
         if not rows:
-            raise BlockNotFoundError(_not_found(tx, slug, name))
+            raise BlockNotFoundError(not_found_message(tx, slug, name))
         if len(rows) > 1:
             refs = ", ".join(sorted(f"{r.slug}/{r.name}" for r in rows))
             raise BlockNotFoundError(f"block name {name!r} is ambiguous ({refs}): load it as 'slug/name'")
         row = rows[0]
         secret_rows = tx.execute(_SECRETS, {"id": row.id})
     return _materialise(cls, row, secret_rows, _depth)
-
-
-def _not_found(tx: Tx, slug: str | None, name: str) -> str:
-    shown = f"{slug}/{name}" if slug else name
-    similar = [f"{r.slug}/{r.name}" for r in _query_rows(tx, None, name)]
-    hint = f" (found {', '.join(similar)})" if similar else ""
-    return f"no block named '{shown}'{hint}: create it with `headwater block create` or Block.save(), list them with `headwater block ls`"
 
 
 def _materialise(cls: type[Block], row: Row, secret_rows: list[Row], depth: int) -> Block:
@@ -293,9 +260,9 @@ def _unknown_local(slug: str, module: str, class_name: str | None) -> UnknownBlo
 def delete_block(cls: type[Block], ref: str) -> None:
     slug, name = _resolve_target(cls, ref)
     with db_write() as tx:
-        rows = _query_rows(tx, slug, name)
+        rows = query_documents(tx, slug, name)
         if not rows:
-            raise BlockNotFoundError(_not_found(tx, slug, name))
+            raise BlockNotFoundError(not_found_message(tx, slug, name))
         if len(rows) > 1:
             refs = ", ".join(sorted(f"{r.slug}/{r.name}" for r in rows))
             raise BlockNotFoundError(f"block name {name!r} is ambiguous ({refs}): delete it as 'slug/name'")
@@ -307,42 +274,3 @@ def delete_block(cls: type[Block], ref: str) -> None:
         _delete_secret(row.id, s)
 
 
-def _info(row: Row, secret_paths: list[str]) -> DocumentInfo:
-    try:
-        data = json.loads(row.data)
-    except ValueError:
-        data = {}
-    return DocumentInfo(
-        id=row.id, slug=row.slug, name=row.name, data=data, schema_version=row.schema_version,
-        schema_checksum=row.schema_checksum, checksum=row.checksum, dist=row.dist, dist_version=row.dist_version,
-        module=row.module, class_name=row.class_name, secrets_backend=row.secrets_backend,
-        created=row.created, updated=row.updated, secret_fields=secret_paths,
-    )
-
-
-def list_documents(slug: str | None = None) -> list[DocumentInfo]:
-    """Every stored document's metadata, sorted by slug then name."""
-    with db_read() as tx:
-        if slug:
-            rows = tx.execute(f"{_DOC} WHERE slug = :slug ORDER BY slug, name", {"slug": slug})
-        else:
-            rows = tx.execute(f"{_DOC} ORDER BY slug, name")
-        paths: dict[str, list[str]] = {}
-        for s in tx.execute("SELECT document_id, path FROM block_secrets"):
-            paths.setdefault(s.document_id, []).append(s.path)
-    return [_info(r, sorted(paths.get(r.id, []))) for r in rows]
-
-
-def read_document(ref: str) -> DocumentInfo:
-    """One stored document's metadata (no secret values), by ``slug/name`` or unambiguous name."""
-    slug, name = split_reference(ref)
-    with db_read() as tx:
-        rows = _query_rows(tx, slug, name)
-        if not rows:
-            raise BlockNotFoundError(_not_found(tx, slug, name))
-        if len(rows) > 1:
-            refs = ", ".join(sorted(f"{r.slug}/{r.name}" for r in rows))
-            raise BlockNotFoundError(f"block name {name!r} is ambiguous ({refs}): use 'slug/name'")
-        row = rows[0]
-        paths = [s.path for s in tx.execute(_SECRETS, {"id": row.id})]
-    return _info(row, sorted(paths))

@@ -24,7 +24,7 @@ def block() -> None:
 @output_option
 def ls(slug: str | None, output: str) -> None:
     """List saved blocks."""
-    from headwater.blocks.store import list_documents
+    from headwater.store.documents import list_documents
 
     rows = [
         {"ref": d.ref, "type": d.slug, "name": d.name, "provided_by": d.dist or d.module, "version": d.dist_version,
@@ -53,7 +53,7 @@ def _masked_data(data: Any) -> Any:
 @output_option
 def inspect_(ref: str, output: str) -> None:
     """Show a saved block (secrets masked): REF is SLUG/NAME or an unambiguous NAME."""
-    from headwater.blocks.store import read_document
+    from headwater.store.documents import read_document
 
     doc = read_document(ref)
     emit_object(
@@ -132,8 +132,8 @@ def create(slug: str, name: str, assignments: tuple[str, ...], secret_env: tuple
     Secret fields are prompted for with hidden input when interactive, or read with
     --secret-env / --secret-stdin; they never need to be on the command line.
     """
-    from headwater.blocks.naming import validate_name
     from headwater.cli._fields import parse_assignments, secret_fields
+    from headwater.naming import validate_name
 
     validate_name(name)
     _import_modules(modules)
@@ -170,7 +170,7 @@ def create(slug: str, name: str, assignments: tuple[str, ...], secret_env: tuple
 def delete(ref: str, yes: bool) -> None:
     """Delete a saved block and its secrets: REF is SLUG/NAME."""
     from headwater.blocks.core import Block
-    from headwater.blocks.store import read_document
+    from headwater.store.documents import read_document
 
     doc = read_document(ref)
     if not yes and sys.stdin.isatty():

@@ -12,9 +12,10 @@ concurrent writers fail with "database is locked". With WAL, readers never block
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 __all__ = ["Database", "Record", "Tx"]
 

@@ -8,8 +8,9 @@ database for code that wants SQLAlchemy Core.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING
 
 from headwater import _state
 from headwater.errors import StoreError, StoreUnavailableError

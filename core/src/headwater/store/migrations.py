@@ -9,8 +9,9 @@ written by a newer Headwater is refused with a clear message, never half-underst
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from headwater.errors import StoreError
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -1,6 +1,5 @@
-from pydantic import Field
-
 from headwater import Block, hookimpl
+from pydantic import Field
 
 
 class Widget(Block):

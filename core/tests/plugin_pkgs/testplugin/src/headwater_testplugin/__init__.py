@@ -1,8 +1,7 @@
 """A tiny Headwater plugin used by core's tests."""
 
-from pydantic import Field
-
 from headwater import Block, SecretStr
+from pydantic import Field
 
 
 class Widget(Block):

@@ -4,7 +4,6 @@ import os
 from pathlib import Path
 
 import click
-
 from headwater import hookimpl
 from headwater.blocks.secrets import SecretBackend
 
