@@ -82,3 +82,39 @@ def test_unreachable_postgres_store_is_one_clear_line():
     assert proc.returncode == 1
     assert "cannot use the store at postgresql+psycopg://u:***@127.0.0.1:9/x" in proc.stderr
     assert "topsecretpw" not in proc.stderr
+
+
+def test_interactive_create_prompts_for_secret_with_hidden_input():
+    import os
+    import pty
+    import select
+    import time
+
+    from conftest import HEADWATER_BIN
+
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the CLI on a real terminal
+        os.execv(str(HEADWATER_BIN), [str(HEADWATER_BIN), "block", "create", "secret", "typed"])
+    seen = b""
+    deadline = time.monotonic() + 60
+    sent = False
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        if not sent and b"(hidden)" in seen:
+            os.write(fd, b"typed-at-the-prompt-77\n")
+            sent = True
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, seen
+    assert sent and b"saved secret/typed" in seen
+    assert b"typed-at-the-prompt-77" not in seen  # not echoed to the terminal
+    from headwater import Secret
+
+    assert Secret.load("typed").get() == "typed-at-the-prompt-77"
