@@ -1,0 +1,37 @@
+"""headwater-dask: run a Headwater flow's tasks on a Dask cluster.
+
+Example:
+    >>> from headwater import flow, task
+    >>> from headwater_dask import DaskTaskRunner
+    >>> @flow(task_runner=DaskTaskRunner(cluster_kwargs={"n_workers": 2}))   # doctest: +SKIP
+    ... def pipeline(): ...
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["DaskCluster", "DaskClusterConfigError", "DaskConnectionError", "DaskTaskRunner"]
+
+_EXPORTS = {
+    "DaskCluster": "headwater_dask.blocks",
+    "DaskTaskRunner": "headwater_dask.task_runners",
+    "DaskClusterConfigError": "headwater_dask.errors",
+    "DaskConnectionError": "headwater_dask.errors",
+}
+
+if TYPE_CHECKING:
+    from headwater_dask.blocks import DaskCluster
+    from headwater_dask.errors import DaskClusterConfigError, DaskConnectionError
+    from headwater_dask.task_runners import DaskTaskRunner
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'headwater_dask' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,23 @@
+"""Headwater plugin hooks of headwater-dask (imports stay lazy: no dask at load time)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from headwater import hookimpl
+
+
+@hookimpl
+def register_block_types(register: Callable[[type], None]) -> None:
+    from headwater_dask.blocks import DaskCluster
+
+    register(DaskCluster)
+
+
+@hookimpl
+def register_task_runners(register: Callable[[str, type], None]) -> None:
+    try:
+        from headwater_dask.task_runners import DaskTaskRunner
+    except ImportError:  # a core without the flow runtime: blocks still work
+        return
+    register("dask", DaskTaskRunner)
