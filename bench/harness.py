@@ -1,0 +1,524 @@
+"""Benchmark harness shared by every ``bench/*.py`` script (stdlib only).
+
+Run a script as ``.venv/bin/python bench/<area>.py``; ``bench/`` is then on ``sys.path``
+so ``import harness`` works. The same file runs under the Prefect peer venv
+(``bench/.venv-prefect``) as the peer worker, so it must stay dependency-free.
+
+Measuring
+---------
+``measure(fn, repeat=5, warmup=1, number=1) -> Stats``
+    Call ``fn()`` ``warmup`` times untimed, then take ``repeat`` samples; each sample is
+    the time of ``number`` calls divided by ``number`` (seconds per call).
+
+``compare({"hw": fn_or_impl, "floor": ..., "prefect": ...}, repeat=5, warmup=1, number=1)``
+    Same, for several implementations *alternating* round by round (the order rotates
+    each round), so machine noise hits all of them alike. Returns ``{name: Stats}``;
+    ``None`` values are skipped. An implementation is either a plain callable (timed
+    here) or any object with ``sample(number) -> float`` returning seconds per call that
+    it measured itself: ``Process`` and ``PeerWorker.timed`` are such objects.
+
+``Process(argv, env=None, env_factory=None, cwd=None)``
+    A whole-process workload: ``sample()`` runs ``argv`` to completion and returns its
+    wall time. ``env_factory()``, if given, is called (untimed) before each run and
+    returns the environment, e.g. a fresh HEADWATER_HOME per run. Output goes to a file;
+    a non-zero exit raises ``BenchError`` with the output's tail.
+
+``Stats``: ``samples``, ``median``, ``min``, ``max``, ``Stats.of(samples)``,
+    ``a.paired_minus(b)`` (per-round differences, for "added time" figures such as
+    ``import headwater`` minus ``python -c pass`` measured in the same rounds).
+
+Running the Prefect peer
+------------------------
+``peer_python() -> Path | None``  the peer interpreter, if ``bench/.venv-prefect`` exists.
+``peer_version() -> str | None``  e.g. ``"prefect 3.9.1"`` (cached; printed in every report).
+``peer_env(home=None) -> dict``   environment for peer processes: a private PREFECT_HOME,
+    PREFECT_API_URL unset (ephemeral server on loopback), analytics/telemetry off.
+``PeerWorker(module_path, env=None)``  a long-lived peer process that imports
+    ``module_path`` (a .py file of peer workloads, run with the peer's interpreter) and
+    runs its functions on request, so a peer workload alternates with ours in one run::
+
+        with PeerWorker(HERE / "peer_blocks.py") as peer:
+            peer.call("setup", "name")                 # run once, returns its JSON result
+            stats = compare({"hw": hw_load, "prefect": peer.timed("load", "name")})
+
+    ``peer.timed(fn_name, *args)`` is an implementation for ``compare``: each sample
+    calls ``fn_name(*args)`` ``number`` times inside the peer, timed there.
+    ``peer.call(fn_name, *args)`` returns the function's (JSON-able) return value.
+    The worker's stderr and the peer's logs go to a file (``peer.log_path``).
+``run_peer_script(path, *args, env=None, timeout=600) -> Any``  run a script under the
+    peer interpreter and parse the JSON printed on its last stdout line.
+
+Reporting
+---------
+``Row(workload, hw, floor=None, peer=None, target=None, unit="s", note="")``
+    ``hw``/``floor``/``peer`` are ``Stats`` (or None); ``target`` is the upper bound
+    for ``hw.median`` in the same unit. ``unit="s"`` prints durations (µs/ms/s chosen
+    per row); any other unit ("MB", "KB", "x") prints the numbers as they are.
+``report(area, rows, extra=None, json_out=True)``
+    Prints the environment header (date, machine, Python, headwater and peer versions)
+    and the table: workload, Headwater median [min–max], floor, Prefect, HW/floor,
+    HW/Prefect, target, pass/miss. Writes ``bench/results/<area>-<timestamp>.json`` and
+    ``bench/results/<area>-latest.json`` (gitignored) unless ``json_out`` is false.
+    Returns the number of rows that missed their target.
+``bench_args(description, repeat=5)``  the common command line: ``--repeat N``,
+    ``--quick`` (repeat 3, smaller workloads: read ``args.quick``), ``--no-peer``,
+    ``--no-json``. Scripts pass ``args.no_peer`` to ``peer_enabled(args)``.
+``headwater_env(home=None) -> dict``  environment for Headwater processes: an isolated
+    HEADWATER_HOME, the encrypted secret backend and a fixed bench key.
+``fresh_dir(prefix) -> Path``  a temp directory removed at exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import base64
+import datetime as _dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+PEER_VENV = BENCH_DIR / ".venv-prefect"
+RESULTS_DIR = BENCH_DIR / "results"
+BENCH_SECRET_KEY = base64.urlsafe_b64encode(b"headwater-bench-key-32-bytes-lon").decode()
+
+__all__ = [
+    "BenchError", "Stats", "Process", "PeerWorker", "Row",
+    "measure", "compare", "report", "bench_args", "peer_enabled",
+    "peer_python", "peer_version", "peer_env", "run_peer_script",
+    "headwater_env", "fresh_dir", "fmt_value",
+]
+
+
+class BenchError(RuntimeError):
+    """A workload failed (non-zero exit, peer error); the message says which and why."""
+
+
+# ---------------------------------------------------------------- statistics
+
+@dataclass
+class Stats:
+    """Samples of one measurement (seconds per call, or the row's unit)."""
+
+    samples: list[float]
+
+    @classmethod
+    def of(cls, samples: list[float]) -> "Stats":
+        if not samples:
+            raise BenchError("no samples")
+        return cls(list(samples))
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def min(self) -> float:
+        return min(self.samples)
+
+    @property
+    def max(self) -> float:
+        return max(self.samples)
+
+    def paired_minus(self, other: "Stats") -> "Stats":
+        """Per-sample difference (both taken in the same alternating rounds)."""
+        return Stats.of([a - b for a, b in zip(self.samples, other.samples)])
+
+    def scaled(self, factor: float) -> "Stats":
+        return Stats.of([s * factor for s in self.samples])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"median": self.median, "min": self.min, "max": self.max, "samples": self.samples}
+
+
+def _sample(impl: Any, number: int) -> float:
+    if hasattr(impl, "sample"):
+        return float(impl.sample(number))
+    start = time.perf_counter()
+    for _ in range(number):
+        impl()
+    return (time.perf_counter() - start) / number
+
+
+def measure(fn: Any, repeat: int = 5, warmup: int = 1, number: int = 1) -> Stats:
+    """Time ``fn`` (a callable or an object with ``sample(number)``); see module doc."""
+    return compare({"x": fn}, repeat=repeat, warmup=warmup, number=number)["x"]
+
+
+def compare(impls: dict[str, Any], repeat: int = 5, warmup: int = 1, number: int = 1) -> dict[str, Stats]:
+    """Time several implementations alternately, rotating the order every round."""
+    live = [(name, impl) for name, impl in impls.items() if impl is not None]
+    for _ in range(warmup):
+        for _name, impl in live:
+            _sample(impl, number)
+    samples: dict[str, list[float]] = {name: [] for name, _ in live}
+    for rnd in range(repeat):
+        shift = rnd % len(live) if live else 0
+        for name, impl in live[shift:] + live[:shift]:
+            samples[name].append(_sample(impl, number))
+    return {name: Stats.of(s) for name, s in samples.items()}
+
+
+# ---------------------------------------------------------------- processes
+
+def fresh_dir(prefix: str = "hwbench-") -> Path:
+    """A new temporary directory, removed when the interpreter exits."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
+def _base_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(DO_NOT_TRACK="1", DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    return env
+
+
+def headwater_env(home: Path | None = None) -> dict[str, str]:
+    """Environment for a Headwater process with its own HEADWATER_HOME (see module doc)."""
+    env = _base_env()
+    for key in [k for k in env if k.startswith("HEADWATER_")]:
+        del env[key]
+    env["HEADWATER_HOME"] = str(home or fresh_dir("hwbench-home-"))
+    env["HEADWATER_SECRETS_BACKEND"] = "encrypted"
+    env["HEADWATER_SECRET_KEY"] = BENCH_SECRET_KEY
+    env["HEADWATER_LOGGING_LEVEL"] = "WARNING"
+    return env
+
+
+@dataclass
+class Process:
+    """A whole-process workload; ``sample()`` returns its wall time in seconds."""
+
+    argv: list[str]
+    env: dict[str, str] | None = None
+    env_factory: Callable[[], dict[str, str]] | None = None
+    cwd: str | Path | None = None
+    timeout: float = 600
+
+    def sample(self, number: int = 1) -> float:
+        total = 0.0
+        for _ in range(number):
+            env = self.env_factory() if self.env_factory else self.env
+            with tempfile.TemporaryFile() as out:
+                start = time.perf_counter()
+                proc = subprocess.run(self.argv, env=env, cwd=self.cwd, stdin=subprocess.DEVNULL,
+                                      stdout=out, stderr=subprocess.STDOUT, timeout=self.timeout)
+                total += time.perf_counter() - start
+                if proc.returncode != 0:
+                    out.seek(0)
+                    tail = out.read().decode(errors="replace")[-2000:]
+                    raise BenchError(f"{' '.join(map(str, self.argv))} exited {proc.returncode}:\n{tail}")
+        return total / number
+
+
+# ---------------------------------------------------------------- Prefect peer
+
+def peer_python() -> Path | None:
+    """The peer venv's interpreter, or None when ``make bench-peer`` has not been run."""
+    exe = PEER_VENV / "bin" / "python"
+    return exe if exe.exists() else None
+
+
+_peer_version: str | None = None
+
+
+def peer_version() -> str | None:
+    """``"prefect X.Y.Z"`` of the peer venv (plus its integrations), or None without a peer."""
+    global _peer_version
+    exe = peer_python()
+    if exe is None:
+        return None
+    if _peer_version is None:
+        code = ("from importlib.metadata import version as v, PackageNotFoundError as E\n"
+                "out=[]\n"
+                "for n in ['prefect','prefect-aws','prefect-gcp','prefect-sqlalchemy','prefect-dbt','dbt-core']:\n"
+                "    try: out.append(f'{n} {v(n)}')\n"
+                "    except E: pass\n"
+                "print(', '.join(out))")
+        res = subprocess.run([str(exe), "-c", code], capture_output=True, text=True, timeout=120)
+        _peer_version = res.stdout.strip() or f"unknown ({res.stderr.strip()[-200:]})"
+    return _peer_version
+
+
+def peer_env(home: Path | None = None) -> dict[str, str]:
+    """Environment for a peer process: private PREFECT_HOME, ephemeral server, no telemetry."""
+    env = _base_env()
+    for key in [k for k in env if k.startswith(("PREFECT_", "HEADWATER_"))]:
+        del env[key]
+    home = home or fresh_dir("hwbench-prefect-")
+    env.update(
+        PREFECT_HOME=str(home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_CLI_PROMPT="false",
+        PREFECT_LOGGING_LEVEL="WARNING",
+        PREFECT_SERVER_LOGGING_LEVEL="WARNING",
+        PREFECT_LOCAL_STORAGE_PATH=str(home / "storage"),
+    )
+    return env
+
+
+def run_peer_script(path: str | Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600) -> Any:
+    """Run ``path`` with the peer interpreter; return the JSON on its last stdout line."""
+    exe = peer_python()
+    if exe is None:
+        raise BenchError("no peer venv: run make bench-peer")
+    proc = subprocess.run([str(exe), str(path), *args], env=env or peer_env(), capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise BenchError(f"peer script {path} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
+    return json.loads(lines[-1])
+
+
+class _Timed:
+    def __init__(self, worker: "PeerWorker", fn: str, args: tuple[Any, ...]):
+        self.worker, self.fn, self.args = worker, fn, args
+
+    def sample(self, number: int = 1) -> float:
+        return float(self.worker._request({"op": "time", "fn": self.fn, "args": list(self.args), "number": number}))
+
+
+class PeerWorker:
+    """A long-lived peer-venv process serving timed calls of a workload module."""
+
+    def __init__(self, module_path: str | Path, env: dict[str, str] | None = None, timeout: float = 900):
+        exe = peer_python()
+        if exe is None:
+            raise BenchError("no peer venv: run make bench-peer")
+        self.timeout = timeout
+        self.env = env or peer_env()
+        RESULTS_DIR.mkdir(exist_ok=True)
+        self.log_path = RESULTS_DIR / f"peer-{Path(module_path).stem}.log"
+        self._log = open(self.log_path, "ab")
+        self._proc = subprocess.Popen(
+            [str(exe), str(Path(__file__).resolve()), "--peer-worker", str(Path(module_path).resolve())],
+            env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+        )
+
+    def _request(self, msg: dict[str, Any]) -> Any:
+        assert self._proc.stdin and self._proc.stdout
+        self._proc.stdin.write((json.dumps(msg) + "\n").encode())
+        self._proc.stdin.flush()
+        line = self._proc.stdout.readline()
+        if not line:
+            raise BenchError(f"peer worker died; see {self.log_path}")
+        reply = json.loads(line)
+        if not reply.get("ok"):
+            raise BenchError(f"peer {msg.get('fn')} failed: {reply.get('error')} (see {self.log_path})")
+        return reply["value"]
+
+    def call(self, fn: str, *args: Any) -> Any:
+        """Call ``fn(*args)`` in the peer once and return its JSON-able result."""
+        return self._request({"op": "call", "fn": fn, "args": list(args)})
+
+    def timed(self, fn: str, *args: Any) -> _Timed:
+        """An implementation for ``compare``: ``fn(*args)`` timed inside the peer."""
+        return _Timed(self, fn, args)
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            try:
+                assert self._proc.stdin
+                self._proc.stdin.close()
+                self._proc.wait(timeout=30)
+            except Exception:
+                self._proc.kill()
+                self._proc.wait()
+        self._log.close()
+
+    def __enter__(self) -> "PeerWorker":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _peer_worker_main(module_path: str) -> None:
+    """Inside the peer venv: serve requests from the parent on stdin/stdout."""
+    import importlib.util
+    import traceback
+
+    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # the workload's own prints must not corrupt the protocol
+    sys.stdout = sys.stderr
+    spec = importlib.util.spec_from_file_location("peer_workload", module_path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["peer_workload"] = module
+    spec.loader.exec_module(module)
+    for line in sys.stdin:
+        msg = json.loads(line)
+        try:
+            fn = getattr(module, msg["fn"])
+            args = msg.get("args", [])
+            if msg["op"] == "time":
+                number = int(msg.get("number", 1))
+                start = time.perf_counter()
+                for _ in range(number):
+                    fn(*args)
+                value: Any = (time.perf_counter() - start) / number
+            else:
+                value = fn(*args)
+            reply = {"ok": True, "value": value}
+        except Exception as exc:  # reported to the parent, which raises BenchError
+            traceback.print_exc()
+            reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        proto.write(json.dumps(reply) + "\n")
+
+
+# ---------------------------------------------------------------- reporting
+
+@dataclass
+class Row:
+    """One line of a report (see module doc)."""
+
+    workload: str
+    hw: Stats | None
+    floor: Stats | None = None
+    peer: Stats | None = None
+    target: float | None = None
+    unit: str = "s"
+    note: str = ""
+
+    @property
+    def status(self) -> str:
+        if self.target is None or self.hw is None:
+            return "-"
+        return "pass" if self.hw.median <= self.target else "MISS"
+
+
+def fmt_value(value: float | None, unit: str = "s", scale: str | None = None) -> str:
+    """Format one number; durations get µs/ms/s (``scale`` forces one)."""
+    if value is None:
+        return "-"
+    if unit != "s":
+        return f"{value:,.3g} {unit}" if abs(value) < 100 else f"{value:,.0f} {unit}"
+    scale = scale or _time_scale(value)
+    factor = {"µs": 1e6, "ms": 1e3, "s": 1.0}[scale]
+    v = value * factor
+    return f"{v:,.2f} {scale}" if abs(v) < 10 else f"{v:,.1f} {scale}" if abs(v) < 100 else f"{v:,.0f} {scale}"
+
+
+def _time_scale(value: float) -> str:
+    a = abs(value)
+    return "µs" if a < 1e-3 else "ms" if a < 1.0 else "s"
+
+
+def _fmt_stats(s: Stats | None, unit: str, scale: str | None) -> str:
+    if s is None:
+        return "-"
+    m = fmt_value(s.median, unit, scale)
+    lo = fmt_value(s.min, unit, scale).split(" ")[0]
+    hi = fmt_value(s.max, unit, scale).split(" ")[0]
+    return f"{m} [{lo}–{hi}]"
+
+
+def _ratio(a: Stats | None, b: Stats | None) -> str:
+    if a is None or b is None or b.median == 0:
+        return "-"
+    r = a.median / b.median
+    return f"{r:.3g}x" if r < 100 else f"{r:,.0f}x"
+
+
+def environment() -> dict[str, Any]:
+    """Date, machine, Python, headwater and peer versions for the report header."""
+    try:
+        from importlib.metadata import version
+        hw = version("headwater")
+    except Exception:
+        hw = "not installed"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cpus",
+        "python": platform.python_version(),
+        "headwater": hw,
+        "peer": peer_version() or "none (run make bench-peer)",
+    }
+
+
+def report(area: str, rows: list[Row], extra: dict[str, Any] | None = None, json_out: bool = True) -> int:
+    """Print the table for ``area`` and write its JSON; return how many rows missed."""
+    env = environment()
+    print(f"\n== {area} — {env['date']}")
+    print(f"   machine: {env['machine']}; python {env['python']}; headwater {env['headwater']}")
+    print(f"   peer: {env['peer']}")
+    header = ["workload", "Headwater median [min–max]", "floor", "Prefect", "HW/floor", "HW/Prefect",
+              "target", "result"]
+    table = [header]
+    for r in rows:
+        scale = _time_scale(r.target if r.target is not None else (r.hw.median if r.hw else 0.0)) if r.unit == "s" else None
+        table.append([
+            r.workload + (f" ({r.note})" if r.note else ""),
+            _fmt_stats(r.hw, r.unit, scale),
+            _fmt_stats(r.floor, r.unit, scale),
+            _fmt_stats(r.peer, r.unit, None),
+            _ratio(r.hw, r.floor),
+            _ratio(r.hw, r.peer),
+            ("<= " + fmt_value(r.target, r.unit)) if r.target is not None else "-",
+            r.status,
+        ])
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for i, row in enumerate(table):
+        print("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        if i == 0:
+            print("  " + "  ".join("-" * w for w in widths))
+    missed = sum(r.status == "MISS" for r in rows)
+    if json_out:
+        RESULTS_DIR.mkdir(exist_ok=True)
+        data = {"area": area, "environment": env, "extra": extra or {}, "rows": [
+            {"workload": r.workload, "unit": r.unit, "target": r.target, "status": r.status, "note": r.note,
+             "hw": r.hw.to_json() if r.hw else None, "floor": r.floor.to_json() if r.floor else None,
+             "prefect": r.peer.to_json() if r.peer else None}
+            for r in rows]}
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        text = json.dumps(data, indent=2)
+        (RESULTS_DIR / f"{area}-{stamp}.json").write_text(text)
+        (RESULTS_DIR / f"{area}-latest.json").write_text(text)
+    return missed
+
+
+def bench_args(description: str, repeat: int = 5) -> argparse.Namespace:
+    """Parse the command line every bench script shares (see module doc)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--repeat", type=int, default=None, help=f"samples per figure (default {repeat})")
+    parser.add_argument("--quick", action="store_true", help="fewer samples and smaller workloads")
+    parser.add_argument("--no-peer", action="store_true", help="skip Prefect even if bench/.venv-prefect exists")
+    parser.add_argument("--no-json", action="store_true", help="do not write bench/results/*.json")
+    args = parser.parse_args()
+    if args.repeat is None:
+        args.repeat = 3 if args.quick else repeat
+    return args
+
+
+def peer_enabled(args: argparse.Namespace | None = None) -> bool:
+    """True when the peer venv exists and ``--no-peer`` was not given."""
+    if args is not None and getattr(args, "no_peer", False):
+        return False
+    return peer_python() is not None
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--peer-worker":
+        _peer_worker_main(sys.argv[2])
+    else:
+        print(__doc__)
