@@ -47,3 +47,26 @@ def register_task_runners(register: Callable[[str, type], None]) -> None:
 @hookspec
 def register_commands(cli: Any) -> None:
     """Add commands to the ``headwater`` CLI: ``cli`` is the root :class:`click.Group`."""
+
+
+@hookspec
+def on_flow_run_state_change(flow_run: Any, state: Any) -> None:
+    """Called each time a flow run enters a state (Pending, Running, Completed, Failed, ...).
+
+    ``flow_run`` is a :class:`headwater.runtime.context.FlowRun` (``id``, ``name``,
+    ``flow_name``, ``parameters``, ``run_count``, ``tags``); ``state`` is a
+    :class:`headwater.runtime.states.State`. Called synchronously in the run's thread: keep it
+    fast. Exceptions are reported on stderr and do not affect the run. When no plugin
+    implements this hook the runtime does not call it at all.
+    """
+
+
+@hookspec
+def on_task_run_state_change(task_run: Any, state: Any) -> None:
+    """Called each time a task run enters a state (Pending, Running, Completed, Failed, ...).
+
+    ``task_run`` is a :class:`headwater.runtime.context.TaskRun` (``id``, ``name``,
+    ``task_name``, ``flow_run_id``, ``run_count``, ``tags``); ``state`` is a
+    :class:`headwater.runtime.states.State`. Same rules as ``on_flow_run_state_change``;
+    implementing it adds a hook call to every task's hot path.
+    """

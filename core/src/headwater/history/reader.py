@@ -1,0 +1,281 @@
+"""Reading run history: flow runs, their task runs and logs; crash detection; retention.
+
+Readers first settle runs whose process is gone: a flow run still marked Running whose
+process no longer exists on this host, or whose heartbeat is stale, is recorded as Crashed
+(with its unfinished task runs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+from headwater.errors import HeadwaterError
+from headwater.history.writer import HEARTBEAT_SECONDS, flush, host_name
+from headwater.store.engine import db_read, db_write
+
+__all__ = [
+    "DEFAULT_MAX_FLOW_RUNS",
+    "RunNotFoundError",
+    "enforce_cap",
+    "get_flow_run",
+    "list_flow_runs",
+    "list_logs",
+    "list_task_runs",
+    "parse_age",
+    "prune",
+    "settle_crashed",
+]
+
+STALE_SECONDS = max(60.0, HEARTBEAT_SECONDS * 6)
+DEFAULT_MAX_FLOW_RUNS = 10_000
+DEFAULT_MAX_TASK_RUNS = 2_000_000
+_UNFINISHED = ("PENDING", "RUNNING", "SCHEDULED")
+
+
+class RunNotFoundError(HeadwaterError, LookupError):
+    """No run with that id (or id prefix)."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie (killed, not yet reaped by its parent) is not running
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def settle_crashed(now: float | None = None) -> int:
+    """Mark flow runs whose process is gone as Crashed; returns how many were marked."""
+    now = time.time() if now is None else now
+    flush()
+    with db_read() as tx:
+        rows = tx.execute(
+            "SELECT id, pid, host, heartbeat FROM flow_runs WHERE state_type IN ('PENDING', 'RUNNING', 'SCHEDULED')"
+        )
+    me = host_name()
+    dead = []
+    for r in rows:
+        stale = r.heartbeat is None or r.heartbeat < now - STALE_SECONDS
+        if r.host == me and r.pid is not None:
+            gone = r.pid != os.getpid() and (not _pid_alive(r.pid) or stale)
+        else:
+            gone = stale
+        if gone:
+            dead.append(r)
+    if not dead:
+        return 0
+    with db_write() as tx:
+        for r in dead:
+            msg = f"the flow run's process (pid {r.pid} on {r.host}) stopped without finishing the run: it was killed or crashed"
+            tx.execute(
+                "UPDATE flow_runs SET state_type = 'CRASHED', state = 'Crashed', message = :m, "
+                "ended = COALESCE(ended, heartbeat) WHERE id = :id AND state_type IN ('PENDING', 'RUNNING', 'SCHEDULED')",
+                {"m": msg, "id": r.id},
+            )
+            tx.execute(
+                "UPDATE task_runs SET state_type = 'CRASHED', state = 'Crashed', message = :m "
+                "WHERE flow_run_id = :id AND state_type IN ('PENDING', 'RUNNING', 'SCHEDULED')",
+                {"m": "the flow run's process stopped while this task run was unfinished", "id": r.id},
+            )
+    return len(dead)
+
+
+def _duration(started: float | None, ended: float | None) -> float | None:
+    if started is None or ended is None:
+        return None
+    return round(ended - started, 6)
+
+
+def _flow_dict(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "name": r.name,
+        "flow_name": r.flow_name,
+        "state": r.state,
+        "state_type": r.state_type,
+        "message": r.message,
+        "parameters": json.loads(r.parameters) if r.parameters else {},
+        "tags": json.loads(r.tags) if r.tags else [],
+        "run_count": r.run_count,
+        "parent_flow_run_id": r.parent_flow_run_id,
+        "started": r.started,
+        "ended": r.ended,
+        "duration": _duration(r.started, r.ended),
+        "pid": r.pid,
+        "host": r.host,
+        "transitions": json.loads(r.transitions) if r.transitions else [],
+    }
+
+
+def list_flow_runs(limit: int = 20, flow_name: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
+    """The newest flow runs first, with their task-run counts."""
+    settle_crashed()
+    where, params = [], {"limit": int(limit)}
+    if flow_name:
+        where.append("flow_name = :flow")
+        params["flow"] = flow_name
+    if state:
+        where.append("LOWER(state) = :state")
+        params["state"] = state.lower()
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    with db_read() as tx:
+        rows = tx.execute(f"SELECT * FROM flow_runs {clause} ORDER BY created DESC LIMIT :limit", params)
+        out = []
+        for r in rows:
+            d = _flow_dict(r)
+            d["task_runs"] = tx.scalar("SELECT COUNT(*) AS n FROM task_runs WHERE flow_run_id = :id", {"id": r.id})
+            out.append(d)
+    return out
+
+
+def get_flow_run(id_or_prefix: str) -> dict[str, Any]:
+    """One flow run by id or unique id prefix.
+
+    Raises:
+        RunNotFoundError: No flow run matches, or the prefix is ambiguous.
+    """
+    settle_crashed()
+    key = id_or_prefix.strip()
+    with db_read() as tx:
+        rows = tx.execute("SELECT * FROM flow_runs WHERE id = :id", {"id": key})
+        if not rows and key:
+            rows = tx.execute("SELECT * FROM flow_runs WHERE id LIKE :p ORDER BY created DESC LIMIT 2", {"p": key + "%"})
+    if not rows:
+        raise RunNotFoundError(f"no flow run with id {key!r}: see `headwater runs ls` for run ids")
+    if len(rows) > 1:
+        raise RunNotFoundError(f"flow run id prefix {key!r} is ambiguous: give more characters of the id")
+    return _flow_dict(rows[0])
+
+
+def list_task_runs(flow_run_id: str | None) -> list[dict[str, Any]]:
+    """Task runs of a flow run in start order (``None``: standalone task runs), with upstream ids."""
+    with db_read() as tx:
+        if flow_run_id is None:
+            rows = tx.execute("SELECT * FROM task_runs WHERE flow_run_id IS NULL ORDER BY created")
+            edges = []
+        else:
+            rows = tx.execute("SELECT * FROM task_runs WHERE flow_run_id = :id ORDER BY created", {"id": flow_run_id})
+            edges = tx.execute("SELECT upstream_id, downstream_id FROM run_edges WHERE flow_run_id = :id", {"id": flow_run_id})
+    upstream: dict[str, list[str]] = {}
+    for e in edges:
+        upstream.setdefault(e.downstream_id, []).append(e.upstream_id)
+    return [
+        {
+            "id": r.id,
+            "name": r.name,
+            "task_key": r.task_key,
+            "state": r.state,
+            "state_type": r.state_type,
+            "message": r.message,
+            "run_count": r.run_count,
+            "started": r.started,
+            "ended": r.ended,
+            "duration": _duration(r.started, r.ended),
+            "tags": json.loads(r.tags) if r.tags else [],
+            "parameters": json.loads(r.parameters) if r.parameters else None,
+            "metadata": json.loads(r.metadata) if r.metadata else None,
+            "cache_key": r.cache_key,
+            "upstream": upstream.get(r.id, []),
+            "transitions": json.loads(r.transitions) if r.transitions else [],
+        }
+        for r in rows
+    ]
+
+
+def list_logs(flow_run_id: str) -> list[dict[str, Any]]:
+    """Log lines of a flow run and its task runs, oldest first."""
+    flush()
+    with db_read() as tx:
+        rows = tx.execute(
+            "SELECT task_run_id, ts, level, logger, message FROM run_logs WHERE flow_run_id = :id ORDER BY ts, id",
+            {"id": flow_run_id},
+        )
+    return [dict(r) for r in rows]
+
+
+def parse_age(text: str) -> float:
+    """``30d``, ``12h``, ``45m``, ``90s``, ``2w`` -> seconds.
+
+    Raises:
+        HeadwaterError: The text is not a duration.
+    """
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    t = text.strip().lower()
+    try:
+        if t and t[-1] in units:
+            return float(t[:-1]) * units[t[-1]]
+        return float(t) * 86400
+    except ValueError:
+        raise HeadwaterError(f"{text!r} is not a duration: use a number with s, m, h, d or w, e.g. 30d") from None
+
+
+def _delete_flow_runs(tx: Any, ids: list[str]) -> int:
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+        params = {f"i{n}": v for n, v in enumerate(chunk)}
+        tx.execute(f"DELETE FROM run_logs WHERE flow_run_id IN ({marks})", params)
+        tx.execute(f"DELETE FROM run_edges WHERE flow_run_id IN ({marks})", params)
+        tx.execute(f"DELETE FROM task_runs WHERE flow_run_id IN ({marks})", params)
+        tx.execute(f"DELETE FROM flow_runs WHERE id IN ({marks})", params)
+    return len(ids)
+
+
+def prune(older_than_seconds: float) -> dict[str, int]:
+    """Delete finished runs (and their task runs, logs, edges) that ended before now - ``older_than_seconds``."""
+    flush()
+    cutoff = time.time() - older_than_seconds
+    with db_write() as tx:
+        ids = [r.id for r in tx.execute(
+            "SELECT id FROM flow_runs WHERE created < :c AND state_type NOT IN ('PENDING', 'RUNNING', 'SCHEDULED')",
+            {"c": cutoff},
+        )]
+        n_tasks = 0
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+            n_tasks += int(tx.scalar(f"SELECT COUNT(*) AS n FROM task_runs WHERE flow_run_id IN ({marks})",
+                                     {f"i{n}": v for n, v in enumerate(chunk)}) or 0)
+        _delete_flow_runs(tx, ids)
+        standalone = int(tx.scalar("SELECT COUNT(*) AS n FROM task_runs WHERE flow_run_id IS NULL AND created < :c",
+                                   {"c": cutoff}) or 0)
+        tx.execute("DELETE FROM run_logs WHERE flow_run_id IS NULL AND ts < :c", {"c": cutoff})
+        tx.execute("DELETE FROM task_runs WHERE flow_run_id IS NULL AND created < :c", {"c": cutoff})
+    return {"flow_runs": len(ids), "task_runs": n_tasks + standalone}
+
+
+def enforce_cap(max_flow_runs: int | None = None, max_task_runs: int | None = None) -> int:
+    """Delete the oldest finished flow runs beyond the caps (``HEADWATER_HISTORY_MAX_FLOW_RUNS``,
+    ``HEADWATER_HISTORY_MAX_TASK_RUNS``); returns how many flow runs were deleted."""
+    max_flow_runs = max_flow_runs or int(os.environ.get("HEADWATER_HISTORY_MAX_FLOW_RUNS") or DEFAULT_MAX_FLOW_RUNS)
+    max_task_runs = max_task_runs or int(os.environ.get("HEADWATER_HISTORY_MAX_TASK_RUNS") or DEFAULT_MAX_TASK_RUNS)
+    with db_read() as tx:
+        n_flows = int(tx.scalar("SELECT COUNT(*) AS n FROM flow_runs") or 0)
+        n_tasks = int(tx.scalar("SELECT COUNT(*) AS n FROM task_runs") or 0)
+    if n_flows <= max_flow_runs and n_tasks <= max_task_runs:
+        return 0
+    deleted = 0
+    with db_write() as tx:
+        rows = tx.execute(
+            "SELECT f.id, (SELECT COUNT(*) FROM task_runs t WHERE t.flow_run_id = f.id) AS n FROM flow_runs f "
+            "WHERE f.state_type NOT IN ('PENDING', 'RUNNING', 'SCHEDULED') ORDER BY f.created"
+        )
+        victims = []
+        for r in rows:
+            if n_flows <= max_flow_runs and n_tasks <= max_task_runs:
+                break
+            victims.append(r.id)
+            n_flows -= 1
+            n_tasks -= int(r.n or 0)
+        deleted = _delete_flow_runs(tx, victims)
+    return deleted

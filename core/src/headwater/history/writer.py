@@ -1,0 +1,292 @@
+"""The background history writer: run events go into a queue, a thread writes them in batches.
+
+The hot path only appends a tuple to a ``deque`` (atomic, no lock, no I/O). The writer thread
+wakes every ``_INTERVAL`` seconds, prints the queued console log lines in one write and stores
+the batch in one transaction. Run rows are upserted, so the newest snapshot of a run wins and
+a task that starts and ends inside one batch costs a single row write. ``flush()`` drains the
+queue synchronously (flow end, exit, settings reset).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from headwater import _state
+
+__all__ = ["FLOW", "LOG", "TASK", "EDGE", "HistoryWriter", "flush", "get_writer", "host_name"]
+
+FLOW, TASK, LOG, EDGE = 0, 1, 2, 3
+_INTERVAL = 0.1
+HEARTBEAT_SECONDS = 5.0
+_LEVEL_NAMES = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
+
+FLOW_COLUMNS = (
+    "id", "name", "flow_name", "parent_flow_run_id", "parent_task_run_id", "state_type", "state", "message",
+    "parameters", "tags", "run_count", "created", "started", "ended", "pid", "host", "heartbeat", "transitions",
+)
+TASK_COLUMNS = (
+    "id", "flow_run_id", "name", "task_key", "state_type", "state", "message", "parameters", "tags", "run_count",
+    "created", "started", "ended", "cache_key", "metadata", "transitions",
+)
+_LOG_COLUMNS = ("flow_run_id", "task_run_id", "ts", "level", "logger", "message")
+_EDGE_COLUMNS = ("upstream_id", "downstream_id", "flow_run_id")
+
+_host: str | None = None
+
+
+def host_name() -> str:
+    global _host
+    if _host is None:
+        _host = socket.gethostname()
+    return _host
+
+
+def _upsert(table: str, columns: tuple[str, ...], style: str) -> str:
+    marks = ", ".join("?" * 1 for _ in columns) if style == "qmark" else ", ".join(f":{c}" for c in columns)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("id", "created", "parameters", "pid", "host"))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {updates}"
+
+
+def _insert(table: str, columns: tuple[str, ...], style: str, ignore: bool = False) -> str:
+    marks = ", ".join("?" for _ in columns) if style == "qmark" else ", ".join(f":{c}" for c in columns)
+    tail = " ON CONFLICT DO NOTHING" if ignore else ""
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}){tail}"
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "get_secret_value"):
+        return "**********"
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return repr(value)
+
+
+def encode_parameters(params: dict[str, Any] | None) -> str | None:
+    """Parameters as JSON with secret values masked; long values are shortened."""
+    if not params:
+        return None
+    from headwater.redaction import redact
+
+    out = {}
+    for key, value in params.items():
+        try:
+            text = json.dumps(value, default=_json_default)
+        except (TypeError, ValueError):
+            text = json.dumps(repr(value))
+        if len(text) > 500:
+            text = json.dumps(text[:480] + "...")
+        out[key] = json.loads(text)
+    return redact(json.dumps(out, separators=(",", ":")))
+
+
+class HistoryWriter:
+    """Owns the event queue and the thread that writes it (one per process)."""
+
+    def __init__(self) -> None:
+        self.queue: deque[tuple[int, Any]] = deque()
+        self.put = self.queue.append
+        self._drain_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = False
+        self.active_flow_runs: dict[str, float] = {}
+        self._last_heartbeat = time.time()
+        self._time_cache: tuple[int, str] = (0, "")
+        self._console_level: int | None = None
+        self._warned = False
+        self._thread = threading.Thread(target=self._loop, name="headwater-history", daemon=True)
+        self._thread.start()
+
+    # -- thread -----------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stop:
+            self._wake.wait(_INTERVAL)
+            self._wake.clear()
+            if self.queue:
+                self.drain()
+            now = time.time()
+            if self.active_flow_runs and now - self._last_heartbeat >= HEARTBEAT_SECONDS:
+                self._heartbeat(now)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop = True
+        self._wake.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout=5)
+        self.drain()
+
+    # -- draining ---------------------------------------------------------------------------
+
+    def drain(self) -> None:
+        """Write everything queued so far (safe to call from any thread)."""
+        with self._drain_lock:
+            queue = self.queue
+            n = len(queue)
+            if not n:
+                return
+            popleft = queue.popleft
+            flows: dict[str, tuple[Any, ...]] = {}
+            tasks: dict[str, tuple[Any, ...]] = {}
+            logs: list[tuple[Any, ...]] = []
+            edges: list[tuple[Any, ...]] = []
+            for _ in range(n):
+                kind, payload = popleft()
+                if kind == TASK:
+                    tasks[payload[0]] = payload
+                elif kind == LOG:
+                    logs.append(payload)
+                elif kind == FLOW:
+                    flows[payload[0]] = payload
+                else:
+                    edges.append(payload)
+            if logs:
+                self._console(logs)
+            try:
+                self._store(flows, tasks, logs, edges)
+            except Exception as exc:  # the run must not die because its history could not be written
+                if not self._warned:
+                    self._warned = True
+                    from headwater.redaction import redact
+
+                    sys.stderr.write(f"headwater: could not record run history: {redact(str(exc))}\n")
+
+    def _console(self, logs: list[tuple[Any, ...]]) -> None:
+        level = self._console_level
+        if level is None:
+            from headwater.settings import get_settings
+
+            level = self._console_level = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}[
+                get_settings().logging_level
+            ]
+        from headwater.redaction import redact
+
+        lines = []
+        cache_sec, cache_txt = self._time_cache
+        for _flow_id, task_id, ts, lvl, name, message, _console in logs:
+            if lvl < level or not _console:
+                continue
+            sec = int(ts)
+            if sec != cache_sec:
+                cache_sec, cache_txt = sec, time.strftime("%H:%M:%S", time.localtime(sec))
+            kind = "Task" if task_id else "Flow"
+            lines.append(f"{cache_txt} {_LEVEL_NAMES.get(lvl, lvl)} | {kind} {name!r} - {message}\n")
+        self._time_cache = (cache_sec, cache_txt)
+        if lines:
+            stream = sys.stderr
+            try:
+                stream.write(redact("".join(lines)))
+                stream.flush()
+            except (ValueError, OSError):
+                pass
+
+    def _store(self, flows: dict[str, Any], tasks: dict[str, Any], logs: list[Any], edges: list[Any]) -> None:
+        from headwater.redaction import redact
+        from headwater.store.engine import db_write
+
+        host, pid = host_name(), os.getpid()
+        flow_rows = []
+        for (id_, name, flow_name, parent_fr, parent_tr, stype, sname, message, params, tags, run_count, created,
+             started, ended, transitions) in flows.values():
+            flow_rows.append((
+                id_, name, flow_name, parent_fr, parent_tr, stype, sname, redact(message) if message else None,
+                encode_parameters(params), json.dumps(list(tags)) if tags else None, run_count, created, started,
+                ended, pid, host, time.time(), _transitions(transitions),
+            ))
+        task_rows = []
+        for (id_, flow_run_id, name, task_key, stype, sname, message, params, tags, run_count, started, ended,
+             cache_key, metadata, transitions) in tasks.values():
+            created = transitions[0][1] if transitions else (started or time.time())
+            task_rows.append((
+                id_, flow_run_id, name, task_key, stype, sname, redact(message) if message else None,
+                encode_parameters(params) if params else None, json.dumps(list(tags)) if tags else None, run_count,
+                created, started, ended, cache_key,
+                redact(json.dumps(metadata, default=_json_default)) if metadata else None, _transitions(transitions),
+            ))
+        log_rows = [(f, t, ts, lvl, name, redact(msg)) for f, t, ts, lvl, name, msg, _c in logs]
+        with db_write() as tx:
+            style = "qmark" if tx.dialect == "sqlite" else "named"
+            for table, columns, rows, sql in (
+                ("flow_runs", FLOW_COLUMNS, flow_rows, _upsert("flow_runs", FLOW_COLUMNS, style)),
+                ("task_runs", TASK_COLUMNS, task_rows, _upsert("task_runs", TASK_COLUMNS, style)),
+                ("run_logs", _LOG_COLUMNS, log_rows, _insert("run_logs", _LOG_COLUMNS, style)),
+                ("run_edges", _EDGE_COLUMNS, edges, _insert("run_edges", _EDGE_COLUMNS, style, ignore=True)),
+            ):
+                if not rows:
+                    continue
+                if style == "named":
+                    rows = [dict(zip(columns, r)) for r in rows]
+                tx.executemany(sql, rows)
+
+    def _heartbeat(self, now: float) -> None:
+        self._last_heartbeat = now
+        ids = list(self.active_flow_runs)
+        if not ids:
+            return
+        try:
+            from headwater.store.engine import db_write
+
+            with db_write() as tx:
+                for id_ in ids:
+                    tx.execute("UPDATE flow_runs SET heartbeat = :now WHERE id = :id", {"now": now, "id": id_})
+        except Exception:
+            pass
+
+
+def _transitions(transitions: Any) -> str | None:
+    if not transitions:
+        return None
+    return json.dumps([[name, round(ts, 3)] for name, ts in transitions], separators=(",", ":"))
+
+
+_writer: HistoryWriter | None = None
+_lock = threading.Lock()
+
+
+def get_writer() -> HistoryWriter:
+    """The process's history writer (started on first use)."""
+    global _writer
+    w = _writer
+    if w is None:
+        with _lock:
+            if _writer is None:
+                _writer = HistoryWriter()
+            w = _writer
+    return w
+
+
+def flush() -> None:
+    """Write every queued history event now (no-op when nothing was recorded)."""
+    if _writer is not None:
+        _writer.drain()
+
+
+@atexit.register
+def _at_exit() -> None:
+    global _writer
+    if _writer is not None:
+        w, _writer = _writer, None
+        w.stop()
+
+
+@_state.on_reset
+def _on_reset() -> None:
+    _at_exit()
+
+
+def _after_fork() -> None:
+    global _writer
+    _writer = None
+
+
+os.register_at_fork(after_in_child=_after_fork)

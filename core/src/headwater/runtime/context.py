@@ -1,0 +1,161 @@
+"""The runtime context: which flow run and task run the current code belongs to.
+
+``headwater.runtime.flow_run`` and ``headwater.runtime.task_run`` are accessors: reading
+``flow_run.id`` inside a flow gives the run's id, and ``None`` outside any run.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from contextvars import ContextVar
+from itertools import count
+from typing import Any
+
+__all__ = ["FlowRun", "TaskRun", "flow_run", "new_id", "task_run"]
+
+_flow_run_var: ContextVar[FlowRun | None] = ContextVar("headwater_flow_run", default=None)
+_task_run_var: ContextVar[TaskRun | None] = ContextVar("headwater_task_run", default=None)
+
+_id_lock = threading.Lock()
+_prefix = os.urandom(10).hex()
+_counter = count(1)
+
+
+def _reseed() -> None:
+    global _prefix, _counter
+    _prefix = os.urandom(10).hex()
+    _counter = count(1)
+
+
+os.register_at_fork(after_in_child=_reseed)
+
+
+def new_id() -> str:
+    """A new run id: 32 hex characters, unique across processes (random prefix + counter)."""
+    n = next(_counter)  # itertools.count is atomic under the GIL
+    return f"{_prefix}{n:012x}"
+
+
+class FlowRun:
+    """A flow run as seen from inside it (``headwater.runtime.flow_run``).
+
+    Attributes:
+        id: The run's id (also shown by ``headwater runs ls``).
+        name: The run's name.
+        flow_name: The flow's name.
+        parameters: The bound parameters.
+        run_count: 1 on the first attempt, 2 on the first retry, ...
+        tags: Tags of the flow run.
+        parent_flow_run_id: For a subflow, the id of the calling flow run.
+        parent_task_run_id: For a subflow, the id of the task-run record standing for it in the parent.
+    """
+
+    __slots__ = (
+        "id", "name", "flow_name", "flow", "parameters", "run_count", "tags", "parent_flow_run_id",
+        "parent_task_run_id", "state", "started", "created", "transitions", "task_runner", "sink",
+        "log_prints", "futures", "result_storage", "persist_result", "__weakref__",
+    )
+
+    def __init__(self, id: str, name: str, flow_name: str, flow: Any = None, parameters: dict[str, Any] | None = None,
+                 tags: tuple[str, ...] = (), sink: Any = None) -> None:
+        self.id = id
+        self.name = name
+        self.flow_name = flow_name
+        self.flow = flow
+        self.parameters = parameters or {}
+        self.run_count = 0
+        self.tags = tags
+        self.parent_flow_run_id: str | None = None
+        self.parent_task_run_id: str | None = None
+        self.state: Any = None
+        self.started: float | None = None
+        self.created: float = 0.0
+        self.transitions: list[tuple[str, float]] = []
+        self.task_runner: Any = None
+        self.sink = sink
+        self.log_prints = False
+        self.futures: list[Any] = []
+        self.result_storage: Any = None
+        self.persist_result: bool | None = None
+
+    def __repr__(self) -> str:
+        return f"FlowRun(id={self.id!r}, name={self.name!r}, flow_name={self.flow_name!r})"
+
+
+class TaskRun:
+    """A task run as seen from inside it (``headwater.runtime.task_run``).
+
+    Attributes:
+        id: The run's id.
+        name: The run's name (``task_run_name`` or the task's name).
+        task_name: The task's name.
+        task_key: A stable key of the task (module-qualified name).
+        flow_run_id: The enclosing flow run's id, or None for a task called outside a flow.
+        parameters: The call's parameters (futures resolved).
+        run_count: 1 on the first attempt, 2 on the first retry, ...
+        tags: Tags of the task run.
+    """
+
+    __slots__ = (
+        "id", "name", "task_name", "task_key", "flow_run_id", "parameters", "run_count", "tags", "state",
+        "started", "ended", "transitions", "cache_key", "sink", "log_prints", "upstream", "metadata",
+        "flow_run_name", "hparams", "__weakref__",
+    )
+
+    def __init__(self, id: str, name: str, task_name: str, task_key: str, flow_run_id: str | None,
+                 parameters: dict[str, Any], tags: tuple[str, ...], sink: Any) -> None:
+        self.id = id
+        self.name = name
+        self.task_name = task_name
+        self.task_key = task_key
+        self.flow_run_id = flow_run_id
+        self.parameters = parameters
+        self.run_count = 0
+        self.tags = tags
+        self.state: Any = None
+        self.started: float | None = None
+        self.ended: float | None = None
+        self.transitions: list[tuple[str, float]] = []
+        self.cache_key: str | None = None
+        self.sink = sink
+        self.log_prints = False
+        self.upstream: tuple[str, ...] = ()
+        self.metadata: dict[str, Any] | None = None
+        self.flow_run_name: str | None = None
+        self.hparams: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"TaskRun(id={self.id!r}, name={self.name!r})"
+
+
+class _Accessor:
+    """Attribute access on the current run; every attribute is None outside a run."""
+
+    __slots__ = ("_var", "_kind")
+
+    def __init__(self, var: ContextVar[Any], kind: str) -> None:
+        self._var = var
+        self._kind = kind
+
+    def get(self) -> Any:
+        """The current run object, or None."""
+        return self._var.get()
+
+    def __getattr__(self, name: str) -> Any:
+        run = self._var.get()
+        if run is None:
+            if name.startswith("_"):
+                raise AttributeError(name)
+            return None
+        return getattr(run, name)
+
+    def __bool__(self) -> bool:
+        return self._var.get() is not None
+
+    def __repr__(self) -> str:
+        return f"<current {self._kind}: {self._var.get()!r}>"
+
+
+flow_run = _Accessor(_flow_run_var, "flow run")
+task_run = _Accessor(_task_run_var, "task run")
