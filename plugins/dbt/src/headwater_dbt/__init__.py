@@ -1,0 +1,98 @@
+"""Headwater's dbt plugin: dbt profiles as blocks, in-process dbt runs, one task run per dbt node.
+
+Names are imported lazily: importing ``headwater_dbt`` does not import dbt.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "DbtAdapterNotInstalledError",
+    "DbtCliProfile",
+    "DbtCoreOperation",
+    "DbtError",
+    "DbtInvocation",
+    "DbtNodeFailure",
+    "DbtOperationResult",
+    "DbtProfileError",
+    "DbtProjectError",
+    "DbtRunError",
+    "DbtRunner",
+    "DuckDBTargetConfigs",
+    "GlobalConfigs",
+    "NodeResult",
+    "PostgresTargetConfigs",
+    "TargetConfigs",
+    "clear_manifest_cache",
+    "run_dbt_build",
+    "run_dbt_model",
+    "run_dbt_seed",
+    "run_dbt_snapshot",
+    "run_dbt_source_freshness",
+    "run_dbt_test",
+]
+
+_EXPORTS = {
+    "DbtAdapterNotInstalledError": "headwater_dbt.errors",
+    "DbtError": "headwater_dbt.errors",
+    "DbtNodeFailure": "headwater_dbt.errors",
+    "DbtProfileError": "headwater_dbt.errors",
+    "DbtProjectError": "headwater_dbt.errors",
+    "DbtRunError": "headwater_dbt.errors",
+    "DbtCliProfile": "headwater_dbt.profiles",
+    "GlobalConfigs": "headwater_dbt.profiles",
+    "TargetConfigs": "headwater_dbt.targets",
+    "DuckDBTargetConfigs": "headwater_dbt.targets",
+    "PostgresTargetConfigs": "headwater_dbt.targets",
+    "DbtCoreOperation": "headwater_dbt.operation",
+    "DbtOperationResult": "headwater_dbt.operation",
+    "DbtInvocation": "headwater_dbt._engine",
+    "NodeResult": "headwater_dbt._engine",
+    "clear_manifest_cache": "headwater_dbt._engine",
+    "DbtRunner": "headwater_dbt.runner",
+    "run_dbt_build": "headwater_dbt.tasks",
+    "run_dbt_model": "headwater_dbt.tasks",
+    "run_dbt_seed": "headwater_dbt.tasks",
+    "run_dbt_snapshot": "headwater_dbt.tasks",
+    "run_dbt_source_freshness": "headwater_dbt.tasks",
+    "run_dbt_test": "headwater_dbt.tasks",
+}
+
+if TYPE_CHECKING:
+    from headwater_dbt._engine import DbtInvocation, NodeResult, clear_manifest_cache
+    from headwater_dbt.errors import (
+        DbtAdapterNotInstalledError,
+        DbtError,
+        DbtNodeFailure,
+        DbtProfileError,
+        DbtProjectError,
+        DbtRunError,
+    )
+    from headwater_dbt.operation import DbtCoreOperation, DbtOperationResult
+    from headwater_dbt.profiles import DbtCliProfile, GlobalConfigs
+    from headwater_dbt.runner import DbtRunner
+    from headwater_dbt.targets import DuckDBTargetConfigs, PostgresTargetConfigs, TargetConfigs
+    from headwater_dbt.tasks import (
+        run_dbt_build,
+        run_dbt_model,
+        run_dbt_seed,
+        run_dbt_snapshot,
+        run_dbt_source_freshness,
+        run_dbt_test,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'headwater_dbt' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
