@@ -121,7 +121,21 @@ def _adapter_missing(adapter_type: str, target: str | None) -> DbtAdapterNotInst
 # -- the manifest cache ---------------------------------------------------------------------
 
 _manifests: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = {}
-_capture = threading.local()
+
+
+class _Capture:
+    """The manifest of the invocation in progress (invocations are serialized by ``_LOCK``)."""
+
+    active = False
+    manifest: Any = None
+
+
+_capture = _Capture()
+
+
+def current_manifest() -> Any:
+    """The manifest the running invocation uses (None before dbt has parsed it)."""
+    return _capture.manifest
 
 
 def clear_manifest_cache() -> None:
@@ -213,11 +227,15 @@ def _environ(env: dict[str, str]) -> Iterator[None]:
 def run_logger() -> logging.Logger | logging.LoggerAdapter:
     """The current flow/task run's logger, or this plugin's logger outside a run."""
     try:
-        from headwater.runtime import get_run_logger
+        from headwater.runtime.context import flow_run, task_run
 
-        return get_run_logger()
-    except Exception:
-        return _fallback_logger
+        if flow_run or task_run:
+            from headwater.runtime import get_run_logger
+
+            return get_run_logger()
+    except ImportError:
+        pass
+    return _fallback_logger
 
 
 def invoke(
@@ -295,7 +313,7 @@ def invoke(
             manifest = cached[1]
             out.reused_manifest = True
         runner = dbtRunner(manifest=manifest, callbacks=[on_event, *(callbacks or [])])
-        _capture.active, _capture.manifest = True, None
+        _capture.active, _capture.manifest = True, manifest
         kwargs = dict(flags or {})
         if not any(a.split("=")[0] in ("--use-colors", "--no-use-colors") for a in args):
             kwargs.setdefault("use_colors", False)  # log lines go to a logger, not a terminal
@@ -303,7 +321,7 @@ def invoke(
             res = runner.invoke(full, **kwargs)
         finally:
             _capture.active = False
-        parsed = _capture.manifest
+        parsed = _capture.manifest if manifest is None else None
         _capture.manifest = None
         if subcommand == "parse" and res.success:
             parsed = res.result
