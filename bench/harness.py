@@ -59,13 +59,19 @@ Reporting
     and the table: workload, Headwater median [min–max], floor, Prefect, HW/floor,
     HW/Prefect, target, pass/miss. Writes ``bench/results/<area>-<timestamp>.json`` and
     ``bench/results/<area>-latest.json`` (gitignored) unless ``json_out`` is false.
-    Returns the number of rows that missed their target.
+    Returns the number of rows that missed their target; end a script with
+    ``sys.exit(exit_code(missed))`` (0 all met, 3 some missed; a crash exits 1).
+``python bench/harness.py --markdown``  prints every ``results/*-latest.json`` as Markdown
+    tables (``run_all.sh`` writes it to ``results/summary.md`` for docs/performance.md).
 ``bench_args(description, repeat=5)``  the common command line: ``--repeat N``,
     ``--quick`` (repeat 3, smaller workloads: read ``args.quick``), ``--no-peer``,
     ``--no-json``. Scripts pass ``args.no_peer`` to ``peer_enabled(args)``.
 ``headwater_env(home=None) -> dict``  environment for Headwater processes: an isolated
     HEADWATER_HOME, the encrypted secret backend and a fixed bench key.
 ``fresh_dir(prefix) -> Path``  a temp directory removed at exit.
+``unshadow()``  drop ``bench/`` from ``sys.path`` after ``import harness``, for scripts named
+    like a library they import (``dbt.py``, ``dask.py``): otherwise ``import dbt`` finds
+    the script itself. The peer worker does this for every workload module.
 """
 
 from __future__ import annotations
@@ -83,9 +89,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -93,12 +100,30 @@ PEER_VENV = BENCH_DIR / ".venv-prefect"
 RESULTS_DIR = BENCH_DIR / "results"
 BENCH_SECRET_KEY = base64.urlsafe_b64encode(b"headwater-bench-key-32-bytes-lon").decode()
 
-__all__ = [
-    "BenchError", "Stats", "Process", "PeerWorker", "Row",
-    "measure", "compare", "report", "bench_args", "peer_enabled",
-    "peer_python", "peer_version", "peer_env", "run_peer_script",
-    "headwater_env", "fresh_dir", "fmt_value",
+__all__ = [  # fmt: skip
+    "BenchError",
+    "Stats",
+    "Process",
+    "PeerWorker",
+    "Row",
+    "measure",
+    "compare",
+    "report",
+    "bench_args",
+    "peer_enabled",
+    "peer_python",
+    "peer_version",
+    "peer_env",
+    "run_peer_script",
+    "headwater_env",
+    "fresh_dir",
+    "unshadow",
+    "fmt_value",
+    "exit_code",
+    "markdown",
+    "MISSED_EXIT",
 ]
+MISSED_EXIT = 3
 
 
 class BenchError(RuntimeError):
@@ -107,6 +132,7 @@ class BenchError(RuntimeError):
 
 # ---------------------------------------------------------------- statistics
 
+
 @dataclass
 class Stats:
     """Samples of one measurement (seconds per call, or the row's unit)."""
@@ -114,7 +140,7 @@ class Stats:
     samples: list[float]
 
     @classmethod
-    def of(cls, samples: list[float]) -> "Stats":
+    def of(cls, samples: list[float]) -> Stats:
         if not samples:
             raise BenchError("no samples")
         return cls(list(samples))
@@ -131,11 +157,11 @@ class Stats:
     def max(self) -> float:
         return max(self.samples)
 
-    def paired_minus(self, other: "Stats") -> "Stats":
+    def paired_minus(self, other: Stats) -> Stats:
         """Per-sample difference (both taken in the same alternating rounds)."""
-        return Stats.of([a - b for a, b in zip(self.samples, other.samples)])
+        return Stats.of([a - b for a, b in zip(self.samples, other.samples, strict=True)])
 
-    def scaled(self, factor: float) -> "Stats":
+    def scaled(self, factor: float) -> Stats:
         return Stats.of([s * factor for s in self.samples])
 
     def to_json(self) -> dict[str, Any]:
@@ -172,6 +198,7 @@ def compare(impls: dict[str, Any], repeat: int = 5, warmup: int = 1, number: int
 
 # ---------------------------------------------------------------- processes
 
+
 def fresh_dir(prefix: str = "hwbench-") -> Path:
     """A new temporary directory, removed when the interpreter exits."""
     path = Path(tempfile.mkdtemp(prefix=prefix))
@@ -183,6 +210,11 @@ def _base_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(DO_NOT_TRACK="1", DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     return env
+
+
+def unshadow() -> None:
+    """Remove bench/ from sys.path (harness stays imported); see module doc."""
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
 
 
 def headwater_env(home: Path | None = None) -> dict[str, str]:
@@ -213,8 +245,15 @@ class Process:
             env = self.env_factory() if self.env_factory else self.env
             with tempfile.TemporaryFile() as out:
                 start = time.perf_counter()
-                proc = subprocess.run(self.argv, env=env, cwd=self.cwd, stdin=subprocess.DEVNULL,
-                                      stdout=out, stderr=subprocess.STDOUT, timeout=self.timeout)
+                proc = subprocess.run(
+                    self.argv,
+                    env=env,
+                    cwd=self.cwd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    timeout=self.timeout,
+                )
                 total += time.perf_counter() - start
                 if proc.returncode != 0:
                     out.seek(0)
@@ -224,6 +263,7 @@ class Process:
 
 
 # ---------------------------------------------------------------- Prefect peer
+
 
 def peer_python() -> Path | None:
     """The peer venv's interpreter, or None when ``make bench-peer`` has not been run."""
@@ -241,12 +281,14 @@ def peer_version() -> str | None:
     if exe is None:
         return None
     if _peer_version is None:
-        code = ("from importlib.metadata import version as v, PackageNotFoundError as E\n"
-                "out=[]\n"
-                "for n in ['prefect','prefect-aws','prefect-gcp','prefect-sqlalchemy','prefect-dbt','dbt-core']:\n"
-                "    try: out.append(f'{n} {v(n)}')\n"
-                "    except E: pass\n"
-                "print(', '.join(out))")
+        code = (
+            "from importlib.metadata import version as v, PackageNotFoundError as E\n"
+            "out=[]\n"
+            "for n in ['prefect','prefect-aws','prefect-gcp','prefect-sqlalchemy','prefect-dbt','dbt-core']:\n"
+            "    try: out.append(f'{n} {v(n)}')\n"
+            "    except E: pass\n"
+            "print(', '.join(out))"
+        )
         res = subprocess.run([str(exe), "-c", code], capture_output=True, text=True, timeout=120)
         _peer_version = res.stdout.strip() or f"unknown ({res.stderr.strip()[-200:]})"
     return _peer_version
@@ -274,8 +316,14 @@ def run_peer_script(path: str | Path, *args: str, env: dict[str, str] | None = N
     exe = peer_python()
     if exe is None:
         raise BenchError("no peer venv: run make bench-peer")
-    proc = subprocess.run([str(exe), str(path), *args], env=env or peer_env(), capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [str(exe), str(path), *args],
+        env=env or peer_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         raise BenchError(f"peer script {path} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
@@ -283,7 +331,7 @@ def run_peer_script(path: str | Path, *args: str, env: dict[str, str] | None = N
 
 
 class _Timed:
-    def __init__(self, worker: "PeerWorker", fn: str, args: tuple[Any, ...]):
+    def __init__(self, worker: PeerWorker, fn: str, args: tuple[Any, ...]):
         self.worker, self.fn, self.args = worker, fn, args
 
     def sample(self, number: int = 1) -> float:
@@ -304,7 +352,10 @@ class PeerWorker:
         self._log = open(self.log_path, "ab")
         self._proc = subprocess.Popen(
             [str(exe), str(Path(__file__).resolve()), "--peer-worker", str(Path(module_path).resolve())],
-            env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+            env=self.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
         )
 
     def _request(self, msg: dict[str, Any]) -> Any:
@@ -338,7 +389,7 @@ class PeerWorker:
                 self._proc.wait()
         self._log.close()
 
-    def __enter__(self) -> "PeerWorker":
+    def __enter__(self) -> PeerWorker:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -350,6 +401,8 @@ def _peer_worker_main(module_path: str) -> None:
     import importlib.util
     import traceback
 
+    sys.modules.setdefault("harness", sys.modules[__name__])
+    unshadow()
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # the workload's own prints must not corrupt the protocol
     sys.stdout = sys.stderr
@@ -379,6 +432,7 @@ def _peer_worker_main(module_path: str) -> None:
 
 
 # ---------------------------------------------------------------- reporting
+
 
 @dataclass
 class Row:
@@ -436,6 +490,7 @@ def environment() -> dict[str, Any]:
     """Date, machine, Python, headwater and peer versions for the report header."""
     try:
         from importlib.metadata import version
+
         hw = version("headwater")
     except Exception:
         hw = "not installed"
@@ -456,45 +511,76 @@ def environment() -> dict[str, Any]:
     }
 
 
+HEADER = ["workload", "Headwater median [min–max]", "floor", "Prefect", "HW/floor", "HW/Prefect", "target", "result"]
+
+
+def _row_json(r: Row) -> dict[str, Any]:
+    j = {"workload": r.workload, "unit": r.unit, "target": r.target, "status": r.status, "note": r.note}
+    for key, s in (("hw", r.hw), ("floor", r.floor), ("prefect", r.peer)):
+        j[key] = s.to_json() if s else None
+    return j
+
+
+def _cells(j: dict[str, Any]) -> list[str]:
+    """The table cells of one row, from its JSON form (shared by console and Markdown)."""
+    unit, target = j["unit"], j["target"]
+    st = {k: Stats.of(j[k]["samples"]) if j.get(k) else None for k in ("hw", "floor", "prefect")}
+    ref = target if target is not None else (st["hw"].median if st["hw"] else 0.0)
+    scale = _time_scale(ref) if unit == "s" else None
+    return [
+        j["workload"] + (f" ({j['note']})" if j.get("note") else ""),
+        _fmt_stats(st["hw"], unit, scale),
+        _fmt_stats(st["floor"], unit, scale),
+        _fmt_stats(st["prefect"], unit, None),
+        _ratio(st["hw"], st["floor"]),
+        _ratio(st["hw"], st["prefect"]),
+        ("<= " + fmt_value(target, unit)) if target is not None else "-",
+        j["status"],
+    ]
+
+
 def report(area: str, rows: list[Row], extra: dict[str, Any] | None = None, json_out: bool = True) -> int:
     """Print the table for ``area`` and write its JSON; return how many rows missed."""
     env = environment()
     print(f"\n== {area} — {env['date']}")
     print(f"   machine: {env['machine']}; python {env['python']}; headwater {env['headwater']}")
     print(f"   peer: {env['peer']}")
-    header = ["workload", "Headwater median [min–max]", "floor", "Prefect", "HW/floor", "HW/Prefect",
-              "target", "result"]
-    table = [header]
-    for r in rows:
-        scale = _time_scale(r.target if r.target is not None else (r.hw.median if r.hw else 0.0)) if r.unit == "s" else None
-        table.append([
-            r.workload + (f" ({r.note})" if r.note else ""),
-            _fmt_stats(r.hw, r.unit, scale),
-            _fmt_stats(r.floor, r.unit, scale),
-            _fmt_stats(r.peer, r.unit, None),
-            _ratio(r.hw, r.floor),
-            _ratio(r.hw, r.peer),
-            ("<= " + fmt_value(r.target, r.unit)) if r.target is not None else "-",
-            r.status,
-        ])
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    data = {"area": area, "environment": env, "extra": extra or {}, "rows": [_row_json(r) for r in rows]}
+    table = [HEADER] + [_cells(j) for j in data["rows"]]
+    widths = [max(len(row[i]) for row in table) for i in range(len(HEADER))]
     for i, row in enumerate(table):
-        print("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        print("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
         if i == 0:
             print("  " + "  ".join("-" * w for w in widths))
-    missed = sum(r.status == "MISS" for r in rows)
     if json_out:
         RESULTS_DIR.mkdir(exist_ok=True)
-        data = {"area": area, "environment": env, "extra": extra or {}, "rows": [
-            {"workload": r.workload, "unit": r.unit, "target": r.target, "status": r.status, "note": r.note,
-             "hw": r.hw.to_json() if r.hw else None, "floor": r.floor.to_json() if r.floor else None,
-             "prefect": r.peer.to_json() if r.peer else None}
-            for r in rows]}
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         text = json.dumps(data, indent=2)
         (RESULTS_DIR / f"{area}-{stamp}.json").write_text(text)
         (RESULTS_DIR / f"{area}-latest.json").write_text(text)
-    return missed
+    return sum(r.status == "MISS" for r in rows)
+
+
+def exit_code(missed: int) -> int:
+    """Process exit status for a bench script: 0, or MISSED_EXIT when a target was missed."""
+    return MISSED_EXIT if missed else 0
+
+
+def markdown(paths: list[Path] | None = None) -> str:
+    """Markdown tables of the given (default: every latest) JSON results."""
+    out: list[str] = []
+    for path in paths or sorted(RESULTS_DIR.glob("*-latest.json")):
+        data = json.loads(path.read_text())
+        env = data["environment"]
+        out += [f"### {data['area']}", "", f"{env['date']} · {env['machine']} · Python {env['python']} · "
+                f"headwater {env['headwater']} · peer: {env['peer']}", "",
+                "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]  # fmt: skip
+        for j in data["rows"]:
+            cells = _cells(j)
+            cells[-1] = "**MISS**" if cells[-1] == "MISS" else cells[-1]
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
 
 
 def bench_args(description: str, repeat: int = 5) -> argparse.Namespace:
@@ -520,5 +606,7 @@ def peer_enabled(args: argparse.Namespace | None = None) -> bool:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--peer-worker":
         _peer_worker_main(sys.argv[2])
+    elif len(sys.argv) >= 2 and sys.argv[1] == "--markdown":
+        print(markdown([Path(p) for p in sys.argv[2:]]))
     else:
         print(__doc__)
