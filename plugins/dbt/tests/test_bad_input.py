@@ -1,0 +1,66 @@
+"""Bad input gives one clear error naming the project, target, adapter or node."""
+
+from __future__ import annotations
+
+import pytest
+
+from headwater.errors import ConfigError, HeadwaterError
+from headwater_dbt import (
+    DbtAdapterNotInstalledError,
+    DbtCliProfile,
+    DbtCoreOperation,
+    DbtProfileError,
+    DbtProjectError,
+    DbtRunner,
+    TargetConfigs,
+)
+
+
+def test_missing_project_dir(tmp_path, make_duckdb_profile):
+    missing = tmp_path / "nowhere"
+    op = DbtCoreOperation(commands=["dbt run"], project_dir=missing, dbt_cli_profile=make_duckdb_profile(tmp_path / "w.duckdb"))
+    with pytest.raises(DbtProjectError, match=f"{missing} does not exist"):
+        op.run()
+    with pytest.raises(DbtProjectError, match="no dbt_project.yml"):
+        DbtRunner(tmp_path)
+
+
+def test_adapter_not_installed(project_copy):
+    profile = DbtCliProfile(name="headwater_demo", target="wh", target_configs=TargetConfigs(type="snowflake", schema="raw"))
+    op = DbtCoreOperation(commands=["dbt run"], project_dir=project_copy, dbt_cli_profile=profile)
+    with pytest.raises(DbtAdapterNotInstalledError, match="target 'wh' uses dbt adapter 'snowflake'.*pip install dbt-snowflake"):
+        op.run()
+
+
+def test_adapter_not_installed_in_an_existing_profiles_yml(project_copy, tmp_path):
+    (tmp_path / "profiles.yml").write_text(
+        "headwater_demo:\n  target: dev\n  outputs:\n    dev: {type: clickhouse, schema: main}\n"
+    )
+    op = DbtCoreOperation(commands=["dbt run"], project_dir=project_copy, profiles_dir=tmp_path)
+    with pytest.raises(DbtAdapterNotInstalledError, match="adapter 'clickhouse'"):
+        op.run()
+
+
+def test_target_that_does_not_exist(project_copy, tmp_path):
+    (tmp_path / "profiles.yml").write_text(
+        f"headwater_demo:\n  target: dev\n  outputs:\n    dev: {{type: duckdb, path: '{tmp_path / 'w.duckdb'}', schema: main}}\n"
+    )
+    op = DbtCoreOperation(commands=["dbt run --target prod"], project_dir=project_copy, profiles_dir=tmp_path)
+    with pytest.raises(DbtProfileError) as info:
+        op.run()
+    assert "prod" in str(info.value) and str(project_copy) in str(info.value)
+
+
+def test_not_a_dbt_command():
+    with pytest.raises(HeadwaterError, match="not a dbt command"):
+        DbtCoreOperation(commands=["--help"], project_dir=".")
+    with pytest.raises(HeadwaterError, match="chains shell commands"):
+        DbtCoreOperation(commands=["dbt deps && dbt run"], project_dir=".")
+    with pytest.raises(HeadwaterError, match="at least one dbt command"):
+        DbtCoreOperation(commands=[], project_dir=".")
+
+
+def test_missing_profiles_dir_file(project_copy, tmp_path):
+    op = DbtCoreOperation(commands=["dbt run"], project_dir=project_copy, profiles_dir=tmp_path)
+    with pytest.raises(ConfigError, match="no profiles.yml"):
+        op.run()
