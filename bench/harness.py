@@ -13,7 +13,8 @@ Measuring
 ``compare({"hw": fn_or_impl, "floor": ..., "prefect": ...}, repeat=5, warmup=1, number=1)``
     Same, for several implementations *alternating* round by round (the order rotates
     each round), so machine noise hits all of them alike. Returns ``{name: Stats}``;
-    ``None`` values are skipped. An implementation is either a plain callable (timed
+    ``None`` values are skipped; one named in ``optional`` (default ``("prefect",)``) that
+    raises ``BenchError`` is dropped with a note instead of failing the figure. An implementation is either a plain callable (timed
     here) or any object with ``sample(number) -> float`` returning seconds per call that
     it measured itself: ``Process`` and ``PeerWorker.timed`` are such objects.
 
@@ -21,7 +22,8 @@ Measuring
     A whole-process workload: ``sample()`` runs ``argv`` to completion and returns its
     wall time. ``env_factory()``, if given, is called (untimed) before each run and
     returns the environment, e.g. a fresh HEADWATER_HOME per run. Output goes to a file;
-    a non-zero exit raises ``BenchError`` with the output's tail.
+    a non-zero exit raises ``BenchError`` with the output's tail. ``self_timed=True``: the
+    sample is the number (seconds) the child prints on its last output line instead.
 
 ``Stats``: ``samples``, ``median``, ``min``, ``max``, ``Stats.of(samples)``,
     ``a.paired_minus(b)`` (per-round differences, for "added time" figures such as
@@ -182,17 +184,43 @@ def measure(fn: Any, repeat: int = 5, warmup: int = 1, number: int = 1) -> Stats
     return compare({"x": fn}, repeat=repeat, warmup=warmup, number=number)["x"]
 
 
-def compare(impls: dict[str, Any], repeat: int = 5, warmup: int = 1, number: int = 1) -> dict[str, Stats]:
-    """Time several implementations alternately, rotating the order every round."""
+def compare(
+    impls: dict[str, Any],
+    repeat: int = 5,
+    warmup: int = 1,
+    number: int | dict[str, int] = 1,
+    optional: tuple[str, ...] = ("prefect",),
+) -> dict[str, Stats]:
+    """Time several implementations alternately, rotating the order every round.
+
+    ``number`` may be a dict giving calls per sample for each name (e.g. fewer for a slow peer).
+
+    An implementation named in ``optional`` that raises ``BenchError`` is dropped (with a
+    note on stderr) instead of aborting the others; its name is then absent from the result.
+    """
     live = [(name, impl) for name, impl in impls.items() if impl is not None]
-    for _ in range(warmup):
-        for _name, impl in live:
-            _sample(impl, number)
     samples: dict[str, list[float]] = {name: [] for name, _ in live}
+
+    def run(name: str, impl: Any) -> float | None:
+        try:
+            return _sample(impl, number.get(name, 1) if isinstance(number, dict) else number)
+        except BenchError as exc:
+            if name not in optional:
+                raise
+            print(f"[bench] {name} dropped from this figure: {str(exc)[-1500:]}", file=sys.stderr)
+            live[:] = [(n, i) for n, i in live if n != name]
+            samples.pop(name, None)
+            return None
+
+    for _ in range(warmup):
+        for name, impl in list(live):
+            run(name, impl)
     for rnd in range(repeat):
         shift = rnd % len(live) if live else 0
         for name, impl in live[shift:] + live[:shift]:
-            samples[name].append(_sample(impl, number))
+            value = run(name, impl)
+            if value is not None:
+                samples[name].append(value)
     return {name: Stats.of(s) for name, s in samples.items()}
 
 
@@ -238,6 +266,7 @@ class Process:
     env_factory: Callable[[], dict[str, str]] | None = None
     cwd: str | Path | None = None
     timeout: float = 600
+    self_timed: bool = False
 
     def sample(self, number: int = 1) -> float:
         total = 0.0
@@ -245,20 +274,24 @@ class Process:
             env = self.env_factory() if self.env_factory else self.env
             with tempfile.TemporaryFile() as out:
                 start = time.perf_counter()
-                proc = subprocess.run(
-                    self.argv,
-                    env=env,
-                    cwd=self.cwd,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    timeout=self.timeout,
-                )
-                total += time.perf_counter() - start
+                try:
+                    proc = subprocess.run(
+                        self.argv,
+                        env=env,
+                        cwd=self.cwd,
+                        stdin=subprocess.DEVNULL,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        timeout=self.timeout,
+                    )
+                except subprocess.TimeoutExpired:
+                    raise BenchError(f"{self.argv[0]} ... did not finish in {self.timeout} s") from None
+                elapsed = time.perf_counter() - start
+                out.seek(0)
+                text = out.read().decode(errors="replace")
                 if proc.returncode != 0:
-                    out.seek(0)
-                    tail = out.read().decode(errors="replace")[-2000:]
-                    raise BenchError(f"{' '.join(map(str, self.argv))} exited {proc.returncode}:\n{tail}")
+                    raise BenchError(f"{' '.join(map(str, self.argv))} exited {proc.returncode}:\n{text[-2000:]}")
+                total += float(text.strip().splitlines()[-1]) if self.self_timed else elapsed
         return total / number
 
 
@@ -307,6 +340,8 @@ def peer_env(home: Path | None = None) -> dict[str, str]:
         PREFECT_LOGGING_LEVEL="WARNING",
         PREFECT_SERVER_LOGGING_LEVEL="WARNING",
         PREFECT_LOCAL_STORAGE_PATH=str(home / "storage"),
+        # Prefect's default (20 s, counted in sleep steps) is too short on a loaded 2-core box.
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180",
     )
     return env
 
