@@ -321,6 +321,7 @@ def invoke(
             res = runner.invoke(full, **kwargs)
         finally:
             _capture.active = False
+            _release_duckdb()
         parsed = _capture.manifest if manifest is None else None
         _capture.manifest = None
         if subcommand == "parse" and res.success:
@@ -334,6 +335,27 @@ def invoke(
     if not out.success and raise_on_failure:
         raise failure_error(out, project_dir)
     return out
+
+
+def _release_duckdb() -> None:
+    """Close dbt-duckdb's process-wide database handle after a command.
+
+    dbt-duckdb otherwise keeps the file open for the life of the process, so any other
+    connection to it here (a SqlAlchemyConnector with a different DuckDB configuration) fails
+    with "Can't open a connection to same database file with a different configuration".
+    """
+    import sys
+
+    module = sys.modules.get("dbt.adapters.duckdb.connections")
+    manager = getattr(module, "DuckDBConnectionManager", None)
+    if manager is None or getattr(manager, "_ENV", None) is None:
+        return
+    with manager._LOCK:
+        env, manager._ENV = manager._ENV, None
+        try:
+            env.close()
+        except Exception:  # closing is best effort; the next command opens a fresh handle anyway
+            pass
 
 
 def _node_result(data: Any) -> NodeResult:
