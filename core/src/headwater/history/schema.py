@@ -17,7 +17,7 @@ __all__ = ["MIGRATIONS"]
 
 
 def _logs_table(tx: Tx) -> None:
-    key = "INTEGER PRIMARY KEY AUTOINCREMENT" if tx.dialect == "sqlite" else "BIGSERIAL PRIMARY KEY"
+    key = "INTEGER PRIMARY KEY" if tx.dialect == "sqlite" else "BIGSERIAL PRIMARY KEY"
     tx.execute(
         f"""CREATE TABLE run_logs (
             id {key},
@@ -30,7 +30,6 @@ def _logs_table(tx: Tx) -> None:
         )"""
     )
     tx.execute("CREATE INDEX ix_run_logs_flow ON run_logs (flow_run_id)")
-    tx.execute("CREATE INDEX ix_run_logs_task ON run_logs (task_run_id)")
 
 
 HISTORY_V2 = Migration(

@@ -174,7 +174,7 @@ class HistoryWriter:
         lines = []
         cache_sec, cache_txt = self._time_cache
         for _flow_id, task_id, ts, lvl, name, message, _console in logs:
-            if lvl < level or not _console:
+            if lvl < level or not _console:  # 0: store only, 1: console and store, 2: console only
                 continue
             sec = int(ts)
             if sec != cache_sec:
@@ -213,7 +213,7 @@ class HistoryWriter:
                 created, started, ended, cache_key,
                 redact(json.dumps(metadata, default=_json_default)) if metadata else None, _transitions(transitions),
             ))
-        log_rows = [(f, t, ts, lvl, name, redact(msg)) for f, t, ts, lvl, name, msg, _c in logs]
+        log_rows = [(f, t, ts, lvl, name, redact(msg)) for f, t, ts, lvl, name, msg, keep in logs if keep != 2]
         with db_write() as tx:
             style = "qmark" if tx.dialect == "sqlite" else "named"
             for table, columns, rows, sql in (
@@ -246,7 +246,7 @@ class HistoryWriter:
 def _transitions(transitions: Any) -> str | None:
     if not transitions:
         return None
-    return json.dumps([[name, round(ts, 3)] for name, ts in transitions], separators=(",", ":"))
+    return "[" + ",".join([f'["{name}",{ts:.3f}]' for name, ts in transitions]) + "]"
 
 
 _writer: HistoryWriter | None = None

@@ -81,8 +81,9 @@ def edge(sink: Any, upstream_id: str, downstream_id: str, flow_run_id: str | Non
     sink((EDGE, (upstream_id, downstream_id, flow_run_id)))
 
 
-def log(run: FlowRun | TaskRun, level: int, message: str, console: bool = True) -> None:
-    """Queue a log line for ``run`` (printed on the console and stored by the writer)."""
+def log(run: FlowRun | TaskRun, level: int, message: str, console: int = 1) -> None:
+    """Queue a log line for ``run``: ``console`` 1 prints and stores it, 2 only prints it
+    (routine lines whose facts the run's row already holds), 0 only stores it."""
     if isinstance(run, TaskRun):
         run.sink((LOG, (run.flow_run_id, run.id, time.time(), level, run.name, message, console)))
     else:

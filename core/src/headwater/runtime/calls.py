@@ -1,0 +1,407 @@
+"""One task call, run to a final state: inputs, cache, attempts with retries and timeouts, hooks.
+
+A :class:`TaskCall` is what a task runner receives. In-process runners call
+:meth:`TaskCall.run` (or :meth:`run_async`). Runners that execute elsewhere ship
+:meth:`TaskCall.to_payload` (cloudpickle bytes) to the worker, which calls
+:func:`run_payload`; the bytes it returns go back through :meth:`TaskCall.absorb`, which
+replays the run's states and logs into this process's history and returns the final state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import traceback
+from datetime import timedelta
+from typing import Any
+
+from headwater.runtime import _record
+from headwater.runtime._errors import ResultPersistenceError, RunError, TaskTimeoutError
+from headwater.runtime._timeouts import call_with_timeout
+from headwater.runtime.context import FlowRun, TaskRun, _flow_run_var, _task_run_var, new_id
+from headwater.runtime.futures import HeadwaterFuture
+from headwater.runtime.retries import retry_delay
+from headwater.runtime.states import Cached, Completed, Crashed, Failed, Retrying, Running, State, TimedOut
+
+__all__ = ["TaskCall", "UpstreamTaskError", "run_payload"]
+
+_CONTAINERS = (list, tuple, set, frozenset, dict)
+
+
+class UpstreamTaskError(RunError):
+    """A task's input came from a task run that did not complete."""
+
+
+def _has_future(value: Any) -> bool:
+    t = type(value)
+    if t is HeadwaterFuture or isinstance(value, State):
+        return True
+    if t in _CONTAINERS:
+        items = value.values() if t is dict else value
+        return any(_has_future(v) for v in items)
+    return False
+
+
+def _resolve(value: Any, upstream: list[str]) -> Any:
+    if type(value) is HeadwaterFuture:
+        state = value._final(None)
+        upstream.append(value.task_run_id)
+        if not state.is_completed():
+            raise UpstreamTaskError(
+                f"upstream task run {getattr(value.task_run, 'name', value.task_run_id)!r} did not complete: "
+                f"it is {state!r}"
+            )
+        return state.result()
+    if isinstance(value, State):
+        if not value.is_completed():
+            raise UpstreamTaskError(f"an upstream state is {value!r}, not Completed")
+        return value.result()
+    t = type(value)
+    if t in _CONTAINERS and _has_future(value):
+        if t is dict:
+            return {k: _resolve(v, upstream) for k, v in value.items()}
+        return t(_resolve(v, upstream) for v in value)
+    return value
+
+
+def _error_text(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
+
+
+class TaskCall:
+    """A task with its arguments, bound to a task run; what task runners execute.
+
+    Attributes:
+        task: The :class:`headwater.runtime.Task`.
+        task_run: The :class:`headwater.runtime.context.TaskRun` (``.id``, ``.name``, ``.state``).
+        flow_run: The enclosing flow run, or None.
+        args: Positional arguments (may hold futures until resolved).
+        kwargs: Keyword arguments (may hold futures until resolved).
+        wait_for: Futures that must finish before the call starts.
+    """
+
+    __slots__ = ("task", "task_run", "flow_run", "args", "kwargs", "wait_for", "_unresolved")
+
+    def __init__(self, task: Any, args: tuple[Any, ...], kwargs: dict[str, Any], flow_run: FlowRun | None,
+                 wait_for: Any = None, name: str | None = None) -> None:
+        self.task = task
+        self.flow_run = flow_run
+        self.args = args
+        self.kwargs = kwargs
+        self.wait_for = tuple(wait_for) if wait_for else ()
+        self._unresolved = bool(self.wait_for) or any(_has_future(a) for a in args) or (
+            bool(kwargs) and any(_has_future(v) for v in kwargs.values()))
+        sink = flow_run.sink if flow_run is not None else _record.default_sink()
+        params = task._fast_params(args, kwargs)
+        tr = TaskRun(new_id(), name or task.name, task.name, task.task_key,
+                     flow_run.id if flow_run is not None else None, params, task.tags, sink)
+        if task.task_run_name is not None:
+            tr.name = task._render_run_name(params)
+        tr.log_prints = task.log_prints if task.log_prints is not None else bool(flow_run and flow_run.log_prints)
+        tr.transitions.append(("Pending", time.time()))
+        self.task_run = tr
+
+    # -- for task runners -----------------------------------------------------------------
+
+    def upstream_futures(self) -> list[HeadwaterFuture]:
+        """Futures this call waits for (arguments and ``wait_for``)."""
+        found: list[HeadwaterFuture] = list(self.wait_for)
+
+        def scan(v: Any) -> None:
+            if type(v) is HeadwaterFuture:
+                found.append(v)
+            elif type(v) in _CONTAINERS:
+                for item in (v.values() if type(v) is dict else v):
+                    scan(item)
+
+        for a in self.args:
+            scan(a)
+        for v in self.kwargs.values():
+            scan(v)
+        return found
+
+    def _prepare(self) -> State | None:
+        """Resolve inputs and look up the cache; returns a final state when the task must not run."""
+        tr = self.task_run
+        if self._unresolved:
+            upstream: list[str] = []
+            try:
+                for f in self.wait_for:
+                    f.wait()
+                    upstream.append(f.task_run_id)
+                self.args = tuple(_resolve(a, upstream) for a in self.args)
+                self.kwargs = {k: _resolve(v, upstream) for k, v in self.kwargs.items()}
+            except UpstreamTaskError as exc:
+                return Failed(str(exc), exc)
+            finally:
+                tr.upstream = tuple(dict.fromkeys(upstream))
+                for up in tr.upstream:
+                    _record.edge(tr.sink, up, tr.id, tr.flow_run_id)
+            self._unresolved = False
+            tr.parameters = self.task._fast_params(self.args, self.kwargs)
+        task = self.task
+        if task._caching:
+            key = task._cache_key(tr, self.args, self.kwargs, self.flow_run)
+            tr.cache_key = key
+            if key is not None and not task.refresh_cache:
+                from headwater.runtime.results import read_result
+
+                found, value = read_result(task._storage(self.flow_run), key)
+                if found:
+                    tr.run_count = max(tr.run_count, 1)
+                    tr.started = time.time()
+                    return Cached(value)
+        return None
+
+    def _start_attempt(self) -> None:
+        tr = self.task_run
+        tr.run_count += 1
+        if tr.started is None:
+            tr.started = time.time()
+        state = Running()
+        _record.set_task_state(tr, state)
+        if self.task.on_running:
+            self._hooks(self.task.on_running, state)
+
+    def _succeeded(self, result: Any) -> State:
+        task = self.task
+        if task._caching or task._persist(self.flow_run):
+            tr = self.task_run
+            key = tr.cache_key or tr.id
+            expires = None
+            if tr.cache_key is not None and task.cache_expiration is not None:
+                exp = task.cache_expiration
+                expires = time.time() + (exp.total_seconds() if isinstance(exp, timedelta) else float(exp))
+            from headwater.runtime.results import write_result
+
+            try:
+                write_result(task._storage(self.flow_run), key, result, task.result_serializer or "pickle",
+                             f"task {task.name!r}", expires)
+            except ResultPersistenceError as exc:
+                return Failed(str(exc), exc)
+            tr.cache_key = key
+        return Completed(result)
+
+    def _failed_attempt(self, exc: BaseException) -> tuple[State, float | None]:
+        task, tr = self.task, self.task_run
+        if isinstance(exc, TaskTimeoutError):
+            state = TimedOut(str(exc), exc)
+        elif not isinstance(exc, Exception):
+            return Crashed(f"task run interrupted by {type(exc).__name__}", exc), None
+        else:
+            state = Failed(_error_text(exc), exc)
+        if tr.run_count <= task.retries:
+            allowed = True
+            if task.retry_condition_fn is not None:
+                try:
+                    allowed = bool(task.retry_condition_fn(task, tr, state))
+                except Exception as cond_exc:
+                    allowed = False
+                    _record.log(tr, logging.ERROR, f"retry_condition_fn raised {cond_exc!r}: not retrying")
+            if allowed:
+                delay = retry_delay(task.retry_delay_seconds, task.retries, tr.run_count, task.retry_jitter_factor)
+                _record.log(tr, logging.WARNING, f"Task run failed with exception: {exc!r} - Retry "
+                            f"{tr.run_count}/{task.retries} will start in {delay:g} second(s)")
+                _record.set_task_state(tr, Retrying(state.message))
+                return state, delay
+        if tr.run_count > 1 or task.retries:
+            _record.log(tr, logging.ERROR, f"Task run failed with exception: {exc!r} - Retries are exhausted\n"
+                        f"{state.message}")
+        else:
+            _record.log(tr, logging.ERROR, f"Task run failed with exception: {exc!r}\n{state.message}")
+        return state, None
+
+    def _finish(self, state: State) -> State:
+        tr = self.task_run
+        tr.ended = time.time()
+        _record.set_task_state(tr, state)
+        if state.type == "COMPLETED":
+            _record.log(tr, logging.INFO, f"Finished in state {state!r}", 2 if state.name == "Completed" else 1)
+        else:
+            _record.log(tr, logging.ERROR, f"Finished in state {state!r}")
+        task = self.task
+        if state.type == "COMPLETED":
+            if task.on_completion:
+                self._hooks(task.on_completion, state)
+        elif state.type == "FAILED":
+            if task.on_failure:
+                self._hooks(task.on_failure, state)
+        return state
+
+    def _hooks(self, hooks: Any, state: State) -> None:
+        for hook in hooks:
+            try:
+                hook(self.task, self.task_run, state)
+            except Exception as exc:
+                _record.log(self.task_run, logging.ERROR,
+                            f"hook {getattr(hook, '__name__', hook)!r} failed: {_error_text(exc)}")
+
+    # -- running --------------------------------------------------------------------------
+
+    def run(self) -> State:
+        """Run the call in this thread to a final state (sync or async task)."""
+        if self.task.is_async:
+            return asyncio.run(self.run_async())
+        tr, fr = self.task_run, self.flow_run
+        f_token = _flow_run_var.set(fr) if fr is not None and _flow_run_var.get() is not fr else None
+        t_token = _task_run_var.set(tr)
+        if tr.log_prints:
+            _record.install_print_capture()
+        try:
+            state = self._prepare()
+            if state is None:
+                task = self.task
+                fn, timeout = task.fn, task.timeout_seconds
+                while True:
+                    self._start_attempt()
+                    try:
+                        if timeout:
+                            result = call_with_timeout(fn, self.args, self.kwargs, timeout, f"task {tr.name!r}")
+                        else:
+                            result = fn(*self.args, **self.kwargs)
+                    except BaseException as exc:
+                        state, delay = self._failed_attempt(exc)
+                        if delay is not None:
+                            if delay:
+                                time.sleep(delay)
+                            continue
+                    else:
+                        state = self._succeeded(result)
+                    break
+            self._finish(state)
+        finally:
+            _task_run_var.reset(t_token)
+            if f_token is not None:
+                _flow_run_var.reset(f_token)
+        if state.type == "CRASHED" and state.exception is not None:
+            raise state.exception
+        return state
+
+    async def run_async(self) -> State:
+        """Run the call on the running event loop to a final state."""
+        tr, fr = self.task_run, self.flow_run
+        f_token = _flow_run_var.set(fr) if fr is not None and _flow_run_var.get() is not fr else None
+        t_token = _task_run_var.set(tr)
+        if tr.log_prints:
+            _record.install_print_capture()
+        try:
+            state = self._prepare()
+            if state is None:
+                task = self.task
+                while True:
+                    self._start_attempt()
+                    try:
+                        if task.is_async:
+                            coro = task.fn(*self.args, **self.kwargs)
+                            if task.timeout_seconds:
+                                try:
+                                    result = await asyncio.wait_for(coro, task.timeout_seconds)
+                                except asyncio.TimeoutError:
+                                    raise TaskTimeoutError(
+                                        f"task {tr.name!r} exceeded its timeout of {task.timeout_seconds:g} seconds"
+                                    ) from None
+                            else:
+                                result = await coro
+                        else:
+                            result = task.fn(*self.args, **self.kwargs)
+                    except BaseException as exc:
+                        state, delay = self._failed_attempt(exc)
+                        if delay is not None:
+                            if delay:
+                                await asyncio.sleep(delay)
+                            continue
+                    else:
+                        state = self._succeeded(result)
+                    break
+            self._finish(state)
+        finally:
+            _task_run_var.reset(t_token)
+            if f_token is not None:
+                _flow_run_var.reset(f_token)
+        if state.type == "CRASHED" and state.exception is not None:
+            raise state.exception
+        return state
+
+    # -- running in another process ---------------------------------------------------------
+
+    def to_payload(self) -> bytes:
+        """This call as cloudpickle bytes for another process; inputs must be resolved first.
+
+        Futures among the arguments are replaced by their results here (waiting for them) and
+        recorded as lineage. If an upstream run failed, the bytes encode a call that finishes
+        Failed without running.
+        """
+        import cloudpickle
+
+        failed = self._prepare() if self._unresolved else None
+        fr = self.flow_run
+        stub = None
+        if fr is not None:
+            stub = FlowRun(fr.id, fr.name, fr.flow_name, None, fr.parameters, fr.tags)
+            stub.log_prints, stub.run_count = fr.log_prints, fr.run_count
+            stub.result_storage, stub.persist_result = fr.result_storage, fr.persist_result
+        tr = self.task_run
+        sink, tr.sink = tr.sink, None
+        try:
+            return cloudpickle.dumps((self.task, self.args, self.kwargs, stub, tr, failed))
+        finally:
+            tr.sink = sink
+
+    def absorb(self, raw: Any) -> State:
+        """Replay a worker's outcome (bytes from :func:`run_payload`) here; returns the final state."""
+        if isinstance(raw, State):
+            return raw
+        import cloudpickle
+
+        state, run_count, events = cloudpickle.loads(raw)
+        tr = self.task_run
+        hooks = _record._lifecycle if _record._lifecycle is not None else _record._hooks()
+        for event in events:
+            tr.sink(event)
+        tr.run_count, tr.state = run_count, state
+        if hooks[1] is not None:
+            _record._call_hook(hooks[1].on_task_run_state_change, task_run=tr, state=state)
+        return state
+
+    def crashed(self, exc: BaseException) -> State:
+        """Record that the runner failed to run this call at all (broken worker, unpicklable call)."""
+        state = Crashed(f"the task runner could not run task {self.task_run.name!r}: {type(exc).__name__}: {exc}", exc)
+        return self._finish(state)
+
+
+def run_payload(payload: bytes) -> bytes:
+    """Worker-side entry point: run a :meth:`TaskCall.to_payload` call, return the outcome bytes.
+
+    History events and logs are collected, not written, and travel back with the state.
+    """
+    import cloudpickle
+
+    task, args, kwargs, stub, tr, failed = cloudpickle.loads(payload)
+    events: list[Any] = []
+    tr.sink = events.append
+    if stub is not None:
+        stub.sink = events.append
+    _record._lifecycle = [None, None]  # plugin hooks run in the flow's process, on absorb
+    call = TaskCall.__new__(TaskCall)
+    call.task, call.task_run, call.flow_run = task, tr, stub
+    call.args, call.kwargs, call.wait_for, call._unresolved = args, kwargs, (), False
+    if failed is not None:
+        state = call._finish(failed)
+    else:
+        try:
+            state = call.run()
+        except BaseException as exc:
+            state = Crashed(f"{type(exc).__name__}: {exc}")
+            _record.set_task_state(tr, state)
+    try:
+        return cloudpickle.dumps((state, tr.run_count, events))
+    except Exception as exc:
+        bad = Failed(
+            f"the result of task {tr.name!r} cannot be sent back from the worker process "
+            f"({type(exc).__name__}: {exc}): return a picklable value"
+        )
+        tr.ended = time.time()
+        _record.set_task_state(tr, bad)
+        events = [e for e in events]
+        return cloudpickle.dumps((bad, tr.run_count, events))

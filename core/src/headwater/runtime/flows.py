@@ -1,0 +1,384 @@
+"""``@flow``: a function whose calls are recorded flow runs (with subflows, retries, timeouts, hooks)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import random
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from headwater.runtime import _record
+from headwater.runtime._errors import ParameterValidationError, ResultPersistenceError, RunError, TaskTimeoutError
+from headwater.runtime._timeouts import call_with_timeout
+from headwater.runtime.context import FlowRun, _flow_run_var, _task_run_var
+from headwater.runtime.params import bind_parameters, validate_parameters
+from headwater.runtime.retries import retry_delay
+from headwater.runtime.states import Cancelled, Completed, Crashed, Failed, Pending, Retrying, Running, State, TimedOut
+
+__all__ = ["Flow", "flow"]
+
+_OPTIONS = (
+    "name", "version", "flow_run_name", "retries", "retry_delay_seconds", "timeout_seconds", "task_runner",
+    "validate_parameters", "persist_result", "result_storage", "result_serializer", "log_prints", "description",
+    "tags", "on_completion", "on_failure", "on_cancellation", "on_crashed", "on_running",
+)
+_ADJ = ("amber", "brisk", "calm", "daring", "eager", "fuzzy", "gentle", "hidden", "icy", "jolly", "keen", "lucky",
+        "mellow", "nimble", "proud", "quiet", "rapid", "silver", "tidy", "vivid", "witty", "zesty")
+_NOUN = ("otter", "heron", "falcon", "badger", "lynx", "marten", "osprey", "salmon", "trout", "beaver", "kestrel",
+         "newt", "plover", "stoat", "wren", "ibis", "egret", "pike", "vole", "mink")
+
+
+def _hooks(value: Any) -> tuple[Callable[..., Any], ...]:
+    if not value:
+        return ()
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+
+
+def _error_text(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
+
+
+class Flow:
+    """A function made into a flow by :func:`flow` (see there for the options)."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        version: str | None = None,
+        flow_run_name: str | Callable[[], str] | None = None,
+        retries: int | None = None,
+        retry_delay_seconds: Any = None,
+        timeout_seconds: float | None = None,
+        task_runner: Any = None,
+        validate_parameters: bool = True,
+        persist_result: bool | None = None,
+        result_storage: Any = None,
+        result_serializer: str | None = None,
+        log_prints: bool | None = None,
+        description: str | None = None,
+        tags: Iterable[str] | None = None,
+        on_completion: Any = None,
+        on_failure: Any = None,
+        on_cancellation: Any = None,
+        on_crashed: Any = None,
+        on_running: Any = None,
+    ) -> None:
+        if not callable(fn):
+            raise TypeError(f"@flow needs a function, got {fn!r}")
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", "flow").replace("_", "-")
+        self.version = version
+        self.flow_run_name = flow_run_name
+        self.retries = int(retries or 0)
+        self.retry_delay_seconds = retry_delay_seconds
+        self.timeout_seconds = timeout_seconds
+        self.task_runner = task_runner
+        self.validate_parameters = validate_parameters
+        self.persist_result = persist_result
+        self.result_storage = result_storage
+        self.result_serializer = result_serializer
+        self.log_prints = log_prints
+        self.description = description or inspect.getdoc(fn)
+        self.tags = tuple(tags or ())
+        self.on_completion = _hooks(on_completion)
+        self.on_failure = _hooks(on_failure)
+        self.on_cancellation = _hooks(on_cancellation)
+        self.on_crashed = _hooks(on_crashed)
+        self.on_running = _hooks(on_running)
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self._signature = inspect.signature(fn)
+        self.parameters = self._signature.parameters
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self.__name__ = getattr(fn, "__name__", self.name)
+        self.__wrapped__ = fn
+        self.last_flow_run: FlowRun | None = None
+
+    def with_options(self, **options: Any) -> Flow:
+        """A copy of this flow with some options changed (same names as :func:`flow`)."""
+        unknown = set(options) - set(_OPTIONS)
+        if unknown:
+            raise TypeError(f"unknown flow option(s): {', '.join(sorted(unknown))}")
+        current = {k: getattr(self, k) for k in _OPTIONS}
+        current.update(options)
+        return Flow(self.fn, **current)
+
+    def __repr__(self) -> str:
+        return f"Flow(name={self.name!r})"
+
+    # -- a run --------------------------------------------------------------------------------
+
+    def _setup(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[FlowRun, Any, Exception | None]:
+        parent = _flow_run_var.get()
+        error: Exception | None = None
+        bound = None
+        try:
+            bound = bind_parameters(self, args, kwargs)
+            if self.validate_parameters:
+                validate_parameters(self, bound)
+            params = dict(bound.arguments)
+        except ParameterValidationError as exc:
+            error, params = exc, {}
+        sink = parent.sink if parent is not None else _record.default_sink()
+        fr = FlowRun(uuid.uuid4().hex, "", self.name, self, params, self.tags, sink)
+        fr.created = time.time()
+        fr.name = self._run_name(params) if error is None else f"{random.choice(_ADJ)}-{random.choice(_NOUN)}"
+        if parent is not None:
+            fr.parent_flow_run_id = parent.id
+            parent_task = _task_run_var.get()
+            fr.parent_task_run_id = parent_task.id if parent_task is not None else None
+        inherit = parent if parent is not None else None
+        fr.log_prints = self.log_prints if self.log_prints is not None else bool(inherit and inherit.log_prints)
+        fr.persist_result = self.persist_result if self.persist_result is not None else (inherit.persist_result if inherit else None)
+        fr.result_storage = self.result_storage if self.result_storage is not None else (inherit.result_storage if inherit else None)
+        from headwater.history.writer import get_writer
+
+        get_writer().active_flow_runs[fr.id] = fr.created
+        _record.set_flow_state(fr, Pending())
+        return fr, bound, error
+
+    def _run_name(self, params: dict[str, Any]) -> str:
+        spec = self.flow_run_name
+        if spec is None:
+            return f"{random.choice(_ADJ)}-{random.choice(_NOUN)}"
+        try:
+            return str(spec()) if callable(spec) else str(spec).format(**params)
+        except Exception as exc:
+            raise RunError(f"flow_run_name {spec!r} of flow {self.name!r} cannot be rendered: {exc!r}") from None
+
+    def _start_attempt(self, fr: FlowRun) -> None:
+        fr.run_count += 1
+        if fr.started is None:
+            fr.started = time.time()
+        if fr.run_count == 1:
+            _record.log(fr, logging.INFO, f"Beginning flow run {fr.name!r} for flow {self.name!r}")
+        state = Running()
+        _record.set_flow_state(fr, state)
+        self._call_hooks(self.on_running, fr, state)
+
+    def _succeeded(self, fr: FlowRun, result: Any) -> State:
+        if isinstance(result, State):
+            return result
+        if fr.persist_result:
+            from headwater.runtime.results import resolve_storage, write_result
+
+            try:
+                write_result(resolve_storage(fr.result_storage), fr.id, result, self.result_serializer or "pickle",
+                             f"flow {self.name!r}")
+            except ResultPersistenceError as exc:
+                return Failed(str(exc), exc)
+        return Completed(result)
+
+    def _failed_attempt(self, fr: FlowRun, exc: BaseException) -> tuple[State, float | None]:
+        if isinstance(exc, TaskTimeoutError):
+            state = TimedOut(str(exc), exc)
+        elif isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)):
+            return Cancelled(f"flow run cancelled ({type(exc).__name__})", exc), None
+        elif not isinstance(exc, Exception):
+            return Crashed(f"flow run stopped by {type(exc).__name__}: {exc}", exc), None
+        else:
+            state = Failed(_error_text(exc), exc)
+        _record.log(fr, logging.ERROR, f"Encountered exception during execution: {exc!r}\n{state.message}")
+        if fr.run_count <= self.retries:
+            delay = retry_delay(self.retry_delay_seconds, self.retries, fr.run_count, None)
+            _record.log(fr, logging.WARNING, f"Retry {fr.run_count}/{self.retries} will start in {delay:g} second(s)")
+            _record.set_flow_state(fr, Retrying(state.message))
+            return state, delay
+        return state, None
+
+    def _wait_futures(self, fr: FlowRun) -> None:
+        futures, fr.futures = fr.futures, []
+        for f in futures:
+            f.wait()
+
+    def _finish(self, fr: FlowRun, state: State) -> State:
+        from headwater.history.writer import get_writer
+
+        ended = time.time()
+        self.last_flow_run = fr
+        _record.set_flow_state(fr, state, ended)
+        level = logging.INFO if state.type == "COMPLETED" else logging.ERROR
+        _record.log(fr, level, f"Finished in state {state!r}")
+        hooks = {"COMPLETED": self.on_completion, "FAILED": self.on_failure, "CANCELLED": self.on_cancellation,
+                 "CRASHED": self.on_crashed}.get(state.type, ())
+        self._call_hooks(hooks, fr, state)
+        writer = get_writer()
+        writer.active_flow_runs.pop(fr.id, None)
+        if fr.parent_flow_run_id is None:
+            writer.drain()
+        return state
+
+    def _call_hooks(self, hooks: Any, fr: FlowRun, state: State) -> None:
+        for hook in hooks:
+            try:
+                hook(self, fr, state)
+            except Exception as exc:
+                _record.log(fr, logging.ERROR, f"hook {getattr(hook, '__name__', hook)!r} failed: {_error_text(exc)}")
+
+    def _outcome(self, state: State, return_state: bool) -> Any:
+        if return_state:
+            if state.exception is not None and not isinstance(state.exception, Exception):
+                raise state.exception
+            return state
+        return state.result()
+
+    def __call__(self, *args: Any, return_state: bool = False, **kwargs: Any) -> Any:
+        """Run the flow and return its result (raising its exception if it failed).
+
+        With ``return_state=True`` returns the final :class:`State`. An async flow returns a
+        coroutine.
+        """
+        if self.is_async:
+            return self._call_async(args, kwargs, return_state)
+        fr, bound, error = self._setup(args, kwargs)
+        if error is not None:
+            return self._outcome(self._finish(fr, Failed(str(error), error)), return_state)
+        from headwater.runtime.task_runners import resolve_task_runner
+
+        f_token = _flow_run_var.set(fr)
+        t_token = _task_run_var.set(None)
+        if fr.log_prints:
+            _record.install_print_capture()
+        state: State
+        try:
+            runner = resolve_task_runner(self.task_runner).duplicate()
+            fr.task_runner = runner
+            with runner:
+                while True:
+                    self._start_attempt(fr)
+                    try:
+                        if self.timeout_seconds:
+                            result = call_with_timeout(self.fn, bound.args, bound.kwargs, self.timeout_seconds,
+                                                       f"flow run {fr.name!r}")
+                        else:
+                            result = self.fn(*bound.args, **bound.kwargs)
+                        self._wait_futures(fr)
+                    except BaseException as exc:
+                        self._wait_futures(fr)
+                        state, delay = self._failed_attempt(fr, exc)
+                        if delay is not None:
+                            time.sleep(delay)
+                            continue
+                    else:
+                        state = self._succeeded(fr, result)
+                    break
+        except BaseException as exc:  # the runner failed to start or stop
+            state = Crashed(f"{type(exc).__name__}: {exc}", exc)
+        finally:
+            _task_run_var.reset(t_token)
+            _flow_run_var.reset(f_token)
+        return self._outcome(self._finish(fr, state), return_state)
+
+    async def _call_async(self, args: tuple[Any, ...], kwargs: dict[str, Any], return_state: bool) -> Any:
+        fr, bound, error = self._setup(args, kwargs)
+        if error is not None:
+            return self._outcome(self._finish(fr, Failed(str(error), error)), return_state)
+        from headwater.runtime.task_runners import resolve_task_runner
+
+        f_token = _flow_run_var.set(fr)
+        t_token = _task_run_var.set(None)
+        if fr.log_prints:
+            _record.install_print_capture()
+        state: State
+        try:
+            runner = resolve_task_runner(self.task_runner).duplicate()
+            fr.task_runner = runner
+            with runner:
+                while True:
+                    self._start_attempt(fr)
+                    try:
+                        coro = self.fn(*bound.args, **bound.kwargs)
+                        if self.timeout_seconds:
+                            try:
+                                result = await asyncio.wait_for(coro, self.timeout_seconds)
+                            except asyncio.TimeoutError:
+                                raise TaskTimeoutError(
+                                    f"flow run {fr.name!r} exceeded its timeout of {self.timeout_seconds:g} seconds"
+                                ) from None
+                        else:
+                            result = await coro
+                        self._wait_futures(fr)
+                    except BaseException as exc:
+                        self._wait_futures(fr)
+                        state, delay = self._failed_attempt(fr, exc)
+                        if delay is not None:
+                            await asyncio.sleep(delay)
+                            continue
+                    else:
+                        state = self._succeeded(fr, result)
+                    break
+        except BaseException as exc:
+            state = Crashed(f"{type(exc).__name__}: {exc}", exc)
+        finally:
+            _task_run_var.reset(t_token)
+            _flow_run_var.reset(f_token)
+        return self._outcome(self._finish(fr, state), return_state)
+
+
+def flow(
+    __fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    version: str | None = None,
+    flow_run_name: str | Callable[[], str] | None = None,
+    retries: int | None = None,
+    retry_delay_seconds: Any = None,
+    timeout_seconds: float | None = None,
+    task_runner: Any = None,
+    validate_parameters: bool = True,
+    persist_result: bool | None = None,
+    result_storage: Any = None,
+    result_serializer: str | None = None,
+    log_prints: bool | None = None,
+    description: str | None = None,
+    tags: Iterable[str] | None = None,
+    on_completion: Any = None,
+    on_failure: Any = None,
+    on_cancellation: Any = None,
+    on_crashed: Any = None,
+    on_running: Any = None,
+) -> Any:
+    """Make a function (sync or async) a flow; use bare (``@flow``) or with options.
+
+    Args:
+        name: Flow name (default: the function's name with ``-`` for ``_``).
+        version: A version string for the flow.
+        flow_run_name: Run name: a template over the parameters or a callable (default: random).
+        retries: How many times to rerun the whole flow after a failure.
+        retry_delay_seconds: Delay before each retry (number, list, or callable).
+        timeout_seconds: Fail the run as ``TimedOut`` after this many seconds.
+        task_runner: Where ``.submit()``/``.map()`` run tasks: a TaskRunner instance, class, or a
+            registered name (default ``ThreadPoolTaskRunner()``).
+        validate_parameters: Validate and coerce parameters from the type hints (pydantic).
+        persist_result: Persist the flow's result and, by default, its tasks' results.
+        result_storage: Storage block (or ``"slug/name"``) for persisted results.
+        result_serializer: ``"pickle"`` (default), ``"cloudpickle"`` or ``"json"``.
+        log_prints: Send ``print()`` output inside the flow and its tasks to the run logger.
+        description: Description (default: the docstring).
+        tags: Tags recorded on the flow run.
+        on_completion: Hook(s) ``fn(flow, flow_run, state)`` after a Completed run.
+        on_failure: Hook(s) after a Failed or TimedOut run.
+        on_cancellation: Hook(s) after a Cancelled run (e.g. Ctrl-C).
+        on_crashed: Hook(s) after a Crashed run (process-level failure such as SystemExit).
+        on_running: Hook(s) when each attempt starts.
+
+    Example:
+        >>> @flow(log_prints=True)
+        ... def etl(day: str = "2024-01-01"): ...
+    """
+    options = dict(
+        name=name, version=version, flow_run_name=flow_run_name, retries=retries,
+        retry_delay_seconds=retry_delay_seconds, timeout_seconds=timeout_seconds, task_runner=task_runner,
+        validate_parameters=validate_parameters, persist_result=persist_result, result_storage=result_storage,
+        result_serializer=result_serializer, log_prints=log_prints, description=description, tags=tags,
+        on_completion=on_completion, on_failure=on_failure, on_cancellation=on_cancellation,
+        on_crashed=on_crashed, on_running=on_running,
+    )
+    if __fn is not None:
+        return Flow(__fn, **options)
+    return lambda fn: Flow(fn, **options)

@@ -1,0 +1,137 @@
+"""Persisted results: serialize a value, write it to result storage, read it back.
+
+Result storage is any :class:`headwater.blocks.ObjectStorage` block (or ``"slug/name"`` of a
+saved one); by default plain files under ``HEADWATER_HOME/results`` (no block machinery
+imported). A stored result is one object: a header line of JSON (serializer, expiry) and the
+serialized bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import time
+from pathlib import Path
+from typing import Any
+
+from headwater.runtime._errors import ResultPersistenceError
+
+__all__ = ["LocalResultStore", "SERIALIZERS", "read_result", "resolve_storage", "serialize", "write_result"]
+
+_MAGIC = b"HWRESULT1\n"
+SERIALIZERS = ("pickle", "cloudpickle", "json")
+
+
+class LocalResultStore:
+    """The default result storage: files under a folder, written atomically."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def write_path(self, path: str, content: bytes) -> str:
+        target = self.root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(content)
+        os.replace(tmp, target)
+        return str(target)
+
+    def read_path(self, path: str) -> bytes:
+        return (self.root / path).read_bytes()
+
+    def __repr__(self) -> str:
+        return f"LocalResultStore({str(self.root)!r})"
+
+
+_default: LocalResultStore | None = None
+
+
+def resolve_storage(storage: Any) -> Any:
+    """Turn a ``result_storage`` option into an object with ``read_path``/``write_path``."""
+    global _default
+    if storage is None:
+        from headwater.settings import get_settings
+
+        root = get_settings().home / "results"
+        if _default is None or _default.root != root:
+            _default = LocalResultStore(root)
+        return _default
+    if isinstance(storage, str):
+        from headwater.blocks import Block
+
+        return Block.load(storage)
+    if not (hasattr(storage, "write_path") and hasattr(storage, "read_path")):
+        raise ResultPersistenceError(
+            f"result_storage={storage!r} cannot store results: use a storage block (LocalFileSystem, S3Bucket, ...) "
+            f"or the 'slug/name' of a saved one"
+        )
+    return storage
+
+
+def serialize(value: Any, serializer: str, what: str) -> bytes:
+    try:
+        if serializer == "pickle":
+            return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        if serializer == "cloudpickle":
+            import cloudpickle
+
+            return cloudpickle.dumps(value)
+        if serializer == "json":
+            return json.dumps(value).encode()
+    except Exception as exc:
+        raise ResultPersistenceError(
+            f"the result of {what} cannot be persisted with the {serializer!r} serializer "
+            f"({type(exc).__name__}: {exc}): return a value it can serialize, set result_serializer=\"cloudpickle\", "
+            f"or set persist_result=False"
+        ) from None
+    raise ResultPersistenceError(f"unknown result_serializer {serializer!r}: use one of {', '.join(SERIALIZERS)}")
+
+
+def _deserialize(data: bytes, serializer: str) -> Any:
+    if serializer == "json":
+        return json.loads(data)
+    if serializer == "cloudpickle":
+        import cloudpickle
+
+        return cloudpickle.loads(data)
+    return pickle.loads(data)
+
+
+def write_result(storage: Any, key: str, value: Any, serializer: str, what: str, expires: float | None = None) -> None:
+    """Serialize ``value`` and store it under ``key``.
+
+    Raises:
+        ResultPersistenceError: The value cannot be serialized or the storage refused it.
+    """
+    payload = serialize(value, serializer, what)
+    header = json.dumps({"serializer": serializer, "expires": expires, "created": time.time()}).encode()
+    try:
+        storage.write_path(key, _MAGIC + header + b"\n" + payload)
+    except ResultPersistenceError:
+        raise
+    except Exception as exc:
+        from headwater.redaction import redact
+
+        raise ResultPersistenceError(
+            f"could not write the result of {what} to {storage!r}: {redact(str(exc))}; check the result storage"
+        ) from None
+
+
+def read_result(storage: Any, key: str) -> tuple[bool, Any]:
+    """``(True, value)`` for a stored, unexpired result under ``key``; ``(False, None)`` otherwise."""
+    try:
+        blob = storage.read_path(key)
+    except Exception:
+        return False, None
+    if not blob.startswith(_MAGIC):
+        return False, None
+    header_end = blob.index(b"\n", len(_MAGIC))
+    header = json.loads(blob[len(_MAGIC):header_end])
+    expires = header.get("expires")
+    if expires is not None and expires < time.time():
+        return False, None
+    try:
+        return True, _deserialize(blob[header_end + 1:], header.get("serializer", "pickle"))
+    except Exception:
+        return False, None

@@ -1,0 +1,335 @@
+"""``@task``: calling, ``.submit()``, ``.map()``, ``.with_options()``."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from headwater.runtime._errors import RunError
+from headwater.runtime.caching import NO_CACHE, CachePolicy
+from headwater.runtime.calls import TaskCall
+from headwater.runtime.context import FlowRun, TaskRun, _flow_run_var
+from headwater.runtime.futures import HeadwaterFuture, unmapped
+
+__all__ = ["Task", "task"]
+
+_OPTIONS = (
+    "name", "description", "tags", "version", "task_run_name", "retries", "retry_delay_seconds",
+    "retry_jitter_factor", "retry_condition_fn", "timeout_seconds", "cache_policy", "cache_key_fn",
+    "cache_expiration", "refresh_cache", "persist_result", "result_storage", "result_serializer", "log_prints",
+    "on_completion", "on_failure", "on_running",
+)
+
+
+def _hook_list(hooks: Any) -> tuple[Callable[..., Any], ...]:
+    if not hooks:
+        return ()
+    return tuple(hooks) if isinstance(hooks, (list, tuple)) else (hooks,)
+
+
+class Task:
+    """A function made into a task by :func:`task` (see there for the options)."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        description: str | None = None,
+        tags: Iterable[str] | None = None,
+        version: str | None = None,
+        task_run_name: str | Callable[[], str] | None = None,
+        retries: int | None = None,
+        retry_delay_seconds: float | list[float] | Callable[[int], list[float]] | None = None,
+        retry_jitter_factor: float | None = None,
+        retry_condition_fn: Callable[[Task, TaskRun, Any], bool] | None = None,
+        timeout_seconds: float | None = None,
+        cache_policy: CachePolicy | None = None,
+        cache_key_fn: Callable[[TaskRun, dict[str, Any]], str | None] | None = None,
+        cache_expiration: Any = None,
+        refresh_cache: bool | None = None,
+        persist_result: bool | None = None,
+        result_storage: Any = None,
+        result_serializer: str | None = None,
+        log_prints: bool | None = None,
+        on_completion: Any = None,
+        on_failure: Any = None,
+        on_running: Any = None,
+    ) -> None:
+        if not callable(fn):
+            raise TypeError(f"@task needs a function, got {fn!r}")
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", "task")
+        self.description = description or inspect.getdoc(fn)
+        self.tags = tuple(tags or ())
+        self.version = version
+        self.task_run_name = task_run_name
+        self.retries = int(retries or 0)
+        self.retry_delay_seconds = retry_delay_seconds
+        self.retry_jitter_factor = retry_jitter_factor
+        self.retry_condition_fn = retry_condition_fn
+        self.timeout_seconds = timeout_seconds
+        self.cache_policy = cache_policy
+        self.cache_key_fn = cache_key_fn
+        self.cache_expiration = cache_expiration
+        self.refresh_cache = bool(refresh_cache)
+        self.persist_result = persist_result
+        self.result_storage = result_storage
+        self.result_serializer = result_serializer
+        self.log_prints = log_prints
+        self.on_completion = _hook_list(on_completion)
+        self.on_failure = _hook_list(on_failure)
+        self.on_running = _hook_list(on_running)
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self.task_key = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', self.name)}"
+        self._caching = cache_key_fn is not None or (cache_policy is not None and cache_policy != NO_CACHE)
+        self._signature: inspect.Signature | None = None
+        self._names: tuple[str, ...] | None = None
+        try:
+            sig = inspect.signature(fn)
+            plain = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in sig.parameters.values())
+            self._names = tuple(sig.parameters) if plain else None
+            self._signature = sig
+        except (TypeError, ValueError):
+            pass
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self.__name__ = self.name
+        self.__wrapped__ = fn
+
+    # -- helpers used by TaskCall --------------------------------------------------------------
+
+    def _fast_params(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        names = self._names
+        if names is not None and len(args) <= len(names):
+            params = dict(zip(names, args))
+            if kwargs:
+                params.update(kwargs)
+            return params
+        return self.bind(args, kwargs)
+
+    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The call's arguments by parameter name, defaults included."""
+        if self._signature is None:
+            return {**{f"arg{i}": a for i, a in enumerate(args)}, **kwargs}
+        try:
+            bound = self._signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise RunError(f"task {self.name!r} called with wrong arguments: {exc}") from None
+        bound.apply_defaults()
+        return dict(bound.arguments)
+
+    def _render_run_name(self, params: dict[str, Any]) -> str:
+        spec = self.task_run_name
+        try:
+            if callable(spec):
+                return str(spec())
+            return str(spec).format(**params)
+        except Exception as exc:
+            raise RunError(f"task_run_name {spec!r} of task {self.name!r} cannot be rendered: {exc!r}") from None
+
+    def _cache_key(self, tr: TaskRun, args: tuple[Any, ...], kwargs: dict[str, Any], fr: FlowRun | None) -> str | None:
+        params = self.bind(args, kwargs)
+        if self.cache_key_fn is not None:
+            return self.cache_key_fn(tr, params)
+        assert self.cache_policy is not None
+        return self.cache_policy.compute_key(self, params, fr.parameters if fr is not None else None)
+
+    def _persist(self, fr: FlowRun | None) -> bool:
+        if self.persist_result is not None:
+            return self.persist_result
+        return bool(fr is not None and fr.persist_result)
+
+    def _storage(self, fr: FlowRun | None) -> Any:
+        from headwater.runtime.results import resolve_storage
+
+        storage = self.result_storage
+        if storage is None and fr is not None:
+            storage = fr.result_storage
+        return resolve_storage(storage)
+
+    # -- public API ----------------------------------------------------------------------------
+
+    def __call__(self, *args: Any, return_state: bool = False, wait_for: Iterable[Any] | None = None,
+                 **kwargs: Any) -> Any:
+        """Run the task now (inside a flow or not) and return its result.
+
+        Raises the task's exception once retries are exhausted. With ``return_state=True``
+        returns the final :class:`State` instead. An async task returns a coroutine when an
+        event loop is running, else it is run to completion.
+        """
+        call = TaskCall(self, args, kwargs, _flow_run_var.get(), wait_for)
+        if self.is_async:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                state = asyncio.run(call.run_async())
+            else:
+                return self._await(call, return_state)
+        else:
+            state = call.run()
+        if return_state:
+            return state
+        return state.result()
+
+    async def _await(self, call: TaskCall, return_state: bool) -> Any:
+        state = await call.run_async()
+        return state if return_state else state.result()
+
+    def submit(self, *args: Any, return_state: bool = False, wait_for: Iterable[Any] | None = None,
+               **kwargs: Any) -> Any:
+        """Submit the task to the flow's task runner; returns a :class:`HeadwaterFuture`.
+
+        Futures among the arguments are resolved before the task runs (and recorded as
+        lineage). Outside a flow a process-wide thread pool runs it.
+        """
+        fr = _flow_run_var.get()
+        call = TaskCall(self, args, kwargs, fr, wait_for)
+        future = _runner_for(fr).submit(call)
+        if fr is not None:
+            fr.futures.append(future)
+        if return_state:
+            future.wait()
+            return future.state
+        return future
+
+    def map(self, *args: Any, return_state: bool = False, wait_for: Iterable[Any] | None = None,
+            **kwargs: Any) -> list[HeadwaterFuture]:
+        """Submit one run per element of the iterable arguments; returns their futures.
+
+        Lists, tuples, ranges, generators and other iterables are mapped (all must have the
+        same length); strings, bytes, dicts, plain values and :class:`unmapped` values are
+        passed whole to every run.
+        """
+        mapped: dict[Any, list[Any]] = {}
+        static: dict[Any, Any] = {}
+        for key, value in [*enumerate(args), *kwargs.items()]:
+            if isinstance(value, unmapped):
+                static[key] = value.value
+            elif isinstance(value, (str, bytes, dict, HeadwaterFuture)) or not isinstance(value, Iterable):
+                static[key] = value
+            else:
+                mapped[key] = list(value)
+        if not mapped:
+            raise RunError(f"task {self.name!r}.map() needs at least one iterable argument (wrap constants in unmapped())")
+        lengths = {len(v) for v in mapped.values()}
+        if len(lengths) > 1:
+            sizes = ", ".join(f"{k if isinstance(k, str) else f'argument {k + 1}'} has {len(v)}" for k, v in mapped.items())
+            raise RunError(f"task {self.name!r}.map(): the iterables have different lengths ({sizes})")
+        n = lengths.pop()
+        fr = _flow_run_var.get()
+        npos = len(args)
+        calls = []
+        wait = tuple(wait_for) if wait_for else None
+        for i in range(n):
+            pos = tuple(mapped[j][i] if j in mapped else static[j] for j in range(npos))
+            kw = {k: (mapped[k][i] if k in mapped else static[k]) for k in kwargs}
+            calls.append(TaskCall(self, pos, kw, fr, wait, name=f"{self.name}-{i}"))
+        futures = _runner_for(fr).map(calls)
+        if fr is not None:
+            fr.futures.extend(futures)
+        if return_state:
+            for f in futures:
+                f.wait()
+            return [f.state for f in futures]  # type: ignore[misc]
+        return futures
+
+    def with_options(self, **options: Any) -> Task:
+        """A copy of this task with some options changed (same names as :func:`task`)."""
+        unknown = set(options) - set(_OPTIONS)
+        if unknown:
+            raise TypeError(f"unknown task option(s): {', '.join(sorted(unknown))}")
+        current = {k: getattr(self, k) for k in _OPTIONS}
+        current["refresh_cache"] = self.refresh_cache
+        current.update(options)
+        return Task(self.fn, **current)
+
+    def __repr__(self) -> str:
+        return f"Task(name={self.name!r})"
+
+
+_default_runner: Any = None
+_default_lock = threading.Lock()
+
+
+def _runner_for(fr: FlowRun | None) -> Any:
+    if fr is not None and fr.task_runner is not None:
+        return fr.task_runner
+    global _default_runner
+    if _default_runner is None:
+        with _default_lock:
+            if _default_runner is None:
+                from headwater.runtime.task_runners import ThreadPoolTaskRunner
+
+                _default_runner = ThreadPoolTaskRunner().__enter__()
+    return _default_runner
+
+
+def task(
+    __fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    tags: Iterable[str] | None = None,
+    version: str | None = None,
+    task_run_name: str | Callable[[], str] | None = None,
+    retries: int | None = None,
+    retry_delay_seconds: Any = None,
+    retry_jitter_factor: float | None = None,
+    retry_condition_fn: Callable[..., bool] | None = None,
+    timeout_seconds: float | None = None,
+    cache_policy: CachePolicy | None = None,
+    cache_key_fn: Callable[..., str | None] | None = None,
+    cache_expiration: Any = None,
+    refresh_cache: bool | None = None,
+    persist_result: bool | None = None,
+    result_storage: Any = None,
+    result_serializer: str | None = None,
+    log_prints: bool | None = None,
+    on_completion: Any = None,
+    on_failure: Any = None,
+    on_running: Any = None,
+) -> Any:
+    """Make a function (sync or async) a task; use bare (``@task``) or with options.
+
+    Args:
+        name: Task name (default: the function's name).
+        description: Description (default: the docstring).
+        tags: Tags recorded on each task run.
+        version: A version string for the task.
+        task_run_name: Run name: a template over the parameters (``"load-{table}"``) or a callable.
+        retries: How many times to retry a failed run.
+        retry_delay_seconds: Delay before each retry: a number, a list (one per retry), or a
+            callable such as ``exponential_backoff(backoff_factor=2)``.
+        retry_jitter_factor: Randomly lengthen each delay by up to this factor.
+        retry_condition_fn: ``fn(task, task_run, state) -> bool``; retry only when it returns True.
+        timeout_seconds: Fail the run as ``TimedOut`` after this many seconds.
+        cache_policy: ``INPUTS``, ``TASK_SOURCE``, ``FLOW_PARAMETERS``, ``NO_CACHE`` or a sum of them.
+        cache_key_fn: ``fn(task_run, parameters) -> str | None`` (e.g. ``task_input_hash``).
+        cache_expiration: How long a cached result stays valid (seconds or ``timedelta``).
+        refresh_cache: Run even when a cached result exists, and replace it.
+        persist_result: Store the result in ``result_storage`` (implied by caching).
+        result_storage: A storage block (any ``ObjectStorage``) or ``"slug/name"`` of a saved one;
+            default: files under ``HEADWATER_HOME/results``.
+        result_serializer: ``"pickle"`` (default), ``"cloudpickle"`` or ``"json"``.
+        log_prints: Send ``print()`` output to the run logger.
+        on_completion: Hook(s) ``fn(task, task_run, state)`` called after a Completed run.
+        on_failure: Hook(s) called after a Failed or TimedOut run.
+        on_running: Hook(s) called when each attempt starts.
+
+    Example:
+        >>> @task(retries=2, retry_delay_seconds=[1, 5])
+        ... def download(url: str) -> bytes: ...
+    """
+    options = dict(
+        name=name, description=description, tags=tags, version=version, task_run_name=task_run_name,
+        retries=retries, retry_delay_seconds=retry_delay_seconds, retry_jitter_factor=retry_jitter_factor,
+        retry_condition_fn=retry_condition_fn, timeout_seconds=timeout_seconds, cache_policy=cache_policy,
+        cache_key_fn=cache_key_fn, cache_expiration=cache_expiration, refresh_cache=refresh_cache,
+        persist_result=persist_result, result_storage=result_storage, result_serializer=result_serializer,
+        log_prints=log_prints, on_completion=on_completion, on_failure=on_failure, on_running=on_running,
+    )
+    if __fn is not None:
+        return Task(__fn, **options)
+    return lambda fn: Task(fn, **options)
