@@ -1,0 +1,438 @@
+"""``GcsBucket``: a Google Cloud Storage bucket behind Headwater's object-storage interface."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from pydantic import Field, field_validator
+
+from headwater.blocks.storage import ObjectStorage, ProgressCallback, iter_local_files, join_key
+from headwater.errors import ObjectNotFoundError, StorageError
+
+from headwater_gcs._connection import Connection, connection_for
+from headwater_gcs._errors import Where, translate
+from headwater_gcs._transfer import (
+    ProgressReader,
+    ProgressWriter,
+    local_matches,
+    replace_atomically,
+    run_bounded,
+    safe_progress,
+)
+from headwater_gcs.credentials import GcpCredentials
+
+if TYPE_CHECKING:
+    from google.cloud.storage import Blob, Bucket
+
+__all__ = ["GcsBucket"]
+
+SMALL_OBJECT_LIMIT = 8 * 1024 * 1024
+"""Objects up to this size go up in one request; larger ones use a resumable upload."""
+
+
+class GcsBucket(ObjectStorage):
+    """A Google Cloud Storage bucket (or a folder of one) with the object-storage interface.
+
+    Paths given to every method are relative to ``bucket_folder``, which is applied exactly
+    once. Folder transfers run ``max_concurrency`` files at a time on one shared client;
+    files over 8 MiB are uploaded resumably in ``chunk_size`` pieces; every transfer is
+    checked against the server's CRC32C.
+
+    Example:
+        >>> raw = GcsBucket(bucket="acme-raw", bucket_folder="landing",
+        ...                 gcp_credentials=GcpCredentials.load("prod"))    # doctest: +SKIP
+        >>> raw.upload_from_folder("exports/", "2024-06-01", skip_unchanged=True)  # doctest: +SKIP
+        'landing/2024-06-01'
+    """
+
+    _block_description = "A Google Cloud Storage bucket (or a folder of one) with the object-storage interface."
+
+    bucket: str = Field(description="Name of the bucket.")
+    gcp_credentials: GcpCredentials = Field(
+        default_factory=GcpCredentials, description="Credentials (and endpoint) used to reach the bucket."
+    )
+    bucket_folder: str = Field(
+        default="", description="Folder inside the bucket that every path is relative to (default: the bucket root)."
+    )
+    max_concurrency: int = Field(
+        default=8, ge=1, le=64, description="How many files folder transfers move at once."
+    )
+    chunk_size: int | None = Field(
+        default=None,
+        description=(
+            "Chunk size in bytes of resumable uploads (files over 8 MiB), a multiple of 256 KiB; "
+            "None uploads each file in one resumable request."
+        ),
+    )
+
+    @field_validator("bucket_folder")
+    @classmethod
+    def _normal_folder(cls, value: str) -> str:
+        return join_key(value)
+
+    @field_validator("chunk_size")
+    @classmethod
+    def _chunk_multiple(cls, value: int | None) -> int | None:
+        if value is not None and (value <= 0 or value % (256 * 1024)):
+            raise ValueError("must be a positive multiple of 262144 (256 KiB)")
+        return value
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _conn(self) -> Connection:
+        return connection_for(self.gcp_credentials, pool_size=self.max_concurrency)
+
+    def _key(self, path: str | None) -> str:
+        return join_key(self.bucket_folder, path)
+
+    def _prefix(self, folder: str | None) -> str:
+        key = self._key(folder)
+        return f"{key}/" if key else ""
+
+    def _relative(self, name: str) -> str:
+        base = self._prefix("")
+        return name[len(base):] if base and name.startswith(base) else name
+
+    def _where(self, blob: str | None = None) -> Where:
+        return Where(self.gcp_credentials.describe_endpoint(), self.bucket, blob)
+
+    def _fail(self, exc: BaseException, action: str, blob: str | None = None) -> Exception:
+        exists = None
+        if blob is not None and getattr(exc, "code", None) == 404:
+            exists = self._conn().api.bucket_exists(self.bucket)
+        return translate(exc, action, self._where(blob), bucket_exists=exists)
+
+    def _bucket_ref(self) -> Bucket:
+        return self._conn().client.bucket(self.bucket)
+
+    # -- bucket -------------------------------------------------------------------------------
+
+    def get_bucket(self) -> Bucket:
+        """The bucket's ``google.cloud.storage.Bucket`` (fetched, so it must exist).
+
+        Raises:
+            ObjectNotFoundError: the bucket does not exist.
+        """
+        conn = self._conn()
+        try:
+            return conn.client.get_bucket(self.bucket, retry=conn.retry, timeout=conn.timeout)
+        except Exception as exc:
+            raise self._fail(exc, "get bucket") from None
+
+    def create_bucket(self, location: str | None = None, **create_kwargs: Any) -> Bucket:
+        """Create the bucket.
+
+        Args:
+            location: Where, e.g. ``"EU"`` or ``"us-central1"`` (default: Google's default).
+            **create_kwargs: Passed to ``google.cloud.storage.Client.create_bucket``.
+
+        Raises:
+            StorageError: the bucket already exists or the name is not allowed.
+        """
+        conn = self._conn()
+        try:
+            return conn.client.create_bucket(self.bucket, location=location, retry=conn.retry,
+                                             timeout=conn.timeout, **create_kwargs)
+        except Exception as exc:
+            if getattr(exc, "code", None) == 409:
+                raise StorageError(f"cannot create bucket {self._where()}: it already exists") from None
+            raise self._fail(exc, "create bucket") from None
+
+    def check(self) -> None:
+        """Check that the endpoint answers, the credentials work and the bucket exists.
+
+        Raises:
+            ObjectNotFoundError: the bucket does not exist.
+            ConnectionFailedError: the endpoint cannot be reached or refuses the credentials.
+        """
+        self.get_bucket()
+
+    # -- listing ------------------------------------------------------------------------------
+
+    def list_blobs(self, folder: str = "") -> list[Blob]:
+        """The blobs under ``folder`` (recursively), folder placeholders excluded.
+
+        Returns:
+            ``google.cloud.storage.Blob`` objects; their ``name`` is the full name in the bucket.
+        """
+        conn = self._conn()
+        try:
+            blobs = list(conn.client.list_blobs(self.bucket, prefix=self._prefix(folder) or None,
+                                                retry=conn.retry, timeout=conn.timeout))
+        except Exception as exc:
+            raise self._fail(exc, "list") from None
+        return [blob for blob in blobs if not blob.name.endswith("/")]
+
+    def list_folders(self, folder: str = "") -> list[str]:
+        """Every folder (at any depth) below ``folder``, relative to ``bucket_folder``, sorted."""
+        found: set[str] = set()
+        base = PurePosixPath(join_key(folder)) if join_key(folder) else None
+        for blob in self.list_blobs(folder):
+            parent = PurePosixPath(self._relative(blob.name)).parent
+            while str(parent) not in (".", "") and parent != base:
+                found.add(str(parent))
+                parent = parent.parent
+        return sorted(found)
+
+    def list_objects(self, folder: str = "") -> list[dict[str, Any]]:
+        """The objects under ``folder``, as dicts.
+
+        Returns:
+            One dict per object: ``key`` (relative to ``bucket_folder``, usable with
+            :meth:`read_path`), ``name`` (the full name in the bucket), ``size``,
+            ``last_modified`` (a datetime), ``crc32c``, ``md5_hash``, ``generation``,
+            ``content_type``.
+        """
+        return [_describe(blob, self._relative(blob.name)) for blob in self.list_blobs(folder)]
+
+    # -- single objects -----------------------------------------------------------------------
+
+    def read_path(self, path: str) -> bytes:
+        """The bytes of the object at ``path``.
+
+        Raises:
+            ObjectNotFoundError: no such object (or bucket).
+        """
+        return self._conn().api.read_bytes(self.bucket, self._key(path))
+
+    def write_path(self, path: str, content: bytes) -> str:
+        """Write ``content`` to ``path``; returns the full name of the object written."""
+        key = self._key(path)
+        self._upload_file_object(io.BytesIO(content), key, len(content), None, {})
+        return key
+
+    def upload_from_path(
+        self, from_path: str | os.PathLike[str], to_path: str | None = None,
+        progress: ProgressCallback | None = None, **upload_kwargs: Any,
+    ) -> str:
+        """Upload a local file to ``to_path`` (default: the file's name).
+
+        Args:
+            from_path: The local file.
+            to_path: Destination path relative to ``bucket_folder``.
+            progress: Called with the number of bytes just sent.
+            **upload_kwargs: Passed to ``Blob.upload_from_file`` (``content_type``, ...).
+
+        Returns:
+            The full name of the object written.
+        """
+        source = Path(from_path)
+        if not source.is_file():
+            raise ObjectNotFoundError(f"no local file {str(source)!r} to upload")
+        key = self._key(to_path or source.name)
+        self._upload_local(source, key, source.stat().st_size, progress, upload_kwargs)
+        return key
+
+    def upload_from_file_object(
+        self, from_file_object: BinaryIO, to_path: str, progress: ProgressCallback | None = None, **upload_kwargs: Any
+    ) -> str:
+        """Upload the rest of a binary file object to ``to_path``; returns the object's full name."""
+        size = _remaining_size(from_file_object)
+        key = self._key(to_path)
+        self._upload_file_object(from_file_object, key, size, progress, upload_kwargs)
+        return key
+
+    def download_object_to_path(
+        self, from_path: str, to_path: str | os.PathLike[str] | None = None,
+        progress: ProgressCallback | None = None, **download_kwargs: Any,
+    ) -> Path:
+        """Download the object at ``from_path`` to a local file (default: its name, here).
+
+        The file appears only once complete and verified; an interrupted download leaves
+        nothing behind.
+        """
+        target = Path(to_path) if to_path is not None else Path(PurePosixPath(from_path).name)
+        if target.is_dir():
+            target = target / PurePosixPath(from_path).name
+        key = self._key(from_path)
+        replace_atomically(target, lambda fh: self._download(key, fh, progress, download_kwargs))
+        return target
+
+    def download_object_to_file_object(
+        self, from_path: str, to_file_object: BinaryIO, progress: ProgressCallback | None = None, **download_kwargs: Any
+    ) -> BinaryIO:
+        """Download the object at ``from_path`` into a binary file object; returns it."""
+        self._download(self._key(from_path), to_file_object, progress, download_kwargs)
+        return to_file_object
+
+    # -- folders ------------------------------------------------------------------------------
+
+    def upload_from_folder(
+        self, from_folder: str | os.PathLike[str], to_folder: str | None = None, skip_unchanged: bool = False,
+        progress: ProgressCallback | None = None, ignore_file: str | os.PathLike[str] | None = None,
+        **upload_kwargs: Any,
+    ) -> str | None:
+        """Upload every file under ``from_folder``, ``max_concurrency`` at a time.
+
+        Args:
+            from_folder: The local folder.
+            to_folder: Destination folder relative to ``bucket_folder`` (default: its root).
+            skip_unchanged: Skip files whose object already has the same size and CRC32C (or MD5).
+            progress: Called with the number of bytes of each file sent (or skipped).
+            ignore_file: A ``.gitignore``-style file of patterns to leave out.
+            **upload_kwargs: Passed on for each file (``content_type``, ...).
+
+        Returns:
+            The destination folder's full name in the bucket, or None if there was nothing to upload.
+
+        Raises:
+            TransferError: some files failed; the message says how many were uploaded.
+        """
+        count = self._upload_folder(from_folder, to_folder, skip_unchanged, progress, ignore_file, upload_kwargs)
+        return self._key(to_folder) if count else None
+
+    def put_directory(
+        self, local_path: str | os.PathLike[str] | None = None, to_path: str | None = None,
+        ignore_file: str | os.PathLike[str] | None = None,
+    ) -> int:
+        """Copy a local folder (default: the working directory) into the bucket, concurrently;
+        returns the number of files copied."""
+        return self._upload_folder(local_path or ".", to_path, False, None, ignore_file, {})
+
+    def download_folder_to_path(
+        self, from_folder: str, to_folder: str | os.PathLike[str] | None = None,
+        progress: ProgressCallback | None = None, **download_kwargs: Any,
+    ) -> Path:
+        """Download every object under ``from_folder`` into ``to_folder`` (default: here),
+        ``max_concurrency`` at a time; returns the local folder.
+
+        Raises:
+            ObjectNotFoundError: there is no object under ``from_folder``.
+            TransferError: some objects failed; the message says how many were downloaded.
+        """
+        target = Path(to_folder) if to_folder is not None else Path(".")
+        prefix = self._prefix(from_folder)
+        jobs = []
+        for blob in self.list_blobs(from_folder):
+            rel = PurePosixPath(blob.name[len(prefix):])
+            if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+                raise StorageError(f"refusing to download {self._where(blob.name)}: its name leaves {str(target)!r}")
+            jobs.append((blob.name, target.joinpath(*rel.parts)))
+        if not jobs:
+            raise ObjectNotFoundError(f"no objects under {self._where(prefix or None)}")
+        target.mkdir(parents=True, exist_ok=True)
+        report = safe_progress(progress)
+
+        def fetch(job: tuple[str, Path]) -> None:
+            name, dest = job
+            replace_atomically(dest, lambda fh: self._download(name, fh, report, download_kwargs))
+
+        run_bounded(jobs, fetch, self.max_concurrency, lambda job: f"gs://{self.bucket}/{job[0]}",
+                    f"download of {self._where(prefix or None)} to {str(target)!r}")
+        return target
+
+    # -- async twins of the GCS-specific methods ------------------------------------------------
+
+    async def aget_bucket(self) -> Bucket:
+        return await asyncio.to_thread(self.get_bucket)
+
+    async def acreate_bucket(self, location: str | None = None, **create_kwargs: Any) -> Bucket:
+        return await asyncio.to_thread(self.create_bucket, location, **create_kwargs)
+
+    async def alist_blobs(self, folder: str = "") -> list[Blob]:
+        return await asyncio.to_thread(self.list_blobs, folder)
+
+    async def alist_folders(self, folder: str = "") -> list[str]:
+        return await asyncio.to_thread(self.list_folders, folder)
+
+    # -- transfers ----------------------------------------------------------------------------
+
+    def _upload_folder(
+        self, from_folder: str | os.PathLike[str], to_folder: str | None, skip_unchanged: bool,
+        progress: ProgressCallback | None, ignore_file: str | os.PathLike[str] | None, upload_kwargs: dict[str, Any],
+    ) -> int:
+        source = Path(from_folder)
+        if not source.is_dir():
+            raise ObjectNotFoundError(f"no local folder {str(source)!r} to upload")
+        files = list(iter_local_files(source, ignore_file))
+        if not files:
+            return 0
+        remote: dict[str, dict[str, Any]] = {}
+        if skip_unchanged:
+            remote = {blob.name: {"size": blob.size, "crc32c": blob.crc32c, "md5Hash": blob.md5_hash}
+                      for blob in self.list_blobs(to_folder or "")}
+        report = safe_progress(progress)
+
+        def send(item: tuple[Path, str]) -> None:
+            path, rel = item
+            key = self._key(join_key(to_folder, rel))
+            size = path.stat().st_size
+            known = remote.get(key)
+            if known is not None and local_matches(path, size, known):
+                if report is not None:
+                    report(size)
+                return
+            self._upload_local(path, key, size, report, upload_kwargs)
+
+        run_bounded(files, send, self.max_concurrency, lambda item: str(item[0]),
+                    f"upload of {str(source)!r} to {self._where(self._prefix(to_folder) or None)}")
+        return len(files)
+
+    def _upload_local(self, path: Path, key: str, size: int, progress: ProgressCallback | None,
+                      upload_kwargs: dict[str, Any]) -> None:
+        try:
+            fh = open(path, "rb")
+        except OSError as exc:
+            raise StorageError(f"cannot read local file {str(path)!r}: {exc.strerror or exc}") from None
+        with fh:
+            self._upload_file_object(fh, key, size, progress, upload_kwargs)
+
+    def _upload_file_object(self, fh: Any, key: str, size: int | None, progress: ProgressCallback | None,
+                            upload_kwargs: dict[str, Any]) -> None:
+        conn = self._conn()
+        simple = set(upload_kwargs) <= {"content_type"}
+        if simple and size is not None and size <= SMALL_OBJECT_LIMIT:
+            data = fh.read()
+            conn.api.upload_bytes(self.bucket, key, data, upload_kwargs.get("content_type"))
+            if progress is not None:
+                progress(len(data))
+            return
+        blob = self._bucket_ref().blob(key, chunk_size=self.chunk_size)
+        source = ProgressReader(fh, progress) if progress is not None else fh
+        try:
+            blob.upload_from_file(source, size=size, retry=conn.retry, timeout=conn.timeout, **upload_kwargs)
+        except Exception as exc:
+            raise self._fail(exc, "upload to", key) from None
+
+    def _download(self, key: str, fh: Any, progress: ProgressCallback | None, download_kwargs: dict[str, Any]) -> None:
+        conn = self._conn()
+        if not download_kwargs:
+            conn.api.download_to(self.bucket, key, fh, progress)
+            return
+        sink = ProgressWriter(fh, progress) if progress is not None else fh
+        try:
+            self._bucket_ref().blob(key).download_to_file(sink, retry=conn.retry, timeout=conn.timeout,
+                                                          **download_kwargs)
+        except Exception as exc:
+            raise self._fail(exc, "download", key) from None
+
+
+def _remaining_size(fh: Any) -> int | None:
+    try:
+        if not fh.seekable():
+            return None
+        here = fh.tell()
+        end = fh.seek(0, os.SEEK_END)
+        fh.seek(here)
+        return end - here
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _describe(blob: Blob, key: str) -> dict[str, Any]:
+    updated: datetime | None = blob.updated
+    return {
+        "key": key,
+        "name": blob.name,
+        "size": blob.size,
+        "last_modified": updated,
+        "crc32c": blob.crc32c,
+        "md5_hash": blob.md5_hash,
+        "generation": blob.generation,
+        "content_type": blob.content_type,
+    }

@@ -1,0 +1,112 @@
+"""Turn google-cloud-storage / transport exceptions into one clear Headwater error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from headwater.errors import (
+    ConnectionFailedError,
+    HeadwaterError,
+    ObjectNotFoundError,
+    StorageError,
+    TransferError,
+)
+from headwater.redaction import redact
+
+__all__ = ["Where", "translate"]
+
+
+@dataclass(frozen=True)
+class Where:
+    """What an operation was touching, for error messages."""
+
+    endpoint: str
+    bucket: str | None = None
+    blob: str | None = None
+
+    def __str__(self) -> str:
+        if self.bucket and self.blob:
+            target = f"gs://{self.bucket}/{self.blob}"
+        elif self.bucket:
+            target = f"gs://{self.bucket}"
+        else:
+            target = "GCS"
+        return f"{target} (endpoint {self.endpoint})"
+
+
+def _connection_like(exc: BaseException) -> bool:
+    import requests
+    import urllib3.exceptions
+
+    connection_types: tuple[type[BaseException], ...] = (
+        requests.exceptions.ConnectionError,
+        requests.exceptions.Timeout,
+        urllib3.exceptions.HTTPError,
+        ConnectionError,
+        TimeoutError,
+    )
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, connection_types):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
+
+
+def translate(exc: BaseException, action: str, where: Where, bucket_exists: bool | None = None) -> HeadwaterError:
+    """One :class:`HeadwaterError` for ``exc`` raised while doing ``action`` on ``where``.
+
+    Args:
+        exc: What google-cloud-storage, google-auth or the transport raised.
+        action: A verb phrase, e.g. ``"download"``.
+        where: Endpoint, bucket and blob involved.
+        bucket_exists: For a 404, whether the bucket exists (None: unknown).
+    """
+    if isinstance(exc, HeadwaterError):
+        return exc
+    from google.api_core import exceptions as gexc
+    from google.auth import exceptions as auth_exc
+
+    if isinstance(exc, gexc.NotFound) or getattr(exc, "code", None) == 404:
+        if bucket_exists is False or (where.blob is None and where.bucket):
+            return ObjectNotFoundError(
+                f"cannot {action}: bucket {where.bucket!r} does not exist at {where.endpoint}; "
+                "check the bucket name or create it with GcsBucket.create_bucket()"
+            )
+        return ObjectNotFoundError(f"cannot {action}: no object {where}")
+    if isinstance(exc, (gexc.Forbidden, gexc.Unauthorized)) or getattr(exc, "code", None) in (401, 403):
+        return ConnectionFailedError(
+            f"cannot {action} {where}: access denied ({getattr(exc, 'code', '?')}); "
+            "check the service account's permissions on the bucket"
+        )
+    if isinstance(exc, auth_exc.RefreshError):
+        return ConnectionFailedError(
+            f"cannot {action} {where}: Google refused the credentials ({_short(exc)}); "
+            "check the service-account key or run `gcloud auth application-default login`"
+        )
+    if isinstance(exc, gexc.RetryError) or _connection_like(exc) or isinstance(exc, auth_exc.TransportError):
+        return ConnectionFailedError(
+            f"cannot {action} {where}: the endpoint cannot be reached ({_short(exc)}); "
+            "is the server running, and are GcpCredentials.endpoint / STORAGE_EMULATOR_HOST right?"
+        )
+    try:
+        from google.resumable_media.common import DataCorruption
+    except ImportError:  # pragma: no cover - older google-cloud-storage
+        DataCorruption = ()  # type: ignore[assignment,misc]
+    if isinstance(exc, DataCorruption):
+        return TransferError(f"cannot {action} {where}: checksum mismatch, nothing was kept ({_short(exc)})")
+    if isinstance(exc, gexc.GoogleAPICallError):
+        return StorageError(f"cannot {action} {where}: {getattr(exc, 'code', '')} {_short(exc)}".replace("  ", " "))
+    if isinstance(exc, OSError):
+        return StorageError(f"cannot {action} {where}: {type(exc).__name__}: {_short(exc)}")
+    return StorageError(f"cannot {action} {where}: {type(exc).__name__}: {_short(exc)}")
+
+
+def _short(exc: BaseException) -> str:
+    cause = getattr(exc, "cause", None)  # google.api_core RetryError: the last failure
+    if isinstance(cause, BaseException):
+        exc = cause
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    first = redact(str(message)).strip().splitlines()[0] if str(message).strip() else type(exc).__name__
+    return first[:300]

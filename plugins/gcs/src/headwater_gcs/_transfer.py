@@ -1,0 +1,148 @@
+"""Concurrent folder transfers on a bounded pool, progress plumbing, and change detection."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+from headwater.blocks.storage import ProgressCallback
+from headwater.errors import HeadwaterError, TransferError
+
+__all__ = ["ProgressReader", "ProgressWriter", "local_matches", "replace_atomically", "run_bounded", "safe_progress"]
+
+T = TypeVar("T")
+
+
+def safe_progress(callback: ProgressCallback | None) -> ProgressCallback | None:
+    """Serialise calls to ``callback`` (it is called from worker threads)."""
+    if callback is None:
+        return None
+    lock = threading.Lock()
+
+    def report(nbytes: int) -> None:
+        with lock:
+            callback(nbytes)
+
+    return report
+
+
+def run_bounded(
+    items: Iterable[T],
+    work: Callable[[T], Any],
+    max_workers: int,
+    describe: Callable[[T], str],
+    what: str,
+) -> int:
+    """Run ``work(item)`` for every item on at most ``max_workers`` threads; return the count.
+
+    At most ``2 * max_workers`` items are in flight, so huge folders do not queue a future
+    per file. On the first failure no new item is started; once the running ones finish a
+    :class:`TransferError` says how many were done and which failed.
+    """
+    done = 0
+    failures: list[tuple[str, BaseException]] = []
+    pending: dict[Future[Any], T] = {}
+    iterator = iter(items)
+    exhausted = False
+    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="headwater-gcs") as pool:
+        while True:
+            while not exhausted and not failures and len(pending) < 2 * max_workers:
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending[pool.submit(work, item)] = item
+            if not pending:
+                break
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                item = pending.pop(future)
+                exc = future.exception()
+                if exc is None:
+                    done += 1
+                else:
+                    failures.append((describe(item), exc))
+    if failures:
+        first_name, first_exc = failures[0]
+        reason = str(first_exc) if isinstance(first_exc, HeadwaterError) else f"{type(first_exc).__name__}: {first_exc}"
+        more = f" and {len(failures) - 1} more" if len(failures) > 1 else ""
+        error = TransferError(f"{what} stopped after {done} file(s): {first_name} failed{more}: {reason}")
+        raise error from None
+    return done
+
+
+class ProgressReader:
+    """A read-only file wrapper that reports each read's size to a progress callback."""
+
+    def __init__(self, raw: IO[bytes], progress: ProgressCallback) -> None:
+        self._raw = raw
+        self._progress = progress
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        if data:
+            self._progress(len(data))
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
+class ProgressWriter:
+    """A write-only file wrapper that reports each write's size to a progress callback."""
+
+    def __init__(self, raw: IO[bytes], progress: ProgressCallback) -> None:
+        self._raw = raw
+        self._progress = progress
+
+    def write(self, data: bytes) -> int:
+        written = self._raw.write(data)
+        self._progress(len(data))
+        return written if written is not None else len(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
+def local_matches(path: Path, size: int, remote: dict[str, Any]) -> bool:
+    """Whether the local file has the remote object's size and checksum (CRC32C, else MD5)."""
+    if int(remote.get("size", -1)) != size:
+        return False
+    if remote.get("crc32c"):
+        import google_crc32c
+
+        checksum = google_crc32c.Checksum()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+                checksum.update(chunk)
+        return base64.b64encode(checksum.digest()).decode() == remote["crc32c"]
+    if remote.get("md5Hash"):
+        digest = hashlib.md5()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+                digest.update(chunk)
+        return base64.b64encode(digest.digest()).decode() == remote["md5Hash"]
+    return False
+
+
+def replace_atomically(target: Path, write: Callable[[IO[bytes]], Any]) -> None:
+    """Call ``write(fh)`` on a temporary file next to ``target``, then rename it into place.
+
+    An interruption leaves ``target`` as it was (the temporary file is removed).
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.hw-partial")
+    try:
+        with open(tmp, "wb") as fh:
+            write(fh)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
