@@ -69,10 +69,8 @@ def _fingerprint_key(context: Any, parameters: dict[str, Any]) -> str:
 def list_raw_files(raw: Any) -> list[dict[str, Any]]:
     """The raw files to process: customers, products and the monthly order files."""
     wanted = []
-    prefix = (getattr(raw, "bucket_folder", "") or "").strip("/")
     for obj in raw.list_objects(""):
-        key = obj.get("key") or obj.get("name")
-        rel = key[len(prefix) + 1:] if prefix and key.startswith(prefix + "/") else key
+        rel = obj["key"]  # relative to the block's basepath / bucket_folder, as read_path takes it
         if rel in (CUSTOMERS, PRODUCTS) or (rel.startswith(ORDERS) and rel.endswith(".csv")):
             version = obj.get("etag") or obj.get("md5_hash") or obj.get("crc32c") or str(obj.get("last_modified"))
             wanted.append({"key": rel, "size": obj.get("size"), "version": version})
