@@ -1,0 +1,163 @@
+"""What the sync and async connectors share: fields, URL handling, the open-cursor rule."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import Field, PrivateAttr, field_validator
+
+from headwater.blocks import Block
+from headwater_sql.credentials import ConnectionComponents, DatabaseCredentials, url_fields
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
+__all__ = ["ConnectorBase", "RuntimeState"]
+
+DEFAULT_BATCH_SIZE = 10_000
+
+
+class RuntimeState:
+    """A connector's live objects (engine, open cursor). Never saved, copied or compared."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.engine: Any = None
+        self.cursor_conn: Any = None
+        self.cursor_result: Any = None
+        self.cursor_key: tuple[str, Any] | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RuntimeState)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __copy__(self) -> RuntimeState:
+        return RuntimeState()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> RuntimeState:
+        return RuntimeState()
+
+    def __reduce__(self) -> tuple[type, tuple[()]]:
+        return (RuntimeState, ())
+
+    def matches(self, operation: str, parameters: Any) -> bool:
+        key = self.cursor_key
+        return key is not None and self.cursor_result is not None and key[0] == operation and key[1] == parameters
+
+
+def freeze_parameters(parameters: Any) -> Any:
+    """A copy of the parameters kept as the open cursor's key (later mutation cannot match)."""
+    if parameters is None:
+        return None
+    if isinstance(parameters, Mapping):
+        return dict(parameters)
+    if isinstance(parameters, (list, tuple)):
+        return list(parameters)
+    return parameters
+
+
+class ConnectorBase(Block):
+    """Fields and helpers shared by :class:`SqlAlchemyConnector` and its async twin."""
+
+    _block_abstract: ClassVar[bool] = True
+    _async_engine: ClassVar[bool] = False
+
+    connection_info: ConnectionComponents | DatabaseCredentials | str = Field(
+        description=(
+            "Where and how to connect: ConnectionComponents, a saved DatabaseCredentials block, or a "
+            "SQLAlchemy URL string (split into components so that its password is kept as a secret)."
+        )
+    )
+    connect_args: dict[str, Any] | None = Field(
+        default=None, description="Extra keyword arguments passed to the driver's connect() (not for secrets)."
+    )
+    fetch_size: int = Field(default=1, ge=1, description="Default number of rows fetch_many returns per call.")
+
+    _state: RuntimeState = PrivateAttr(default_factory=RuntimeState)
+
+    @field_validator("connection_info", mode="before")
+    @classmethod
+    def _split_url(cls, value: Any) -> Any:
+        if isinstance(value, (ConnectionComponents, DatabaseCredentials, Mapping)):
+            return value
+        return ConnectionComponents(**url_fields(value))
+
+    @property
+    def components(self) -> ConnectionComponents | DatabaseCredentials:
+        info = self.connection_info
+        assert not isinstance(info, str)  # the validator splits strings
+        return info
+
+    def create_url(self) -> URL:
+        """The SQLAlchemy URL this connector connects to (``repr``/``str`` mask the password)."""
+        url = self.components.create_url()
+        if self._async_engine:
+            from headwater_sql._engine import ASYNC_DEFAULT_DRIVERS
+
+            replacement = ASYNC_DEFAULT_DRIVERS.get(url.drivername)
+            if replacement:
+                url = url.set(drivername=replacement)
+        return url
+
+    @property
+    def database_label(self) -> str:
+        """A password-free description of the database, used in errors and logs."""
+        return self.components.describe()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.database_label})"
+
+    __str__ = __repr__
+
+
+def iter_batches(rows: Iterable[Mapping[str, Any]], first: Mapping[str, Any], size: int) -> Iterable[list[Any]]:
+    """The rows (``first`` already taken from ``rows``) as lists of dicts of at most ``size``."""
+    from itertools import islice
+
+    batch: list[Any] = [first if type(first) is dict else dict(first)]
+    iterator = iter(rows)
+    while True:
+        batch.extend(r if type(r) is dict else dict(r) for r in islice(iterator, size - len(batch)))
+        if not batch:
+            return
+        yield batch
+        if len(batch) < size:
+            return
+        batch = []
+
+
+def column_types(first: Mapping[str, Any]) -> list[Any]:
+    """SQLAlchemy columns typed from the Python values of the first row."""
+    import datetime
+    import decimal
+    import uuid
+
+    import sqlalchemy as sa
+
+    def type_of(value: Any) -> Any:
+        if isinstance(value, bool):
+            return sa.Boolean()
+        if isinstance(value, int):
+            return sa.BigInteger()
+        if isinstance(value, float):
+            return sa.Double()
+        if isinstance(value, decimal.Decimal):
+            return sa.Numeric()
+        if isinstance(value, datetime.datetime):
+            return sa.DateTime(timezone=value.tzinfo is not None)
+        if isinstance(value, datetime.date):
+            return sa.Date()
+        if isinstance(value, datetime.time):
+            return sa.Time()
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return sa.LargeBinary()
+        if isinstance(value, uuid.UUID):
+            return sa.Uuid()
+        if isinstance(value, (dict, list)):
+            return sa.JSON()
+        return sa.Text()
+
+    return [sa.Column(str(name), type_of(value)) for name, value in first.items()]

@@ -1,0 +1,370 @@
+"""The :class:`SqlAlchemyConnector` block: a SQL database through SQLAlchemy 2."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from headwater_sql import _engine
+from headwater_sql._base import DEFAULT_BATCH_SIZE, ConnectorBase, column_types, freeze_parameters, iter_batches
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, CursorResult, Engine, Row
+
+__all__ = ["SqlAlchemyConnector"]
+
+logger = logging.getLogger("headwater.sql")
+
+
+class SqlAlchemyConnector(ConnectorBase):
+    """A SQL database reached through a SQLAlchemy engine (SQLite, DuckDB, PostgreSQL, ...).
+
+    The engine and its connection pool are created on first use and kept until
+    :meth:`close` (or the end of a ``with`` block).
+
+    Fetching and the open cursor:
+        ``fetch_one`` and ``fetch_many`` keep one query open. A call whose ``operation`` and
+        ``parameters`` equal those of the open query continues it and returns the next rows;
+        no row is ever returned twice, and once the rows run out they return ``None`` / ``[]``.
+        A new query starts (closing the open one) when a fetch call has a different operation or
+        different parameters, and after :meth:`fetch_all`, :meth:`execute`,
+        :meth:`execute_many`, :meth:`insert_rows`, :meth:`reset_connections` or :meth:`close`.
+        ``fetch_all`` with the inputs of the open query returns its remaining rows; otherwise it
+        runs the query and returns every row. Either way it leaves no query open.
+
+    Example:
+        >>> with SqlAlchemyConnector(connection_info="sqlite:///warehouse.db") as db:  # doctest: +SKIP
+        ...     db.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER, name TEXT)")
+        ...     db.insert_rows("t", [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}])
+        ...     while rows := db.fetch_many("SELECT * FROM t ORDER BY id", size=1):
+        ...         print(rows)
+
+    Errors:
+        A connection that cannot be made raises :class:`SqlConnectionError`; a failing statement
+        raises :class:`SqlExecutionError` naming the database and the statement. Neither message
+        contains the password or parameter values, and the connection always goes back to the pool.
+    """
+
+    _block_type_slug = "sqlalchemy-connector"
+
+    # -- engine and connections -------------------------------------------------------------
+
+    def get_engine(self, **create_engine_kwargs: Any) -> Engine:
+        """The connector's engine, created on first call (keyword arguments apply only then).
+
+        Raises:
+            SqlDriverNotInstalledError: the URL's driver is not installed.
+        """
+        state = self._state
+        engine = state.engine
+        if engine is None:
+            with state.lock:
+                if state.engine is None:
+                    state.engine = _engine.build_engine(
+                        self.create_url(), self.database_label, self.connect_args, create_engine_kwargs
+                    )
+                    logger.debug("created an engine for %s", self.database_label)
+                engine = state.engine
+        return engine
+
+    def _connect(self) -> Connection:
+        engine = self.get_engine()
+        try:
+            return engine.connect()
+        except Exception as exc:
+            raise _engine.connection_error(exc, self.database_label) from exc
+
+    def get_connection(self, begin: bool = True, **connect_kwargs: Any) -> Any:
+        """A new connection from the engine's pool; use it in a ``with`` block.
+
+        Args:
+            begin: True returns ``engine.begin()``: a context manager yielding a connection
+                whose transaction commits at the end of the block (rolls back on error).
+                False returns a plain ``Connection`` (commit yourself).
+            **connect_kwargs: Passed to ``engine.connect()`` / ``engine.begin()``.
+        """
+        engine = self.get_engine()
+        try:
+            return engine.begin(**connect_kwargs) if begin else engine.connect(**connect_kwargs)
+        except Exception as exc:
+            raise _engine.connection_error(exc, self.database_label) from exc
+
+    def get_client(self, client_type: Literal["engine", "connection"] = "engine", **get_client_kwargs: Any) -> Any:
+        """``get_engine(**kwargs)`` for ``"engine"``, ``get_connection(**kwargs)`` for ``"connection"``."""
+        if client_type == "engine":
+            return self.get_engine(**get_client_kwargs)
+        if client_type == "connection":
+            return self.get_connection(**get_client_kwargs)
+        raise ValueError(f"client_type must be 'engine' or 'connection', not {client_type!r}")
+
+    def reset_connections(self) -> None:
+        """Close the open query (if any) and return its connection to the pool."""
+        state = self._state
+        with state.lock:
+            result, conn = state.cursor_result, state.cursor_conn
+            state.cursor_result = state.cursor_conn = state.cursor_key = None
+            try:
+                if result is not None:
+                    result.close()
+            finally:
+                if conn is not None:
+                    conn.close()
+
+    def close(self) -> None:
+        """Close the open query and dispose of the engine and its pool."""
+        state = self._state
+        with state.lock:
+            try:
+                self.reset_connections()
+            finally:
+                engine, state.engine = state.engine, None
+                if engine is not None:
+                    engine.dispose()
+
+    def __enter__(self) -> SqlAlchemyConnector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def check(self) -> None:
+        """Connect and run ``SELECT 1``.
+
+        Raises:
+            SqlConnectionError: the database cannot be reached or refuses the credentials.
+        """
+        _engine.check_engine(self.get_engine(), self.database_label)
+
+    # -- fetching -------------------------------------------------------------------------
+
+    def _open_cursor(self, operation: str, parameters: Any, execution_options: dict[str, Any]) -> Any:
+        """The open result for these inputs, starting the query if needed (caller holds the lock)."""
+        from sqlalchemy import text
+
+        state = self._state
+        if state.matches(operation, parameters):
+            return state.cursor_result
+        self.reset_connections()
+        conn = self._connect()
+        try:
+            options = {"stream_results": True, **execution_options}
+            result = conn.execute(text(operation), parameters, execution_options=options)
+        except Exception as exc:
+            conn.close()
+            _engine.raise_execution_error(exc, self.database_label, operation)
+        state.cursor_conn, state.cursor_result = conn, result
+        state.cursor_key = (operation, freeze_parameters(parameters))
+        return result
+
+    def _fetch_open(self, operation: str, fetch: Any) -> Any:
+        try:
+            return fetch()
+        except Exception as exc:
+            self.reset_connections()
+            _engine.raise_execution_error(exc, self.database_label, operation)
+
+    def fetch_one(self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any) -> Row | None:
+        """The next row of ``operation`` (see the class docs on when a new query starts).
+
+        Returns:
+            A row (a named tuple), or None when there are no more rows.
+        """
+        with self._state.lock:
+            result = self._open_cursor(operation, parameters, execution_options)
+            return self._fetch_open(operation, result.fetchone)
+
+    def fetch_many(
+        self, operation: str, parameters: Mapping[str, Any] | None = None, size: int | None = None, **execution_options: Any
+    ) -> list[Row]:
+        """The next ``size`` rows (default ``fetch_size``) of ``operation``; ``[]`` once exhausted."""
+        count = size or self.fetch_size
+        with self._state.lock:
+            result = self._open_cursor(operation, parameters, execution_options)
+            return list(self._fetch_open(operation, lambda: result.fetchmany(count)))
+
+    def fetch_all(self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any) -> list[Row]:
+        """Every row of ``operation`` (or the rest of it, if it is the open query)."""
+        from sqlalchemy import text
+
+        state = self._state
+        with state.lock:
+            if state.matches(operation, parameters):
+                result = state.cursor_result
+                try:
+                    return list(self._fetch_open(operation, result.fetchall))
+                finally:
+                    self.reset_connections()
+            self.reset_connections()
+            conn = self._connect()
+            try:
+                return conn.execute(text(operation), parameters, execution_options=execution_options).fetchall()
+            except Exception as exc:
+                _engine.raise_execution_error(exc, self.database_label, operation)
+            finally:
+                conn.close()
+
+    # -- executing ------------------------------------------------------------------------
+
+    def _run_in_transaction(self, operation: Any, label: str, work: Any) -> Any:
+        self.reset_connections()
+        conn = self._connect()
+        try:
+            with conn.begin():
+                return work(conn)
+        except Exception as exc:
+            _engine.raise_execution_error(exc, self.database_label, label)
+        finally:
+            conn.close()
+
+    def execute(self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any) -> CursorResult:
+        """Run one statement in its own transaction (committed on success).
+
+        Returns:
+            The SQLAlchemy ``CursorResult`` (its ``rowcount`` says how many rows changed).
+        """
+        from sqlalchemy import text
+
+        with self._state.lock:
+            return self._run_in_transaction(
+                operation, operation, lambda conn: conn.execute(text(operation), parameters, execution_options=execution_options)
+            )
+
+    def execute_many(
+        self, operation: str, seq_of_parameters: Sequence[Mapping[str, Any]], **execution_options: Any
+    ) -> CursorResult:
+        """Run ``operation`` once per parameter set (the driver's executemany), in one transaction."""
+        from sqlalchemy import text
+
+        params = seq_of_parameters if isinstance(seq_of_parameters, list) else list(seq_of_parameters)
+        with self._state.lock:
+            return self._run_in_transaction(
+                operation, operation, lambda conn: conn.execute(text(operation), params, execution_options=execution_options)
+            )
+
+    # -- loading --------------------------------------------------------------------------
+
+    def insert_rows(
+        self,
+        table: str,
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        schema: str | None = None,
+        create_table: bool = False,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> int:
+        """Insert mappings into ``table`` in batches of ``batch_size``, all in one transaction.
+
+        The columns are the keys of the first row; every row must have the same keys.
+        If any batch fails, nothing is written (a table created by this call is removed too).
+
+        Args:
+            table: Table name.
+            rows: Any iterable of mappings (consumed once, batch by batch).
+            schema: Schema of the table, if not the default.
+            create_table: Create the table first if it does not exist, with column types taken
+                from the Python values of the first row (int, float, str, bool, bytes,
+                Decimal, date/datetime/time, UUID, dict/list as JSON; None as text).
+            batch_size: Rows per executemany call.
+
+        Returns:
+            The number of rows inserted.
+
+        Raises:
+            SqlExecutionError: an insert failed (the message names the batch's row range).
+        """
+        import sqlalchemy as sa
+
+        iterator = iter(rows)
+        first = next(iterator, None)
+        if first is None:
+            return 0
+        columns = column_types(first)
+        target = sa.Table(table, sa.MetaData(), *columns, schema=schema) if create_table else sa.table(
+            table, *[sa.column(c.name) for c in columns], schema=schema
+        )
+        statement = sa.insert(target)
+        label = f"INSERT INTO {schema + '.' if schema else ''}{table} ({', '.join(c.name for c in columns)}) VALUES (...)"
+        with self._state.lock:
+            self.reset_connections()
+            conn = self._connect()
+            created = False
+            done = 0
+            try:
+                with conn.begin():
+                    if create_table and not sa.inspect(conn).has_table(table, schema=schema):
+                        target.create(conn)
+                        created = True
+                    for batch in iter_batches(iterator, first, max(1, batch_size)):
+                        try:
+                            conn.execute(statement, batch)
+                        except Exception as exc:
+                            raise _engine.execution_error(
+                                exc, self.database_label, label, f"insert of rows {done + 1}-{done + len(batch)}"
+                            ) from exc
+                        done += len(batch)
+            except Exception as exc:
+                if created:
+                    self._drop_quietly(target)
+                if isinstance(exc, _engine.SqlError):
+                    raise
+                _engine.raise_execution_error(exc, self.database_label, label)
+            finally:
+                conn.close()
+        return done
+
+    def _drop_quietly(self, target: Any) -> None:
+        # SQLite commits CREATE TABLE on its own, so a failed load would leave the table behind.
+        try:
+            with self.get_engine().begin() as conn:
+                target.drop(conn, checkfirst=True)
+        except Exception:
+            logger.warning("could not remove table %s after a failed insert", target.name)
+
+    def fetch_dataframe(self, operation: str, parameters: Mapping[str, Any] | None = None, **read_sql_kwargs: Any) -> Any:
+        """The result of ``operation`` as a pandas DataFrame (needs ``headwater-sql[pandas]``).
+
+        Args:
+            **read_sql_kwargs: Passed to ``pandas.read_sql_query`` (e.g. ``dtype_backend="pyarrow"``).
+        """
+        from sqlalchemy import text
+
+        pd = _pandas(self.database_label)
+        with self._state.lock:
+            self.reset_connections()
+            conn = self._connect()
+            try:
+                return pd.read_sql_query(text(operation), conn, params=parameters, **read_sql_kwargs)
+            except Exception as exc:
+                _engine.raise_execution_error(exc, self.database_label, operation)
+            finally:
+                conn.close()
+
+    def load_dataframe(
+        self, df: Any, table: str, *, schema: str | None = None, if_exists: Literal["fail", "replace", "append"] = "append",
+        index: bool = False, chunksize: int | None = DEFAULT_BATCH_SIZE,
+    ) -> int:
+        """Write a pandas DataFrame to ``table`` in one transaction (``DataFrame.to_sql``).
+
+        Args:
+            if_exists: ``"append"`` (default), ``"replace"`` or ``"fail"`` when the table exists.
+
+        Returns:
+            The number of rows written.
+        """
+        _pandas(self.database_label)
+        label = f"load DataFrame into {table}"
+        with self._state.lock:
+            self._run_in_transaction(
+                label, label,
+                lambda conn: df.to_sql(table, conn, schema=schema, if_exists=if_exists, index=index, chunksize=chunksize),
+            )
+        return len(df)
+
+
+def _pandas(database: str) -> Any:
+    try:
+        import pandas
+    except ModuleNotFoundError:
+        raise _engine.missing_module_error("pandas", database) from None
+    return pandas
