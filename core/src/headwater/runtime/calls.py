@@ -128,8 +128,7 @@ class TaskCall:
             upstream: list[str] = []
             try:
                 for f in self.wait_for:
-                    f.wait()
-                    upstream.append(f.task_run_id)
+                    _resolve(f, upstream)
                 self.args = tuple(_resolve(a, upstream) for a in self.args)
                 self.kwargs = {k: _resolve(v, upstream) for k, v in self.kwargs.items()}
             except UpstreamTaskError as exc:
