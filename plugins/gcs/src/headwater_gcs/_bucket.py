@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from pydantic import Field, field_validator
 
 from headwater.blocks.storage import ObjectStorage, ProgressCallback, iter_local_files, join_key
-from headwater.errors import ObjectNotFoundError, StorageError
+from headwater.errors import ObjectNotFoundError, StorageError, TransferError
 
 from headwater_gcs._connection import Connection, connection_for
-from headwater_gcs._errors import Where, translate
+from headwater_gcs._errors import Where, is_connection_error, translate
 from headwater_gcs._transfer import (
     ProgressReader,
     ProgressWriter,
@@ -232,8 +232,23 @@ class GcsBucket(ObjectStorage):
         self, from_file_object: BinaryIO, to_path: str, progress: ProgressCallback | None = None, **upload_kwargs: Any
     ) -> str:
         """Upload the rest of a binary file object to ``to_path``; returns the object's full name."""
-        size = _remaining_size(from_file_object)
         key = self._key(to_path)
+        size = _remaining_size(from_file_object)
+        if size is None:
+            # Resumable uploads need to rewind; a pipe or socket is spooled to a temporary file.
+            import shutil
+            import tempfile
+
+            with tempfile.SpooledTemporaryFile(max_size=SMALL_OBJECT_LIMIT) as spool:
+                try:
+                    shutil.copyfileobj(from_file_object, spool, 1024 * 1024)
+                except OSError as exc:
+                    raise TransferError(f"upload to {self._where(key)} was interrupted by its source "
+                                        f"({type(exc).__name__}: {exc}); no object was written") from None
+                size = spool.tell()
+                spool.seek(0)
+                self._upload_file_object(spool, key, size, progress, upload_kwargs)
+            return key
         self._upload_file_object(from_file_object, key, size, progress, upload_kwargs)
         return key
 
@@ -397,6 +412,13 @@ class GcsBucket(ObjectStorage):
         try:
             blob.upload_from_file(source, size=size, retry=conn.retry, timeout=conn.timeout, **upload_kwargs)
         except Exception as exc:
+            cause = _source_failure(exc)
+            if cause is not None:
+                # GCS only creates an object once its last byte arrives: nothing is left behind.
+                raise TransferError(
+                    f"upload to {self._where(key)} was interrupted by its source "
+                    f"({type(cause).__name__}: {cause}); no object was written"
+                ) from None
             raise self._fail(exc, "upload to", key) from None
 
     def _download(self, key: str, fh: Any, progress: ProgressCallback | None, download_kwargs: dict[str, Any]) -> None:
@@ -410,6 +432,20 @@ class GcsBucket(ObjectStorage):
                                                           **download_kwargs)
         except Exception as exc:
             raise self._fail(exc, "download", key) from None
+
+
+def _source_failure(exc: BaseException) -> OSError | None:
+    """The local I/O error behind ``exc`` (google may fail to rewind after it), if any."""
+    if is_connection_error(exc):
+        return None
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and not isinstance(current, io.UnsupportedOperation):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _remaining_size(fh: Any) -> int | None:

@@ -13,7 +13,7 @@ from headwater.errors import (
 )
 from headwater.redaction import redact
 
-__all__ = ["Where", "translate"]
+__all__ = ["Where", "is_connection_error", "translate"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Where:
         return f"{target} (endpoint {self.endpoint})"
 
 
-def _connection_like(exc: BaseException) -> bool:
+def is_connection_error(exc: BaseException) -> bool:
     import requests
     import urllib3.exceptions
 
@@ -85,7 +85,7 @@ def translate(exc: BaseException, action: str, where: Where, bucket_exists: bool
             f"cannot {action} {where}: Google refused the credentials ({_short(exc)}); "
             "check the service-account key or run `gcloud auth application-default login`"
         )
-    if isinstance(exc, gexc.RetryError) or _connection_like(exc) or isinstance(exc, auth_exc.TransportError):
+    if isinstance(exc, gexc.RetryError) or is_connection_error(exc) or isinstance(exc, auth_exc.TransportError):
         return ConnectionFailedError(
             f"cannot {action} {where}: the endpoint cannot be reached ({_short(exc)}); "
             "is the server running, and are GcpCredentials.endpoint / STORAGE_EMULATOR_HOST right?"

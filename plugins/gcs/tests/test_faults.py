@@ -1,0 +1,163 @@
+"""Bad input and faults: one clear error naming bucket, blob and endpoint; nothing half-written."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from headwater.errors import ConnectionFailedError, ObjectNotFoundError, StorageError, TransferError
+from headwater.testing._gcs import FakeGcsServer
+from headwater.testing._process import free_port
+from headwater_gcs import GcpCredentials, GcsBucket
+
+from .conftest import make_tree
+
+
+def test_missing_blob_names_bucket_blob_and_endpoint(gcs_bucket: GcsBucket, gcs_server: Any, tmp_path: Path) -> None:
+    with pytest.raises(ObjectNotFoundError) as info:
+        gcs_bucket.read_path("no/such.txt")
+    message = str(info.value)
+    assert f"gs://{gcs_bucket.bucket}/no/such.txt" in message and gcs_server.endpoint in message
+    with pytest.raises(ObjectNotFoundError):
+        gcs_bucket.download_object_to_path("no/such.txt", tmp_path / "x.txt")
+    assert list(tmp_path.iterdir()) == []  # no empty or partial file left behind
+
+
+def test_missing_bucket_says_the_bucket_does_not_exist(gcp_credentials: GcpCredentials, gcs_server: Any) -> None:
+    block = GcsBucket(bucket="no-such-bucket-hw", gcp_credentials=gcp_credentials)
+    for call in (lambda: block.read_path("a.txt"), block.list_objects, block.get_bucket):
+        with pytest.raises(ObjectNotFoundError) as info:
+            call()
+        assert "bucket 'no-such-bucket-hw' does not exist" in str(info.value)
+        assert gcs_server.endpoint in str(info.value)
+
+
+def test_empty_folder_download_is_an_error(gcs_bucket: GcsBucket, tmp_path: Path) -> None:
+    with pytest.raises(ObjectNotFoundError, match="no objects under"):
+        gcs_bucket.download_folder_to_path("nothing-here", tmp_path / "out")
+
+
+def test_unreachable_endpoint_is_one_clear_error(service_account_info: dict[str, str]) -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    creds = GcpCredentials(endpoint=endpoint, retry_timeout=0.5, service_account_info=service_account_info)
+    block = GcsBucket(bucket="b-unreachable", gcp_credentials=creds)
+    for call in (lambda: block.write_path("k.txt", b"x"), lambda: block.read_path("k.txt"), block.check,
+                 block.list_objects):
+        with pytest.raises(ConnectionFailedError) as info:
+            call()
+        message = str(info.value)
+        assert endpoint in message and "b-unreachable" in message and "cannot be reached" in message
+        assert "PRIVATE KEY" not in message and service_account_info["private_key_id"] not in message
+
+
+@pytest.mark.parametrize("seekable", [True, False], ids=["file", "pipe"])
+def test_source_failing_part_way_leaves_no_blob(seekable: bool, gcs_bucket_name: str, gcp_credentials: GcpCredentials,
+                                               gcs_server: Any, tmp_path: Path) -> None:
+    path = tmp_path / "big.bin"
+    path.write_bytes(os.urandom(12 * 1024 * 1024))
+
+    class FailingFile(io.FileIO):
+        """A real file whose disk "goes away" after 3 MiB have been read."""
+
+        read_so_far = 0
+
+        def read(self, size: int = -1) -> bytes:
+            if self.read_so_far >= 3 * 1024 * 1024:
+                raise OSError("disk went away")
+            data = super().read(size)
+            self.read_so_far += len(data)
+            return data
+
+        def readinto(self, buffer: Any) -> int:
+            data = self.read(len(buffer))
+            buffer[: len(data)] = data
+            return len(data)
+
+        def seekable(self) -> bool:
+            return seekable
+
+    block = GcsBucket(bucket=gcs_bucket_name, gcp_credentials=gcp_credentials, chunk_size=1024 * 1024)
+    with FailingFile(path, "r") as source, pytest.raises(TransferError) as info:
+        block.upload_from_file_object(source, "partial.bin")
+    message = str(info.value)
+    assert f"gs://{gcs_bucket_name}/partial.bin" in message and "disk went away" in message
+    assert "no object was written" in message
+    assert gcs_server.object_names(gcs_bucket_name) == []
+
+
+def test_server_killed_mid_upload_leaves_no_blob(tmp_path: Path) -> None:
+    root = tmp_path / "gcs-data"
+    port = free_port()
+    server = FakeGcsServer(tmp_path / "server.log", port=port, filesystem_root=root).start()
+    try:
+        bucket = server.create_bucket("killed")
+        creds = GcpCredentials(endpoint=server.endpoint, retry_timeout=1)
+        block = GcsBucket(bucket=bucket, gcp_credentials=creds, chunk_size=1024 * 1024)
+
+        source = tmp_path / "big.bin"
+        source.write_bytes(os.urandom(12 * 1024 * 1024))
+        sent: list[int] = []
+
+        def progress(nbytes: int) -> None:
+            sent.append(nbytes)
+            if sum(sent) >= 3 * 1024 * 1024 and server.proc.poll() is None:
+                os.killpg(server.proc.pid, signal.SIGKILL)
+                server.proc.wait()
+
+        with pytest.raises(ConnectionFailedError) as info:
+            block.upload_from_path(source, "half.bin", progress=progress)
+        assert "gs://killed/half.bin" in str(info.value) and server.endpoint in str(info.value)
+    finally:
+        server.stop()
+    with FakeGcsServer(tmp_path / "server2.log", port=port, filesystem_root=root) as again:
+        assert again.object_names("killed") == []
+        assert again.read_object("killed", "half.bin") is None
+
+
+def test_server_killed_mid_download_leaves_no_file(tmp_path: Path) -> None:
+    port = free_port()
+    server = FakeGcsServer(tmp_path / "server.log", port=port).start()
+    try:
+        bucket = server.create_bucket("dl")
+        block = GcsBucket(bucket=bucket, gcp_credentials=GcpCredentials(endpoint=server.endpoint, retry_timeout=1))
+        block.write_path("big.bin", os.urandom(48 * 1024 * 1024))
+        killed = []
+
+        def progress(nbytes: int) -> None:
+            if not killed:
+                killed.append(nbytes)
+                os.killpg(server.proc.pid, signal.SIGKILL)
+
+        target = tmp_path / "out" / "big.bin"
+        with pytest.raises(TransferError) as info:
+            block.download_object_to_path("big.bin", target, progress=progress)
+        assert "gs://dl/big.bin" in str(info.value)
+        assert not target.exists() and list((tmp_path / "out").iterdir()) == []
+    finally:
+        server.stop()
+
+
+def test_folder_upload_failure_says_what_was_done(gcs_bucket: GcsBucket, tmp_path: Path) -> None:
+    make_tree(tmp_path / "src", files=5)
+    (tmp_path / "src" / "zz-dangling").symlink_to(tmp_path / "does-not-exist")
+    with pytest.raises(TransferError) as info:
+        gcs_bucket.upload_from_folder(tmp_path / "src", "f")
+    message = str(info.value)
+    assert "zz-dangling" in message and "stopped after" in message and gcs_bucket.bucket in message
+
+
+def test_no_local_source_is_a_clear_error(gcs_bucket: GcsBucket, tmp_path: Path) -> None:
+    with pytest.raises(ObjectNotFoundError, match="no local file"):
+        gcs_bucket.upload_from_path(tmp_path / "absent.txt")
+    with pytest.raises(ObjectNotFoundError, match="no local folder"):
+        gcs_bucket.upload_from_folder(tmp_path / "absent")
+
+
+def test_bad_chunk_size_is_rejected() -> None:
+    with pytest.raises(StorageError.__mro__[1]):  # HeadwaterError: BlockValidationError
+        GcsBucket(bucket="b", chunk_size=1000)
