@@ -66,6 +66,8 @@ def main() -> int:
     tmp = tempfile.mkdtemp(prefix="hw-bench-dask-")
     os.environ.setdefault("DASK_TEMPORARY_DIRECTORY", os.path.join(tmp, "dask"))
     os.environ.setdefault("HEADWATER_HOME", os.path.join(tmp, "home"))
+    # Run history is recorded as usual; only the console lines (2 per task) are silenced.
+    os.environ.setdefault("HEADWATER_LOGGING_LEVEL", "WARNING")
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",

@@ -41,13 +41,24 @@ def dask_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def dask_cluster(dask_tmp: Path) -> Iterator[Any]:
-    """A real ``LocalCluster``: 2 worker processes with 1 thread each, on 127.0.0.1."""
+def worker_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The HEADWATER_HOME the shared cluster's workers use (where they persist results)."""
+    return tmp_path_factory.mktemp("worker-home")
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(dask_tmp: Path, worker_home: Path) -> Iterator[Any]:
+    """A real ``LocalCluster``: 2 worker processes with 1 thread each, on 127.0.0.1.
+
+    ``allowed_failures=0``: a task whose worker dies is not silently re-run by Dask, so the
+    task's own ``retries`` decide (as with a cluster the runner starts itself).
+    """
     from distributed import LocalCluster
 
     cluster = LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
-        silence_logs=40,
+        silence_logs=50, scheduler_kwargs={"allowed_failures": 0},
+        env={"HEADWATER_HOME": str(worker_home)},
     )
     try:
         yield cluster
@@ -59,6 +70,17 @@ def dask_cluster(dask_tmp: Path) -> Iterator[Any]:
 def dask_address(dask_cluster: Any) -> str:
     """The scheduler address of the shared cluster (``tcp://127.0.0.1:PORT``)."""
     return dask_cluster.scheduler_address
+
+
+@pytest.fixture
+def same_home_as_workers(worker_home: Path, monkeypatch: pytest.MonkeyPatch, headwater_home: Any) -> Path:
+    """Point this process at the workers' HEADWATER_HOME (for results persisted on workers)."""
+    from headwater.settings import reset_settings
+
+    monkeypatch.setenv("HEADWATER_HOME", str(worker_home))
+    reset_settings()
+    yield worker_home
+    reset_settings()
 
 
 @pytest.fixture

@@ -16,8 +16,6 @@ def register_block_types(register: Callable[[type], None]) -> None:
 
 @hookimpl
 def register_task_runners(register: Callable[[str, type], None]) -> None:
-    try:
-        from headwater_dask.task_runners import DaskTaskRunner
-    except ImportError:  # a core without the flow runtime: blocks still work
-        return
+    from headwater_dask.task_runners import DaskTaskRunner
+
     register("dask", DaskTaskRunner)

@@ -1,0 +1,228 @@
+"""One flow run's connection to Dask: client, optional temporary cluster, result collection.
+
+Finished Dask futures are collected by one thread that fetches their outcomes in batches
+(one ``gather`` per batch rather than a round trip per task), then completes the
+``concurrent.futures.Future`` that the flow's :class:`HeadwaterFuture` waits on.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from headwater.errors import HeadwaterError
+
+from headwater_dask._cluster import connect, start_cluster
+
+_UNSAFE_KEY = re.compile(r"[^A-Za-z0-9_.]+")
+
+
+class WorkerDiedError(HeadwaterError):
+    """The Dask worker process running a task died (killed, out of memory, segfault)."""
+
+
+class _Pending:
+    """A call in flight: its Dask future, the proxy the flow waits on, the attempt number."""
+
+    __slots__ = ("call", "proxy", "attempt")
+
+    def __init__(self, call: Any, proxy: concurrent.futures.Future[Any], attempt: int) -> None:
+        self.call = call
+        self.proxy = proxy
+        self.attempt = attempt
+
+
+class DaskSession:
+    """A started runner's Dask resources; :meth:`close` releases them."""
+
+    def __init__(self, client: Any, cluster: Any | None) -> None:
+        from headwater.runtime.calls import run_payload
+
+        self.client = client
+        self.cluster = cluster
+        self._run = run_payload
+        self._done: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._collector = threading.Thread(target=self._collect, name="headwater-dask-collector", daemon=True)
+        self._collector.start()
+        self._timers: set[threading.Timer] = set()
+
+    @classmethod
+    def open(cls, address: str | None, cluster_class: Any, cluster_kwargs: dict[str, Any],
+             adapt_kwargs: dict[str, Any] | None, client_kwargs: dict[str, Any]) -> DaskSession:
+        """Connect to ``address``, or start a temporary cluster and connect to it."""
+        if address:
+            return cls(connect(address, client_kwargs), None)
+        cluster = start_cluster(cluster_class, cluster_kwargs, adapt_kwargs)
+        try:
+            return cls(connect(cluster, client_kwargs), cluster)
+        except BaseException:
+            cluster.close()
+            raise
+
+    # -- sending --------------------------------------------------------------------------
+
+    def send(self, call: Any, payload: bytes) -> concurrent.futures.Future[Any]:
+        """Start ``run_payload(payload)`` on a worker; the returned future gets its outcome bytes."""
+        proxy: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._dispatch(_Pending(call, proxy, 1), payload)
+        return proxy
+
+    def send_many(self, calls: Sequence[Any]) -> list[concurrent.futures.Future[Any]]:
+        """:meth:`send` for calls whose inputs are ready, in one scheduler message."""
+        payloads = [c.to_payload() for c in calls]
+        keys = [_key(c, 1) for c in calls]
+        futures = self.client.map(self._run, payloads, key=keys, pure=False)
+        pendings = [_Pending(c, concurrent.futures.Future(), 1) for c in calls]
+        for fut, pending in zip(futures, pendings, strict=True):
+            fut.add_done_callback(lambda f, p=pending: self._done.put((f, p)))
+        return [p.proxy for p in pendings]
+
+    def _dispatch(self, pending: _Pending, payload: bytes) -> None:
+        try:
+            fut = self.client.submit(self._run, payload, key=_key(pending.call, pending.attempt), pure=False)
+        except BaseException as exc:
+            pending.proxy.set_exception(exc)
+            return
+        fut.add_done_callback(lambda f: self._done.put((f, pending)))
+
+    # -- collecting -----------------------------------------------------------------------
+
+    def _collect(self) -> None:
+        get = self._done.get
+        while True:
+            item = get()
+            if item is None:
+                return
+            batch = [item]
+            stop = False
+            while True:
+                try:
+                    more = self._done.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
+            self._settle(batch)
+            if stop:
+                return
+
+    def _settle(self, batch: list[tuple[Any, _Pending]]) -> None:
+        finished = [(f, p) for f, p in batch if f.status == "finished"]
+        if finished:
+            try:
+                values = self.client.gather([f for f, _ in finished], errors="raise")
+            except BaseException:
+                values = None
+            if values is not None:
+                for (_f, pending), value in zip(finished, values, strict=True):
+                    pending.proxy.set_result(value)
+            else:
+                for f, pending in finished:
+                    self._settle_one(f, pending)
+        for f, pending in batch:
+            if f.status != "finished":
+                self._settle_one(f, pending)
+
+    def _settle_one(self, fut: Any, pending: _Pending) -> None:
+        try:
+            pending.proxy.set_result(fut.result())
+            return
+        except BaseException as exc:
+            error = exc
+        if _worker_died(error):
+            died = WorkerDiedError(
+                f"the Dask worker process running task {pending.call.task_run.name!r} died ({type(error).__name__}: "
+                f"{error})"
+            )
+            delay = self._crash_retry_delay(pending.call, died)
+            if delay is not None:
+                self._retry(pending, delay)
+                return
+            error = died
+        pending.proxy.set_exception(error)
+
+    # -- crashed workers --------------------------------------------------------------------
+
+    def _crash_retry_delay(self, call: Any, error: WorkerDiedError) -> float | None:
+        """Record the crashed attempt; the delay before the next one, or None when out of retries."""
+        from headwater.runtime import _record
+        from headwater.runtime.retries import retry_delay
+        from headwater.runtime.states import Crashed, Retrying
+
+        task, tr = call.task, call.task_run
+        tr.run_count += 1
+        if tr.started is None:
+            tr.started = time.time()
+        if tr.run_count > task.retries:
+            return None
+        state = Crashed(str(error), error)
+        if task.retry_condition_fn is not None:
+            try:
+                if not task.retry_condition_fn(task, tr, state):
+                    return None
+            except Exception as exc:
+                _record.log(tr, logging.ERROR, f"retry_condition_fn raised {exc!r}: not retrying")
+                return None
+        delay = retry_delay(task.retry_delay_seconds, task.retries, tr.run_count, task.retry_jitter_factor)
+        _record.log(tr, logging.WARNING, f"{error} - Retry {tr.run_count}/{task.retries} will start in "
+                    f"{delay:g} second(s)")
+        _record.set_task_state(tr, Retrying(str(error)))
+        return delay
+
+    def _retry(self, pending: _Pending, delay: float) -> None:
+        retry = _Pending(pending.call, pending.proxy, pending.attempt + 1)
+
+        def go() -> None:
+            self._timers.discard(timer)
+            try:
+                payload = retry.call.to_payload()
+            except BaseException as exc:
+                retry.proxy.set_exception(exc)
+                return
+            self._dispatch(retry, payload)
+
+        if delay <= 0:
+            go_now = True
+            timer = None  # type: ignore[assignment]
+        else:
+            go_now = False
+            timer = threading.Timer(delay, go)
+            timer.daemon = True
+            self._timers.add(timer)
+            timer.start()
+        if go_now:
+            go()
+
+    # -- closing --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        for timer in list(self._timers):
+            timer.cancel()
+        self._done.put(None)
+        self._collector.join(timeout=30)
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+
+
+def _key(call: Any, attempt: int) -> str:
+    tr = call.task_run
+    return f"{_UNSAFE_KEY.sub('_', tr.task_name) or 'task'}-{tr.id}-{attempt}"
+
+
+def _worker_died(exc: BaseException) -> bool:
+    try:
+        from distributed.scheduler import KilledWorker
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, KilledWorker)
