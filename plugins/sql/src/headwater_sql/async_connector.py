@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from headwater_sql import _engine
 from headwater_sql._base import DEFAULT_BATCH_SIZE, ConnectorBase, column_types, freeze_parameters, iter_batches
-from headwater_sql.connector import _pandas
+from headwater_sql.connector import _create_label, _pandas, _to_sql
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult, Row
@@ -275,7 +275,10 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
             try:
                 async with conn.begin():
                     if create_table and not await conn.run_sync(lambda c: sa.inspect(c).has_table(table, schema=schema)):
-                        await conn.run_sync(target.create)
+                        try:
+                            await conn.run_sync(target.create)
+                        except Exception as exc:
+                            raise _engine.execution_error(exc, self.database_label, _create_label(target), "CREATE TABLE") from exc
                         created = True
                     for batch in iter_batches(iterator, first, max(1, batch_size)):
                         try:
@@ -327,7 +330,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
 
         async def work(conn: Any) -> Any:
             return await conn.run_sync(
-                lambda c: df.to_sql(table, c, schema=schema, if_exists=if_exists, index=index, chunksize=chunksize)
+                lambda c: _to_sql(c, df, table, schema, if_exists, index, chunksize)
             )
 
         async with self._alock():

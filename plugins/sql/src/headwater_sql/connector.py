@@ -293,7 +293,10 @@ class SqlAlchemyConnector(ConnectorBase):
             try:
                 with conn.begin():
                     if create_table and not sa.inspect(conn).has_table(table, schema=schema):
-                        target.create(conn)
+                        try:
+                            target.create(conn)
+                        except Exception as exc:
+                            raise _engine.execution_error(exc, self.database_label, _create_label(target), "CREATE TABLE") from exc
                         created = True
                     for batch in iter_batches(iterator, first, max(1, batch_size)):
                         try:
@@ -357,9 +360,24 @@ class SqlAlchemyConnector(ConnectorBase):
         with self._state.lock:
             self._run_in_transaction(
                 label, label,
-                lambda conn: df.to_sql(table, conn, schema=schema, if_exists=if_exists, index=index, chunksize=chunksize),
+                lambda conn: _to_sql(conn, df, table, schema, if_exists, index, chunksize),
             )
         return len(df)
+
+
+def _create_label(target: Any) -> str:
+    columns = ", ".join(f"{c.name} {c.type}" for c in target.columns)
+    return f"CREATE TABLE {target.fullname} ({columns})"
+
+
+def _to_sql(conn: Any, df: Any, table: str, schema: str | None, if_exists: str, index: bool, chunksize: int | None) -> Any:
+    import sqlalchemy as sa
+
+    if if_exists == "replace":
+        # pandas reflects the whole table to drop it, which some dialects (duckdb) cannot do.
+        sa.Table(table, sa.MetaData(), schema=schema).drop(conn, checkfirst=True)
+        if_exists = "fail"
+    return df.to_sql(table, conn, schema=schema, if_exists=if_exists, index=index, chunksize=chunksize)
 
 
 def _pandas(database: str) -> Any:
