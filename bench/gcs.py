@@ -1,0 +1,284 @@
+"""Bench: GcsBucket transfers vs google-cloud-storage used directly, on a local fake-gcs-server.
+
+Run: ``.venv/bin/python bench/gcs.py [--quick] [--repeat N] [--no-peer]``.
+
+Workloads (each sample uses a fresh bucket for uploads: fake-gcs-server's in-memory backend
+gets slower per upload as a bucket fills, so every implementation starts from the same state):
+
+* 1,000 small files (1 KiB) ``upload_from_folder`` / ``download_folder_to_path`` against
+  - a sequential google-cloud-storage loop (what prefect-gcp's GcsBucket does), target >= 4x;
+  - the best of several hand-written concurrent versions (google-cloud-storage on a thread
+    pool with a shared client, ``transfer_manager``, and threads over google-auth's urllib3
+    transport straight to the JSON API), target within 1.25x;
+* a 50 MB file upload / download against ``Blob.upload_from_filename`` / ``download_to_filename``,
+  target within 1.1x;
+* prefect-gcp's GcsBucket on the same workloads when ``bench/.venv-prefect`` exists (its
+  credentials patched to anonymous, since the emulator has no token endpoint).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import itertools
+import os
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+from urllib.parse import quote
+
+import harness
+from harness import Row, compare
+
+HERE = Path(__file__).resolve().parent
+THREADS = 8
+
+
+def _make_files(root: Path, count: int, size: int) -> list[tuple[Path, str]]:
+    files = []
+    for i in range(count):
+        rel = f"d{i % 10}/f{i:05d}.bin"
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom(size))
+        files.append((path, rel))
+    return files
+
+
+def main() -> int:
+    args = harness.bench_args(__doc__.splitlines()[0], repeat=5)
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+    from google.cloud.storage import transfer_manager
+
+    from headwater.testing._gcs import FakeGcsServer
+    from headwater_gcs import GcpCredentials, GcsBucket
+
+    count = 300 if args.quick else 1000
+    big_mb = 20 if args.quick else 50
+    work = harness.fresh_dir("hwbench-gcs-")
+    server = FakeGcsServer(work / "fake-gcs-server.log").start()
+    names = (f"b{i}" for i in itertools.count())
+    try:
+        endpoint = server.endpoint
+        client = storage.Client(credentials=AnonymousCredentials(), project="bench",
+                                client_options={"api_endpoint": endpoint})
+        import requests
+
+        client._http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=THREADS * 2))
+        creds = GcpCredentials(endpoint=endpoint)
+
+        def fresh() -> str:
+            return server.create_bucket(next(names))
+
+        def hw(bucket: str) -> GcsBucket:
+            return GcsBucket(bucket=bucket, gcp_credentials=creds, max_concurrency=THREADS)
+
+        src = work / "small"
+        files = _make_files(src, count, 1024)
+        dest_root = work / "dl"
+
+        def new_dest() -> Path:
+            return Path(tempfile.mkdtemp(dir=dest_root))
+
+        dest_root.mkdir()
+
+        # -- small files: upload --------------------------------------------------------------
+        def up_hw() -> None:
+            hw(fresh()).upload_from_folder(src, "run")
+
+        def up_seq() -> None:
+            bucket = client.bucket(fresh())
+            for path, rel in files:
+                bucket.blob(f"run/{rel}").upload_from_filename(str(path))
+
+        def up_threads() -> None:
+            bucket = client.bucket(fresh())
+            with cf.ThreadPoolExecutor(THREADS) as pool:
+                list(pool.map(lambda f: bucket.blob(f"run/{f[1]}").upload_from_filename(str(f[0])), files))
+
+        def up_transfer_manager() -> None:
+            bucket = client.bucket(fresh())
+            transfer_manager.upload_many_from_filenames(
+                bucket, [rel for _p, rel in files], source_directory=str(src), blob_name_prefix="run/",
+                max_workers=THREADS, worker_type=transfer_manager.THREAD, raise_exception=True)
+
+        import urllib3
+        from google.auth.transport.urllib3 import AuthorizedHttp
+
+        raw_http = AuthorizedHttp(AnonymousCredentials(), http=urllib3.PoolManager(maxsize=THREADS * 2))
+
+        def up_raw() -> None:
+            bucket = fresh()
+
+            def one(f: tuple[Path, str]) -> None:
+                name = quote(f"run/{f[1]}", safe="")
+                r = raw_http.request("POST", f"{endpoint}/upload/storage/v1/b/{bucket}/o?uploadType=media&name={name}",
+                                     body=f[0].read_bytes())
+                assert r.status == 200, r.status
+
+            with cf.ThreadPoolExecutor(THREADS) as pool:
+                list(pool.map(one, files))
+
+        # -- small files: download ------------------------------------------------------------
+        dl_bucket = fresh()
+        hw(dl_bucket).upload_from_folder(src, "run")
+        dl_ref = client.bucket(dl_bucket)
+        blob_names = [f"run/{rel}" for _p, rel in files]
+
+        def down_hw() -> None:
+            hw(dl_bucket).download_folder_to_path("run", new_dest())
+
+        def down_seq() -> None:
+            dest = new_dest()
+            for blob in client.list_blobs(dl_bucket, prefix="run/"):
+                target = dest / blob.name[4:]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                blob.download_to_filename(str(target))
+
+        def down_threads() -> None:
+            dest = new_dest()
+
+            def one(blob: storage.Blob) -> None:
+                target = dest / blob.name[4:]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                blob.download_to_filename(str(target))
+
+            with cf.ThreadPoolExecutor(THREADS) as pool:
+                list(pool.map(one, client.list_blobs(dl_bucket, prefix="run/")))
+
+        def down_transfer_manager() -> None:
+            transfer_manager.download_many_to_path(
+                dl_ref, blob_names, destination_directory=str(new_dest()), max_workers=THREADS,
+                worker_type=transfer_manager.THREAD, raise_exception=True, create_directories=True)
+
+        def down_raw() -> None:
+            dest = new_dest()
+
+            def one(name: str) -> None:
+                r = raw_http.request("GET", f"{endpoint}/download/storage/v1/b/{dl_bucket}/o/{quote(name, safe='')}?alt=media")
+                assert r.status == 200
+                target = dest / name[4:]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(r.data)
+
+            with cf.ThreadPoolExecutor(THREADS) as pool:
+                list(pool.map(one, [b.name for b in client.list_blobs(dl_bucket, prefix="run/")]))
+
+        # -- one big file ---------------------------------------------------------------------
+        big = work / "big.bin"
+        big.write_bytes(os.urandom(big_mb * 1000 * 1000))
+        big_bucket = fresh()
+        big_ref = client.bucket(big_bucket)
+
+        def big_up_hw() -> None:
+            hw(big_bucket).upload_from_path(big, "big.bin")
+
+        def big_up_gcs() -> None:
+            big_ref.blob("big-direct.bin").upload_from_filename(str(big))
+
+        big_up_gcs()
+
+        def big_down_hw() -> None:
+            hw(big_bucket).download_object_to_path("big-direct.bin", work / "big-hw.bin")
+
+        def big_down_gcs() -> None:
+            big_ref.blob("big-direct.bin").download_to_filename(str(work / "big-gcs.bin"))
+
+        # -- Prefect peer -----------------------------------------------------------------------
+        peer = None
+        if harness.peer_enabled(args):
+            peer_file = work / "peer_gcs_workload.py"
+            peer_file.write_text(PEER_WORKLOAD)
+            env = harness.peer_env()
+            env["STORAGE_EMULATOR_HOST"] = endpoint
+            peer = harness.PeerWorker(peer_file, env=env)
+            peer.call("setup", endpoint, str(src), str(big), dl_bucket, big_bucket, str(dest_root))
+
+        rows = []
+        if peer is not None:
+            # Peer uploads need fresh buckets too: create them here, in the same server.
+            def peer_up() -> object:
+                class Impl:
+                    def sample(self, number: int = 1) -> float:
+                        return peer.timed("upload_folder", fresh()).sample(number)  # type: ignore[union-attr]
+                return Impl()
+        repeat = args.repeat
+        stats = compare({"hw": up_hw, "seq": up_seq, "threads": up_threads, "tm": up_transfer_manager,
+                         "raw": up_raw, "prefect": peer_up() if peer else None}, repeat=repeat, warmup=1)
+        rows += _small_rows("upload_from_folder", count, stats)
+        stats = compare({"hw": down_hw, "seq": down_seq, "threads": down_threads, "tm": down_transfer_manager,
+                         "raw": down_raw, "prefect": peer.timed("download_folder") if peer else None},
+                        repeat=repeat, warmup=1)
+        rows += _small_rows("download_folder_to_path", count, stats)
+        stats = compare({"hw": big_up_hw, "gcs": big_up_gcs, "prefect": peer.timed("upload_big") if peer else None},
+                        repeat=repeat, warmup=1)
+        rows.append(Row(f"upload {big_mb} MB (floor: Blob.upload_from_filename)", stats["hw"], stats["gcs"],
+                        stats.get("prefect"), target=1.1 * stats["gcs"].median))
+        stats = compare({"hw": big_down_hw, "gcs": big_down_gcs,
+                         "prefect": peer.timed("download_big") if peer else None}, repeat=repeat, warmup=1)
+        rows.append(Row(f"download {big_mb} MB (floor: Blob.download_to_filename)", stats["hw"], stats["gcs"],
+                        stats.get("prefect"), target=1.1 * stats["gcs"].median))
+        if peer is not None:
+            peer.close()
+        missed = harness.report("gcs", rows, extra={"files": count, "file_size": 1024, "big_mb": big_mb,
+                                                     "threads": THREADS, "server": "fake-gcs-server (memory)"},
+                                json_out=not args.no_json)
+        return 1 if missed else 0
+    finally:
+        server.stop()
+
+
+def _small_rows(label: str, count: int, stats: dict[str, harness.Stats]) -> list[Row]:
+    hand = {name: stats[name] for name in ("threads", "tm", "raw")}
+    best_name = min(hand, key=lambda n: hand[n].median)
+    described = {"threads": "gcs client on a thread pool", "tm": "transfer_manager threads",
+                 "raw": "threads + urllib3 JSON API"}
+    rows = [
+        Row(f"{label} {count} files vs sequential gcs loop (target >= 4x)", stats["hw"], stats["seq"],
+            stats.get("prefect"), target=stats["seq"].median / 4),
+        Row(f"{label} {count} files vs best hand-written ({described[best_name]})", stats["hw"], hand[best_name],
+            stats.get("prefect"), target=1.25 * hand[best_name].median),
+    ]
+    others = ", ".join(f"{described[n]} {hand[n].median:.3f}s" for n in hand)
+    print(f"{label}: sequential {stats['seq'].median:.3f}s; {others}; headwater {stats['hw'].median:.3f}s "
+          f"({stats['seq'].median / stats['hw'].median:.2f}x the sequential loop)")
+    return rows
+
+
+PEER_WORKLOAD = textwrap.dedent('''
+    """prefect-gcp's GcsBucket on the bench workloads (runs in bench/.venv-prefect)."""
+    import tempfile
+    from google.auth.credentials import AnonymousCredentials
+    from prefect_gcp import GcpCredentials
+    from prefect_gcp.cloud_storage import GcsBucket
+
+    # The emulator has no token endpoint: measure prefect-gcp's transfer code, not its auth.
+    GcpCredentials.get_credentials_from_service_account = lambda self: AnonymousCredentials()
+    S = {}
+
+    def setup(endpoint, src, big, dl_bucket, big_bucket, dest_root):
+        S.update(endpoint=endpoint, src=src, big=big, dl=dl_bucket, bigb=big_bucket, dest_root=dest_root)
+        S["creds"] = GcpCredentials(project="bench")
+        return True
+
+    def _bucket(name):
+        return GcsBucket(bucket=name, gcp_credentials=S["creds"])
+
+    def upload_folder(bucket):
+        _bucket(bucket).upload_from_folder(S["src"], "run")
+
+    def download_folder(_unused=""):
+        _bucket(S["dl"]).download_folder_to_path("run", tempfile.mkdtemp(dir=S["dest_root"]))
+
+    def upload_big(_unused=""):
+        _bucket(S["bigb"]).upload_from_path(S["big"], "big-prefect.bin")
+
+    def download_big(_unused=""):
+        _bucket(S["bigb"]).download_object_to_path("big-direct.bin", S["dest_root"] + "/big-prefect.bin")
+''')
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE))
+    sys.exit(main())
