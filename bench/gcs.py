@@ -50,7 +50,6 @@ def main() -> int:
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage
     from google.cloud.storage import transfer_manager
-
     from headwater.testing._gcs import FakeGcsServer
     from headwater_gcs import GcpCredentials, GcsBucket
 

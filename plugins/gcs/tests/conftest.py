@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from headwater_gcs import GcpCredentials, GcsBucket
 
 PRIVATE_KEY_MARKER = "hw-gcs-test-private-key-id-9f3a"

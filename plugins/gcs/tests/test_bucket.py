@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from headwater.blocks import Block, LocalFileSystem
 from headwater.errors import ObjectNotFoundError, StorageError
 from headwater_gcs import GcpCredentials, GcsBucket
@@ -175,3 +174,20 @@ def test_one_flow_body_runs_on_any_storage(kind: str, gcs_bucket: GcsBucket, tmp
     assert keys == ["raw/1.csv"]
     storage.write_path("out/report.txt", storage.read_path(keys[0]).upper())
     assert storage.read_path("out/report.txt") == b"X\n1\n"
+
+
+def test_concurrent_large_files_share_one_client(gcs_bucket_name: str, gcp_credentials: GcpCredentials,
+                                                 tmp_path: Path, gcs_server: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """Resumable uploads from several threads on the shared google-cloud-storage client."""
+    block = GcsBucket(bucket=gcs_bucket_name, gcp_credentials=gcp_credentials, max_concurrency=4,
+                      chunk_size=4 * 1024 * 1024)
+    src = tmp_path / "big"
+    src.mkdir()
+    contents = {f"{i}.bin": os.urandom(8 * 1024 * 1024 + 1 + i) for i in range(4)}
+    for name, data in contents.items():
+        (src / name).write_bytes(data)
+    with caplog.at_level("WARNING"):
+        block.upload_from_folder(src, "big")
+        out = block.download_folder_to_path("big", tmp_path / "back")
+    assert read_tree(out) == contents
+    assert not [r for r in caplog.records if "pool is full" in r.getMessage()]

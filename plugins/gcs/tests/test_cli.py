@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from headwater_gcs import GcsBucket
 
 from .conftest import make_tree, read_tree

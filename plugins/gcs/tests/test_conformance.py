@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from headwater.testing import BlockConformanceSuite
 from headwater_gcs import GcpCredentials, GcsBucket
 

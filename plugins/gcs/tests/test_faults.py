@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from headwater.errors import ConnectionFailedError, ObjectNotFoundError, StorageError, TransferError
+from headwater.errors import BlockValidationError, ConnectionFailedError, ObjectNotFoundError, TransferError
 from headwater.testing._gcs import FakeGcsServer
 from headwater.testing._process import free_port
 from headwater_gcs import GcpCredentials, GcsBucket
@@ -159,5 +158,5 @@ def test_no_local_source_is_a_clear_error(gcs_bucket: GcsBucket, tmp_path: Path)
 
 
 def test_bad_chunk_size_is_rejected() -> None:
-    with pytest.raises(StorageError.__mro__[1]):  # HeadwaterError: BlockValidationError
+    with pytest.raises(BlockValidationError, match="chunk_size: .*multiple of 262144"):
         GcsBucket(bucket="b", chunk_size=1000)

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from headwater.errors import ObjectNotFoundError, StorageError
 from headwater_gcs import (
     GcpCredentials,

@@ -9,10 +9,9 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from pydantic import Field, field_validator
-
 from headwater.blocks.storage import ObjectStorage, ProgressCallback, iter_local_files, join_key
 from headwater.errors import ObjectNotFoundError, StorageError, TransferError
+from pydantic import Field, field_validator
 
 from headwater_gcs._connection import Connection, connection_for
 from headwater_gcs._errors import Where, is_connection_error, translate

@@ -6,11 +6,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, field_validator, model_validator
-
 from headwater.blocks import Block, SecretDict
 from headwater.errors import ConfigError
 from headwater.redaction import redact
+from pydantic import Field, field_validator, model_validator
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
