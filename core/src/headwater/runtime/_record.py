@@ -22,17 +22,13 @@ def default_sink() -> Any:
 
 
 def _hooks() -> Any:
-    """The plugin lifecycle hook caller, or False when no plugin implements one (checked once)."""
+    """``[flow_caller, task_caller]`` of plugin lifecycle hooks (None when not implemented; checked once)."""
     global _lifecycle
     if _lifecycle is None:
         try:
-            from headwater.plugins import get_plugin_manager, load_plugins
+            from headwater.runtime._lifecycle import lifecycle_hook_callers
 
-            load_plugins()
-            hook = get_plugin_manager().hook
-            flow_impl = hook.on_flow_run_state_change.get_hookimpls()
-            task_impl = hook.on_task_run_state_change.get_hookimpls()
-            _lifecycle = [hook if flow_impl else None, hook if task_impl else None]
+            _lifecycle = list(lifecycle_hook_callers())
         except Exception:
             _lifecycle = [None, None]
     return _lifecycle
@@ -54,7 +50,7 @@ def set_task_state(tr: TaskRun, state: State) -> None:
     )))
     hooks = _lifecycle if _lifecycle is not None else _hooks()
     if hooks[1] is not None:
-        _call_hook(hooks[1].on_task_run_state_change, task_run=tr, state=state)
+        _call_hook(hooks[1], task_run=tr, state=state)
 
 
 def set_flow_state(fr: FlowRun, state: State, ended: float | None = None) -> None:
@@ -67,7 +63,7 @@ def set_flow_state(fr: FlowRun, state: State, ended: float | None = None) -> Non
     )))
     hooks = _lifecycle if _lifecycle is not None else _hooks()
     if hooks[0] is not None:
-        _call_hook(hooks[0].on_flow_run_state_change, flow_run=fr, state=state)
+        _call_hook(hooks[0], flow_run=fr, state=state)
 
 
 def _call_hook(caller: Any, **kwargs: Any) -> None:

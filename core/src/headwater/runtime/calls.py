@@ -9,7 +9,6 @@ replays the run's states and logs into this process's history and returns the fi
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import traceback
@@ -241,6 +240,8 @@ class TaskCall:
     def run(self) -> State:
         """Run the call in this thread to a final state (sync or async task)."""
         if self.task.is_async:
+            import asyncio
+
             return asyncio.run(self.run_async())
         tr, fr = self.task_run, self.flow_run
         f_token = _flow_run_var.set(fr) if fr is not None and _flow_run_var.get() is not fr else None
@@ -279,6 +280,8 @@ class TaskCall:
 
     async def run_async(self) -> State:
         """Run the call on the running event loop to a final state."""
+        import asyncio
+
         tr, fr = self.task_run, self.flow_run
         f_token = _flow_run_var.set(fr) if fr is not None and _flow_run_var.get() is not fr else None
         t_token = _task_run_var.set(tr)
@@ -324,16 +327,25 @@ class TaskCall:
 
     # -- running in another process ---------------------------------------------------------
 
-    def to_payload(self) -> bytes:
-        """This call as cloudpickle bytes for another process; inputs must be resolved first.
+    def resolve_inputs(self) -> State | None:
+        """For out-of-process runners, before :meth:`to_payload`: resolve futures among the
+        inputs (they must be done) and look up the cache, here. Returns the final state, already
+        recorded, when the call must not be shipped (an upstream run failed, or a cached result
+        exists); None when it should run."""
+        state = self._prepare()
+        if state is not None:
+            return self._finish(state)
+        return None
 
-        Futures among the arguments are replaced by their results here (waiting for them) and
-        recorded as lineage. If an upstream run failed, the bytes encode a call that finishes
-        Failed without running.
+    def to_payload(self) -> bytes:
+        """This call as cloudpickle bytes for :func:`run_payload` in another process.
+
+        Call :meth:`resolve_inputs` first: futures cannot travel to another process.
         """
         import cloudpickle
 
-        failed = self._prepare() if self._unresolved else None
+        if self._unresolved:
+            raise RunError(f"task call {self.task_run.name!r} has unresolved futures: call resolve_inputs() first")
         fr = self.flow_run
         stub = None
         if fr is not None:
@@ -343,7 +355,7 @@ class TaskCall:
         tr = self.task_run
         sink, tr.sink = tr.sink, None
         try:
-            return cloudpickle.dumps((self.task, self.args, self.kwargs, stub, tr, failed))
+            return cloudpickle.dumps((self.task, self.args, self.kwargs, stub, tr))
         finally:
             tr.sink = sink
 
@@ -360,7 +372,7 @@ class TaskCall:
             tr.sink(event)
         tr.run_count, tr.state = run_count, state
         if hooks[1] is not None:
-            _record._call_hook(hooks[1].on_task_run_state_change, task_run=tr, state=state)
+            _record._call_hook(hooks[1], task_run=tr, state=state)
         return state
 
     def crashed(self, exc: BaseException) -> State:
@@ -376,7 +388,7 @@ def run_payload(payload: bytes) -> bytes:
     """
     import cloudpickle
 
-    task, args, kwargs, stub, tr, failed = cloudpickle.loads(payload)
+    task, args, kwargs, stub, tr = cloudpickle.loads(payload)
     events: list[Any] = []
     tr.sink = events.append
     if stub is not None:
@@ -385,14 +397,11 @@ def run_payload(payload: bytes) -> bytes:
     call = TaskCall.__new__(TaskCall)
     call.task, call.task_run, call.flow_run = task, tr, stub
     call.args, call.kwargs, call.wait_for, call._unresolved = args, kwargs, (), False
-    if failed is not None:
-        state = call._finish(failed)
-    else:
-        try:
-            state = call.run()
-        except BaseException as exc:
-            state = Crashed(f"{type(exc).__name__}: {exc}")
-            _record.set_task_state(tr, state)
+    try:
+        state = call.run()
+    except BaseException as exc:
+        state = Crashed(f"{type(exc).__name__}: {exc}")
+        _record.set_task_state(tr, state)
     try:
         return cloudpickle.dumps((state, tr.run_count, events))
     except Exception as exc:
@@ -402,5 +411,4 @@ def run_payload(payload: bytes) -> bytes:
         )
         tr.ended = time.time()
         _record.set_task_state(tr, bad)
-        events = [e for e in events]
         return cloudpickle.dumps((bad, tr.run_count, events))

@@ -156,6 +156,10 @@ class _Accessor:
     def __repr__(self) -> str:
         return f"<current {self._kind}: {self._var.get()!r}>"
 
+    def __reduce__(self) -> str:
+        # By reference: task functions shipped to worker processes (Dask, process pools) refer to it.
+        return self._kind.replace(" ", "_")
+
 
 flow_run = _Accessor(_flow_run_var, "flow run")
 task_run = _Accessor(_task_run_var, "task run")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import random
@@ -121,6 +120,7 @@ class Flow:
             bound = bind_parameters(self, args, kwargs)
             if self.validate_parameters:
                 validate_parameters(self, bound)
+            bound.apply_defaults()
             params = dict(bound.arguments)
         except ParameterValidationError as exc:
             error, params = exc, {}
@@ -177,7 +177,7 @@ class Flow:
     def _failed_attempt(self, fr: FlowRun, exc: BaseException) -> tuple[State, float | None]:
         if isinstance(exc, TaskTimeoutError):
             state = TimedOut(str(exc), exc)
-        elif isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)):
+        elif isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "CancelledError":
             return Cancelled(f"flow run cancelled ({type(exc).__name__})", exc), None
         elif not isinstance(exc, Exception):
             return Crashed(f"flow run stopped by {type(exc).__name__}: {exc}", exc), None
@@ -275,6 +275,8 @@ class Flow:
         return self._outcome(self._finish(fr, state), return_state)
 
     async def _call_async(self, args: tuple[Any, ...], kwargs: dict[str, Any], return_state: bool) -> Any:
+        import asyncio
+
         fr, bound, error = self._setup(args, kwargs)
         if error is not None:
             return self._outcome(self._finish(fr, Failed(str(error), error)), return_state)

@@ -12,7 +12,7 @@ __all__ = ["bind_parameters", "validate_parameters"]
 
 
 def bind_parameters(flow: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> inspect.BoundArguments:
-    """Bind a call's arguments to the flow's signature, defaults applied.
+    """Bind a call's arguments to the flow's signature (defaults not applied: they are not validated).
 
     Raises:
         ParameterValidationError: Missing, unknown or surplus arguments.
@@ -23,7 +23,6 @@ def bind_parameters(flow: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     except TypeError as exc:
         known = ", ".join(sig.parameters) or "none"
         raise ParameterValidationError(f"flow {flow.name!r}: {exc} (its parameters: {known})") from None
-    bound.apply_defaults()
     return bound
 
 

@@ -19,7 +19,8 @@ Writing a runner (for example for Dask)::
         def submit(self, call):
             return self.submit_remote(call, lambda payload: self._client.submit(run_payload, payload, pure=False))
 
-``submit_remote`` waits (without blocking) for the call's upstream futures, ships
+``submit_remote`` waits (without blocking) for the call's upstream futures, resolves them
+(``call.resolve_inputs()``: a failed upstream or a cache hit finishes the call here), ships
 ``call.to_payload()`` (cloudpickle bytes) through ``send``, and wraps the returned future:
 its result, the bytes produced by :func:`headwater.runtime.calls.run_payload` in the worker,
 carries the final state (result or exception), the run's state transitions and its log lines,
@@ -105,7 +106,7 @@ class TaskRunner:
         pending = [f for f in call.upstream_futures() if not f.done()]
         if not pending:
             try:
-                wrapped = send(call.to_payload())
+                wrapped = _ship(call, send)
             except Exception as exc:
                 wrapped = concurrent.futures.Future()
                 wrapped.set_exception(exc)
@@ -126,7 +127,7 @@ class TaskRunner:
                 if remaining[0]:
                     return
             try:
-                inner = send(call.to_payload())
+                inner = _ship(call, send)
             except BaseException as exc:
                 proxy.set_exception(exc)
                 return
@@ -138,6 +139,15 @@ class TaskRunner:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def _ship(call: TaskCall, send: Callable[[bytes], Any]) -> Any:
+    final = call.resolve_inputs()
+    if final is not None:
+        done: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        done.set_result(final)
+        return done
+    return send(call.to_payload())
 
 
 class ThreadPoolTaskRunner(TaskRunner):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import threading
 from collections.abc import Callable, Iterable
@@ -161,6 +160,8 @@ class Task:
         """
         call = TaskCall(self, args, kwargs, _flow_run_var.get(), wait_for)
         if self.is_async:
+            import asyncio
+
             try:
                 asyncio.get_running_loop()
             except RuntimeError:

@@ -1,0 +1,99 @@
+"""`headwater run` and `headwater runs ls|show|logs|prune`, through the real command."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+
+import pytest
+from rt_support import cli
+
+FLOWS = textwrap.dedent('''
+    from headwater import flow, task, get_run_logger
+
+    @task
+    def double(x: int) -> int:
+        return 2 * x
+
+    @flow
+    def etl(n: int, label: str = "daily", extra: dict = None):
+        get_run_logger().info("label is %s, extra %s", label, extra)
+        return [double(i) for i in range(n)]
+
+    @flow
+    def broken():
+        raise ValueError("the source is empty")
+''')
+
+
+@pytest.fixture
+def flows_file(tmp_path):
+    path = tmp_path / "pipeline.py"
+    path.write_text(FLOWS)
+    return path
+
+
+def test_run_a_flow_with_json_parsed_params_then_inspect_it(flows_file):
+    result = cli("run", f"{flows_file}:etl", "--param", "n=3", "--param", "label=hourly", "-p", 'extra={"a": 1}', "-o", "json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["state"] == "Completed" and out["result"] == [0, 2, 4]
+    assert "label is hourly, extra {'a': 1}" in result.stderr
+    run_id = out["id"]
+
+    listed = json.loads(cli("runs", "ls", "-o", "json").stdout)
+    assert [(r["id"], r["flow_name"], r["state"], r["task_runs"]) for r in listed] == [(run_id, "etl", "Completed", 3)]
+    table = cli("runs", "ls").stdout
+    assert run_id[:8] in table and "Completed" in table
+
+    shown = cli("runs", "show", run_id[:10])
+    assert shown.returncode == 0 and "double" in shown.stdout and shown.stdout.count("Completed") == 4
+    detail = json.loads(cli("runs", "show", run_id, "-o", "json").stdout)
+    assert detail["parameters"] == {"n": 3, "label": "hourly", "extra": {"a": 1}}
+    assert [t["state"] for t in detail["task_runs"]] == ["Completed"] * 3
+    assert all(t["duration"] is not None for t in detail["task_runs"])
+
+    logs = cli("runs", "logs", run_id)
+    assert "INFO | Flow" in logs.stdout and "label is hourly" in logs.stdout
+    assert json.loads(cli("runs", "logs", run_id, "-o", "json").stdout)[0]["message"].startswith("Beginning flow run")
+
+
+def test_failed_flow_exits_non_zero_and_keeps_the_traceback(flows_file):
+    result = cli("run", f"{flows_file}:broken")
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "ValueError: the source is empty" in result.stderr
+    run = json.loads(cli("runs", "ls", "-o", "json").stdout)[0]
+    assert run["state"] == "Failed" and "ValueError: the source is empty" in run["message"]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["{f}:etl", "--param", "n=abc"], "parameter 'n' expects int"),
+        (["{f}:etl", "--param", "n=1", "--param", "colour=red"], "flow 'etl' has no parameter 'colour' (its parameters: n, label, extra)"),
+        (["{f}:etl"], "missing a required argument: 'n'"),
+        (["{f}:nope"], "has no flow named 'nope' (flows in it: broken, etl)"),
+        (["missing.py:etl"], "flow file 'missing.py' does not exist"),
+        (["{f}"], "is not FILE.py:flow_name"),
+    ],
+)
+def test_bad_input_is_one_clear_line(flows_file, args, expected):
+    result = cli("run", *[a.format(f=flows_file) for a in args])
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.strip().splitlines() if line]
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and expected in lines[0], result.stderr
+    assert json.loads(cli("runs", "ls", "-o", "json").stdout) == []
+
+
+def test_unknown_run_id_and_prune(flows_file):
+    bad = cli("runs", "show", "doesnotexist")
+    assert bad.returncode == 1 and "no flow run with id 'doesnotexist'" in bad.stderr
+    assert cli("run", f"{flows_file}:etl", "-p", "n=1").returncode == 0
+    kept = cli("runs", "prune", "--older-than", "30d")
+    assert kept.returncode == 0 and "deleted 0 flow run(s)" in kept.stdout
+    time.sleep(0.05)
+    gone = json.loads(cli("runs", "prune", "--older-than", "0s", "-o", "json").stdout)
+    assert gone == {"flow_runs": 1, "task_runs": 1}
+    assert json.loads(cli("runs", "ls", "-o", "json").stdout) == []
+    assert "is not a duration" in cli("runs", "prune", "--older-than", "soon").stderr
