@@ -71,7 +71,8 @@ def main() -> int:
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, silence_logs=40) as cluster, \
+                      dashboard_address=None, silence_logs=40,
+                      scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as cluster, \
             Client(cluster, set_as_default=False) as client:
         raw_dask(client, 50)  # warm the workers
         raw = [raw_dask(client, args.tasks) for _ in range(args.runs)]

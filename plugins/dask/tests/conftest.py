@@ -57,7 +57,7 @@ def dask_cluster(dask_tmp: Path, worker_home: Path) -> Iterator[Any]:
 
     cluster = LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
-        silence_logs=50, scheduler_kwargs={"allowed_failures": 0},
+        silence_logs=50, scheduler_kwargs={"allowed_failures": 0, "dashboard_address": "127.0.0.1:0"},
         env={"HEADWATER_HOME": str(worker_home)},
     )
     try:

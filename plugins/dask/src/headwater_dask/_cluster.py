@@ -44,7 +44,10 @@ def start_cluster(cluster_class: str | type | None, cluster_kwargs: dict[str, An
     if cls.__name__ == "LocalCluster":
         # Never bind every interface or start a dashboard nobody asked for.
         kwargs.setdefault("host", "127.0.0.1")
-        kwargs.setdefault("dashboard_address", None)
+        if "dashboard_address" not in kwargs:
+            kwargs["dashboard_address"] = None
+            # Without a dashboard the scheduler still serves health routes, on port 8787 unless told.
+            kwargs["scheduler_kwargs"] = {"dashboard_address": "127.0.0.1:0", **kwargs.get("scheduler_kwargs", {})}
     try:
         cluster = cls(**kwargs)
     except TypeError as exc:
