@@ -1,0 +1,159 @@
+"""dbt: DbtCoreOperation and per-node task runs vs the `dbt build` CLI (issue 7 targets).
+
+    .venv/bin/python bench/dbt.py [--repeat N] [--quick] [--no-peer] [--no-json]
+
+On a copy of plugins/dbt/tests/project with dbt-duckdb (a DuckDB file in a temp dir):
+- `dbt build` CLI, whole process (the floor every ratio is taken against);
+- ``DbtCoreOperation(["dbt build"]).run()`` in a fresh process, whole process: target <= 0.8x CLI;
+- a second ``DbtCoreOperation(["dbt build"]).run()`` in the same process (manifest reused):
+  target <= 0.3x CLI;
+- ``DbtRunner.invoke(["build"])`` with and without per-node task runs, alternating in one
+  process: the added time must be <= 5% of dbt's own time;
+- with bench/.venv-prefect: prefect-dbt's ``DbtCoreOperation(["dbt build"]).run()`` in a fresh
+  process (it runs the dbt CLI in a subprocess), and its second run in one process.
+
+The file is named dbt.py as the bench convention wants, so bench/ is taken off sys.path
+(``harness.unshadow()``) before anything imports the real ``dbt`` package.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+
+import harness
+
+harness.unshadow()
+
+from harness import Process, Row  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PY = sys.executable
+DBT = str(Path(PY).parent / "dbt")
+PROJECT = ROOT / "plugins" / "dbt" / "tests" / "project"
+
+
+def _setup() -> tuple[Path, Path, Path]:
+    base = harness.fresh_dir("hwbench-dbt-")
+    project = base / "project"
+    shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns("target", "logs"))
+    warehouse = base / "warehouse.duckdb"
+    profiles = base / "profiles"
+    profiles.mkdir()
+    (profiles / "profiles.yml").write_text(
+        f"headwater_demo:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        f"      path: '{warehouse}'\n      schema: main\n      threads: 1\n"
+    )
+    return project, warehouse, profiles
+
+
+HW_FRESH = """
+from headwater_dbt import DbtCliProfile, DbtCoreOperation, DuckDBTargetConfigs
+profile = DbtCliProfile(name="headwater_demo", target="dev",
+                        target_configs=DuckDBTargetConfigs(path={warehouse!r}, schema="main", threads=1))
+DbtCoreOperation(commands=["dbt build"], project_dir={project!r}, dbt_cli_profile=profile).run()
+"""
+
+PEER_FRESH = """
+from prefect_dbt.cli.commands import DbtCoreOperation
+DbtCoreOperation(commands=["dbt build"], project_dir={project!r}, profiles_dir={profiles!r}, stream_output=False).run()
+"""
+
+PEER_SECOND = """
+import json, time
+from prefect_dbt.cli.commands import DbtCoreOperation
+op = DbtCoreOperation(commands=["dbt build"], project_dir={project!r}, profiles_dir={profiles!r}, stream_output=False)
+op.run()
+samples = []
+for _ in range({repeat}):
+    t = time.perf_counter(); op.run(); samples.append(time.perf_counter() - t)
+print(json.dumps(samples))
+"""
+
+
+def main() -> int:
+    args = harness.bench_args(__doc__.splitlines()[0], repeat=5)
+    repeat = args.repeat
+    project, warehouse, profiles = _setup()
+    env = harness.headwater_env()
+    cli = Process([DBT, "build", "--project-dir", str(project), "--profiles-dir", str(profiles)], env=env, cwd=project)
+    cli.sample()  # partial-parse state and the warehouse exist before any timing, for every contender
+    fresh = Process([PY, "-c", HW_FRESH.format(warehouse=str(warehouse), project=str(project))], env=env, cwd=project)
+    impls: dict[str, object] = {"cli": cli, "hw": fresh}
+    peer = harness.peer_enabled(args)
+    if peer:
+        peer_env = {**harness.peer_env(), "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        peer_env["PATH"] = f"{harness.peer_python().parent}{os.pathsep}{peer_env.get('PATH', '')}"  # its `dbt` CLI
+        impls["prefect"] = Process(
+            [str(harness.peer_python()), "-c", PEER_FRESH.format(project=str(project), profiles=str(profiles))],
+            env=peer_env, cwd=project,
+        )
+    stats = harness.compare(impls, repeat=repeat, warmup=1)
+    cli_s = stats["cli"]
+    rows = [
+        Row("dbt build CLI (whole process)", cli_s, note="the floor"),
+        Row("DbtCoreOperation(['dbt build']).run(), fresh process", stats["hw"], floor=cli_s,
+            peer=stats.get("prefect"), target=0.8 * cli_s.median, note="target 0.8x CLI"),
+    ]
+
+    os.environ.update(DO_NOT_TRACK="1", DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    os.environ.update({k: v for k, v in env.items() if k.startswith("HEADWATER_")})
+    from headwater_dbt import DbtCliProfile, DbtCoreOperation, DbtRunner, DuckDBTargetConfigs
+
+    profile = DbtCliProfile(
+        name="headwater_demo", target="dev",
+        target_configs=DuckDBTargetConfigs(path=str(warehouse), schema="main", threads=1),
+    )
+    op = DbtCoreOperation(commands=["dbt build"], project_dir=project, dbt_cli_profile=profile, stream_output=False)
+    second = harness.measure(op.run, repeat=repeat, warmup=1)
+    peer_second = None
+    if peer:
+        script = harness.fresh_dir("hwbench-dbt-peer-") / "second.py"
+        script.write_text(textwrap.dedent(PEER_SECOND.format(project=str(project), profiles=str(profiles), repeat=repeat)))
+        peer_second = harness.Stats.of(harness.run_peer_script(script, env=peer_env))
+    rows.append(Row("second DbtCoreOperation build, same process", second, floor=cli_s, peer=peer_second,
+                    target=0.3 * cli_s.median, note="target 0.3x CLI; manifest reused"))
+
+    with_runs = DbtRunner(project, profile, stream_output=False, record_task_runs=True)
+    without = DbtRunner(project, profile, stream_output=False, record_task_runs=False)
+    nodes = compare_nodes = harness.compare(
+        {"with": lambda: with_runs.invoke(["build"]), "without": lambda: without.invoke(["build"])},
+        repeat=max(repeat * 2, 6), warmup=1,
+    )
+    import time
+
+    from headwater_dbt import runner as runner_mod
+
+    spent: list[float] = []
+    original = runner_mod._NodeRecorder.__call__
+
+    def timed_call(self, ev):  # type: ignore[no-untyped-def]
+        t = time.perf_counter()
+        original(self, ev)
+        spent.append(time.perf_counter() - t)
+
+    runner_mod._NodeRecorder.__call__ = timed_call  # type: ignore[method-assign]
+    in_callbacks = []
+    for _ in range(repeat):
+        spent.clear()
+        with_runs.invoke(["build"])
+        in_callbacks.append(sum(spent))
+    runner_mod._NodeRecorder.__call__ = original  # type: ignore[method-assign]
+    added = compare_nodes["with"].paired_minus(compare_nodes["without"])
+    base = compare_nodes["without"].median
+    rows.append(Row("DbtRunner build without node task runs", nodes["without"], note="dbt's own time in-process"))
+    rows.append(Row("DbtRunner build with 16 node task runs", nodes["with"], floor=nodes["without"]))
+    rows.append(Row("added by per-node task runs", added, target=0.05 * base,
+                    note=f"target <= 5% of {base:.3f}s; {100 * added.median / base:+.1f}% median"))
+    callbacks = harness.Stats.of(in_callbacks)
+    rows.append(Row("time inside the node task-run callbacks per build", callbacks, target=0.05 * base,
+                    note=f"{100 * callbacks.median / base:.2f}% of dbt's time; not blurred by run-to-run noise"))
+    return harness.exit_code(harness.report("dbt", rows, extra={"project_nodes": 16, "threads": 1}, json_out=not args.no_json))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
