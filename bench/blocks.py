@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 import harness
-from harness import Process, Row
+from harness import Process, Row, Stats
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
@@ -247,6 +247,15 @@ def warm_rows(args, use_peer: bool) -> tuple[list[Row], dict | None]:
     return rows, peer_env
 
 
+def _cpu_row(label: str, impls: dict, st: dict) -> Row:
+    """CPU seconds of the same runs: steadier than wall time when the machine is shared."""
+
+    def cpu(name: str) -> Stats | None:
+        return Stats.of(impls[name].cpu_samples) if name in st else None
+
+    return Row(label, cpu("hw"), cpu("floor"), cpu("prefect"), None, note="children included")
+
+
 def process_rows(args, peer_py: str | None, peer_ls_env: dict | None) -> list[Row]:
     def fresh_hw_env() -> dict:
         return harness.headwater_env(harness.fresh_dir("hwbench-first-"))
@@ -262,7 +271,7 @@ def process_rows(args, peer_py: str | None, peer_ls_env: dict | None) -> list[Ro
     repeat = min(args.repeat, 3) if peer_py else args.repeat
     st = harness.compare(impls, repeat=repeat, warmup=0)
     rows = [Row("first save, fresh process + fresh home", st["hw"], st["floor"], st.get("prefect"), 0.300,
-                note="whole process")]  # fmt: skip
+                note="whole process"), _cpu_row("  same, CPU user+sys", impls, st)]  # fmt: skip
 
     ls_env = harness.headwater_env(harness.fresh_dir("hwbench-ls-"))
     fill = HW_BLOCK_SRC + f"\nb = {MAKE}\nfor i in range({N_LISTED}):\n    b.save(f'listed-{{i}}')\n"
@@ -281,6 +290,7 @@ def process_rows(args, peer_py: str | None, peer_ls_env: dict | None) -> list[Ro
     st = harness.compare(impls, repeat=repeat, warmup=1)
     rows.append(Row(f"headwater block ls ({N_LISTED} blocks)", st["hw"], st["floor"], st.get("prefect"), 0.300,
                     note="whole process"))  # fmt: skip
+    rows.append(_cpu_row("  same, CPU user+sys", impls, st))
     return rows
 
 

@@ -1,79 +1,52 @@
-"""Benchmark harness shared by every ``bench/*.py`` script (stdlib only).
+"""Benchmark harness shared by every ``bench/*.py`` script (stdlib only; see bench/README.md).
 
-Run a script as ``.venv/bin/python bench/<area>.py``; ``bench/`` is then on ``sys.path``
-so ``import harness`` works. The same file runs under the Prefect peer venv
-(``bench/.venv-prefect``) as the peer worker, so it must stay dependency-free.
+Run a script as ``.venv/bin/python bench/<area>.py``: ``bench/`` is then on ``sys.path`` so
+``import harness`` works. This file also runs in the Prefect peer venv as the peer worker,
+so it must stay dependency-free.
 
 Measuring
----------
-``measure(fn, repeat=5, warmup=1, number=1) -> Stats``
-    Call ``fn()`` ``warmup`` times untimed, then take ``repeat`` samples; each sample is
-    the time of ``number`` calls divided by ``number`` (seconds per call).
+    ``compare({"hw": impl, "floor": impl, "prefect": impl}, repeat=5, warmup=1, number=1,
+    optional=("prefect",)) -> {name: Stats}``: ``warmup`` untimed rounds, then ``repeat``
+    rounds that *alternate* the implementations (order rotating each round) so machine
+    noise hits all alike. A sample is seconds per call over ``number`` calls (``number`` may
+    be a dict per name). An impl is a callable (timed here) or an object with
+    ``sample(number) -> float`` that times itself (``Process``, ``PeerWorker.timed``).
+    ``None`` impls are skipped; one named in ``optional`` that raises ``BenchError`` is
+    dropped with a note on stderr. ``measure(fn, repeat, warmup, number) -> Stats``: one impl.
+    ``Process(argv, env=None, env_factory=None, cwd=None, timeout=600, self_timed=False)``:
+    a whole process; ``sample()`` is its wall time (or, ``self_timed``, the seconds the child
+    prints on its last line). ``env_factory()`` (untimed) gives each run its environment,
+    e.g. a fresh home. Output goes to a file; a non-zero exit raises ``BenchError``.
+    ``Stats``: ``samples``, ``median``, ``min``, ``max``, ``Stats.of(list)``,
+    ``paired_minus(other)`` (per-round differences, for "added time"), ``scaled(f)``.
 
-``compare({"hw": fn_or_impl, "floor": ..., "prefect": ...}, repeat=5, warmup=1, number=1)``
-    Same, for several implementations *alternating* round by round (the order rotates
-    each round), so machine noise hits all of them alike. Returns ``{name: Stats}``;
-    ``None`` values are skipped; one named in ``optional`` (default ``("prefect",)``) that
-    raises ``BenchError`` is dropped with a note instead of failing the figure. An implementation is either a plain callable (timed
-    here) or any object with ``sample(number) -> float`` returning seconds per call that
-    it measured itself: ``Process`` and ``PeerWorker.timed`` are such objects.
-
-``Process(argv, env=None, env_factory=None, cwd=None)``
-    A whole-process workload: ``sample()`` runs ``argv`` to completion and returns its
-    wall time. ``env_factory()``, if given, is called (untimed) before each run and
-    returns the environment, e.g. a fresh HEADWATER_HOME per run. Output goes to a file;
-    a non-zero exit raises ``BenchError`` with the output's tail. ``self_timed=True``: the
-    sample is the number (seconds) the child prints on its last output line instead.
-
-``Stats``: ``samples``, ``median``, ``min``, ``max``, ``Stats.of(samples)``,
-    ``a.paired_minus(b)`` (per-round differences, for "added time" figures such as
-    ``import headwater`` minus ``python -c pass`` measured in the same rounds).
-
-Running the Prefect peer
-------------------------
-``peer_python() -> Path | None``  the peer interpreter, if ``bench/.venv-prefect`` exists.
-``peer_version() -> str | None``  e.g. ``"prefect 3.9.1"`` (cached; printed in every report).
-``peer_env(home=None) -> dict``   environment for peer processes: a private PREFECT_HOME,
-    PREFECT_API_URL unset (ephemeral server on loopback), analytics/telemetry off.
-``PeerWorker(module_path, env=None)``  a long-lived peer process that imports
-    ``module_path`` (a .py file of peer workloads, run with the peer's interpreter) and
-    runs its functions on request, so a peer workload alternates with ours in one run::
-
-        with PeerWorker(HERE / "peer_blocks.py") as peer:
-            peer.call("setup", "name")                 # run once, returns its JSON result
-            stats = compare({"hw": hw_load, "prefect": peer.timed("load", "name")})
-
-    ``peer.timed(fn_name, *args)`` is an implementation for ``compare``: each sample
-    calls ``fn_name(*args)`` ``number`` times inside the peer, timed there.
-    ``peer.call(fn_name, *args)`` returns the function's (JSON-able) return value.
-    The worker's stderr and the peer's logs go to a file (``peer.log_path``).
-``run_peer_script(path, *args, env=None, timeout=600) -> Any``  run a script under the
-    peer interpreter and parse the JSON printed on its last stdout line.
+The Prefect peer (bench/.venv-prefect, made by ``make bench-peer``)
+    ``peer_python()`` (None without the venv), ``peer_version()`` (``"prefect 3.9.1, ..."``,
+    printed in every report), ``peer_enabled(args)`` (venv exists and no ``--no-peer``),
+    ``peer_env(home=None)``: private PREFECT_HOME, PREFECT_API_URL unset (ephemeral server on
+    127.0.0.1), analytics off. ``PeerWorker(module_path, env=None)``: a long-lived peer
+    process importing ``module_path`` (bench/ removed from its path, see ``unshadow``);
+    ``.call(fn, *args)`` returns ``fn(*args)`` (JSON-able), ``.timed(fn, *args)`` is an impl
+    for ``compare`` timed inside the peer; stderr goes to ``.log_path``; use it as a context
+    manager. ``run_peer_script(path, *args, env=None)``: run a script in the peer venv and
+    return the JSON on its last stdout line.
 
 Reporting
----------
-``Row(workload, hw, floor=None, peer=None, target=None, unit="s", note="")``
-    ``hw``/``floor``/``peer`` are ``Stats`` (or None); ``target`` is the upper bound
-    for ``hw.median`` in the same unit. ``unit="s"`` prints durations (µs/ms/s chosen
-    per row); any other unit ("MB", "KB", "x") prints the numbers as they are.
-``report(area, rows, extra=None, json_out=True)``
-    Prints the environment header (date, machine, Python, headwater and peer versions)
-    and the table: workload, Headwater median [min–max], floor, Prefect, HW/floor,
-    HW/Prefect, target, pass/miss. Writes ``bench/results/<area>-<timestamp>.json`` and
-    ``bench/results/<area>-latest.json`` (gitignored) unless ``json_out`` is false.
-    Returns the number of rows that missed their target; end a script with
-    ``sys.exit(exit_code(missed))`` (0 all met, 3 some missed; a crash exits 1).
-``python bench/harness.py --markdown``  prints every ``results/*-latest.json`` as Markdown
-    tables (``run_all.sh`` writes it to ``results/summary.md`` for docs/performance.md).
-``bench_args(description, repeat=5)``  the common command line: ``--repeat N``,
-    ``--quick`` (repeat 3, smaller workloads: read ``args.quick``), ``--no-peer``,
-    ``--no-json``. Scripts pass ``args.no_peer`` to ``peer_enabled(args)``.
-``headwater_env(home=None) -> dict``  environment for Headwater processes: an isolated
-    HEADWATER_HOME, the encrypted secret backend and a fixed bench key.
-``fresh_dir(prefix) -> Path``  a temp directory removed at exit.
-``unshadow()``  drop ``bench/`` from ``sys.path`` after ``import harness``, for scripts named
-    like a library they import (``dbt.py``, ``dask.py``): otherwise ``import dbt`` finds
-    the script itself. The peer worker does this for every workload module.
+    ``Row(workload, hw, floor=None, peer=None, target=None, unit="s", note="")``: Stats or
+    None; ``target`` bounds ``hw.median`` in the row's unit; ``unit="s"`` prints µs/ms/s,
+    another unit ("MB", "KB") prints numbers as they are. ``report(area, rows, extra=None,
+    json_out=True) -> missed``: prints date, machine, Python, headwater and peer versions and
+    the table (workload, Headwater median [min–max], floor, Prefect, HW/floor, HW/Prefect,
+    target, pass/MISS); writes ``bench/results/<area>-latest.json`` and a timestamped copy.
+    End a script with ``sys.exit(exit_code(missed))``: 0 all met, 3 some missed (a crash is 1).
+    ``python bench/harness.py --markdown``: every latest result as Markdown tables.
+
+Helpers
+    ``bench_args(description, repeat=5)``: ``--repeat N``, ``--quick`` (read ``args.quick``),
+    ``--no-peer``, ``--no-json``. ``headwater_env(home=None)``: isolated HEADWATER_HOME, the
+    encrypted secret backend and a bench key. ``fresh_dir(prefix)``: temp dir removed at exit.
+    ``unshadow()``: drop bench/ from ``sys.path`` after ``import harness`` in a script named
+    like a library it imports (``dbt.py``), or ``import dbt`` finds the script itself.
 """
 
 from __future__ import annotations
@@ -85,6 +58,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -92,8 +66,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from subprocess import DEVNULL, STDOUT
 from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -102,37 +77,18 @@ PEER_VENV = BENCH_DIR / ".venv-prefect"
 RESULTS_DIR = BENCH_DIR / "results"
 BENCH_SECRET_KEY = base64.urlsafe_b64encode(b"headwater-bench-key-32-bytes-lon").decode()
 
-__all__ = [  # fmt: skip
-    "BenchError",
-    "Stats",
-    "Process",
-    "PeerWorker",
-    "Row",
-    "measure",
-    "compare",
-    "report",
-    "bench_args",
-    "peer_enabled",
-    "peer_python",
-    "peer_version",
-    "peer_env",
-    "run_peer_script",
-    "headwater_env",
-    "fresh_dir",
-    "unshadow",
-    "fmt_value",
-    "exit_code",
-    "markdown",
-    "MISSED_EXIT",
+# fmt: off
+__all__ = [
+    "BenchError", "Stats", "Process", "PeerWorker", "Row", "measure", "compare", "report",
+    "bench_args", "peer_enabled", "peer_python", "peer_version", "peer_env", "run_peer_script",
+    "headwater_env", "fresh_dir", "unshadow", "fmt_value", "exit_code", "markdown", "MISSED_EXIT",
 ]
+# fmt: on
 MISSED_EXIT = 3
 
 
 class BenchError(RuntimeError):
     """A workload failed (non-zero exit, peer error); the message says which and why."""
-
-
-# ---------------------------------------------------------------- statistics
 
 
 @dataclass
@@ -215,6 +171,8 @@ def compare(
     for _ in range(warmup):
         for name, impl in list(live):
             run(name, impl)
+    for _name, impl in live:
+        getattr(impl, "cpu_samples", []).clear()
     for rnd in range(repeat):
         shift = rnd % len(live) if live else 0
         for name, impl in live[shift:] + live[:shift]:
@@ -222,9 +180,6 @@ def compare(
             if value is not None:
                 samples[name].append(value)
     return {name: Stats.of(s) for name, s in samples.items()}
-
-
-# ---------------------------------------------------------------- processes
 
 
 def fresh_dir(prefix: str = "hwbench-") -> Path:
@@ -259,7 +214,11 @@ def headwater_env(home: Path | None = None) -> dict[str, str]:
 
 @dataclass
 class Process:
-    """A whole-process workload; ``sample()`` returns its wall time in seconds."""
+    """A whole-process workload; ``sample()`` returns its wall time in seconds.
+
+    ``cpu_samples`` holds the user+system CPU seconds of each timed run (children included),
+    a steadier figure than wall time on a shared machine; ``compare`` clears it after warm-up.
+    """
 
     argv: list[str]
     env: dict[str, str] | None = None
@@ -267,35 +226,30 @@ class Process:
     cwd: str | Path | None = None
     timeout: float = 600
     self_timed: bool = False
+    cpu_samples: list[float] = field(default_factory=list)
 
     def sample(self, number: int = 1) -> float:
-        total = 0.0
+        total = cpu = 0.0
         for _ in range(number):
             env = self.env_factory() if self.env_factory else self.env
             with tempfile.TemporaryFile() as out:
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 start = time.perf_counter()
                 try:
-                    proc = subprocess.run(
-                        self.argv,
-                        env=env,
-                        cwd=self.cwd,
-                        stdin=subprocess.DEVNULL,
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                        timeout=self.timeout,
-                    )
+                    proc = subprocess.run(self.argv, env=env, cwd=self.cwd, stdin=DEVNULL, stdout=out, stderr=STDOUT,
+                                          timeout=self.timeout)  # fmt: skip
                 except subprocess.TimeoutExpired:
                     raise BenchError(f"{self.argv[0]} ... did not finish in {self.timeout} s") from None
                 elapsed = time.perf_counter() - start
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu += (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
                 out.seek(0)
                 text = out.read().decode(errors="replace")
                 if proc.returncode != 0:
                     raise BenchError(f"{' '.join(map(str, self.argv))} exited {proc.returncode}:\n{text[-2000:]}")
                 total += float(text.strip().splitlines()[-1]) if self.self_timed else elapsed
+        self.cpu_samples.append(cpu / number)
         return total / number
-
-
-# ---------------------------------------------------------------- Prefect peer
 
 
 def peer_python() -> Path | None:
@@ -351,14 +305,8 @@ def run_peer_script(path: str | Path, *args: str, env: dict[str, str] | None = N
     exe = peer_python()
     if exe is None:
         raise BenchError("no peer venv: run make bench-peer")
-    proc = subprocess.run(
-        [str(exe), str(path), *args],
-        env=env or peer_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
+    argv = [str(exe), str(path), *args]
+    proc = subprocess.run(argv, env=env or peer_env(), capture_output=True, text=True, timeout=timeout, stdin=DEVNULL)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         raise BenchError(f"peer script {path} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
@@ -387,11 +335,8 @@ class PeerWorker:
         self._log = open(self.log_path, "ab")
         self._proc = subprocess.Popen(
             [str(exe), str(Path(__file__).resolve()), "--peer-worker", str(Path(module_path).resolve())],
-            env=self.env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-        )
+            env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+        )  # fmt: skip
 
     def _request(self, msg: dict[str, Any]) -> Any:
         assert self._proc.stdin and self._proc.stdout
@@ -466,9 +411,6 @@ def _peer_worker_main(module_path: str) -> None:
         proto.write(json.dumps(reply) + "\n")
 
 
-# ---------------------------------------------------------------- reporting
-
-
 @dataclass
 class Row:
     """One line of a report (see module doc)."""
@@ -518,6 +460,8 @@ def _ratio(a: Stats | None, b: Stats | None) -> str:
     if a is None or b is None or b.median == 0:
         return "-"
     r = a.median / b.median
+    if r < 0.5:  # "1/459": Headwater is 459 times faster
+        return f"1/{1 / r:,.0f}" if r < 0.01 else f"1/{1 / r:.3g}"
     return f"{r:.3g}x" if r < 100 else f"{r:,.0f}x"
 
 
@@ -543,6 +487,7 @@ def environment() -> dict[str, Any]:
         "python": platform.python_version(),
         "headwater": hw,
         "peer": peer_version() or "none (run make bench-peer)",
+        "load": "load average {:.2f} {:.2f} {:.2f} (1/5/15 min)".format(*os.getloadavg()),
     }
 
 
@@ -580,6 +525,7 @@ def report(area: str, rows: list[Row], extra: dict[str, Any] | None = None, json
     print(f"\n== {area} — {env['date']}")
     print(f"   machine: {env['machine']}; python {env['python']}; headwater {env['headwater']}")
     print(f"   peer: {env['peer']}")
+    print(f"   {env['load']} at the end of the run")
     data = {"area": area, "environment": env, "extra": extra or {}, "rows": [_row_json(r) for r in rows]}
     table = [HEADER] + [_cells(j) for j in data["rows"]]
     widths = [max(len(row[i]) for row in table) for i in range(len(HEADER))]
@@ -608,7 +554,7 @@ def markdown(paths: list[Path] | None = None) -> str:
         data = json.loads(path.read_text())
         env = data["environment"]
         out += [f"### {data['area']}", "", f"{env['date']} · {env['machine']} · Python {env['python']} · "
-                f"headwater {env['headwater']} · peer: {env['peer']}", "",
+                f"headwater {env['headwater']} · peer: {env['peer']} · {env.get('load', '')}", "",
                 "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]  # fmt: skip
         for j in data["rows"]:
             cells = _cells(j)
