@@ -450,6 +450,8 @@ def _time_scale(value: float) -> str:
 def _fmt_stats(s: Stats | None, unit: str, scale: str | None) -> str:
     if s is None:
         return "-"
+    if unit == "s" and scale is None:
+        scale = _time_scale(s.median)
     m = fmt_value(s.median, unit, scale)
     lo = fmt_value(s.min, unit, scale).split(" ")[0]
     hi = fmt_value(s.max, unit, scale).split(" ")[0]

@@ -3,6 +3,8 @@
 #
 #   bash bench/run_all.sh [--quick] [--no-peer] [--repeat N]    # or: make bench
 #   BENCH_ONLY="blocks runtime" bash bench/run_all.sh             # a subset
+#   BENCH_NICE=-5 bash bench/run_all.sh        # as root on a shared box: benches (and the
+#                                              # peer, their child) ahead of other work
 #
 # Each bench/<area>.py prints its own table and writes bench/results/<area>-latest.json;
 # this script keeps going when one fails, then writes bench/results/summary.md (all the
@@ -45,7 +47,7 @@ for a in "${AREAS[@]}"; do
     echo | tee -a "$LOG"
     echo "### $a: $PY bench/$a.py $*" | tee -a "$LOG"
     start=$(date +%s)
-    (cd "$ROOT" && "$PY" "bench/$a.py" "$@") 2>&1 | tee -a "$LOG"
+    (cd "$ROOT" && exec nice -n "${BENCH_NICE:-0}" "$PY" "bench/$a.py" "$@") 2>&1 | tee -a "$LOG"
     rc=${PIPESTATUS[0]}
     case $rc in
         0) STATUS[$a]="ok" ;;
