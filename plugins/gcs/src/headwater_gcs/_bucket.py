@@ -326,14 +326,22 @@ class GcsBucket(ObjectStorage):
             rel = PurePosixPath(blob.name[len(prefix):])
             if rel.is_absolute() or ".." in rel.parts or not rel.parts:
                 raise StorageError(f"refusing to download {self._where(blob.name)}: its name leaves {str(target)!r}")
-            jobs.append((blob.name, target.joinpath(*rel.parts)))
+            jobs.append((blob.name, target.joinpath(*rel.parts), blob.size or 0))
         if not jobs:
             raise ObjectNotFoundError(f"no objects under {self._where(prefix or None)}")
-        target.mkdir(parents=True, exist_ok=True)
+        for folder in {dest.parent for _name, dest, _size in jobs}:
+            folder.mkdir(parents=True, exist_ok=True)
         report = safe_progress(progress)
+        api = self._conn().api
 
-        def fetch(job: tuple[str, Path]) -> None:
-            name, dest = job
+        def fetch(job: tuple[str, Path, int]) -> None:
+            name, dest, size = job
+            if size <= SMALL_OBJECT_LIMIT and not download_kwargs:
+                data = api.read_bytes(self.bucket, name)
+                replace_atomically(dest, lambda fh: fh.write(data), make_parents=False)
+                if report is not None:
+                    report(len(data))
+                return
             replace_atomically(dest, lambda fh: self._download(name, fh, report, download_kwargs))
 
         run_bounded(jobs, fetch, self.max_concurrency, lambda job: f"gs://{self.bucket}/{job[0]}",

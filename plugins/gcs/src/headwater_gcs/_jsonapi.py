@@ -198,9 +198,18 @@ class JsonApi:
         return total
 
     def read_bytes(self, bucket: str, name: str) -> bytes:
-        parts: list[bytes] = []
-        self.download_to(bucket, name, parts.append)
-        return b"".join(parts)
+        """The whole object in one read (for small objects), checked against its CRC32C."""
+        url = self._url(self._object_path(bucket, name, download=True), {"alt": "media"})
+        try:
+            response = self._request("GET", url)
+            data = response.data
+        except Exception as exc:
+            raise self._fail(exc, "download", bucket, name) from None
+        expected = _crc_from_header(response.headers.get("x-goog-hash"))
+        stored_encoding = response.headers.get("x-goog-stored-content-encoding", "identity")
+        if expected and stored_encoding == "identity" and crc32c_b64(data) != expected:
+            raise TransferError(f"download of gs://{bucket}/{name} was corrupted in transit (CRC32C mismatch)")
+        return data
 
     def metadata(self, bucket: str, name: str) -> dict[str, Any] | None:
         """The object's metadata, or None if it does not exist."""

@@ -132,12 +132,13 @@ def local_matches(path: Path, size: int, remote: dict[str, Any]) -> bool:
     return False
 
 
-def replace_atomically(target: Path, write: Callable[[IO[bytes]], Any]) -> None:
+def replace_atomically(target: Path, write: Callable[[IO[bytes]], Any], make_parents: bool = True) -> None:
     """Call ``write(fh)`` on a temporary file next to ``target``, then rename it into place.
 
     An interruption leaves ``target`` as it was (the temporary file is removed).
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if make_parents:
+        target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.hw-partial")
     try:
         with open(tmp, "wb") as fh:
