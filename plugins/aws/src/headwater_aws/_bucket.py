@@ -1,0 +1,409 @@
+"""``S3Bucket``: an S3 bucket (or a folder of one) behind Headwater's object-storage interface."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
+
+from pydantic import Field, field_validator
+
+from headwater.blocks.storage import ObjectStorage, ProgressCallback, join_key
+from headwater.errors import ObjectNotFoundError, StorageError
+
+from headwater_aws import _folders
+from headwater_aws._errors import Where, error_code, translate
+from headwater_aws.credentials import AwsCredentials, MinIOCredentials
+
+__all__ = ["S3Bucket"]
+
+MiB = 1024 * 1024
+
+
+class S3Bucket(ObjectStorage):
+    """An S3 bucket (or a folder of one) with the object-storage interface.
+
+    Every path given to a method is relative to ``bucket_folder``, which is applied exactly
+    once; returned keys are full keys in the bucket. Folder transfers move ``max_concurrency``
+    files at a time on one shared client; files over ``multipart_threshold`` go through boto3's
+    managed multipart transfer (an upload that fails is aborted, so no partial object is left).
+
+    Example:
+        >>> raw = S3Bucket(bucket_name="acme-raw", bucket_folder="landing",
+        ...                credentials=AwsCredentials.load("prod"))                # doctest: +SKIP
+        >>> raw.upload_from_folder("exports/", "2024-06-01", skip_unchanged=True)  # doctest: +SKIP
+        'landing/2024-06-01'
+    """
+
+    _block_description = "An S3 bucket (or a folder of one) with the object-storage interface."
+
+    bucket_name: str = Field(description="Name of the bucket.")
+    credentials: AwsCredentials | MinIOCredentials = Field(
+        default_factory=AwsCredentials, description="Credentials (and endpoint) used to reach the bucket."
+    )
+    bucket_folder: str = Field(
+        default="", description="Folder inside the bucket that every path is relative to (default: the bucket root)."
+    )
+    max_concurrency: int = Field(default=16, ge=1, le=128, description="How many files folder transfers move at once.")
+    multipart_threshold: int = Field(
+        default=8 * MiB, ge=5 * MiB, description="Files of at least this many bytes are uploaded/downloaded in parts."
+    )
+    multipart_chunksize: int = Field(default=8 * MiB, ge=5 * MiB, description="Size in bytes of each part of a multipart transfer.")
+
+    @field_validator("bucket_folder")
+    @classmethod
+    def _normal_folder(cls, value: str) -> str:
+        return join_key(value)
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _client(self) -> Any:
+        return self.credentials.get_client("s3", max_pool_connections=max(10, 2 * self.max_concurrency))
+
+    def _transfer_config(self, threads: int | None = None) -> Any:
+        from boto3.s3.transfer import TransferConfig
+
+        return TransferConfig(
+            multipart_threshold=self.multipart_threshold,
+            multipart_chunksize=self.multipart_chunksize,
+            max_concurrency=threads or 10,
+            use_threads=True,
+        )
+
+    def _key(self, path: str | os.PathLike[str] | None) -> str:
+        return join_key(self.bucket_folder, None if path is None else str(path))
+
+    def _prefix(self, folder: str | None) -> str:
+        key = self._key(folder)
+        return f"{key}/" if key else ""
+
+    def _relative(self, key: str) -> str:
+        base = self._prefix("")
+        return key[len(base):] if base and key.startswith(base) else key
+
+    def _where(self, key: str | None = None) -> Where:
+        return Where(self.credentials.describe_endpoint(), self.bucket_name, key,
+                     getattr(self.credentials, "aws_access_key_id", None) or getattr(self.credentials, "minio_root_user", None))
+
+    def _bucket_exists(self) -> bool | None:
+        try:
+            self._client().head_bucket(Bucket=self.bucket_name)
+            return True
+        except Exception as exc:
+            return False if error_code(exc) in {"404", "NoSuchBucket", "NotFound"} else None
+
+    def _fail(self, exc: BaseException, action: str, key: str | None = None) -> Exception:
+        exists = None
+        if key is not None and error_code(exc) in {"404", "NoSuchKey", "NotFound"}:
+            exists = self._bucket_exists()
+        return translate(exc, action, self._where(key), bucket_exists=exists)
+
+    # -- bucket -------------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Check that the endpoint answers, accepts the credentials and has the bucket.
+
+        Raises:
+            ObjectNotFoundError: the bucket does not exist.
+            ConnectionFailedError: the endpoint cannot be reached or refuses the credentials.
+        """
+        try:
+            self._client().head_bucket(Bucket=self.bucket_name)
+        except Exception as exc:
+            raise self._fail(exc, "reach") from None
+
+    def create_bucket(self, exist_ok: bool = False) -> str:
+        """Create the bucket (in the credentials' region); returns its name.
+
+        Raises:
+            StorageError: it exists (and ``exist_ok`` is False) or the name is not allowed.
+        """
+        client = self._client()
+        kwargs: dict[str, Any] = {"Bucket": self.bucket_name}
+        region = client.meta.region_name
+        if region and region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        try:
+            client.create_bucket(**kwargs)
+        except Exception as exc:
+            if error_code(exc) in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                if exist_ok:
+                    return self.bucket_name
+                raise StorageError(f"cannot create {self._where()}: the bucket already exists") from None
+            raise self._fail(exc, "create") from None
+        return self.bucket_name
+
+    # -- listing ------------------------------------------------------------------------------
+
+    def list_objects(
+        self, folder: str = "", delimiter: str = "", page_size: int | None = None,
+        max_items: int | None = None, jmespath_query: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The objects under ``folder`` (recursively unless ``delimiter`` is given).
+
+        Args:
+            folder: Folder relative to ``bucket_folder`` (default: all of it).
+            delimiter: E.g. ``"/"`` to list only the folder's direct children.
+            page_size: Objects per request.
+            max_items: Stop after this many objects.
+            jmespath_query: A JMESPath query applied to each page (as in prefect-aws); the
+                matching items are returned as they are.
+
+        Returns:
+            One dict per object: boto3's fields (``Key``, ``Size``, ``LastModified``, ``ETag``,
+            ...) plus ``key`` (relative to ``bucket_folder``, usable with :meth:`read_path`),
+            ``name`` (the full key), ``size``, ``last_modified`` and ``etag``.
+        """
+        client = self._client()
+        params: dict[str, Any] = {"Bucket": self.bucket_name, "Prefix": self._prefix(folder)}
+        if delimiter:
+            params["Delimiter"] = delimiter
+        paging = {k: v for k, v in (("PageSize", page_size), ("MaxItems", max_items)) if v}
+        try:
+            pages = client.get_paginator("list_objects_v2").paginate(**params, PaginationConfig=paging)
+            if jmespath_query:
+                return list(pages.search(jmespath_query))
+            items = [obj for page in pages for obj in page.get("Contents", [])]
+        except Exception as exc:
+            raise self._fail(exc, "list") from None
+        return [self._describe(obj) for obj in items if not obj["Key"].endswith("/")]
+
+    def _describe(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **obj, "key": self._relative(obj["Key"]), "name": obj["Key"], "size": obj.get("Size"),
+            "last_modified": obj.get("LastModified"), "etag": (obj.get("ETag") or "").strip('"'),
+        }
+
+    # -- single objects -----------------------------------------------------------------------
+
+    def read_path(self, path: str) -> bytes:
+        """The bytes of the object at ``path``.
+
+        Raises:
+            ObjectNotFoundError: no such object (or bucket).
+        """
+        key = self._key(path)
+        try:
+            return self._client().get_object(Bucket=self.bucket_name, Key=key)["Body"].read()
+        except Exception as exc:
+            raise self._fail(exc, "read", key) from None
+
+    def write_path(self, path: str, content: bytes) -> str:
+        """Write ``content`` to ``path``; returns the full key written."""
+        key = self._key(path)
+        try:
+            self._client().put_object(Bucket=self.bucket_name, Key=key, Body=content)
+        except Exception as exc:
+            raise self._fail(exc, "write", key) from None
+        return key
+
+    def upload_from_path(
+        self, from_path: str | os.PathLike[str], to_path: str | None = None,
+        progress: ProgressCallback | None = None, **upload_kwargs: Any,
+    ) -> str:
+        """Upload a local file to ``to_path`` (default: the file's name); returns the full key.
+
+        Args:
+            from_path: The local file.
+            to_path: Destination relative to ``bucket_folder``.
+            progress: Called with the number of bytes just sent.
+            **upload_kwargs: S3 arguments such as ``ContentType=...`` or ``ExtraArgs={...}``.
+
+        Raises:
+            ObjectNotFoundError: the local file does not exist.
+            TransferError: a multipart upload failed (it was aborted; no object was written).
+        """
+        source = Path(from_path)
+        if not source.is_file():
+            raise ObjectNotFoundError(f"no local file {str(source)!r} to upload")
+        key = self._key(to_path or source.name)
+        _folders.upload_file(self, self._client(), source, key, source.stat().st_size, progress,
+                             _extra_args(upload_kwargs), self._transfer_config())
+        return key
+
+    def upload_from_file_object(
+        self, from_file_object: BinaryIO, to_path: str, progress: ProgressCallback | None = None, **upload_kwargs: Any
+    ) -> str:
+        """Upload the rest of a binary file object to ``to_path``; returns the full key."""
+        key = self._key(to_path)
+        try:
+            self._client().upload_fileobj(from_file_object, self.bucket_name, key, ExtraArgs=_extra_args(upload_kwargs) or None,
+                                          Callback=progress, Config=self._transfer_config())
+        except Exception as exc:
+            raise self._fail(exc, "upload to", key) from None
+        return key
+
+    def download_object_to_path(
+        self, from_path: str, to_path: str | os.PathLike[str] | None = None,
+        progress: ProgressCallback | None = None, **download_kwargs: Any,
+    ) -> Path:
+        """Download the object at ``from_path`` to a local file (default: its name, here).
+
+        The file appears only once complete; an interrupted download leaves nothing behind.
+        """
+        target = Path(to_path) if to_path is not None else Path(PurePosixPath(from_path).name)
+        if target.is_dir():
+            target = target / PurePosixPath(from_path).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        key = self._key(from_path)
+        try:
+            self._client().download_file(self.bucket_name, key, str(target), ExtraArgs=_extra_args(download_kwargs) or None,
+                                         Callback=progress, Config=self._transfer_config())
+        except Exception as exc:
+            raise self._fail(exc, "download", key) from None
+        return target
+
+    def download_object_to_file_object(
+        self, from_path: str, to_file_object: BinaryIO, progress: ProgressCallback | None = None, **download_kwargs: Any
+    ) -> BinaryIO:
+        """Download the object at ``from_path`` into a binary file object; returns it."""
+        key = self._key(from_path)
+        try:
+            self._client().download_fileobj(self.bucket_name, key, to_file_object, ExtraArgs=_extra_args(download_kwargs) or None,
+                                            Callback=progress, Config=self._transfer_config())
+        except Exception as exc:
+            raise self._fail(exc, "download", key) from None
+        return to_file_object
+
+    def copy_object(self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None, **copy_kwargs: Any) -> str:
+        """Copy an object on the server side (large objects in parts); returns the target key.
+
+        Args:
+            from_path: Source, relative to ``bucket_folder``.
+            to_path: Target: relative to ``bucket_folder`` (same bucket), to the other
+                ``S3Bucket``'s ``bucket_folder``, or a full key when ``to_bucket`` is a name.
+            to_bucket: Another ``S3Bucket`` or bucket name (default: this bucket).
+            **copy_kwargs: S3 arguments such as ``MetadataDirective=...`` or ``ExtraArgs={...}``.
+        """
+        source = self._key(from_path)
+        bucket, target = self._target(to_path, to_bucket)
+        try:
+            self._client().copy({"Bucket": self.bucket_name, "Key": source}, bucket, target,
+                                ExtraArgs=_extra_args(copy_kwargs) or None, Config=self._transfer_config())
+        except Exception as exc:
+            raise self._fail(exc, f"copy to s3://{bucket}/{target} from", source) from None
+        return target
+
+    def move_object(self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None) -> str:
+        """Move an object (server-side copy, then delete the source); returns the target key.
+
+        Raises:
+            StorageError: the copy succeeded but the source could not be deleted (both exist).
+        """
+        target = self.copy_object(from_path, to_path, to_bucket)
+        source = self._key(from_path)
+        try:
+            self._client().delete_object(Bucket=self.bucket_name, Key=source)
+        except Exception as exc:
+            reason = translate(exc, "delete", self._where(source))
+            raise StorageError(f"copied {self._where(source)} to {target!r} but could not delete the source: {reason}") from None
+        return target
+
+    def _target(self, to_path: str, to_bucket: S3Bucket | str | None) -> tuple[str, str]:
+        if isinstance(to_bucket, S3Bucket):
+            return to_bucket.bucket_name, to_bucket._key(to_path)
+        if isinstance(to_bucket, str):
+            return to_bucket, join_key(to_path)
+        return self.bucket_name, self._key(to_path)
+
+    def stream_from(self, bucket: S3Bucket, from_path: str, to_path: str | None = None, **upload_kwargs: Any) -> str:
+        """Stream an object of another ``S3Bucket`` (other credentials allowed) into this one
+        without touching the disk; returns the full key written."""
+        source = bucket._key(from_path)
+        key = self._key(to_path or PurePosixPath(from_path).name)
+        try:
+            body = bucket._client().get_object(Bucket=bucket.bucket_name, Key=source)["Body"]
+        except Exception as exc:
+            raise bucket._fail(exc, "stream", source) from None
+        try:
+            self._client().upload_fileobj(body, self.bucket_name, key, ExtraArgs=_extra_args(upload_kwargs) or None,
+                                          Config=self._transfer_config())
+        except Exception as exc:
+            raise self._fail(exc, f"stream s3://{bucket.bucket_name}/{source} to", key) from None
+        finally:
+            body.close()
+        return key
+
+    # -- folders ------------------------------------------------------------------------------
+
+    def upload_from_folder(
+        self, from_folder: str | os.PathLike[str], to_folder: str | None = None, skip_unchanged: bool = False,
+        progress: ProgressCallback | None = None, ignore_file: str | os.PathLike[str] | None = None,
+        **upload_kwargs: Any,
+    ) -> str | None:
+        """Upload every file under ``from_folder``, ``max_concurrency`` at a time.
+
+        Args:
+            from_folder: The local folder.
+            to_folder: Destination folder relative to ``bucket_folder`` (default: its root).
+            skip_unchanged: Skip files whose object already has the same size and checksum
+                (ETag: the MD5, or for multipart objects the MD5 of part MD5s).
+            progress: Called with the bytes of each file sent (or skipped).
+            ignore_file: A ``.gitignore``-style file of patterns to leave out.
+            **upload_kwargs: S3 arguments for every file (``ContentType=...``, ``ExtraArgs={...}``).
+
+        Returns:
+            The destination folder's full key, or None if there was nothing to upload.
+
+        Raises:
+            TransferError: some files failed; the message lists what was and was not transferred.
+        """
+        count = _folders.upload_folder(self, from_folder, to_folder, skip_unchanged, progress, ignore_file,
+                                       _extra_args(upload_kwargs))
+        return self._key(to_folder) if count else None
+
+    def put_directory(
+        self, local_path: str | os.PathLike[str] | None = None, to_path: str | None = None,
+        ignore_file: str | os.PathLike[str] | None = None,
+    ) -> int:
+        """Copy a local folder (default: the working directory) into the bucket, concurrently;
+        returns the number of files copied."""
+        return _folders.upload_folder(self, local_path or ".", to_path, False, None, ignore_file, {})
+
+    def download_folder_to_path(
+        self, from_folder: str, to_folder: str | os.PathLike[str] | None = None,
+        progress: ProgressCallback | None = None, **download_kwargs: Any,
+    ) -> Path:
+        """Download every object under ``from_folder`` into ``to_folder`` (default: here),
+        ``max_concurrency`` at a time; returns the local folder.
+
+        Raises:
+            ObjectNotFoundError: there is no object under ``from_folder``.
+            TransferError: some objects failed; the message lists what was and was not transferred.
+        """
+        return _folders.download_folder(self, from_folder, to_folder, progress, _extra_args(download_kwargs))
+
+    # -- async twins of the S3-specific methods ---------------------------------------------------
+
+    async def alist_objects(  # type: ignore[override]
+        self, folder: str = "", delimiter: str = "", page_size: int | None = None,
+        max_items: int | None = None, jmespath_query: str | None = None,
+    ) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self.list_objects, folder, delimiter, page_size, max_items, jmespath_query)
+
+    async def acopy_object(self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None, **kw: Any) -> str:
+        return await asyncio.to_thread(self.copy_object, from_path, to_path, to_bucket, **kw)
+
+    async def amove_object(self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None) -> str:
+        return await asyncio.to_thread(self.move_object, from_path, to_path, to_bucket)
+
+    async def astream_from(self, bucket: S3Bucket, from_path: str, to_path: str | None = None, **kw: Any) -> str:
+        return await asyncio.to_thread(self.stream_from, bucket, from_path, to_path, **kw)
+
+    async def acreate_bucket(self, exist_ok: bool = False) -> str:
+        return await asyncio.to_thread(self.create_bucket, exist_ok)
+
+    async def acheck(self) -> None:
+        await asyncio.to_thread(self.check)
+
+
+def _extra_args(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """S3 arguments from prefect-aws style ``ExtraArgs={...}`` and/or ``ContentType=...`` keywords."""
+    extra = dict(kwargs.pop("ExtraArgs", None) or {})
+    for name in list(kwargs):
+        if name[:1].isupper():
+            extra[name] = kwargs.pop(name)
+    if kwargs:
+        raise TypeError(f"unexpected argument(s) {', '.join(sorted(kwargs))}: pass S3 arguments as ExtraArgs={{...}}")
+    return extra
