@@ -23,6 +23,7 @@ _EXTRAS = {
     "duckdb_engine": "duckdb",
     "aiosqlite": "sqlite-async",
     "pandas": "pandas",
+    "greenlet": "async",
 }
 _STATEMENT_LIMIT = 300
 
@@ -90,8 +91,9 @@ def shorten(statement: Any) -> str:
 def connection_error(exc: BaseException, database: str) -> SqlError:
     if isinstance(exc, SqlError):
         return exc
-    if isinstance(exc, ModuleNotFoundError):
-        return missing_module_error(exc.name or str(exc), database)
+    if isinstance(exc, ImportError):
+        missing = exc.name or getattr(exc.__cause__, "name", None) or ("greenlet" if "greenlet" in str(exc) else str(exc))
+        return missing_module_error(missing, database)
     return SqlConnectionError(
         f"cannot connect to {database}: {redact(_first_line(exc))}; "
         "check the host, port, database name and credentials of the connection_info"

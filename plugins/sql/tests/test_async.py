@@ -1,0 +1,99 @@
+"""AsyncSqlAlchemyConnector on aiosqlite and psycopg's async driver (PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from headwater_sql import AsyncSqlAlchemyConnector, SqlConnectionError, SqlExecutionError
+
+ASYNC_BACKENDS = pytest.mark.parametrize("async_url", ["sqlite", "postgres"], indirect=True)
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def _sync_count(url: str, table: str) -> int:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+@ASYNC_BACKENDS
+def test_async_connector_end_to_end(async_url: str) -> None:
+    async def main() -> dict[str, Any]:
+        async with AsyncSqlAlchemyConnector(connection_info=async_url, fetch_size=2) as db:
+            assert db.create_url().drivername in ("sqlite+aiosqlite", "postgresql+psycopg")
+            await db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR(20))")
+            await db.execute_many("INSERT INTO items VALUES (:id, :name)", [{"id": i, "name": f"n{i}"} for i in range(3)])
+            inserted = await db.insert_rows("items", ({"id": i, "name": f"n{i}"} for i in range(3, 6)), batch_size=2)
+            query = "SELECT id FROM items ORDER BY id"
+            pages = []
+            while rows := await db.fetch_many(query):
+                pages.append([r[0] for r in rows])
+            exhausted = await db.fetch_one(query)
+            await db.reset_connections()
+            first = await db.fetch_one(query)
+            rest = await db.fetch_all(query)
+            everything = await db.fetch_all(query)
+            return {"inserted": inserted, "pages": pages, "exhausted": exhausted, "first": first, "rest": rest, "all": everything}
+
+    got = run(main())
+    assert got["inserted"] == 3
+    assert got["pages"] == [[0, 1], [2, 3], [4, 5]]
+    assert got["exhausted"] is None
+    assert got["first"] == (0,)
+    assert [r[0] for r in got["rest"]] == [1, 2, 3, 4, 5]
+    assert len(got["all"]) == 6
+    assert _sync_count(async_url, "items") == 6
+
+
+@ASYNC_BACKENDS
+def test_async_errors_and_atomic_insert(async_url: str) -> None:
+    async def main() -> int:
+        async with AsyncSqlAlchemyConnector(connection_info=async_url) as db:
+            await db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY)")
+            for call in (
+                lambda: db.fetch_all("SELECT * FROM nope WHERE a = :a", {"a": "hidden-value"}),
+                lambda: db.fetch_many("SELECT * FROM nope", size=3),
+                lambda: db.execute("SELECT * FROM nope"),
+                lambda: db.insert_rows("items", [{"id": 1}, {"id": 2}, {"id": 1}], batch_size=2),
+            ):
+                with pytest.raises(SqlExecutionError) as info:
+                    await call()
+                assert db.database_label in str(info.value) and "hidden-value" not in str(info.value)
+            return db.get_engine().sync_engine.pool.checkedout()
+
+    assert run(main()) == 0
+    assert _sync_count(async_url, "items") == 0
+
+
+@pytest.mark.parametrize("async_url", ["sqlite"], indirect=True)
+def test_async_check_and_dataframes(async_url: str) -> None:
+    pd = pytest.importorskip("pandas", reason="pandas is not installed: pip install 'headwater-sql[pandas]'")
+    db = AsyncSqlAlchemyConnector(connection_info=async_url)
+    db.check()
+
+    async def main() -> Any:
+        async with db:
+            db.check()  # also from inside a running event loop
+            assert await db.load_dataframe(pd.DataFrame({"a": [1, 2]}), "frame") == 2
+            return await db.fetch_dataframe("SELECT a FROM frame ORDER BY a")
+
+    assert run(main())["a"].tolist() == [1, 2]
+
+
+def test_async_unreachable_server_is_a_connection_error() -> None:
+    from headwater.testing import free_port
+
+    db = AsyncSqlAlchemyConnector(connection_info=f"postgresql://u:S3cret-pw-x@127.0.0.1:{free_port()}/db")
+    with pytest.raises(SqlConnectionError) as info:
+        db.check()
+    assert "S3cret-pw-x" not in str(info.value)
