@@ -1,89 +1,74 @@
-"""Bench: mapping trivial tasks on a Dask LocalCluster, raw ``client.map`` + ``gather`` vs a
-Headwater flow with ``DaskTaskRunner`` on the same cluster.
+"""Bench: a flow mapping trivial tasks with ``DaskTaskRunner`` vs raw ``client.map`` + ``gather``.
 
-Run: ``.venv/bin/python bench/dask.py [--tasks 1000] [--runs 5]``. Prints median and min-max
-of each, and the ratio (target: Headwater within 1.5x of raw Dask).
+Run: ``.venv/bin/python bench/dask.py [--quick] [--repeat N] [--tasks N]``.
+
+Both run on the same ``LocalCluster`` (2 worker processes, 1 thread each, 127.0.0.1),
+alternately. The Headwater side records the full run history (task runs, states, logs;
+console lines silenced) and ships every call to the workers as a cloudpickled payload.
+Target: within 1.5x of the raw Dask floor (Prefect on Dask manages ~1 task per second on
+complex tasks, prefect#18191). No Prefect peer row: the peer venv has no prefect-dask.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import statistics
 import sys
-import tempfile
-import time
-
-# This file is named dask.py: keep its folder off sys.path so `import dask` finds the library.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 
 def inc(x: int) -> int:
     return x + 1
 
 
-def raw_dask(client, n: int) -> float:
-    start = time.perf_counter()
-    # pure=False: every run submits fresh keys, as a flow run does.
-    results = client.gather(client.map(inc, range(n), pure=False))
-    elapsed = time.perf_counter() - start
-    assert results == [x + 1 for x in range(n)]
-    return elapsed
+def main() -> int:
+    # Imported here, not at module level: Dask's spawned workers re-import this module
+    # without bench/ on their path.
+    import harness
+    from harness import Row, compare
 
+    harness.unshadow()  # this file is dask.py: `import dask` must find the library
+    args = harness.bench_args(__doc__.splitlines()[0], repeat=5)
+    n = 200 if args.quick else 1000
+    os.environ.update(harness.headwater_env())
+    os.environ["DASK_TEMPORARY_DIRECTORY"] = str(harness.fresh_dir("hwbench-dask-"))
 
-def headwater_dask(address: str, n: int) -> float | None:
-    try:
-        from headwater import flow, task
-        from headwater_dask import DaskTaskRunner
-    except ImportError as exc:
-        print(f"headwater flow runtime not available ({exc}); skipping the DaskTaskRunner bench")
-        return None
+    from distributed import Client, LocalCluster
+
+    from headwater import flow, task
+    from headwater_dask import DaskTaskRunner
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None, silence_logs=40,
+                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+    client = Client(cluster, set_as_default=False)
+    expected = [x + 1 for x in range(n)]
+
+    def raw() -> None:
+        # pure=False: fresh keys every round, as every flow run submits new task runs.
+        assert client.gather(client.map(inc, range(n), pure=False)) == expected
 
     hinc = task(inc, name="inc")
 
-    @flow(task_runner=DaskTaskRunner(address=address))
-    def mapped(n: int) -> list[int]:
+    @flow(task_runner=DaskTaskRunner(address=cluster.scheduler_address))
+    def mapped() -> list[int]:
         return [f.result() for f in hinc.map(range(n))]
 
-    start = time.perf_counter()
-    results = mapped(n)
-    elapsed = time.perf_counter() - start
-    assert results == [x + 1 for x in range(n)]
-    return elapsed
+    def headwater() -> None:
+        assert mapped() == expected
 
-
-def summary(times: list[float]) -> str:
-    return f"median {statistics.median(times):.3f} s  (min {min(times):.3f}, max {max(times):.3f}, runs {len(times)})"
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
-
-    tmp = tempfile.mkdtemp(prefix="hw-bench-dask-")
-    os.environ.setdefault("DASK_TEMPORARY_DIRECTORY", os.path.join(tmp, "dask"))
-    os.environ.setdefault("HEADWATER_HOME", os.path.join(tmp, "home"))
-    # Run history is recorded as usual; only the console lines (2 per task) are silenced.
-    os.environ.setdefault("HEADWATER_LOGGING_LEVEL", "WARNING")
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, silence_logs=40,
-                      scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as cluster, \
-            Client(cluster, set_as_default=False) as client:
-        raw_dask(client, 50)  # warm the workers
-        raw = [raw_dask(client, args.tasks) for _ in range(args.runs)]
-        print(f"raw client.map + gather, {args.tasks} tasks: {summary(raw)}")
-        if headwater_dask(cluster.scheduler_address, 50) is None:
-            return 0
-        ours = [headwater_dask(cluster.scheduler_address, args.tasks) for _ in range(args.runs)]
-        print(f"headwater flow + DaskTaskRunner, {args.tasks} tasks: {summary(ours)}")
-        ratio = statistics.median(ours) / statistics.median(raw)
-        print(f"ratio headwater / raw: {ratio:.2f}x (target <= 1.5x)")
-    return 0
+    try:
+        stats = compare({"hw": headwater, "floor": raw}, repeat=args.repeat, warmup=1)
+    finally:
+        client.close()
+        cluster.close()
+    hw, floor = stats["hw"], stats["floor"]
+    rows = [
+        Row(f"flow mapping {n:,} trivial tasks on 2 Dask workers", hw, floor=floor, target=1.5 * floor.median,
+            note="target 1.5x floor"),
+        Row("  per task", hw.scaled(1 / n), floor=floor.scaled(1 / n), target=1.5 * floor.median / n),
+    ]
+    missed = harness.report("dask", rows, extra={"tasks": n, "workers": 2}, json_out=not args.no_json)
+    print(f"   ratio Headwater / raw Dask: {hw.median / floor.median:.2f}x (target <= 1.5x)")
+    return harness.exit_code(missed)
 
 
 if __name__ == "__main__":

@@ -42,15 +42,16 @@ class DaskSession:
     """A started runner's Dask resources; :meth:`close` releases them."""
 
     def __init__(self, client: Any, cluster: Any | None) -> None:
-        from headwater.runtime.calls import run_payload
+        from headwater_dask._worker import run_remote
 
         self.client = client
         self.cluster = cluster
-        self._run = run_payload
+        self._run = run_remote
+        self._tasks: dict[int, tuple[Any, str, bytes]] = {}
+        self._timers: set[threading.Timer] = set()
         self._done: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._collector = threading.Thread(target=self._collect, name="headwater-dask-collector", daemon=True)
         self._collector.start()
-        self._timers: set[threading.Timer] = set()
 
     @classmethod
     def open(cls, address: str | None, cluster_class: Any, cluster_kwargs: dict[str, Any],
@@ -70,22 +71,70 @@ class DaskSession:
     def send(self, call: Any, payload: bytes) -> concurrent.futures.Future[Any]:
         """Start ``run_payload(payload)`` on a worker; the returned future gets its outcome bytes."""
         proxy: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self._dispatch(_Pending(call, proxy, 1), payload)
+        self._dispatch(_Pending(call, proxy, 1), (payload,))
+        return proxy
+
+    def send_ready(self, call: Any) -> concurrent.futures.Future[Any]:
+        """:meth:`send` for a call whose inputs are ready, its task shipped by reference."""
+        proxy: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            args = self._arguments(call)
+        except BaseException as exc:
+            proxy.set_exception(exc)
+            return proxy
+        self._dispatch(_Pending(call, proxy, 1), args)
         return proxy
 
     def send_many(self, calls: Sequence[Any]) -> list[concurrent.futures.Future[Any]]:
-        """:meth:`send` for calls whose inputs are ready, in one scheduler message."""
-        payloads = [c.to_payload() for c in calls]
-        keys = [_key(c, 1) for c in calls]
-        futures = self.client.map(self._run, payloads, key=keys, pure=False)
+        """:meth:`send_ready` for many calls, in one scheduler message."""
         pendings = [_Pending(c, concurrent.futures.Future(), 1) for c in calls]
-        for fut, pending in zip(futures, pendings, strict=True):
-            fut.add_done_callback(lambda f, p=pending: self._done.put((f, p)))
+        ok: list[_Pending] = []
+        columns: list[list[Any]] = [[], [], []]
+        for pending in pendings:
+            try:
+                args = self._arguments(pending.call)
+            except BaseException as exc:
+                pending.proxy.set_exception(exc)
+                continue
+            ok.append(pending)
+            for column, value in zip(columns, args, strict=True):
+                column.append(value)
+        if ok:
+            try:
+                futures = self.client.map(self._run, *columns, key=[_key(p.call, 1) for p in ok], pure=False)
+            except BaseException as exc:
+                for pending in ok:
+                    pending.proxy.set_exception(exc)
+                return [p.proxy for p in pendings]
+            for fut, pending in zip(futures, ok, strict=True):
+                fut.add_done_callback(lambda f, p=pending: self._done.put((f, p)))
         return [p.proxy for p in pendings]
 
-    def _dispatch(self, pending: _Pending, payload: bytes) -> None:
+    def _arguments(self, call: Any) -> tuple[Any, ...]:
+        """``run_remote`` arguments: the payload with the task as a reference, token, pickled task."""
+        if getattr(call, "_unresolved", True):
+            return (call.to_payload(),)
+        entry = self._tasks.get(id(call.task))
+        if entry is None:
+            import uuid
+
+            import cloudpickle
+
+            entry = (call.task, uuid.uuid4().hex, cloudpickle.dumps(call.task))
+            self._tasks[id(call.task)] = entry
+        from headwater_dask._worker import TaskRef
+
+        task, token, blob = entry
+        call.task = TaskRef(token)
         try:
-            fut = self.client.submit(self._run, payload, key=_key(pending.call, pending.attempt), pure=False)
+            payload = call.to_payload()
+        finally:
+            call.task = task
+        return (payload, token, blob)
+
+    def _dispatch(self, pending: _Pending, args: tuple[Any, ...]) -> None:
+        try:
+            fut = self.client.submit(self._run, *args, key=_key(pending.call, pending.attempt), pure=False)
         except BaseException as exc:
             pending.proxy.set_exception(exc)
             return
@@ -183,23 +232,16 @@ class DaskSession:
         def go() -> None:
             self._timers.discard(timer)
             try:
-                payload = retry.call.to_payload()
+                args = self._arguments(retry.call)
             except BaseException as exc:
                 retry.proxy.set_exception(exc)
                 return
-            self._dispatch(retry, payload)
+            self._dispatch(retry, args)
 
-        if delay <= 0:
-            go_now = True
-            timer = None  # type: ignore[assignment]
-        else:
-            go_now = False
-            timer = threading.Timer(delay, go)
-            timer.daemon = True
-            self._timers.add(timer)
-            timer.start()
-        if go_now:
-            go()
+        timer = threading.Timer(delay, go)
+        timer.daemon = True
+        self._timers.add(timer)
+        timer.start()
 
     # -- closing --------------------------------------------------------------------------
 

@@ -123,6 +123,10 @@ class DaskTaskRunner(TaskRunner):
         if self._session is None:
             self.__enter__()
         session = self._session
+        if not call.upstream_futures():
+            from headwater.runtime.futures import HeadwaterFuture
+
+            return HeadwaterFuture(call.task_run, session.send_ready(call), call.absorb, call.crashed)
         return self.submit_remote(call, lambda payload: session.send(call, payload))
 
     def map(self, calls: Sequence[TaskCall]) -> list[HeadwaterFuture]:

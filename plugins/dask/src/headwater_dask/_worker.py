@@ -1,0 +1,54 @@
+"""What runs on the Dask workers: the runtime's ``run_payload`` with task objects cached.
+
+A flow that maps one task over 1,000 inputs ships the task (its function, pickled by value
+when defined in ``__main__``) once per worker instead of once per call: each payload refers
+to the task by a token, and the pickled task travels alongside as bytes that each worker
+unpickles only the first time it sees the token.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+_MAX_TASKS = 512
+_tasks: OrderedDict[str, Any] = OrderedDict()
+_lock = threading.Lock()
+
+
+class TaskRef:
+    """Stands in for a task inside a payload; unpickles to the worker's cached task."""
+
+    __slots__ = ("token",)
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (_cached_task, (self.token,))
+
+
+def _cached_task(token: str) -> Any:
+    with _lock:
+        return _tasks[token]
+
+
+def run_remote(payload: bytes, token: str | None = None, task_blob: bytes | None = None) -> bytes:
+    """Worker entry point: make the task of ``token`` available, then run the payload."""
+    from headwater.runtime.calls import run_payload
+
+    if token is not None:
+        with _lock:
+            known = token in _tasks
+            if known:
+                _tasks.move_to_end(token)
+        if not known:
+            import cloudpickle
+
+            task = cloudpickle.loads(task_blob)  # type: ignore[arg-type]
+            with _lock:
+                _tasks[token] = task
+                while len(_tasks) > _MAX_TASKS:
+                    _tasks.popitem(last=False)
+    return run_payload(payload)
