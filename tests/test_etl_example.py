@@ -11,6 +11,7 @@ import csv
 import io
 import json
 from collections import Counter
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -18,12 +19,15 @@ import pytest
 ORDERS, CUSTOMERS = 2_400, 400
 
 
-def _setup(home: Path) -> dict:
-    import run
+def _use_home(mp: pytest.MonkeyPatch, home: Path) -> None:
+    from headwater.settings import reset_settings
+    from headwater.testing import TEST_SECRET_KEY
 
-    run.ensure_blocks(home)
-    run.ensure_data(home, n_orders=ORDERS, n_customers=CUSTOMERS)
-    return json.loads((home / "raw" / "_manifest.json").read_text())
+    mp.setenv("HEADWATER_HOME", str(home))
+    mp.delenv("HEADWATER_DATABASE_URL", raising=False)
+    mp.setenv("HEADWATER_SECRETS_BACKEND", "encrypted")
+    mp.setenv("HEADWATER_SECRET_KEY", TEST_SECRET_KEY)
+    reset_settings()
 
 
 def _run(home: Path, **params):
@@ -42,16 +46,53 @@ def _warehouse_rows(home: Path, sql: str) -> list[tuple]:
         con.close()
 
 
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory):
+    """One home set up and run exactly as `make demo` does (run.py), shared by this module's
+    tests so that dbt parses the project once; each test restores what it changes."""
+    import run
+    from headwater.settings import reset_settings
+
+    home = tmp_path_factory.mktemp("etl-demo")
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        _use_home(mp, home)
+        with redirect_stdout(out):
+            status = run.main(["--orders", str(ORDERS), "--customers", str(CUSTOMERS)])
+    reset_settings()
+    assert status == 0, out.getvalue()
+    manifest = json.loads((home / "raw" / "_manifest.json").read_text())
+    summary = json.loads((home / "reports" / "summary.json").read_text())
+    return home, manifest, summary, out.getvalue()
+
+
 @pytest.fixture
-def demo(headwater_home):
-    """Blocks and data created as `make demo` creates them, and one completed run."""
-    manifest = _setup(headwater_home)
-    summary = _run(headwater_home)
-    return headwater_home, manifest, summary
+def demo(demo_home, monkeypatch):
+    import run
+    from point_blocks import point
+
+    home, manifest, summary, _ = demo_home
+    _use_home(monkeypatch, home)
+    yield home, manifest, summary
+    point(raw="local", reports="local", warehouse="duckdb")  # the defaults, whatever a test re-pointed
+    (home / "raw" / "_manifest.json").unlink()  # regenerate: a test may have edited a raw file
+    run.ensure_data(home, ORDERS, CUSTOMERS)
+
+
+def test_run_script_creates_blocks_and_prints_the_task_table(demo_home):
+    home, _, _, out = demo_home
+    assert "created blocks: raw, warehouse, analytics, reports" in out
+    table = out[out.index("task "):]
+    for name in ("list_raw_files", "extract-0", "validate", "check_warehouse", "load", "transform_in_warehouse",
+                 "build_report", "publish"):
+        assert f"\n{name} " in table, name
+    assert "Completed" in table and "Failed" not in table
+    assert f"report: {home / 'reports' / 'report.md'}" in out
 
 
 def test_run_loads_valid_rows_reports_every_bad_row_and_builds_the_marts(demo):
-    home, manifest, summary = demo
+    home, manifest, _ = demo
+    summary = _run(home)
     bad = manifest["bad"]
 
     assert summary["inputs"]["orders"]["reasons"] == bad["orders"]
@@ -78,7 +119,8 @@ def test_run_loads_valid_rows_reports_every_bad_row_and_builds_the_marts(demo):
 
 
 def test_second_run_uses_the_cache_and_full_refresh_does_not_duplicate(demo):
-    home, manifest, first = demo
+    home, manifest, _ = demo
+    first = _run(home, full_refresh=True)
     report_before = (home / "reports" / "report.md").read_bytes()
     count_before = _warehouse_rows(home, "select count(*) from raw_orders")[0][0]
 
@@ -101,7 +143,7 @@ def test_second_run_uses_the_cache_and_full_refresh_does_not_duplicate(demo):
 
 
 def test_changed_raw_file_replaces_only_its_batch(demo):
-    home, manifest, first = demo
+    home, manifest, _ = demo
     path = home / "raw" / "orders" / "orders-2024-03.csv"
     lines = path.read_text().splitlines(keepends=True)
     path.write_text("".join(lines[:-100]))  # the file shrinks by 100 rows
@@ -125,7 +167,6 @@ def _one_line_error(capsys) -> str:
 
 def test_missing_block_is_one_line_and_leaves_results_intact(demo, capsys):
     import run
-
     from headwater import Block
 
     home, _, _ = demo
@@ -139,36 +180,62 @@ def test_missing_block_is_one_line_and_leaves_results_intact(demo, capsys):
     assert (home / "reports" / "report.md").read_bytes() == report_before
 
 
-def test_unreachable_warehouse_is_one_line_and_leaves_results_intact(demo, capsys):
-    import run
+def test_flow_with_a_missing_block_fails_before_touching_anything(demo):
+    from etl_flow import EtlSetupError
+    from headwater import Block
+
+    home, _, _ = demo
+    rows_before = _warehouse_rows(home, "select count(*) from raw_orders")
+    mtime = (home / "reports" / "report.md").stat().st_mtime_ns
+    Block.delete("raw")
+
+    with pytest.raises(EtlSetupError, match="raw-data storage block 'raw' does not exist"):
+        _run(home)
+    assert (home / "reports" / "report.md").stat().st_mtime_ns == mtime
+    assert _warehouse_rows(home, "select count(*) from raw_orders") == rows_before
+
+
+def _point_warehouse_at_nothing() -> None:
+    from headwater.testing import free_port
     from headwater_sql import SqlAlchemyConnector
 
-    from headwater.testing import free_port
+    SqlAlchemyConnector(connection_info=f"postgresql+psycopg://etl@127.0.0.1:{free_port()}/warehouse").save("warehouse", overwrite=True)
+
+
+def test_unreachable_warehouse_is_one_line_and_leaves_results_intact(demo, capsys):
+    import run
 
     home, _, _ = demo
     reports = sorted(p.name for p in (home / "reports").iterdir())
     report_before = (home / "reports" / "report.md").read_bytes()
     rows_before = _warehouse_rows(home, "select count(*) from raw_orders")
-    SqlAlchemyConnector(connection_info=f"postgresql+psycopg://etl@127.0.0.1:{free_port()}/warehouse").save("warehouse", overwrite=True)
+    _point_warehouse_at_nothing()
 
     assert run.main(["--no-setup"]) == 1
 
     err = _one_line_error(capsys)
-    assert "127.0.0.1" in err and ("reach" in err or "connect" in err), err
+    assert "127.0.0.1" in err and "warehouse" in err, err
     assert sorted(p.name for p in (home / "reports").iterdir()) == reports
     assert (home / "reports" / "report.md").read_bytes() == report_before
     assert _warehouse_rows(home, "select count(*) from raw_orders") == rows_before
 
 
-def test_run_script_creates_blocks_and_prints_the_task_table(headwater_home, capsys):
-    import run
+def test_flow_with_an_unreachable_warehouse_fails_before_loading_and_publishes_nothing(demo):
+    from etl_flow import etl
+    from headwater.errors import ConnectionFailedError
+    from headwater.history.reader import list_flow_runs, list_task_runs
+    from headwater.history.writer import flush
 
-    assert run.main(["--orders", str(ORDERS), "--customers", str(CUSTOMERS)]) == 0
+    home, _, _ = demo
+    mtime = (home / "reports" / "report.md").stat().st_mtime_ns
+    _point_warehouse_at_nothing()
 
-    out = capsys.readouterr().out
-    assert "created blocks: raw, warehouse, analytics, reports" in out
-    for name in ("list_raw_files", "extract", "validate", "load", "transform_in_warehouse", "publish"):
-        assert name in out
-    assert "Completed" in out
-    assert f"report: {headwater_home / 'reports' / 'report.md'}" in out
-    assert (headwater_home / "reports" / "report.md").exists()
+    with pytest.raises(ConnectionFailedError, match="127.0.0.1"):
+        etl()
+
+    flush()
+    run = list_flow_runs(limit=1, flow_name="etl")[0]
+    assert run["state"] == "Failed"
+    states = {t["name"]: t["state"] for t in list_task_runs(run["id"])}
+    assert states["check_warehouse"] == "Failed" and "load" not in states and "publish" not in states
+    assert (home / "reports" / "report.md").stat().st_mtime_ns == mtime

@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # so `headwater run` f
 from etl_report import render_report  # noqa: E402
 from etl_validate import Batch, parse_records, validate_customers, validate_orders, validate_products  # noqa: E402
 from etl_warehouse import TABLES, load_batches, query_marts  # noqa: E402
-
 from headwater import Block, flow, get_run_logger, task  # noqa: E402
 from headwater.errors import BlockNotFoundError, ConfigError, HeadwaterError  # noqa: E402
 from headwater.runtime import unmapped  # noqa: E402
@@ -56,6 +55,16 @@ def _load(name: str, role: str, needs: tuple[str, ...]) -> Any:
             f"(it has no {', '.join(missing)}); point {name!r} at a suitable block"
         )
     return block
+
+
+def load_blocks(raw: str, warehouse: str, dbt_profile: str, reports: str) -> tuple[Any, Any, Any, Any]:
+    """Load the four blocks by name, failing with one clear line if one is missing or unsuitable."""
+    return (
+        _load(raw, "raw-data storage", ("read_path", "list_objects")),
+        _load(warehouse, "warehouse", ("get_connection", "check")),
+        _load(dbt_profile, "dbt profile", ("get_profile",)),
+        _load(reports, "report storage", ("write_path",)),
+    )
 
 
 def _fingerprint_key(context: Any, parameters: dict[str, Any]) -> str:
@@ -110,7 +119,7 @@ def validate(extracted: dict[str, list[tuple[int, Any]]]) -> dict[str, list[Batc
     return {"raw_customers": [customers], "raw_products": [products], "raw_orders": orders}
 
 
-@task(retries=2, retry_delay_seconds=2)
+@task(retries=2, retry_delay_seconds=1)
 def check_warehouse(warehouse: Any) -> None:
     """Fail early, before anything is written, when the warehouse cannot be reached."""
     warehouse.check()
@@ -181,18 +190,15 @@ def etl(
     Returns:
         The summary that is also published as ``summary.json``.
     """
-    raw = _load(raw_block, "raw-data storage", ("read_path", "list_objects"))
-    warehouse = _load(warehouse_block, "warehouse", ("get_engine", "execute"))
-    profile = _load(dbt_profile_block, "dbt profile", ("get_profile",))
-    reports = _load(reports_block, "report storage", ("write_path",))
+    raw, warehouse, profile, reports = load_blocks(raw_block, warehouse_block, dbt_profile_block, reports_block)
 
     files = list_raw_files(raw)
     futures = extract.map(unmapped(raw), files)
-    extracted = {obj["key"]: fut.result() for obj, fut in zip(files, futures)}
+    extracted = {obj["key"]: fut.result() for obj, fut in zip(files, futures, strict=True)}
     batches = validate(extracted)
     check_warehouse(warehouse)
     load_stats = load(warehouse, batches, full_refresh)
-    warehouse.reset_connections()  # release the database file before dbt opens it
+    warehouse.close()  # release the database (a DuckDB file allows one writer) before dbt opens it
     dbt = transform_in_warehouse(profile, dbt_target_path)
     files_out = build_report(warehouse, batches, load_stats, dbt)
     warehouse.close()
@@ -200,4 +206,4 @@ def etl(
     return json.loads(files_out["summary.json"])
 
 
-__all__ = ["TABLES", "EtlSetupError", "HeadwaterError", "etl"]
+__all__ = ["TABLES", "EtlSetupError", "HeadwaterError", "etl", "load_blocks"]

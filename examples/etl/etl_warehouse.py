@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from etl_validate import Batch
-
 from headwater.errors import ConnectionFailedError, HeadwaterError
 
 __all__ = ["TABLES", "WarehouseError", "load_batches", "query_marts"]
@@ -92,7 +91,7 @@ def load_batches(warehouse: Any, batches: dict[str, list[Batch]], full_refresh: 
     ledger, rejects = tables["etl_batches"], tables["raw_rejects"]
     stats: dict[str, Any] = {"rows_loaded": 0, "rejects_loaded": 0, "batches_loaded": 0, "batches_skipped": 0, "tables": {}}
     try:
-        with warehouse.get_engine().begin() as conn:
+        with warehouse.get_connection(begin=True) as conn:
             md.create_all(conn, checkfirst=True)
             known = {(r[0], r[1]): r[2] for r in conn.execute(sa.select(ledger.c.table_name, ledger.c.batch_id, ledger.c.checksum))}
             now = datetime.now(timezone.utc).replace(tzinfo=None)
@@ -137,7 +136,7 @@ def query_marts(warehouse: Any) -> dict[str, list[tuple[Any, ...]]]:
     import sqlalchemy as sa
 
     try:
-        with warehouse.get_engine().connect() as conn:
+        with warehouse.get_connection(begin=False) as conn:
             return {name: [tuple(r) for r in conn.execute(sa.text(sql))] for name, sql in _MART_QUERIES.items()}
     except Exception as exc:
         raise _fail(warehouse, "reading the marts", exc) from exc

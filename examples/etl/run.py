@@ -44,10 +44,9 @@ def _exists(name: str) -> bool:
 
 def default_blocks(base: Path) -> dict[str, Any]:
     """The embedded defaults: folders under ``base``, a DuckDB warehouse file, dbt-duckdb."""
+    from headwater import LocalFileSystem
     from headwater_dbt import DbtCliProfile, DuckDBTargetConfigs
     from headwater_sql import SqlAlchemyConnector
-
-    from headwater import LocalFileSystem
 
     warehouse_file = base / "warehouse.duckdb"
     return {
@@ -79,7 +78,6 @@ def ensure_blocks(base: Path) -> list[str]:
 def ensure_data(base: Path, n_orders: int = 24_000, n_customers: int = 3_000) -> str:
     """Make sure the ``raw`` block holds the generated files; returns what was done."""
     from generate_data import generate
-
     from headwater import Block
 
     raw = Block.load("raw")
@@ -144,8 +142,13 @@ def main(argv: list[str] | None = None) -> int:
             if created:
                 print(f"created blocks: {', '.join(created)} (in {base})")
             print(ensure_data(base, args.orders, args.customers))
-        from etl_flow import etl
+        from etl_flow import etl, load_blocks
 
+        # Check the configuration before the flow starts, so that a missing block or an
+        # unreachable warehouse is one line here rather than a failed run's log.
+        warehouse = load_blocks(*BLOCK_NAMES)[1]
+        warehouse.check()
+        warehouse.close()
         flow_started = time.time()
         summary = etl(full_refresh=args.full_refresh, dbt_target_path=str(base / "dbt-target"))
     except HeadwaterError as exc:
@@ -158,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             print(task_table(run_id))
     print()
     print(
-        f"{summary['rows_valid']:,} valid rows loaded, {summary['rows_rejected']:,} rejected (see rejects.csv); "
+        f"{summary['rows_valid']:,} valid rows, {summary['rows_rejected']:,} rejected (listed in rejects.csv); "
         f"{summary['batches_loaded']} batches loaded, {summary['batches_skipped']} unchanged; "
         f"dbt {summary['dbt']['statuses']}"
     )

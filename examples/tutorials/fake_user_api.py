@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import random
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 __all__ = ["make_users", "serve"]
