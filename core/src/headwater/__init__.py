@@ -27,6 +27,10 @@ _EXPORTS = {
     "as_completed": "headwater.runtime",
     "ThreadPoolTaskRunner": "headwater.runtime",
     "ProcessPoolTaskRunner": "headwater.runtime",
+    "TaskRunner": "headwater.runtime",
+    "start_task_run": "headwater.runtime",
+    "exponential_backoff": "headwater.runtime",
+    "task_input_hash": "headwater.runtime",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -7,7 +7,7 @@ import pytest
 
 HERE = Path(__file__).parent
 if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
+    sys.path.append(str(HERE))  # after core/tests, whose conftest module the core tests import by name
 
 
 @pytest.fixture(autouse=True)
