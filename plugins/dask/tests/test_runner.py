@@ -160,3 +160,37 @@ def test_cached_results_written_by_workers_are_reused(dask_address: str, same_ho
     assert (value, state_name) == (700, "Cached")
     assert open(marker).read().split() == ["ran"], "the second run must not execute the task again"
     assert history().list_task_runs(run_id)[0]["state"] == "Cached"
+
+
+@task(log_prints=True)
+def leaks_a_secret_loaded_on_the_worker() -> None:
+    from headwater_dask import DaskCluster
+
+    # A block built (or loaded) on the worker: only this worker process knows the secret.
+    block = DaskCluster(cluster_secrets={"token": "tok-" + "Worker-" + str(60_000 + 917)})
+    token = block.cluster_secrets.get_secret_value()["token"]
+    print(f"using token {token}")
+    get_run_logger().info("logger sees %s", token)
+    raise PermissionError(f"token {token} was refused")
+
+
+def test_secrets_known_only_to_a_worker_are_redacted_from_history(dask_address: str, headwater_home: Any,
+                                                                 capfd: pytest.CaptureFixture[str]) -> None:
+    secret = "tok-Worker-60917"
+
+    @flow(task_runner=DaskTaskRunner(address=dask_address))
+    def leaky() -> str:
+        leaks_a_secret_loaded_on_the_worker.submit().wait()
+        return flow_run.id
+
+    run_id = leaky()
+    reader = history()
+    messages = [entry["message"] for entry in reader.list_logs(run_id)]
+    assert any(m.startswith("using token ") for m in messages)
+    run = reader.list_task_runs(run_id)[0]
+    assert run["state"] == "Failed" and "PermissionError" in run["message"]
+    blob = b"".join(p.read_bytes() for p in headwater_home.glob("headwater.db*") if p.is_file())
+    assert secret.encode() not in blob
+    assert all(secret not in m for m in messages)
+    assert secret not in run["message"]
+    assert secret not in capfd.readouterr().err

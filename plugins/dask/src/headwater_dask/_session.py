@@ -19,6 +19,7 @@ from typing import Any
 from headwater.errors import HeadwaterError
 
 from headwater_dask._cluster import connect, start_cluster
+from headwater_dask._worker import unwrap
 
 _UNSAFE_KEY = re.compile(r"[^A-Za-z0-9_.]+")
 
@@ -172,7 +173,7 @@ class DaskSession:
                 values = None
             if values is not None:
                 for (_f, pending), value in zip(finished, values, strict=True):
-                    pending.proxy.set_result(value)
+                    pending.proxy.set_result(unwrap(value))
             else:
                 for f, pending in finished:
                     self._settle_one(f, pending)
@@ -182,7 +183,7 @@ class DaskSession:
 
     def _settle_one(self, fut: Any, pending: _Pending) -> None:
         try:
-            pending.proxy.set_result(fut.result())
+            pending.proxy.set_result(unwrap(fut.result()))
             return
         except BaseException as exc:
             error = exc

@@ -34,8 +34,13 @@ def _cached_task(token: str) -> Any:
         return _tasks[token]
 
 
-def run_remote(payload: bytes, token: str | None = None, task_blob: bytes | None = None) -> bytes:
-    """Worker entry point: make the task of ``token`` available, then run the payload."""
+def run_remote(payload: bytes, token: str | None = None, task_blob: bytes | None = None) -> Any:
+    """Worker entry point: make the task of ``token`` available, then run the payload.
+
+    Returns the runtime's outcome bytes, or ``(outcome, secrets)`` when this worker process
+    knows secret values (blocks loaded by tasks here): the flow's process must know them too,
+    since it redacts the log lines and state messages it records.
+    """
     from headwater.runtime.calls import run_payload
 
     if token is not None:
@@ -51,4 +56,26 @@ def run_remote(payload: bytes, token: str | None = None, task_blob: bytes | None
                 _tasks[token] = task
                 while len(_tasks) > _MAX_TASKS:
                     _tasks.popitem(last=False)
-    return run_payload(payload)
+    outcome = run_payload(payload)
+    secrets = _known_secrets()
+    return (outcome, secrets) if secrets else outcome
+
+
+def _known_secrets() -> list[str]:
+    from headwater import redaction
+
+    if not redaction.known_secret_count():
+        return []
+    with redaction._lock:
+        return sorted(redaction._values)
+
+
+def unwrap(result: Any) -> Any:
+    """In the flow's process: remember the worker's secrets, return the outcome bytes."""
+    if type(result) is tuple:
+        from headwater.redaction import remember_all
+
+        outcome, secrets = result
+        remember_all(secrets)
+        return outcome
+    return result
