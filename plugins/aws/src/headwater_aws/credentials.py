@@ -7,6 +7,7 @@ share, sessions are not, so sessions are built under a lock and never shared acr
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import threading
@@ -72,7 +73,8 @@ class AwsClientParameters(BaseModel):
             params["verify"] = self.verify_cert_path
         elif self.verify is not None:
             params["verify"] = self.verify
-        merged = {**(self.config or {}), **(extra_config or {})}
+        # botocore edits the dicts it is given (retries gains total_max_attempts): pass copies.
+        merged = copy.deepcopy({**(self.config or {}), **(extra_config or {})})
         if merged:
             try:
                 params["config"] = Config(**merged)
