@@ -155,3 +155,11 @@ def test_keyrings_alt_plaintext_backend_is_never_used(monkeypatch):
         env={"HEADWATER_SECRETS_BACKEND": "keyring"}, check=False,
     )
     assert forced.returncode != 0 and "not a real keyring" in forced.stderr
+
+
+def test_public_metadata_of_a_secret_dict_is_not_redacted_everywhere():
+    from headwater import SecretDict
+
+    SecretDict({"type": "service_account", "client_email": "robot@example.iam", "private_key": "-----BEGIN KEY-----abc"})
+    assert redact("service_account_info for robot@example.iam") == "service_account_info for robot@example.iam"
+    assert "-----BEGIN KEY-----abc" not in redact("key is -----BEGIN KEY-----abc")

@@ -17,6 +17,13 @@ __all__ = ["MASK", "RedactingFilter", "known_secret_count", "redact", "remember"
 
 MASK = "**********"
 _MIN_LEN = 4
+# Keys of a secret dict that name public metadata (service-account JSON, connection dicts):
+# their values are not remembered, so ordinary words such as "service_account" survive.
+PUBLIC_KEYS = frozenset({
+    "type", "project_id", "client_email", "client_id", "auth_uri", "token_uri",
+    "auth_provider_x509_cert_url", "client_x509_cert_url", "universe_domain",
+    "username", "user", "host", "hostname", "port", "region", "database", "dbname",
+})
 _lock = threading.Lock()
 _values: set[str] = set()
 _pattern: re.Pattern[str] | None = None
@@ -51,8 +58,9 @@ def _texts(value: Any):
         except UnicodeDecodeError:
             return
     elif isinstance(value, dict):
-        for v in value.values():
-            yield from _texts(v)
+        for k, v in value.items():
+            if not (isinstance(k, str) and k.lower() in PUBLIC_KEYS):
+                yield from _texts(v)
     elif isinstance(value, (list, tuple)):
         for v in value:
             yield from _texts(v)
