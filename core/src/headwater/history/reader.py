@@ -113,7 +113,7 @@ def _flow_dict(r: Any) -> dict[str, Any]:
         "duration": _duration(r.started, r.ended),
         "pid": r.pid,
         "host": r.host,
-        "transitions": json.loads(r.transitions) if r.transitions else [],
+        "transitions": json.loads(r.transitions) if r.transitions else _plain_transitions(r),
     }
 
 
@@ -186,10 +186,19 @@ def list_task_runs(flow_run_id: str | None) -> list[dict[str, Any]]:
             "metadata": json.loads(r.metadata) if r.metadata else None,
             "cache_key": r.cache_key,
             "upstream": upstream.get(r.id, []),
-            "transitions": json.loads(r.transitions) if r.transitions else [],
+            "transitions": json.loads(r.transitions) if r.transitions else _plain_transitions(r),
         }
         for r in rows
     ]
+
+
+def _plain_transitions(r: Any) -> list[list[Any]]:
+    out: list[list[Any]] = [["Pending", r.created]]
+    if r.started is not None:
+        out.append(["Running", r.started])
+    if r.ended is not None:
+        out.append([r.state, r.ended])
+    return out
 
 
 def list_logs(flow_run_id: str) -> list[dict[str, Any]]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import socket
 import sys
 import threading
 import time
@@ -25,6 +24,7 @@ __all__ = ["FLOW", "LOG", "TASK", "EDGE", "HistoryWriter", "flush", "get_writer"
 
 FLOW, TASK, LOG, EDGE = 0, 1, 2, 3
 _INTERVAL = 0.1
+_BACKLOG = 3000
 HEARTBEAT_SECONDS = 5.0
 _LEVEL_NAMES = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
 
@@ -45,6 +45,8 @@ _host: str | None = None
 def host_name() -> str:
     global _host
     if _host is None:
+        import socket
+
         _host = socket.gethostname()
     return _host
 
@@ -108,8 +110,9 @@ class HistoryWriter:
 
     def _loop(self) -> None:
         while not self._stop:
-            self._wake.wait(_INTERVAL)
-            self._wake.clear()
+            if len(self.queue) < _BACKLOG:  # a large backlog is written at once, bounding memory
+                self._wake.wait(_INTERVAL)
+                self._wake.clear()
             if self.queue:
                 self.drain()
             now = time.time()
@@ -143,7 +146,7 @@ class HistoryWriter:
             for _ in range(n):
                 kind, payload = popleft()
                 if kind == TASK:
-                    tasks[payload[0]] = payload
+                    tasks[payload.id] = payload
                 elif kind == LOG:
                     logs.append(payload)
                 elif kind == FLOW:
@@ -204,13 +207,14 @@ class HistoryWriter:
                 ended, pid, host, time.time(), _transitions(transitions),
             ))
         task_rows = []
-        for (id_, flow_run_id, name, task_key, stype, sname, message, params, tags, run_count, started, ended,
-             cache_key, metadata, transitions) in tasks.values():
-            created = transitions[0][1] if transitions else (started or time.time())
+        for tr in tasks.values():
+            transitions = tuple(tr.transitions)
+            message, params, tags, metadata = tr.message, tr.hparams, tr.tags, tr.metadata
             task_rows.append((
-                id_, flow_run_id, name, task_key, stype, sname, redact(message) if message else None,
-                encode_parameters(params) if params else None, json.dumps(list(tags)) if tags else None, run_count,
-                created, started, ended, cache_key,
+                tr.id, tr.flow_run_id, tr.name, tr.task_key, tr.state_type, tr.state_name,
+                redact(message) if message else None, encode_parameters(params) if params else None,
+                json.dumps(list(tags)) if tags else None, tr.run_count,
+                transitions[0][1] if transitions else (tr.started or time.time()), tr.started, tr.ended, tr.cache_key,
                 redact(json.dumps(metadata, default=_json_default)) if metadata else None, _transitions(transitions),
             ))
         log_rows = [(f, t, ts, lvl, name, redact(msg)) for f, t, ts, lvl, name, msg, keep in logs if keep != 2]
@@ -243,8 +247,13 @@ class HistoryWriter:
             pass
 
 
+_PLAIN = ("Pending", "Running", "Completed")
+
+
 def _transitions(transitions: Any) -> str | None:
-    if not transitions:
+    """JSON of the transitions, or None for the usual Pending -> Running [-> Completed] (the
+    reader rebuilds those from created/started/ended: most task runs store nothing here)."""
+    if not transitions or (len(transitions) <= 3 and all(t[0] == p for t, p in zip(transitions, _PLAIN))):
         return None
     return "[" + ",".join([f'["{name}",{ts:.3f}]' for name, ts in transitions]) + "]"
 

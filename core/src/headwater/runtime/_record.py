@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Any
 
+from headwater import _state
 from headwater.history.writer import EDGE, FLOW, LOG, TASK, get_writer
 from headwater.runtime.context import FlowRun, TaskRun, _flow_run_var, _task_run_var
 from headwater.runtime.states import State
@@ -15,6 +16,23 @@ from headwater.runtime.states import State
 __all__ = ["default_sink", "get_run_logger", "install_print_capture", "log", "set_flow_state", "set_task_state"]
 
 _lifecycle: list[Any] | None = None
+_console_level: int | None = None
+
+
+def console_level() -> int:
+    """The console log level (``HEADWATER_LOGGING_LEVEL``), cached until settings are reset."""
+    global _console_level
+    if _console_level is None:
+        from headwater.settings import get_settings
+
+        _console_level = getattr(logging, get_settings().logging_level)
+    return _console_level
+
+
+@_state.on_reset
+def _forget_settings() -> None:
+    global _console_level
+    _console_level = None
 
 
 def default_sink() -> Any:
@@ -43,11 +61,9 @@ def reset_lifecycle_hooks() -> None:
 def set_task_state(tr: TaskRun, state: State) -> None:
     """Move ``tr`` to ``state`` and queue the snapshot for history."""
     tr.state = state
+    tr.state_type, tr.state_name, tr.message = state.type, state.name, state.message
     tr.transitions.append((state.name, state.timestamp))
-    tr.sink((TASK, (
-        tr.id, tr.flow_run_id, tr.name, tr.task_key, state.type, state.name, state.message, tr.hparams, tr.tags,
-        tr.run_count, tr.started, tr.ended, tr.cache_key, tr.metadata, tuple(tr.transitions),
-    )))
+    tr.sink((TASK, tr))  # the writer reads the run's fields when it writes: the newest snapshot wins
     hooks = _lifecycle if _lifecycle is not None else _hooks()
     if hooks[1] is not None:
         _call_hook(hooks[1], task_run=tr, state=state)

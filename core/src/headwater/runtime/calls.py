@@ -92,11 +92,11 @@ class TaskCall:
         self._unresolved = bool(self.wait_for) or any(_has_future(a) for a in args) or (
             bool(kwargs) and any(_has_future(v) for v in kwargs.values()))
         sink = flow_run.sink if flow_run is not None else _record.default_sink()
-        params = task._fast_params(args, kwargs)
         tr = TaskRun(new_id(), name or task.name, task.name, task.task_key,
-                     flow_run.id if flow_run is not None else None, params, task.tags, sink)
+                     flow_run.id if flow_run is not None else None, None, task.tags, sink)
+        tr._call = (task, args, kwargs)
         if task.task_run_name is not None:
-            tr.name = task._render_run_name(params)
+            tr.name = task._render_run_name(tr.parameters)
         tr.log_prints = task.log_prints if task.log_prints is not None else bool(flow_run and flow_run.log_prints)
         tr.transitions.append(("Pending", time.time()))
         self.task_run = tr
@@ -137,7 +137,7 @@ class TaskCall:
                 for up in tr.upstream:
                     _record.edge(tr.sink, up, tr.id, tr.flow_run_id)
             self._unresolved = False
-            tr.parameters = self.task._fast_params(self.args, self.kwargs)
+            tr._parameters, tr._call = None, (self.task, self.args, self.kwargs)
         task = self.task
         if task._caching:
             key = task._cache_key(tr, self.args, self.kwargs, self.flow_run)
@@ -215,7 +215,10 @@ class TaskCall:
         tr.ended = time.time()
         _record.set_task_state(tr, state)
         if state.type == "COMPLETED":
-            _record.log(tr, logging.INFO, f"Finished in state {state!r}", 2 if state.name == "Completed" else 1)
+            if state.name != "Completed":
+                _record.log(tr, logging.INFO, f"Finished in state {state!r}")
+            elif _record.console_level() <= logging.INFO:  # console only: the row holds the fact
+                _record.log(tr, logging.INFO, "Finished in state Completed()", 2)
         else:
             _record.log(tr, logging.ERROR, f"Finished in state {state!r}")
         task = self.task
@@ -402,6 +405,7 @@ def run_payload(payload: bytes) -> bytes:
     except BaseException as exc:
         state = Crashed(f"{type(exc).__name__}: {exc}")
         _record.set_task_state(tr, state)
+    tr._call = tr.state = None  # the events carry the run itself; its inputs and result stay here
     try:
         return cloudpickle.dumps((state, tr.run_count, events))
     except Exception as exc:

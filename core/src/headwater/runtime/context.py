@@ -98,19 +98,20 @@ class TaskRun:
     """
 
     __slots__ = (
-        "id", "name", "task_name", "task_key", "flow_run_id", "parameters", "run_count", "tags", "state",
+        "id", "name", "task_name", "task_key", "flow_run_id", "_parameters", "_call", "run_count", "tags", "state",
         "started", "ended", "transitions", "cache_key", "sink", "log_prints", "upstream", "metadata",
-        "flow_run_name", "hparams", "__weakref__",
+        "flow_run_name", "hparams", "state_type", "state_name", "message", "__weakref__",
     )
 
     def __init__(self, id: str, name: str, task_name: str, task_key: str, flow_run_id: str | None,
-                 parameters: dict[str, Any], tags: tuple[str, ...], sink: Any) -> None:
+                 parameters: dict[str, Any] | None, tags: tuple[str, ...], sink: Any) -> None:
         self.id = id
         self.name = name
         self.task_name = task_name
         self.task_key = task_key
         self.flow_run_id = flow_run_id
-        self.parameters = parameters
+        self._parameters = parameters
+        self._call: Any = None
         self.run_count = 0
         self.tags = tags
         self.state: Any = None
@@ -124,6 +125,21 @@ class TaskRun:
         self.metadata: dict[str, Any] | None = None
         self.flow_run_name: str | None = None
         self.hparams: dict[str, Any] | None = None
+        self.state_type = "PENDING"
+        self.state_name = "Pending"
+        self.message: str | None = None
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The call's arguments by name (computed on first access)."""
+        if self._parameters is None:
+            task, args, kwargs = self._call
+            self._parameters = task._fast_params(args, kwargs)
+        return self._parameters
+
+    @parameters.setter
+    def parameters(self, value: dict[str, Any] | None) -> None:
+        self._parameters = value
 
     def __repr__(self) -> str:
         return f"TaskRun(id={self.id!r}, name={self.name!r})"

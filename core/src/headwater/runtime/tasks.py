@@ -170,12 +170,14 @@ class Task:
                 return self._await(call, return_state)
         else:
             state = call.run()
+        call.task_run.state = None  # queued for history until written: do not keep the result alive
         if return_state:
             return state
         return state.result()
 
     async def _await(self, call: TaskCall, return_state: bool) -> Any:
         state = await call.run_async()
+        call.task_run.state = None
         return state if return_state else state.result()
 
     def submit(self, *args: Any, return_state: bool = False, wait_for: Iterable[Any] | None = None,
