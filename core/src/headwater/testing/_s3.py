@@ -180,7 +180,7 @@ class SeaweedFsServer(S3ServerMixin, ServerProcess):
         argv = [
             str(exe), f"-logdir={self.base_dir / 'logs'}", "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
             f"-dir={self.base_dir / 'data'}", "-master.telemetry=false", "-volume.max=1000",
-            "-master.volumeSizeLimitMB=64",
+            "-master.volumeSizeLimitMB=64", "-master.electionTimeout=1s",
             f"-master.port={master}", f"-master.port.grpc={master_grpc}",
             f"-volume.port={volume}", f"-volume.port.grpc={volume_grpc}",
             f"-filer.port={filer}", f"-filer.port.grpc={filer_grpc}",
