@@ -143,7 +143,7 @@ def transform_in_warehouse(profile: Any, target_path: str | None = None) -> dict
 
     command = "dbt build"
     if target_path:
-        command += f" --target-path {target_path}"
+        command += f" --target-path {target_path} --log-path {Path(target_path) / 'logs'}"
     result = DbtCoreOperation(commands=[command], project_dir=PROJECT_DIR, dbt_cli_profile=profile).run()
     nodes = [n for inv in result.invocations for n in inv.nodes]
     statuses = Counter(n.status for n in nodes)
@@ -185,7 +185,7 @@ def etl(
         dbt_profile_block: DbtCliProfile block pointing dbt at the same warehouse.
         reports_block: Storage block the report is published to.
         full_refresh: Reload every batch even when it is unchanged.
-        dbt_target_path: Where dbt writes its artifacts (default: the project's target/).
+        dbt_target_path: Where dbt writes its artifacts and logs (default: the project's target/ and logs/).
 
     Returns:
         The summary that is also published as ``summary.json``.
