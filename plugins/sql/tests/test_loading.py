@@ -97,3 +97,15 @@ def test_dataframes_round_trip(connector: SqlAlchemyConnector, db_url: str) -> N
     assert got["name"].tolist() == ["b", "c"] and got["score"].tolist() == [1.5, 2.5]
     connector.load_dataframe(df.iloc[:2], "frame", if_exists="replace")
     assert _table_rows(db_url, "SELECT count(*) FROM frame") == [(2,)]
+
+
+def test_insert_rows_takes_any_mappings_and_sequences(connector: SqlAlchemyConnector, db_url: str) -> None:
+    from types import MappingProxyType
+
+    connector.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR(20), score FLOAT)")
+    as_tuple = tuple(MappingProxyType(r) for r in _rows(7))
+    assert connector.insert_rows("items", as_tuple, batch_size=3) == 7
+    assert connector.insert_rows("items", list(_rows(5, start=10)), batch_size=2) == 5
+    copied = [r._mapping for r in connector.fetch_all("SELECT id + 100 AS id, name, score FROM items")]
+    assert connector.insert_rows("items", copied) == 12
+    assert _table_rows(db_url, "SELECT count(*), max(id) FROM items") == [(24, 114)]

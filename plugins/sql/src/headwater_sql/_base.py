@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, PrivateAttr, field_validator
@@ -113,20 +113,48 @@ class ConnectorBase(Block):
     __str__ = __repr__
 
 
-def iter_batches(rows: Iterable[Mapping[str, Any]], first: Mapping[str, Any], size: int) -> Iterable[list[Any]]:
-    """The rows (``first`` already taken from ``rows``) as lists of dicts of at most ``size``."""
+def iter_batches(rows: Iterable[Mapping[str, Any]], first: Mapping[str, Any], size: int) -> Iterable[Sequence[Any]]:
+    """``first`` followed by ``rows`` (the rest of the input), in lists of at most ``size``.
+
+    A list or tuple input is sliced rather than copied row by row; SQLAlchemy accepts any
+    mappings as executemany parameters, so rows are passed on as they are.
+    """
     from itertools import islice
 
-    batch: list[Any] = [first if type(first) is dict else dict(first)]
-    iterator = iter(rows)
+    source = getattr(rows, "_hw_source", None)
+    if source is not None:
+        for start in range(0, len(source), size):
+            yield source[start : start + size]
+        return
+    batch: list[Any] = [first]
     while True:
-        batch.extend(r if type(r) is dict else dict(r) for r in islice(iterator, size - len(batch)))
+        batch.extend(islice(rows, size - len(batch)))
         if not batch:
             return
         yield batch
         if len(batch) < size:
             return
         batch = []
+
+
+class SequenceRows:
+    """An iterator over a list/tuple of rows that lets iter_batches slice the original."""
+
+    def __init__(self, source: Sequence[Any]) -> None:
+        self._hw_source = source
+        self._it = iter(source)
+
+    def __iter__(self) -> SequenceRows:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._it)
+
+
+def start_rows(rows: Iterable[Mapping[str, Any]]) -> tuple[Any, Mapping[str, Any] | None]:
+    """``(rest, first)``: an iterator over ``rows`` and its first row (None when empty)."""
+    iterator: Any = SequenceRows(rows) if isinstance(rows, (list, tuple)) else iter(rows)
+    return iterator, next(iterator, None)
 
 
 def column_types(first: Mapping[str, Any]) -> list[Any]:

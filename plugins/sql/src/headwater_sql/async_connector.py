@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from headwater_sql import _engine
-from headwater_sql._base import DEFAULT_BATCH_SIZE, ConnectorBase, column_types, freeze_parameters, iter_batches
+from headwater_sql._base import DEFAULT_BATCH_SIZE, ConnectorBase, column_types, freeze_parameters, iter_batches, start_rows
 from headwater_sql.connector import _create_label, _pandas, _to_sql
 
 if TYPE_CHECKING:
@@ -258,8 +258,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         """Insert mappings into ``table`` in batches, all in one transaction (see the sync twin)."""
         import sqlalchemy as sa
 
-        iterator = iter(rows)
-        first = next(iterator, None)
+        iterator, first = start_rows(rows)
         if first is None:
             return 0
         columns = column_types(first)

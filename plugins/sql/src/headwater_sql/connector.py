@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from headwater_sql import _engine
-from headwater_sql._base import DEFAULT_BATCH_SIZE, ConnectorBase, column_types, freeze_parameters, iter_batches
+from headwater_sql._base import DEFAULT_BATCH_SIZE, ConnectorBase, column_types, freeze_parameters, iter_batches, start_rows
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, CursorResult, Engine, Row
@@ -275,8 +275,7 @@ class SqlAlchemyConnector(ConnectorBase):
         """
         import sqlalchemy as sa
 
-        iterator = iter(rows)
-        first = next(iterator, None)
+        iterator, first = start_rows(rows)
         if first is None:
             return 0
         columns = column_types(first)

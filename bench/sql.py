@@ -1,0 +1,208 @@
+"""Bench: headwater-sql's SqlAlchemyConnector vs the same work written directly in SQLAlchemy.
+
+Run: ``.venv/bin/python bench/sql.py [--quick] [--repeat N] [--no-peer]`` (``HW_BENCH_SQL_ROWS=N`` sets the row count)``.
+
+Workloads, each on a SQLite file and on a PostgreSQL server (started through
+``headwater.testing._postgres.running_postgres``, the code path of the test fixture, or the
+server of ``HEADWATER_TEST_POSTGRES_URL``):
+
+- ``fetch_all`` of N rows (3 columns) vs ``conn.execute(text(q)).fetchall()``;
+- ``execute_many`` of an INSERT with N parameter sets vs ``conn.execute(text(q), params)``
+  in ``engine.begin()``;
+- ``insert_rows`` of N mappings vs ``conn.execute(insert(table), rows)`` in one transaction.
+
+Target: Headwater within 1.1x of the direct SQLAlchemy floor. Inserts start from an empty
+table, emptied (untimed) before each sample. Where ``bench/.venv-prefect`` exists,
+prefect-sqlalchemy's ``SqlAlchemyConnector`` runs ``fetch_all`` and ``execute_many`` on the
+same database inside the peer process (its samples include emptying the table, a few ms).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+COLUMNS = "id, name, score"
+CREATE = "CREATE TABLE {table} (id INTEGER, name VARCHAR(40), score FLOAT)"
+INSERT = "INSERT INTO {table} (id, name, score) VALUES (:id, :name, :score)"
+
+
+def make_rows(n: int) -> list[dict[str, Any]]:
+    return [{"id": i, "name": f"name-{i:08d}", "score": i * 0.5} for i in range(n)]
+
+
+# ---------------------------------------------------------------- Prefect peer side (stdlib + prefect only)
+
+_peer: dict[str, Any] = {}
+
+
+def peer_setup(url: str, n: int) -> str:
+    import prefect_sqlalchemy
+    from prefect_sqlalchemy import SqlAlchemyConnector
+
+    _peer["db"] = SqlAlchemyConnector(connection_info=url)
+    _peer["rows"] = make_rows(n)
+    _peer["n"] = n
+    _peer["url"] = url
+    return f"prefect-sqlalchemy {prefect_sqlalchemy.__version__}"
+
+
+def peer_fetch_all() -> None:
+    db = _peer["db"]
+    db.reset_connections()  # otherwise a repeated fetch_all continues the exhausted result
+    assert len(db.fetch_all(f"SELECT {COLUMNS} FROM bench_source")) == _peer["n"]
+
+
+def peer_execute_many() -> None:
+    db = _peer["db"]
+    db.execute("DELETE FROM bench_peer")
+    db.execute_many(INSERT.format(table="bench_peer"), _peer["rows"])
+
+
+def peer_close() -> None:
+    db = _peer.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+# ---------------------------------------------------------------- Headwater side
+
+
+class SetupThenTime:
+    """An impl for ``harness.compare`` that runs ``setup`` untimed before each timed ``work``."""
+
+    def __init__(self, setup: Any, work: Any) -> None:
+        self.setup, self.work = setup, work
+
+    def sample(self, number: int) -> float:
+        total = 0.0
+        for _ in range(number):
+            self.setup()
+            start = time.perf_counter()
+            self.work()
+            total += time.perf_counter() - start
+        return total / number
+
+
+def bench_database(label: str, url: str, n: int, args: Any, peer: Any) -> list[Any]:
+    import sqlalchemy as sa
+
+    import harness
+    from harness import Row
+    from headwater_sql import SqlAlchemyConnector
+
+    rows = make_rows(n)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for table in ("bench_source", "bench_hw", "bench_floor", "bench_peer"):
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
+            conn.execute(sa.text(CREATE.format(table=table)))
+        conn.execute(sa.text(INSERT.format(table="bench_source")), rows)
+    connector = SqlAlchemyConnector(connection_info=url)
+    query = f"SELECT {COLUMNS} FROM bench_source"
+    peer_ok = False
+    if peer is not None:
+        try:
+            peer.call("peer_setup", url, n)
+            peer_ok = True
+        except harness.BenchError as exc:
+            print(f"[bench] Prefect figures skipped on {label}: {exc}", file=sys.stderr)
+
+    def empty(table: str) -> Any:
+        def run() -> None:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"DELETE FROM {table}"))
+        return run
+
+    def hw_fetch() -> None:
+        assert len(connector.fetch_all(query)) == n
+
+    def floor_fetch() -> None:
+        with engine.connect() as conn:
+            assert len(conn.execute(sa.text(query)).fetchall()) == n
+
+    insert_text = sa.text(INSERT.format(table="bench_floor"))
+    light_table = sa.table("bench_floor", sa.column("id"), sa.column("name"), sa.column("score"))
+
+    def floor_execute_many() -> None:
+        with engine.begin() as conn:
+            conn.execute(insert_text, rows)
+
+    def floor_insert() -> None:
+        with engine.begin() as conn:
+            conn.execute(sa.insert(light_table), rows)
+
+    workloads = [
+        ("fetch_all", hw_fetch, floor_fetch, "peer_fetch_all"),
+        (
+            "execute_many",
+            SetupThenTime(empty("bench_hw"), lambda: connector.execute_many(INSERT.format(table="bench_hw"), rows)),
+            SetupThenTime(empty("bench_floor"), floor_execute_many),
+            "peer_execute_many",
+        ),
+        (
+            "insert_rows",
+            SetupThenTime(empty("bench_hw"), lambda: connector.insert_rows("bench_hw", rows)),
+            SetupThenTime(empty("bench_floor"), floor_insert),
+            None,
+        ),
+    ]
+    out = []
+    try:
+        for name, hw, floor, peer_fn in workloads:
+            impls = {"hw": hw, "floor": floor, "prefect": peer.timed(peer_fn) if (peer_ok and peer_fn) else None}
+            st = harness.compare(impls, repeat=args.repeat, warmup=1)
+            ratio = st["hw"].median / st["floor"].median
+            note = f"HW/floor {ratio:.3f}"
+            if "prefect" in st:
+                note += f", HW/Prefect {st['hw'].median / st['prefect'].median:.3f}"
+            print(f"[bench] {label} {name}: {note}", file=sys.stderr)
+            out.append(Row(f"{label}: {name} {n:,} rows", st["hw"], st["floor"], st.get("prefect"),
+                           target=1.1 * st["floor"].median, note=note))  # fmt: skip
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM bench_hw")).scalar_one() == n
+    finally:
+        connector.close()
+        engine.dispose()
+        if peer_ok:
+            peer.call("peer_close")
+    return out
+
+
+def main() -> int:
+    import os
+
+    import harness
+
+    parser_args = harness.bench_args(__doc__.splitlines()[0], repeat=5)
+    n = int(os.environ.get("HW_BENCH_SQL_ROWS", "0")) or (20_000 if parser_args.quick else 100_000)
+    os.environ.update(harness.headwater_env())
+
+    from headwater.testing._postgres import PostgresUnavailable, running_postgres
+
+    peer = None
+    if harness.peer_enabled(parser_args):
+        try:
+            peer = harness.PeerWorker(__file__)
+        except harness.BenchError as exc:
+            print(f"[bench] no Prefect peer: {exc}", file=sys.stderr)
+    rows = []
+    try:
+        sqlite_url = f"sqlite:///{harness.fresh_dir('hwbench-sql-') / 'bench.db'}"
+        rows += bench_database("SQLite", sqlite_url, n, parser_args, peer)
+        try:
+            with running_postgres() as server:
+                url = server.create_database()
+                rows += bench_database("PostgreSQL", url, n, parser_args, peer)
+        except PostgresUnavailable as exc:
+            print(f"[bench] PostgreSQL rows skipped: {exc}", file=sys.stderr)
+    finally:
+        if peer is not None:
+            peer.close()
+    missed = harness.report("sql", rows, json_out=not parser_args.no_json)
+    return harness.exit_code(missed)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
