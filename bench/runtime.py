@@ -206,6 +206,13 @@ def main() -> int:
     from harness import Process, Row
 
     args = harness.bench_args(__doc__.splitlines()[0], repeat=5)
+    # pip compiles installed packages; an editable checkout under PYTHONDONTWRITEBYTECODE has no
+    # .pyc files, and recompiling headwater in every child would be measured as start-up time
+    import compileall
+
+    import headwater
+
+    compileall.compile_dir(str(Path(headwater.__file__).parent), quiet=1)
     use_peer = harness.peer_enabled(args)
     peer_py = str(harness.peer_python()) if use_peer else None
     quick = args.quick

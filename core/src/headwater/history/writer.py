@@ -109,6 +109,12 @@ class HistoryWriter:
     # -- thread -----------------------------------------------------------------------------
 
     def _loop(self) -> None:
+        try:  # open (and on first use create) the store while the flow runs, not at its end
+            from headwater.store.engine import get_database
+
+            get_database()
+        except Exception:
+            pass  # reported by the first write
         while not self._stop:
             if len(self.queue) < _BACKLOG:  # a large backlog is written at once, bounding memory
                 self._wake.wait(_INTERVAL)
