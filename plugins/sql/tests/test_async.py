@@ -97,3 +97,32 @@ def test_async_unreachable_server_is_a_connection_error() -> None:
     with pytest.raises(SqlConnectionError) as info:
         db.check()
     assert "S3cret-pw-x" not in str(info.value)
+
+    async def enter() -> None:
+        async with db.get_connection():
+            pass
+
+    with pytest.raises(SqlConnectionError):
+        run(enter())
+
+
+@ASYNC_BACKENDS
+def test_async_get_connection_commits_or_rolls_back(async_url: str) -> None:
+    async def main() -> list[Any]:
+        async with AsyncSqlAlchemyConnector(connection_info=async_url) as db:
+            async with db.get_connection() as conn:
+                await conn.execute(sa.text("CREATE TABLE t (a INTEGER)"))
+                await conn.execute(sa.text("INSERT INTO t VALUES (1)"))
+            with pytest.raises(RuntimeError):
+                async with db.get_connection(begin=True) as conn:
+                    await conn.execute(sa.text("INSERT INTO t VALUES (2)"))
+                    raise RuntimeError("roll back")
+            conn = await db.get_connection(begin=False)
+            try:
+                rows = (await conn.execute(sa.text("SELECT a FROM t"))).fetchall()
+            finally:
+                await conn.close()
+            assert db.get_engine().sync_engine.pool.checkedout() == 0
+            return rows
+
+    assert run(main()) == [(1,)]

@@ -87,7 +87,11 @@ def test_get_client_engine_and_connection(connector: SqlAlchemyConnector, db_url
         conn.execute(sa.text("INSERT INTO t VALUES (1)"))
     with connector.get_connection(begin=False) as conn:
         assert conn.execute(sa.text("SELECT a FROM t")).scalar_one() == 1
+    with pytest.raises(RuntimeError), connector.get_connection() as conn:
+        conn.execute(sa.text("INSERT INTO t VALUES (2)"))
+        raise RuntimeError("rolls back")
     assert _count(db_url, "t") == 1
+    assert connector.get_engine().pool.checkedout() == 0
     with pytest.raises(ValueError):
         connector.get_client("cursor")  # type: ignore[arg-type]
 

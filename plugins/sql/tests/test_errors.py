@@ -127,6 +127,10 @@ def test_unknown_host_and_closed_port(tmp_path: Any) -> None:
             db.execute("SELECT 1")
         assert "cannot connect to postgresql+psycopg://u@" in str(info.value)
         assert PASSWORD not in _all_text(info.value)
+        for begin in (True, False):
+            with pytest.raises(SqlConnectionError):
+                with db.get_connection(begin=begin):
+                    pass
         db.close()
 
 

@@ -84,9 +84,11 @@ class SqlAlchemyConnector(ConnectorBase):
                 False returns a plain ``Connection`` (commit yourself).
             **connect_kwargs: Passed to ``engine.connect()`` / ``engine.begin()``.
         """
+        if begin:
+            return _Transaction(self, connect_kwargs)
         engine = self.get_engine()
         try:
-            return engine.begin(**connect_kwargs) if begin else engine.connect(**connect_kwargs)
+            return engine.connect(**connect_kwargs)
         except Exception as exc:
             raise _engine.connection_error(exc, self.database_label) from exc
 
@@ -362,6 +364,38 @@ class SqlAlchemyConnector(ConnectorBase):
                 lambda conn: _to_sql(conn, df, table, schema, if_exists, index, chunksize),
             )
         return len(df)
+
+
+class _Transaction:
+    """``engine.begin()`` whose connection failure is a SqlConnectionError (raised on entry)."""
+
+    def __init__(self, connector: SqlAlchemyConnector, connect_kwargs: dict[str, Any]) -> None:
+        self._connector, self._kwargs = connector, connect_kwargs
+        self._conn: Connection | None = None
+        self._trans: Any = None
+
+    def __enter__(self) -> Connection:
+        connector = self._connector
+        try:
+            self._conn = connector.get_engine().connect(**self._kwargs)
+        except Exception as exc:
+            raise _engine.connection_error(exc, connector.database_label) from exc
+        try:
+            self._trans = self._conn.begin()
+        except BaseException:
+            self._conn.close()
+            raise
+        return self._conn
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        assert self._conn is not None
+        try:
+            if exc_type is None:
+                self._trans.commit()
+            else:
+                self._trans.rollback()
+        finally:
+            self._conn.close()
 
 
 def _create_label(target: Any) -> str:
