@@ -314,3 +314,19 @@ def test_task_hooks_receive_task_run_and_state():
 
     pipeline()
     assert seen == [("running", 1), ("completed", "maybe", 5), ("running", 1), ("failed", "Failed")]
+
+
+def test_interrupted_flow_is_cancelled_and_system_exit_crashes_with_their_hooks():
+    calls = []
+
+    @flow(on_cancellation=lambda f, r, s: calls.append(("cancelled", s.name)),
+          on_crashed=lambda f, r, s: calls.append(("crashed", s.name)))
+    def interrupted(kind: str):
+        raise KeyboardInterrupt() if kind == "ctrl-c" else SystemExit(3)
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted("ctrl-c")
+    with pytest.raises(SystemExit):
+        interrupted("exit")
+    assert calls == [("cancelled", "Cancelled"), ("crashed", "Crashed")]
+    assert [r["state"] for r in history().list_flow_runs()] == ["Crashed", "Cancelled"]

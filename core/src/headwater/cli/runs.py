@@ -85,7 +85,12 @@ def run(target: str, params: tuple[str, ...], output: str) -> None:
         from headwater.runtime.params import bind_parameters, validate_parameters
 
         validate_parameters(flow, bind_parameters(flow, (), kwargs))
-    state = flow(return_state=True, **kwargs)
+    if flow.is_async:
+        import asyncio
+
+        state = asyncio.run(flow(return_state=True, **kwargs))
+    else:
+        state = flow(return_state=True, **kwargs)
     fr = flow.last_flow_run
     run_id = fr.id if fr is not None else None
     if output == "json":

@@ -110,9 +110,11 @@ class HistoryWriter:
 
     def _loop(self) -> None:
         try:  # open (and on first use create) the store while the flow runs, not at its end
+            from headwater.history.reader import enforce_cap
             from headwater.store.engine import get_database
 
             get_database()
+            enforce_cap()  # retention's default cap, applied once per process, off the hot path
         except Exception:
             pass  # reported by the first write
         while not self._stop:
