@@ -19,7 +19,7 @@ from typing import Any
 from headwater.errors import HeadwaterError
 
 from headwater_dask._cluster import connect, start_cluster
-from headwater_dask._worker import unwrap
+from headwater_dask._worker import RESOLVE_IN_FLOW, unwrap
 
 _UNSAFE_KEY = re.compile(r"[^A-Za-z0-9_.]+")
 
@@ -31,12 +31,14 @@ class WorkerDiedError(HeadwaterError):
 class _Pending:
     """A call in flight: its Dask future, the proxy the flow waits on, the attempt number."""
 
-    __slots__ = ("call", "proxy", "attempt")
+    __slots__ = ("call", "proxy", "attempt", "chained")
 
-    def __init__(self, call: Any, proxy: concurrent.futures.Future[Any], attempt: int) -> None:
+    def __init__(self, call: Any, proxy: concurrent.futures.Future[Any], attempt: int,
+                 chained: tuple[Any, ...] | None = None) -> None:
         self.call = call
         self.proxy = proxy
         self.attempt = attempt
+        self.chained = chained  # the call's original inputs while it runs chained
 
 
 class DaskSession:
@@ -50,6 +52,7 @@ class DaskSession:
         self._run = run_remote
         self._tasks: dict[int, tuple[Any, str, bytes]] = {}
         self._timers: set[threading.Timer] = set()
+        self._latest: dict[str, Any] = {}  # task run id -> its latest Dask future (kept for chaining)
         self._done: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._collector = threading.Thread(target=self._collect, name="headwater-dask-collector", daemon=True)
         self._collector.start()
@@ -76,15 +79,13 @@ class DaskSession:
         return proxy
 
     def send_ready(self, call: Any) -> concurrent.futures.Future[Any]:
-        """:meth:`send` for a call whose inputs are ready, its task shipped by reference."""
-        proxy: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        try:
-            args = self._arguments(call)
-        except BaseException as exc:
-            proxy.set_exception(exc)
-            return proxy
-        self._dispatch(_Pending(call, proxy, 1), args)
-        return proxy
+        """Resolve ``call``'s inputs here, then run it on a worker with its task shipped by
+        reference; the future gets the outcome bytes (or a final State when it need not run)."""
+        pending = _Pending(call, concurrent.futures.Future(), 1)
+        args = self._arguments(pending)
+        if args is not None:
+            self._dispatch(pending, args)
+        return pending.proxy
 
     def send_many(self, calls: Sequence[Any]) -> list[concurrent.futures.Future[Any]]:
         """:meth:`send_ready` for many calls, in one scheduler message."""
@@ -92,10 +93,8 @@ class DaskSession:
         ok: list[_Pending] = []
         columns: list[list[Any]] = [[], [], []]
         for pending in pendings:
-            try:
-                args = self._arguments(pending.call)
-            except BaseException as exc:
-                pending.proxy.set_exception(exc)
+            args = self._arguments(pending)
+            if args is None:
                 continue
             ok.append(pending)
             for column, value in zip(columns, args, strict=True):
@@ -108,13 +107,69 @@ class DaskSession:
                     pending.proxy.set_exception(exc)
                 return [p.proxy for p in pendings]
             for fut, pending in zip(futures, ok, strict=True):
+                self._latest[pending.call.task_run.id] = fut
                 fut.add_done_callback(lambda f, p=pending: self._done.put((f, p)))
         return [p.proxy for p in pendings]
 
-    def _arguments(self, call: Any) -> tuple[Any, ...]:
-        """``run_remote`` arguments: the payload with the task as a reference, token, pickled task."""
-        if getattr(call, "_unresolved", True):
-            return (call.to_payload(),)
+    def send_chained(self, call: Any) -> concurrent.futures.Future[Any] | None:
+        """Submit a call whose input futures all come from this session right away, depending
+        on their Dask futures; None (nothing sent) when some input is not this session's."""
+        from headwater_dask._chain import chain_call, record_lineage, restore
+        from headwater_dask._worker import run_chained
+
+        chained = chain_call(call, self._latest)
+        if chained is None:
+            return None
+        chain, waits, saved = chained
+        pending = _Pending(call, concurrent.futures.Future(), 1, saved)
+        try:
+            payload, token, blob = self._pack(call)
+        except BaseException as exc:
+            pending.proxy.set_exception(exc)
+            return pending.proxy
+        finally:
+            restore(call, saved)
+        record_lineage(call, chain.upstream_ids)
+        try:
+            fut = self.client.submit(run_chained, payload, token, blob, chain.values, waits, key=_key(call, 1),
+                                     pure=False)
+        except BaseException as exc:
+            pending.proxy.set_exception(exc)
+            return pending.proxy
+        self._latest[call.task_run.id] = fut
+        fut.add_done_callback(lambda f: self._done.put((f, pending)))
+        return pending.proxy
+
+    def _fall_back(self, pending: _Pending) -> None:
+        """Run a chained call again with its inputs resolved in this process (in a new thread:
+        resolving waits for upstream futures that this collector thread may complete)."""
+        retry = _Pending(pending.call, pending.proxy, pending.attempt + 1)
+
+        def go() -> None:
+            args = self._arguments(retry)
+            if args is not None:
+                self._dispatch(retry, args)
+
+        threading.Thread(target=go, name="headwater-dask-resolve", daemon=True).start()
+
+    def _arguments(self, pending: _Pending) -> tuple[Any, ...] | None:
+        """``run_remote`` arguments for the call, after resolving its inputs and looking up the
+        cache here; None when the pending future is already settled (cached, upstream failed,
+        or the call cannot be pickled)."""
+        try:
+            final = pending.call.resolve_inputs()
+            if final is None:
+                return self._pack(pending.call)
+        except BaseException as exc:
+            pending.proxy.set_exception(exc)
+            return None
+        pending.proxy.set_result(final)
+        return None
+
+    def _pack(self, call: Any) -> tuple[Any, ...]:
+        """(payload with the task as a reference, token, pickled task) for a resolved call."""
+        from headwater_dask._worker import TaskRef
+
         entry = self._tasks.get(id(call.task))
         if entry is None:
             import uuid
@@ -123,14 +178,19 @@ class DaskSession:
 
             entry = (call.task, uuid.uuid4().hex, cloudpickle.dumps(call.task))
             self._tasks[id(call.task)] = entry
-        from headwater_dask._worker import TaskRef
-
         task, token, blob = entry
-        call.task = TaskRef(token)
+        ref = TaskRef(token)
+        tr = call.task_run
+        lazy = getattr(tr, "_call", None)  # the run's lazily bound parameters (task, args, kwargs)
+        call.task = ref
+        if lazy is not None:
+            tr._call = (ref, *lazy[1:])
         try:
             payload = call.to_payload()
         finally:
             call.task = task
+            if lazy is not None:
+                tr._call = lazy
         return (payload, token, blob)
 
     def _dispatch(self, pending: _Pending, args: tuple[Any, ...]) -> None:
@@ -139,6 +199,7 @@ class DaskSession:
         except BaseException as exc:
             pending.proxy.set_exception(exc)
             return
+        self._latest[pending.call.task_run.id] = fut
         fut.add_done_callback(lambda f: self._done.put((f, pending)))
 
     # -- collecting -----------------------------------------------------------------------
@@ -173,7 +234,10 @@ class DaskSession:
                 values = None
             if values is not None:
                 for (_f, pending), value in zip(finished, values, strict=True):
-                    pending.proxy.set_result(unwrap(value))
+                    if pending.chained is not None and value == RESOLVE_IN_FLOW:
+                        self._fall_back(pending)
+                    else:
+                        pending.proxy.set_result(unwrap(value))
             else:
                 for f, pending in finished:
                     self._settle_one(f, pending)
@@ -183,10 +247,18 @@ class DaskSession:
 
     def _settle_one(self, fut: Any, pending: _Pending) -> None:
         try:
-            pending.proxy.set_result(unwrap(fut.result()))
-            return
+            value = fut.result()
         except BaseException as exc:
             error = exc
+        else:
+            if pending.chained is not None and value == RESOLVE_IN_FLOW:
+                self._fall_back(pending)
+            else:
+                pending.proxy.set_result(unwrap(value))
+            return
+        if pending.chained is not None and not _worker_died(error, fut.key):
+            self._fall_back(pending)  # an upstream's Dask task failed (its worker died, ...)
+            return
         if _worker_died(error):
             died = WorkerDiedError(
                 f"the Dask worker process running task {pending.call.task_run.name!r} died ({type(error).__name__}: "
@@ -232,12 +304,9 @@ class DaskSession:
 
         def go() -> None:
             self._timers.discard(timer)
-            try:
-                args = self._arguments(retry.call)
-            except BaseException as exc:
-                retry.proxy.set_exception(exc)
-                return
-            self._dispatch(retry, args)
+            args = self._arguments(retry)
+            if args is not None:
+                self._dispatch(retry, args)
 
         timer = threading.Timer(delay, go)
         timer.daemon = True
@@ -251,6 +320,7 @@ class DaskSession:
             timer.cancel()
         self._done.put(None)
         self._collector.join(timeout=30)
+        self._latest.clear()
         try:
             self.client.close()
         finally:
@@ -263,9 +333,12 @@ def _key(call: Any, attempt: int) -> str:
     return f"{_UNSAFE_KEY.sub('_', tr.task_name) or 'task'}-{tr.id}-{attempt}"
 
 
-def _worker_died(exc: BaseException) -> bool:
+def _worker_died(exc: BaseException, key: Any = None) -> bool:
+    """Whether ``exc`` says a worker died running the task ``key`` (any task when None)."""
     try:
         from distributed.scheduler import KilledWorker
     except ImportError:  # pragma: no cover
         return False
-    return isinstance(exc, KilledWorker)
+    if not isinstance(exc, KilledWorker):
+        return False
+    return key is None or getattr(exc, "task", key) == key

@@ -29,6 +29,59 @@ class TaskRef:
         return (_cached_task, (self.token,))
 
 
+class UpstreamValue:
+    """Stands in for an upstream future's result inside a chained payload."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __reduce__(self) -> tuple[Any, tuple[int]]:
+        return (_upstream_value, (self.index,))
+
+
+_local = threading.local()
+RESOLVE_IN_FLOW = "headwater-dask:resolve-inputs-in-the-flow-process"
+
+
+def _upstream_value(index: int) -> Any:
+    return _local.values[index]
+
+
+def _completed_value(raw: Any) -> tuple[bool, Any]:
+    """(True, value) when ``raw`` (an upstream's outcome) is a Completed state."""
+    import cloudpickle
+
+    from headwater.runtime.states import State
+
+    outcome = raw[0] if type(raw) is tuple else raw
+    try:
+        decoded = cloudpickle.loads(outcome) if isinstance(outcome, bytes) else outcome
+    except Exception:
+        return False, None
+    state = decoded[0] if isinstance(decoded, tuple) and decoded else decoded
+    if isinstance(state, State) and state.is_completed():
+        return True, state.result()
+    return False, None
+
+
+def run_chained(payload: bytes, token: str, task_blob: bytes, upstream: list[Any], _waits: list[Any]) -> Any:
+    """Worker entry point of a chained call: ``upstream`` holds the upstream outcomes (Dask
+    resolved the futures); run only if every one completed, else ask the flow to take over."""
+    values = []
+    for raw in upstream:
+        ok, value = _completed_value(raw)
+        if not ok:
+            return RESOLVE_IN_FLOW
+        values.append(value)
+    _local.values = values
+    try:
+        return run_remote(payload, token, task_blob)
+    finally:
+        _local.values = None
+
+
 def _cached_task(token: str) -> Any:
     with _lock:
         return _tasks[token]

@@ -122,11 +122,14 @@ class DaskTaskRunner(TaskRunner):
     def submit(self, call: TaskCall) -> HeadwaterFuture:
         if self._session is None:
             self.__enter__()
+        from headwater.runtime.futures import HeadwaterFuture
+
         session = self._session
         if not call.upstream_futures():
-            from headwater.runtime.futures import HeadwaterFuture
-
             return HeadwaterFuture(call.task_run, session.send_ready(call), call.absorb, call.crashed)
+        proxy = session.send_chained(call)
+        if proxy is not None:
+            return HeadwaterFuture(call.task_run, proxy, call.absorb, call.crashed)
         return self.submit_remote(call, lambda payload: session.send(call, payload))
 
     def map(self, calls: Sequence[TaskCall]) -> list[HeadwaterFuture]:
