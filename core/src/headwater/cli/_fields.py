@@ -64,7 +64,8 @@ def _convert(annotation: Any, raw: str) -> Any:
     if _is_str(annotation):
         return raw
     blocks = block_fields_of(annotation)
-    if blocks and "/" in raw and not raw.lstrip().startswith("{"):
+    # "slug/name" is a reference; a URL ("dialect://...") for a ``Block | str`` field is a value.
+    if blocks and "/" in raw and "://" not in raw and not raw.lstrip().startswith("{"):
         return Block.load(raw)
     try:
         return json.loads(raw)
