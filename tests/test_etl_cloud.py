@@ -19,34 +19,26 @@ pytest.importorskip("dbt.adapters.postgres", reason="dbt-postgres is not install
 ORDERS, CUSTOMERS = 1_200, 300
 
 
-def _s3_bucket(s3_server, name: str) -> None:
-    import boto3
-
-    client = boto3.client(
-        "s3", endpoint_url=s3_server.endpoint_url, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing-secret-key",
-    )
-    client.create_bucket(Bucket=name)
-
-
 def test_flow_runs_unchanged_on_s3_gcs_and_postgres(s3_server, gcs_server, postgres_database, headwater_home, monkeypatch):
     import sqlalchemy as sa
     from etl_flow import etl
     from point_blocks import point
 
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-secret-key")
-    _s3_bucket(s3_server, "etl-raw")
-    reports_bucket = gcs_server.create_bucket("etl-reports")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_access_key)
+    raw_bucket = s3_server.create_bucket()
+    reports_bucket = gcs_server.create_bucket()
 
     changed = point(
         raw="s3", reports="gcs", warehouse="postgres", upload_data=True,
-        s3_bucket="etl-raw", s3_endpoint_url=s3_server.endpoint_url,
+        s3_bucket=raw_bucket, s3_endpoint_url=s3_server.endpoint,
         gcs_bucket=reports_bucket, gcs_endpoint=gcs_server.endpoint,
         postgres_url=postgres_database, orders=ORDERS, customers=CUSTOMERS,
     )
     assert changed["raw"] == "s3-bucket" and changed["reports"] == "gcs-bucket"
     manifest = json.loads((headwater_home / "generated" / "_manifest.json").read_text())
+
+    assert "raw/customers.jsonl" in s3_server.object_keys(raw_bucket)
 
     summary = etl(dbt_target_path=str(headwater_home / "dbt-target"))
     again = etl(dbt_target_path=str(headwater_home / "dbt-target"), full_refresh=True)
@@ -69,3 +61,8 @@ def test_flow_runs_unchanged_on_s3_gcs_and_postgres(s3_server, gcs_server, postg
     assert f"| orders | 12 | {valid_orders:,} |" in report
     published = json.loads(gcs_server.read_object(reports_bucket, "reports/summary.json"))
     assert published["rows_rejected"] == again["rows_rejected"]
+
+    # the S3 secret went to the secret backend: not into the store, the run history or its logs
+    secret = s3_server.secret_access_key.encode()
+    stored = b"".join(p.read_bytes() for p in headwater_home.glob("headwater.db*") if p.is_file())
+    assert stored and secret not in stored

@@ -118,28 +118,27 @@ def test_run_loads_valid_rows_reports_every_bad_row_and_builds_the_marts(demo):
     assert json.loads((reports / "summary.json").read_text())["rows_rejected"] == summary["rows_rejected"]
 
 
-def test_second_run_uses_the_cache_and_full_refresh_does_not_duplicate(demo):
-    home, manifest, _ = demo
-    first = _run(home, full_refresh=True)
-    report_before = (home / "reports" / "report.md").read_bytes()
-    count_before = _warehouse_rows(home, "select count(*) from raw_orders")[0][0]
-
-    again = _run(home)
-    assert again["batches_skipped"] == first["batches_loaded"] and again["batches_loaded"] == 0
-
+def test_full_refresh_does_not_duplicate_and_a_rerun_skips_unchanged_batches_from_cache(demo):
     from headwater.history.reader import list_flow_runs, list_task_runs
     from headwater.history.writer import flush
 
+    home, manifest, _ = demo
+    valid_orders = manifest["rows"]["orders"] - sum(manifest["bad"]["orders"].values())
+
+    refreshed = _run(home, full_refresh=True)  # every batch again, over the rows already there
+    assert refreshed["batches_loaded"] == 14
+    assert _warehouse_rows(home, "select count(*), count(distinct order_id) from raw_orders") == [(valid_orders, valid_orders)]
+    assert _warehouse_rows(home, "select count(*) from etl_batches") == [(14,)]
+    report = (home / "reports" / "report.md").read_bytes()
+
+    again = _run(home)
+    assert (again["batches_loaded"], again["batches_skipped"]) == (0, 14)
+    assert _warehouse_rows(home, "select count(*) from raw_orders") == [(valid_orders,)]
+    assert (home / "reports" / "report.md").read_bytes() == report
     flush()
     latest = list_flow_runs(limit=1, flow_name="etl")[0]
     extract_states = {t["state"] for t in list_task_runs(latest["id"]) if t["name"].startswith("extract")}
     assert extract_states == {"Cached"}
-
-    refreshed = _run(home, full_refresh=True)
-    assert refreshed["batches_loaded"] == first["batches_loaded"]
-    assert _warehouse_rows(home, "select count(*), count(distinct order_id) from raw_orders") == [(count_before, count_before)]
-    assert _warehouse_rows(home, "select count(*) from etl_batches")[0][0] == first["batches_loaded"]
-    assert (home / "reports" / "report.md").read_bytes() == report_before
 
 
 def test_changed_raw_file_replaces_only_its_batch(demo):
