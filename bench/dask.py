@@ -32,7 +32,6 @@ def main() -> int:
     os.environ["DASK_TEMPORARY_DIRECTORY"] = str(harness.fresh_dir("hwbench-dask-"))
 
     from distributed import Client, LocalCluster
-
     from headwater import flow, task
     from headwater_dask import DaskTaskRunner
 

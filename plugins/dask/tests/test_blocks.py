@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from headwater.blocks import Block
 from headwater.errors import BlockValidationError, HeadwaterError
 from headwater.testing import BlockConformanceSuite

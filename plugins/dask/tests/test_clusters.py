@@ -6,7 +6,6 @@ import os
 from typing import Any
 
 import pytest
-
 from headwater import flow, task
 from headwater.runtime import flow_run
 from headwater_dask import DaskCluster, DaskClusterConfigError, DaskConnectionError, DaskTaskRunner

@@ -6,7 +6,6 @@ import os
 from typing import Any
 
 import pytest
-
 from headwater import flow, get_run_logger, task
 from headwater.runtime import INPUTS, flow_run, task_run
 from headwater_dask import DaskTaskRunner

@@ -52,7 +52,6 @@ def _upstream_value(index: int) -> Any:
 def _completed_value(raw: Any) -> tuple[bool, Any]:
     """(True, value) when ``raw`` (an upstream's outcome) is a Completed state."""
     import cloudpickle
-
     from headwater.runtime.states import State
 
     outcome = raw[0] if type(raw) is tuple else raw

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, model_validator
-
 from headwater.blocks import Block, SecretDict
+from pydantic import Field, model_validator
 
 __all__ = ["DaskCluster"]
 
