@@ -99,14 +99,24 @@ def test_unknown_run_id_and_prune(flows_file):
     assert "is not a duration" in cli("runs", "prune", "--older-than", "soon").stderr
 
 
-def test_default_cap_keeps_the_newest_flow_runs(flows_file):
+def test_default_cap_keeps_the_newest_flow_runs():
     from rt_support import history
 
+    from headwater.runtime import flow, task
+
+    @task
+    def one(i):
+        return i
+
+    @flow
+    def etl(n: int):
+        return [one(i) for i in range(n)]
+
     for n in range(4):
-        assert cli("run", f"{flows_file}:etl", "-p", f"n={n}").returncode == 0
+        etl(n)
     deleted = history().enforce_cap(max_flow_runs=2)
     assert deleted == 2
     runs = json.loads(cli("runs", "ls", "-o", "json").stdout)
     assert [r["parameters"]["n"] for r in runs] == [3, 2]
     assert history().enforce_cap(max_flow_runs=10, max_task_runs=3) == 1  # runs n=3 and n=2 hold 5 task runs
-    assert [r["parameters"]["n"] for r in json.loads(cli("runs", "ls", "-o", "json").stdout)] == [3]
+    assert [r["parameters"]["n"] for r in history().list_flow_runs()] == [3]
