@@ -17,6 +17,7 @@ exist, ``headwater run examples/etl/etl_flow.py:etl``.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import sys
 from collections import Counter
@@ -34,6 +35,8 @@ from headwater.runtime import unmapped  # noqa: E402
 
 PROJECT_DIR = Path(__file__).resolve().parent / "dbt_project"
 CUSTOMERS, PRODUCTS, ORDERS = "customers.jsonl", "products.json", "orders/"
+# A change to the parser must not be answered from results cached by the old one.
+_PARSER_VERSION = hashlib.sha256(inspect.getsource(parse_records).encode()).hexdigest()[:12]
 
 
 class EtlSetupError(ConfigError):
@@ -68,9 +71,9 @@ def load_blocks(raw: str, warehouse: str, dbt_profile: str, reports: str) -> tup
 
 
 def _fingerprint_key(context: Any, parameters: dict[str, Any]) -> str:
-    """Cache key of an extract: which storage, which object, and that object's size and date."""
+    """Cache key of an extract: the parser, which storage, which object, and that object's size and version."""
     raw, obj = parameters["raw"], parameters["obj"]
-    ident = [raw.get_block_type_slug(), raw.block_document_name or "", obj["key"], obj.get("size"), obj.get("version")]
+    ident = [_PARSER_VERSION, raw.get_block_type_slug(), raw.block_document_name or "", obj["key"], obj.get("size"), obj.get("version")]
     return "extract-" + hashlib.sha256(json.dumps(ident, default=str).encode()).hexdigest()[:32]
 
 
