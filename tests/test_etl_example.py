@@ -238,3 +238,24 @@ def test_flow_with_an_unreachable_warehouse_fails_before_loading_and_publishes_n
     states = {t["name"]: t["state"] for t in list_task_runs(run["id"])}
     assert states["check_warehouse"] == "Failed" and "load" not in states and "publish" not in states
     assert (home / "reports" / "report.md").stat().st_mtime_ns == mtime
+
+
+def test_point_blocks_moves_warehouse_and_profile_together_and_keeps_the_password_secret(headwater_home, monkeypatch, capsys):
+    from headwater import Block
+    from point_blocks import main
+
+    assert main(["--raw", "local", "--reports", "local", "--warehouse", "duckdb"]) == 0
+    assert "warehouse -> sqlalchemy-connector/warehouse" in capsys.readouterr().out
+    assert Block.load("analytics").get_profile()["analytics"]["outputs"]["demo"]["path"] == str(headwater_home / "warehouse.duckdb")
+
+    monkeypatch.setenv("PGPASSWORD", "planted-pg-password-81f3")
+    assert main(["--warehouse", "postgres", "--postgres-url", "postgresql+psycopg://etl@127.0.0.1:5999/dw"]) == 0
+
+    target = Block.load("analytics").get_profile()["analytics"]["outputs"]["postgres"]
+    assert (target["host"], target["port"], target["user"], target["dbname"]) == ("127.0.0.1", 5999, "etl", "dw")
+    assert target["password"] == "planted-pg-password-81f3"
+    assert "planted-pg-password-81f3" not in repr(Block.load("warehouse"))
+    stored = b"".join(p.read_bytes() for p in headwater_home.glob("headwater.db*") if p.is_file())
+    assert b"planted-pg-password-81f3" not in stored
+    with pytest.raises(SystemExit, match="--s3-bucket is required"):
+        main(["--raw", "s3"])

@@ -134,11 +134,13 @@ def point(raw: str | None = None, reports: str | None = None, warehouse: str | N
         replace_block("reports", block)
         changed["reports"] = block.get_block_type_slug()
     if warehouse:
+        from headwater_sql import SqlAlchemyConnector
+
         connector, profile = _warehouse(warehouse, opts, base)
         if connector is not None:
             replace_block("warehouse", connector)
         replace_block("analytics", profile)
-        changed["warehouse"] = "sql-alchemy-connector"
+        changed["warehouse"] = SqlAlchemyConnector.get_block_type_slug()
         changed["analytics"] = profile.get_block_type_slug()
     return changed
 
