@@ -195,7 +195,11 @@ def child_main(argv: list[str]) -> None:
         value = child_history(n, prefect)
     else:
         raise SystemExit(f"unknown workload {name}")
-    print(json.dumps(value))
+    print(json.dumps(value), flush=True)
+    # the number must stay the last line: Prefect prints shutdown noise after this
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
 
 
 # ---------------------------------------------------------------- driver
