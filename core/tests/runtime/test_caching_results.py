@@ -6,8 +6,6 @@ import textwrap
 from datetime import timedelta
 
 import pytest
-from rt_support import history, run_py
-
 from headwater.blocks import LocalFileSystem
 from headwater.runtime import (
     FLOW_PARAMETERS,
@@ -19,6 +17,7 @@ from headwater.runtime import (
     task,
     task_input_hash,
 )
+from rt_support import history, run_py
 
 CACHED_FLOW = textwrap.dedent('''
     import json, os

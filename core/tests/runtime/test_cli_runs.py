@@ -100,9 +100,8 @@ def test_unknown_run_id_and_prune(flows_file):
 
 
 def test_default_cap_keeps_the_newest_flow_runs():
-    from rt_support import history
-
     from headwater.runtime import flow, task
+    from rt_support import history
 
     @task
     def one(i):

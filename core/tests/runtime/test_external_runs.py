@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from headwater.history import reader
 from headwater.history.writer import flush
 from headwater.runtime import start_task_run

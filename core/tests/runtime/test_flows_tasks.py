@@ -6,8 +6,6 @@ import asyncio
 import threading
 
 import pytest
-from rt_support import history
-
 from headwater.runtime import (
     HeadwaterFuture,
     as_completed,
@@ -20,6 +18,7 @@ from headwater.runtime import (
 )
 from headwater.runtime import states as S
 from headwater.runtime._errors import ParameterValidationError, RunError
+from rt_support import history
 
 
 @task

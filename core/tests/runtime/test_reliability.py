@@ -10,9 +10,8 @@ import sys
 import textwrap
 import time
 
-from rt_support import cli, env, history
-
 from headwater.store import check_integrity
+from rt_support import cli, env, history
 
 BIG_FLOW = textwrap.dedent('''
     from headwater.runtime import flow, task

@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from rt_support import history
-
 from headwater.runtime import exponential_backoff, flow, task
 from headwater.runtime._errors import TaskTimeoutError
 from headwater.runtime.retries import retry_delay
+from rt_support import history
 
 
 def test_retries_are_counted_and_recorded_as_retrying_transitions():
@@ -84,7 +83,6 @@ def test_task_timeout_gives_timed_out_state_in_main_thread_and_in_workers():
     @flow
     def pipeline():
         direct = sleepy(return_state=True)
-        submitted = sleepy.submit().state
         return direct, sleepy.submit()
 
     direct, future = pipeline()

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from rt_support import cli, history
-
 from headwater.blocks import Secret, SecretStr
 from headwater.runtime import flow, get_run_logger, task
+from rt_support import cli, history
 
 SECRET = "hunter2-very-secret-token"
 

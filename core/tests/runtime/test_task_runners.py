@@ -7,11 +7,10 @@ import os
 import threading
 
 import pytest
-from rt_support import boom, failing_in_process, history, square, squares_in_processes
-
 from headwater.runtime import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner, flow, task
 from headwater.runtime._errors import RunError
 from headwater.runtime.calls import run_payload
+from rt_support import boom, failing_in_process, history, square, squares_in_processes
 
 
 def test_thread_pool_runs_tasks_concurrently_with_max_workers():
@@ -96,7 +95,7 @@ def test_remote_runner_interface_resolves_upstream_and_replays_history():
     run = history().list_flow_runs(limit=1)[0]
     tasks = history().list_task_runs(run["id"])
     assert sorted(t["state"] for t in tasks) == ["Completed", "Completed", "Failed", "Failed"]
-    assert any(m["message"] == "squaring 9 in pid %d" % os.getpid() for m in history().list_logs(run["id"]))
+    assert any(m["message"] == f"squaring 9 in pid {os.getpid()}" for m in history().list_logs(run["id"]))
 
 
 def test_runner_by_registered_name_and_bad_runner():

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections import deque
+from functools import cache
 from typing import Any
 
 from headwater import _state
@@ -51,12 +52,14 @@ def host_name() -> str:
     return _host
 
 
+@cache
 def _upsert(table: str, columns: tuple[str, ...], style: str) -> str:
-    marks = ", ".join("?" * 1 for _ in columns) if style == "qmark" else ", ".join(f":{c}" for c in columns)
+    marks = ", ".join("?" for _ in columns) if style == "qmark" else ", ".join(f":{c}" for c in columns)
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("id", "created", "parameters", "pid", "host"))
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {updates}"
 
 
+@cache
 def _insert(table: str, columns: tuple[str, ...], style: str, ignore: bool = False) -> str:
     marks = ", ".join("?" for _ in columns) if style == "qmark" else ", ".join(f":{c}" for c in columns)
     tail = " ON CONFLICT DO NOTHING" if ignore else ""
@@ -228,16 +231,16 @@ class HistoryWriter:
         log_rows = [(f, t, ts, lvl, name, redact(msg)) for f, t, ts, lvl, name, msg, keep in logs if keep != 2]
         with db_write() as tx:
             style = "qmark" if tx.dialect == "sqlite" else "named"
-            for table, columns, rows, sql in (
-                ("flow_runs", FLOW_COLUMNS, flow_rows, _upsert("flow_runs", FLOW_COLUMNS, style)),
-                ("task_runs", TASK_COLUMNS, task_rows, _upsert("task_runs", TASK_COLUMNS, style)),
-                ("run_logs", _LOG_COLUMNS, log_rows, _insert("run_logs", _LOG_COLUMNS, style)),
-                ("run_edges", _EDGE_COLUMNS, edges, _insert("run_edges", _EDGE_COLUMNS, style, ignore=True)),
+            for columns, rows, sql in (
+                (FLOW_COLUMNS, flow_rows, _upsert("flow_runs", FLOW_COLUMNS, style)),
+                (TASK_COLUMNS, task_rows, _upsert("task_runs", TASK_COLUMNS, style)),
+                (_LOG_COLUMNS, log_rows, _insert("run_logs", _LOG_COLUMNS, style)),
+                (_EDGE_COLUMNS, edges, _insert("run_edges", _EDGE_COLUMNS, style, ignore=True)),
             ):
                 if not rows:
                     continue
                 if style == "named":
-                    rows = [dict(zip(columns, r)) for r in rows]
+                    rows = [dict(zip(columns, r, strict=True)) for r in rows]
                 tx.executemany(sql, rows)
 
     def _heartbeat(self, now: float) -> None:
@@ -261,7 +264,7 @@ _PLAIN = ("Pending", "Running", "Completed")
 def _transitions(transitions: Any) -> str | None:
     """JSON of the transitions, or None for the usual Pending -> Running [-> Completed] (the
     reader rebuilds those from created/started/ended: most task runs store nothing here)."""
-    if not transitions or (len(transitions) <= 3 and all(t[0] == p for t, p in zip(transitions, _PLAIN))):
+    if not transitions or (len(transitions) <= 3 and all(t[0] == p for t, p in zip(transitions, _PLAIN, strict=False))):
         return None
     return "[" + ",".join([f'["{name}",{ts:.3f}]' for name, ts in transitions]) + "]"
 

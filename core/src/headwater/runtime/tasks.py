@@ -102,7 +102,7 @@ class Task:
     def _fast_params(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         names = self._names
         if names is not None and len(args) <= len(names):
-            params = dict(zip(names, args))
+            params = dict(zip(names, args, strict=False))
             if kwargs:
                 params.update(kwargs)
             return params
