@@ -32,6 +32,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
+MARK = "HWBENCH-RESULT "
 
 # ---------------------------------------------------------------- child workloads
 
@@ -195,11 +196,8 @@ def child_main(argv: list[str]) -> None:
         value = child_history(n, prefect)
     else:
         raise SystemExit(f"unknown workload {name}")
-    print(json.dumps(value), flush=True)
-    # the number must stay the last line: Prefect prints shutdown noise after this
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
+    # marked: Prefect's server subprocess may still print shutdown noise after this line
+    print(f"{MARK}{json.dumps(value)}", flush=True)
 
 
 # ---------------------------------------------------------------- driver
@@ -224,14 +222,34 @@ def main() -> int:
     p_seq, p_map = (20, 20) if quick else (100, 100)
     script = str(Path(__file__).resolve())
 
+    class Marked(Process):
+        """A child that reports its own figure on a line starting with MARK."""
+
+        def sample(self, number: int = 1) -> float:
+            import subprocess
+            import tempfile
+
+            total = 0.0
+            for _ in range(number):
+                with tempfile.TemporaryFile() as out:
+                    proc = subprocess.run(self.argv, env=self.env_factory(), stdin=subprocess.DEVNULL, stdout=out,
+                                          stderr=subprocess.STDOUT, timeout=self.timeout)
+                    out.seek(0)
+                    text = out.read().decode(errors="replace")
+                marked = [line for line in text.splitlines() if line.startswith(MARK)]
+                if proc.returncode != 0 or not marked:
+                    raise harness.BenchError(f"{' '.join(self.argv)} exited {proc.returncode}:\n{text[-2000:]}")
+                total += float(marked[-1][len(MARK):])
+            return total / number
+
     def hw(name: str, n: int) -> Process:
-        return Process([PY, script, "--child", name, str(n)], env_factory=harness.headwater_env, self_timed=True)
+        return Marked([PY, script, "--child", name, str(n)], env_factory=harness.headwater_env)
 
     def peer(name: str, n: int) -> Process | None:
         if not peer_py:
             return None
-        return Process([peer_py, script, "--child", name, str(n), "--prefect"], env_factory=harness.peer_env,
-                       self_timed=True, timeout=1800)
+        return Marked([peer_py, script, "--child", name, str(n), "--prefect"], env_factory=harness.peer_env,
+                      timeout=1800)
 
     rows = []
     seq = harness.compare({"hw": hw("seq", n_seq), "prefect": peer("seq", p_seq)}, repeat=args.repeat, warmup=0)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from rt_support import cli, history
-
 from headwater.runtime import flow, get_run_logger, start_task_run, task
+from rt_support import cli, history
 
 pytestmark = pytest.mark.postgres
 

@@ -8,7 +8,7 @@ import pytest
 from headwater.runtime import exponential_backoff, flow, task
 from headwater.runtime._errors import TaskTimeoutError
 from headwater.runtime.retries import retry_delay
-from rt_support import history
+from rt_support import history, run_py
 
 
 def test_retries_are_counted_and_recorded_as_retrying_transitions():
@@ -111,3 +111,23 @@ def test_flow_timeout_and_flow_retries():
     assert flaky_flow() == "ok"
     run = history().list_flow_runs(flow_name="flaky-flow")[0]
     assert run["run_count"] == 2 and run["state"] == "Completed"
+
+
+def test_main_thread_timeout_interrupts_the_function_itself():
+    out = run_py(
+        "import time\n"
+        "from headwater.runtime import flow, task\n"
+        "after = []\n"
+        "@task(timeout_seconds=0.2)\n"
+        "def slow():\n"
+        "    time.sleep(3)\n"
+        "    after.append('still ran')\n"
+        "@flow\n"
+        "def f():\n"
+        "    return [slow(return_state=True)]\n"
+        "t = time.monotonic()\n"
+        "state = f()[0]\n"
+        "time.sleep(0.1)\n"
+        "print(state.name, after, time.monotonic() - t < 2.5)\n"
+    )
+    assert out.stdout.strip() == "TimedOut [] True"

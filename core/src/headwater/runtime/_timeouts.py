@@ -1,7 +1,7 @@
 """Running a function with a time limit.
 
 In the main thread a SIGALRM timer interrupts the function itself; elsewhere (worker
-threads, nested limits) the function runs in a helper thread that is abandoned on timeout,
+threads, nested limits, a timer already set by someone else) the function runs in a helper thread that is abandoned on timeout,
 because Python cannot stop another thread.
 """
 
@@ -26,7 +26,8 @@ def call_with_timeout(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dic
     global _alarm_active
     message = f"{what} exceeded its timeout of {seconds:g} seconds"
     if (not _alarm_active and hasattr(signal, "setitimer")
-            and threading.current_thread() is threading.main_thread()):
+            and threading.current_thread() is threading.main_thread()
+            and signal.getitimer(signal.ITIMER_REAL)[0] == 0):  # never disturb someone else's timer
 
         def _on_alarm(_signum: int, _frame: Any) -> None:
             raise TaskTimeoutError(message)
