@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from headwater import _state
 from headwater.runtime._errors import ResultPersistenceError
 
 __all__ = ["LocalResultStore", "SERIALIZERS", "read_result", "resolve_storage", "serialize", "write_result"]
@@ -45,6 +46,12 @@ class LocalResultStore:
 
 
 _default: LocalResultStore | None = None
+_by_name: dict[str, Any] = {}
+
+
+@_state.on_reset
+def _forget() -> None:
+    _by_name.clear()
 
 
 def resolve_storage(storage: Any) -> Any:
@@ -58,9 +65,12 @@ def resolve_storage(storage: Any) -> Any:
             _default = LocalResultStore(root)
         return _default
     if isinstance(storage, str):
-        from headwater.blocks import Block
+        block = _by_name.get(storage)
+        if block is None:  # loaded once per process, not once per task run
+            from headwater.blocks import Block
 
-        return Block.load(storage)
+            block = _by_name[storage] = Block.load(storage)
+        return block
     if not (hasattr(storage, "write_path") and hasattr(storage, "read_path")):
         raise ResultPersistenceError(
             f"result_storage={storage!r} cannot store results: use a storage block (LocalFileSystem, S3Bucket, ...) "
