@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 
 import pytest
@@ -18,7 +19,7 @@ from headwater.runtime import (
 )
 from headwater.runtime import states as S
 from headwater.runtime._errors import ParameterValidationError, RunError
-from rt_support import history
+from rt_support import cli, history
 
 
 @task
@@ -204,6 +205,8 @@ def test_subflows_record_their_parent_and_context_accessors():
     assert seen["run_count"] == 1 and seen["params"] == {}
     runs = {r["flow_name"]: r for r in history().list_flow_runs()}
     assert runs["child"]["parent_flow_run_id"] == runs["parent"]["id"]
+    shown = cli("runs", "show", runs["parent"]["id"], "-o", "json")
+    assert [r["flow_name"] for r in json.loads(shown.stdout)["subflow_runs"]] == ["child"]
 
 
 def test_task_called_outside_a_flow_runs_with_retries_and_is_recorded():

@@ -154,12 +154,13 @@ def _fmt_duration(seconds: float | None) -> str:
 @output_option
 def show(run_id: str, output: str) -> None:
     """Show a flow run and its task runs (states and durations)."""
-    from headwater.history.reader import get_flow_run, list_task_runs
+    from headwater.history.reader import get_flow_run, list_flow_runs, list_task_runs
 
     fr = get_flow_run(run_id)
     tasks = list_task_runs(fr["id"])
+    subflows = list_flow_runs(limit=1000, parent_id=fr["id"])
     if output == "json":
-        emit_object({**fr, "task_runs": tasks}, output)
+        emit_object({**fr, "task_runs": tasks, "subflow_runs": subflows}, output)
         return
     summary = {
         "id": fr["id"], "flow": fr["flow_name"], "name": fr["name"], "state": fr["state"],
@@ -175,6 +176,11 @@ def show(run_id: str, output: str) -> None:
         t["tries"] = t["run_count"]
         t["start"] = _short_time(t["started"])
     emit(tasks, ["name", "state", "start", "took", "tries"], output, empty="no task runs")
+    if subflows:
+        click.echo("")
+        for r in subflows:
+            r["run"], r["flow"], r["took"] = r["id"][:8], r["flow_name"], _fmt_duration(r["duration"])
+        emit(subflows, ["run", "flow", "name", "state", "took"], output, title="subflow runs")
 
 
 @runs.command("logs")

@@ -117,10 +117,14 @@ def _flow_dict(r: Any) -> dict[str, Any]:
     }
 
 
-def list_flow_runs(limit: int = 20, flow_name: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
-    """The newest flow runs first, with their task-run counts."""
+def list_flow_runs(limit: int = 20, flow_name: str | None = None, state: str | None = None,
+                   parent_id: str | None = None) -> list[dict[str, Any]]:
+    """The newest flow runs first, with their task-run counts (``parent_id``: its subflow runs)."""
     settle_crashed()
     where, params = [], {"limit": int(limit)}
+    if parent_id:
+        where.append("parent_flow_run_id = :parent")
+        params["parent"] = parent_id
     if flow_name:
         where.append("flow_name = :flow")
         params["flow"] = flow_name
