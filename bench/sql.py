@@ -12,7 +12,8 @@ server of ``HEADWATER_TEST_POSTGRES_URL``):
 - ``insert_rows`` of N mappings vs ``conn.execute(insert(table), rows)`` in one transaction.
 
 Target: Headwater within 1.1x of the direct SQLAlchemy floor. Inserts start from an empty
-table, emptied (untimed) before each sample. Where ``bench/.venv-prefect`` exists,
+table, emptied (untimed, DELETE on SQLite, TRUNCATE on PostgreSQL) before each sample by the
+side's own engine. Where ``bench/.venv-prefect`` exists,
 prefect-sqlalchemy's ``SqlAlchemyConnector`` runs ``fetch_all`` and ``execute_many`` on the
 same database inside the peer process (its samples include emptying the table, a few ms).
 """
@@ -86,9 +87,8 @@ class SetupThenTime:
 
 
 def bench_database(label: str, url: str, n: int, args: Any, peer: Any) -> list[Any]:
-    import sqlalchemy as sa
-
     import harness
+    import sqlalchemy as sa
     from harness import Row
     from headwater_sql import SqlAlchemyConnector
 
@@ -109,10 +109,15 @@ def bench_database(label: str, url: str, n: int, args: Any, peer: Any) -> list[A
         except harness.BenchError as exc:
             print(f"[bench] Prefect figures skipped on {label}: {exc}", file=sys.stderr)
 
-    def empty(table: str) -> Any:
+    def empty(table: str, through: Any) -> Any:
+        # Each side empties its table through its own engine: on SQLite a write by another
+        # connection would make the next insert start with a cold page cache.
+        statement = sa.text(f"DELETE FROM {table}" if through.dialect.name == "sqlite" else f"TRUNCATE {table}")
+
         def run() -> None:
-            with engine.begin() as conn:
-                conn.execute(sa.text(f"DELETE FROM {table}"))
+            with through.begin() as conn:
+                conn.execute(statement)
+
         return run
 
     def hw_fetch() -> None:
@@ -137,14 +142,14 @@ def bench_database(label: str, url: str, n: int, args: Any, peer: Any) -> list[A
         ("fetch_all", hw_fetch, floor_fetch, "peer_fetch_all"),
         (
             "execute_many",
-            SetupThenTime(empty("bench_hw"), lambda: connector.execute_many(INSERT.format(table="bench_hw"), rows)),
-            SetupThenTime(empty("bench_floor"), floor_execute_many),
+            SetupThenTime(empty("bench_hw", connector.get_engine()), lambda: connector.execute_many(INSERT.format(table="bench_hw"), rows)),
+            SetupThenTime(empty("bench_floor", engine), floor_execute_many),
             "peer_execute_many",
         ),
         (
             "insert_rows",
-            SetupThenTime(empty("bench_hw"), lambda: connector.insert_rows("bench_hw", rows)),
-            SetupThenTime(empty("bench_floor"), floor_insert),
+            SetupThenTime(empty("bench_hw", connector.get_engine()), lambda: connector.insert_rows("bench_hw", rows)),
+            SetupThenTime(empty("bench_floor", engine), floor_insert),
             None,
         ),
     ]

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-
 from headwater_sql import AsyncSqlAlchemyConnector, SqlConnectionError, SqlExecutionError
 
 ASYNC_BACKENDS = pytest.mark.parametrize("async_url", ["sqlite", "postgres"], indirect=True)

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-
 from headwater_sql import ConnectionComponents, DatabaseCredentials, SqlAlchemyConnector
 
 
@@ -140,3 +139,23 @@ def test_components_create_url_round_trips() -> None:
 def test_rows_are_named_tuples(connector: SqlAlchemyConnector) -> None:
     row: Any = connector.fetch_one("SELECT 1 AS a, 'x' AS b")
     assert row.a == 1 and row.b == "x" and tuple(row) == (1, "x")
+
+
+def test_threads_sharing_a_connector(connector: SqlAlchemyConnector, db_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    connector.execute("CREATE TABLE items (id INTEGER, name VARCHAR(20))")
+
+    def work(worker: int) -> list[int]:
+        counts = []
+        for i in range(10):
+            connector.insert_rows("items", [{"id": worker * 100 + i, "name": f"w{worker}"}])
+            rows = connector.fetch_all("SELECT count(*) FROM items WHERE name = :name", {"name": f"w{worker}"})
+            counts.append(rows[0][0])
+        return counts
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(work, range(4)))
+    assert results == [list(range(1, 11))] * 4
+    assert _count(db_url) == 40
+    assert connector.get_engine().pool.checkedout() == 0

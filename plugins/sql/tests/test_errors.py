@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-
 from headwater.errors import ConfigError, ConnectionFailedError, HeadwaterError
 from headwater.testing import free_port
 from headwater_sql import (

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-
 from headwater_sql import SqlAlchemyConnector, SqlExecutionError
 
 

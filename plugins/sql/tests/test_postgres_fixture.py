@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-
 from headwater.testing import _postgres, servers
 
 

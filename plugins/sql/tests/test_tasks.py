@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from headwater_sql import SqlAlchemyConnector, SqlExecutionError, sql_execute, sql_query
 
 flow = pytest.importorskip("headwater.runtime.flows", reason="the flow runtime is not installed").flow

@@ -6,9 +6,9 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from headwater.blocks import Block
 from pydantic import Field, PrivateAttr, field_validator
 
-from headwater.blocks import Block
 from headwater_sql.credentials import ConnectionComponents, DatabaseCredentials, url_fields
 
 if TYPE_CHECKING:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from headwater.redaction import redact
+
 from headwater_sql.errors import (
     SqlConfigError,
     SqlConnectionError,

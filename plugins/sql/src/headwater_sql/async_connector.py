@@ -8,7 +8,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from headwater_sql import _engine
-from headwater_sql._base import DEFAULT_BATCH_SIZE, ConnectorBase, column_types, freeze_parameters, iter_batches, start_rows
+from headwater_sql._base import (
+    DEFAULT_BATCH_SIZE,
+    ConnectorBase,
+    column_types,
+    freeze_parameters,
+    iter_batches,
+    start_rows,
+)
 from headwater_sql.connector import _create_label, _pandas, _to_sql
 
 if TYPE_CHECKING:
@@ -202,19 +209,19 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
                 finally:
                     await self._reset()
             await self._reset()
-            conn = await self._connect()
-            try:
-                result = await conn.execute(text(operation), parameters, execution_options=execution_options)
-                return result.fetchall()
-            except Exception as exc:
-                _engine.raise_execution_error(exc, self.database_label, operation)
-            finally:
-                await conn.close()
+        conn = await self._connect()
+        try:
+            result = await conn.execute(text(operation), parameters, execution_options=execution_options)
+            return result.fetchall()
+        except Exception as exc:
+            _engine.raise_execution_error(exc, self.database_label, operation)
+        finally:
+            await conn.close()
 
     # -- executing ------------------------------------------------------------------------
 
     async def _run_in_transaction(self, label: str, work: Any) -> Any:
-        await self._reset()
+        await self.reset_connections()
         conn = await self._connect()
         try:
             async with conn.begin():
@@ -228,10 +235,9 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         """Run one statement in its own transaction (committed on success)."""
         from sqlalchemy import text
 
-        async with self._alock():
-            return await self._run_in_transaction(
-                operation, lambda conn: conn.execute(text(operation), parameters, execution_options=execution_options)
-            )
+        return await self._run_in_transaction(
+            operation, lambda conn: conn.execute(text(operation), parameters, execution_options=execution_options)
+        )
 
     async def execute_many(
         self, operation: str, seq_of_parameters: Sequence[Mapping[str, Any]], **execution_options: Any
@@ -240,10 +246,9 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         from sqlalchemy import text
 
         params = seq_of_parameters if isinstance(seq_of_parameters, list) else list(seq_of_parameters)
-        async with self._alock():
-            return await self._run_in_transaction(
-                operation, lambda conn: conn.execute(text(operation), params, execution_options=execution_options)
-            )
+        return await self._run_in_transaction(
+            operation, lambda conn: conn.execute(text(operation), params, execution_options=execution_options)
+        )
 
     # -- loading --------------------------------------------------------------------------
 
@@ -268,34 +273,33 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         )
         statement = sa.insert(target)
         label = f"INSERT INTO {schema + '.' if schema else ''}{table} ({', '.join(c.name for c in columns)}) VALUES (...)"
-        async with self._alock():
-            await self._reset()
-            conn = await self._connect()
-            created, done = False, 0
-            try:
-                async with conn.begin():
-                    if create_table and not await conn.run_sync(lambda c: sa.inspect(c).has_table(table, schema=schema)):
-                        try:
-                            await conn.run_sync(target.create)
-                        except Exception as exc:
-                            raise _engine.execution_error(exc, self.database_label, _create_label(target), "CREATE TABLE") from exc
-                        created = True
-                    for batch in iter_batches(iterator, first, max(1, batch_size)):
-                        try:
-                            await conn.execute(statement, batch)
-                        except Exception as exc:
-                            raise _engine.execution_error(
-                                exc, self.database_label, label, f"insert of rows {done + 1}-{done + len(batch)}"
-                            ) from exc
-                        done += len(batch)
-            except Exception as exc:
-                if created:
-                    await self._drop_quietly(target)
-                if isinstance(exc, _engine.SqlError):
-                    raise
-                _engine.raise_execution_error(exc, self.database_label, label)
-            finally:
-                await conn.close()
+        await self.reset_connections()
+        conn = await self._connect()
+        created, done = False, 0
+        try:
+            async with conn.begin():
+                if create_table and not await conn.run_sync(lambda c: sa.inspect(c).has_table(table, schema=schema)):
+                    try:
+                        await conn.run_sync(target.create)
+                    except Exception as exc:
+                        raise _engine.execution_error(exc, self.database_label, _create_label(target), "CREATE TABLE") from exc
+                    created = True
+                for batch in iter_batches(iterator, first, max(1, batch_size)):
+                    try:
+                        await conn.execute(statement, batch)
+                    except Exception as exc:
+                        raise _engine.execution_error(
+                            exc, self.database_label, label, f"insert of rows {done + 1}-{done + len(batch)}"
+                        ) from exc
+                    done += len(batch)
+        except Exception as exc:
+            if created:
+                await self._drop_quietly(target)
+            if isinstance(exc, _engine.SqlError):
+                raise
+            _engine.raise_execution_error(exc, self.database_label, label)
+        finally:
+            await conn.close()
         return done
 
     async def _drop_quietly(self, target: Any) -> None:
@@ -310,15 +314,14 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         from sqlalchemy import text
 
         pd = _pandas(self.database_label)
-        async with self._alock():
-            await self._reset()
-            conn = await self._connect()
-            try:
-                return await conn.run_sync(lambda c: pd.read_sql_query(text(operation), c, params=parameters, **read_sql_kwargs))
-            except Exception as exc:
-                _engine.raise_execution_error(exc, self.database_label, operation)
-            finally:
-                await conn.close()
+        await self.reset_connections()
+        conn = await self._connect()
+        try:
+            return await conn.run_sync(lambda c: pd.read_sql_query(text(operation), c, params=parameters, **read_sql_kwargs))
+        except Exception as exc:
+            _engine.raise_execution_error(exc, self.database_label, operation)
+        finally:
+            await conn.close()
 
     async def load_dataframe(
         self, df: Any, table: str, *, schema: str | None = None, if_exists: Literal["fail", "replace", "append"] = "append",
@@ -333,8 +336,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
                 lambda c: _to_sql(c, df, table, schema, if_exists, index, chunksize)
             )
 
-        async with self._alock():
-            await self._run_in_transaction(label, work)
+        await self._run_in_transaction(label, work)
         return len(df)
 
 

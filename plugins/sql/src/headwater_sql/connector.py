@@ -7,7 +7,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from headwater_sql import _engine
-from headwater_sql._base import DEFAULT_BATCH_SIZE, ConnectorBase, column_types, freeze_parameters, iter_batches, start_rows
+from headwater_sql._base import (
+    DEFAULT_BATCH_SIZE,
+    ConnectorBase,
+    column_types,
+    freeze_parameters,
+    iter_batches,
+    start_rows,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, CursorResult, Engine, Row
@@ -198,13 +205,14 @@ class SqlAlchemyConnector(ConnectorBase):
                 finally:
                     self.reset_connections()
             self.reset_connections()
-            conn = self._connect()
-            try:
-                return conn.execute(text(operation), parameters, execution_options=execution_options).fetchall()
-            except Exception as exc:
-                _engine.raise_execution_error(exc, self.database_label, operation)
-            finally:
-                conn.close()
+        # The query itself runs outside the lock: threads sharing a connector run in parallel.
+        conn = self._connect()
+        try:
+            return conn.execute(text(operation), parameters, execution_options=execution_options).fetchall()
+        except Exception as exc:
+            _engine.raise_execution_error(exc, self.database_label, operation)
+        finally:
+            conn.close()
 
     # -- executing ------------------------------------------------------------------------
 
@@ -227,10 +235,9 @@ class SqlAlchemyConnector(ConnectorBase):
         """
         from sqlalchemy import text
 
-        with self._state.lock:
-            return self._run_in_transaction(
-                operation, operation, lambda conn: conn.execute(text(operation), parameters, execution_options=execution_options)
-            )
+        return self._run_in_transaction(
+            operation, operation, lambda conn: conn.execute(text(operation), parameters, execution_options=execution_options)
+        )
 
     def execute_many(
         self, operation: str, seq_of_parameters: Sequence[Mapping[str, Any]], **execution_options: Any
@@ -239,10 +246,9 @@ class SqlAlchemyConnector(ConnectorBase):
         from sqlalchemy import text
 
         params = seq_of_parameters if isinstance(seq_of_parameters, list) else list(seq_of_parameters)
-        with self._state.lock:
-            return self._run_in_transaction(
-                operation, operation, lambda conn: conn.execute(text(operation), params, execution_options=execution_options)
-            )
+        return self._run_in_transaction(
+            operation, operation, lambda conn: conn.execute(text(operation), params, execution_options=execution_options)
+        )
 
     # -- loading --------------------------------------------------------------------------
 
@@ -286,35 +292,34 @@ class SqlAlchemyConnector(ConnectorBase):
         )
         statement = sa.insert(target)
         label = f"INSERT INTO {schema + '.' if schema else ''}{table} ({', '.join(c.name for c in columns)}) VALUES (...)"
-        with self._state.lock:
-            self.reset_connections()
-            conn = self._connect()
-            created = False
-            done = 0
-            try:
-                with conn.begin():
-                    if create_table and not sa.inspect(conn).has_table(table, schema=schema):
-                        try:
-                            target.create(conn)
-                        except Exception as exc:
-                            raise _engine.execution_error(exc, self.database_label, _create_label(target), "CREATE TABLE") from exc
-                        created = True
-                    for batch in iter_batches(iterator, first, max(1, batch_size)):
-                        try:
-                            conn.execute(statement, batch)
-                        except Exception as exc:
-                            raise _engine.execution_error(
-                                exc, self.database_label, label, f"insert of rows {done + 1}-{done + len(batch)}"
-                            ) from exc
-                        done += len(batch)
-            except Exception as exc:
-                if created:
-                    self._drop_quietly(target)
-                if isinstance(exc, _engine.SqlError):
-                    raise
-                _engine.raise_execution_error(exc, self.database_label, label)
-            finally:
-                conn.close()
+        self.reset_connections()
+        conn = self._connect()
+        created = False
+        done = 0
+        try:
+            with conn.begin():
+                if create_table and not sa.inspect(conn).has_table(table, schema=schema):
+                    try:
+                        target.create(conn)
+                    except Exception as exc:
+                        raise _engine.execution_error(exc, self.database_label, _create_label(target), "CREATE TABLE") from exc
+                    created = True
+                for batch in iter_batches(iterator, first, max(1, batch_size)):
+                    try:
+                        conn.execute(statement, batch)
+                    except Exception as exc:
+                        raise _engine.execution_error(
+                            exc, self.database_label, label, f"insert of rows {done + 1}-{done + len(batch)}"
+                        ) from exc
+                    done += len(batch)
+        except Exception as exc:
+            if created:
+                self._drop_quietly(target)
+            if isinstance(exc, _engine.SqlError):
+                raise
+            _engine.raise_execution_error(exc, self.database_label, label)
+        finally:
+            conn.close()
         return done
 
     def _drop_quietly(self, target: Any) -> None:
@@ -334,15 +339,14 @@ class SqlAlchemyConnector(ConnectorBase):
         from sqlalchemy import text
 
         pd = _pandas(self.database_label)
-        with self._state.lock:
-            self.reset_connections()
-            conn = self._connect()
-            try:
-                return pd.read_sql_query(text(operation), conn, params=parameters, **read_sql_kwargs)
-            except Exception as exc:
-                _engine.raise_execution_error(exc, self.database_label, operation)
-            finally:
-                conn.close()
+        self.reset_connections()
+        conn = self._connect()
+        try:
+            return pd.read_sql_query(text(operation), conn, params=parameters, **read_sql_kwargs)
+        except Exception as exc:
+            _engine.raise_execution_error(exc, self.database_label, operation)
+        finally:
+            conn.close()
 
     def load_dataframe(
         self, df: Any, table: str, *, schema: str | None = None, if_exists: Literal["fail", "replace", "append"] = "append",
@@ -358,11 +362,10 @@ class SqlAlchemyConnector(ConnectorBase):
         """
         _pandas(self.database_label)
         label = f"load DataFrame into {table}"
-        with self._state.lock:
-            self._run_in_transaction(
-                label, label,
-                lambda conn: _to_sql(conn, df, table, schema, if_exists, index, chunksize),
-            )
+        self._run_in_transaction(
+            label, label,
+            lambda conn: _to_sql(conn, df, table, schema, if_exists, index, chunksize),
+        )
         return len(df)
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-
 from headwater.blocks import Block
 from headwater.redaction import remember
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
 from headwater_sql.errors import SqlConfigError
 
 if TYPE_CHECKING:
