@@ -90,6 +90,8 @@ def test_async_check_and_dataframes(async_url: str) -> None:
 
 
 def test_async_unreachable_server_is_a_connection_error() -> None:
+    pytest.importorskip("greenlet", reason="SQLAlchemy's asyncio layer needs greenlet: pip install 'headwater-sql[postgres-async]'")
+    pytest.importorskip("psycopg", reason="psycopg is not installed: pip install 'headwater-sql[postgres-async]'")
     from headwater.testing import free_port
 
     db = AsyncSqlAlchemyConnector(connection_info=f"postgresql://u:S3cret-pw-x@127.0.0.1:{free_port()}/db")

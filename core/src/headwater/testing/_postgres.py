@@ -152,14 +152,20 @@ class PostgresServer:
 
 
 def find_postgres_bin() -> Path | None:
-    """The newest ``/usr/lib/postgresql/<version>/bin`` holding ``initdb`` and ``pg_ctl``, if any."""
+    """The newest ``/usr/lib/postgresql/<version>/bin`` holding ``initdb`` and ``pg_ctl``, else the
+    directory of ``pg_ctl`` on PATH (if ``initdb`` is next to it), else None."""
     candidates = []
     for path in glob.glob("/usr/lib/postgresql/*/bin"):
         version = Path(path).parent.name
         if os.access(os.path.join(path, "initdb"), os.X_OK) and os.access(os.path.join(path, "pg_ctl"), os.X_OK):
             key = tuple(int(p) if p.isdigit() else 0 for p in version.split("."))
             candidates.append((key, Path(path)))
-    return max(candidates)[1] if candidates else None
+    if candidates:
+        return max(candidates)[1]
+    on_path = shutil.which("pg_ctl")  # other distributions put the binaries on PATH
+    if on_path and os.access(os.path.join(os.path.dirname(on_path), "initdb"), os.X_OK):
+        return Path(on_path).parent
+    return None
 
 
 def _is_root() -> bool:
