@@ -83,7 +83,7 @@ def test_run_script_creates_blocks_and_prints_the_task_table(demo_home):
     home, _, _, out = demo_home
     assert "created blocks: raw, warehouse, analytics, reports" in out
     table = out[out.index("task "):]
-    for name in ("list_raw_files", "extract-0", "validate", "check_warehouse", "load", "transform_in_warehouse",
+    for name in ("list_raw_files", "extract orders/orders-2024-01.csv", "validate", "check_warehouse", "load", "transform_in_warehouse",
                  "build_report", "publish"):
         assert f"\n{name} " in table, name
     assert "Completed" in table and "Failed" not in table

@@ -95,7 +95,10 @@ def list_raw_files(raw: Any) -> list[dict[str, Any]]:
     return sorted(wanted, key=lambda o: o["key"])
 
 
-@task(retries=3, retry_delay_seconds=[1, 2, 4], cache_key_fn=_fingerprint_key, persist_result=True)
+@task(
+    retries=3, retry_delay_seconds=[1, 2, 4], cache_key_fn=_fingerprint_key, persist_result=True,
+    task_run_name="extract {obj[key]}",
+)
 def extract(raw: Any, obj: dict[str, Any]) -> list[tuple[int, Any]]:
     """Read one raw file and split it into records (cached by the object's identity and size)."""
     return parse_records(obj["key"], raw.read_path(obj["key"]))
