@@ -30,7 +30,7 @@ from etl_report import render_report  # noqa: E402
 from etl_validate import Batch, parse_records, validate_customers, validate_orders, validate_products  # noqa: E402
 from etl_warehouse import TABLES, load_batches, query_marts  # noqa: E402
 from headwater import Block, flow, get_run_logger, task  # noqa: E402
-from headwater.errors import BlockNotFoundError, ConfigError, HeadwaterError  # noqa: E402
+from headwater.errors import BlockNotFoundError, ConfigError, ConnectionFailedError, HeadwaterError  # noqa: E402
 from headwater.runtime import unmapped  # noqa: E402
 
 PROJECT_DIR = Path(__file__).resolve().parent / "dbt_project"
@@ -68,6 +68,12 @@ def load_blocks(raw: str, warehouse: str, dbt_profile: str, reports: str) -> tup
         _load(dbt_profile, "dbt profile", ("get_profile",)),
         _load(reports, "report storage", ("write_path",)),
     )
+
+
+def _connection_trouble(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry the warehouse tasks only when the database could not be reached: a rejected
+    statement fails the same way every time."""
+    return isinstance(state.exception, ConnectionFailedError)
 
 
 def _fingerprint_key(context: Any, parameters: dict[str, Any]) -> str:
@@ -125,13 +131,13 @@ def validate(extracted: dict[str, list[tuple[int, Any]]]) -> dict[str, list[Batc
     return {"raw_customers": [customers], "raw_products": [products], "raw_orders": orders}
 
 
-@task(retries=2, retry_delay_seconds=1)
+@task(retries=2, retry_delay_seconds=1, retry_condition_fn=_connection_trouble)
 def check_warehouse(warehouse: Any) -> None:
     """Fail early, before anything is written, when the warehouse cannot be reached."""
     warehouse.check()
 
 
-@task(retries=2, retry_delay_seconds=2)
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_connection_trouble)
 def load(warehouse: Any, batches: dict[str, list[Batch]], full_refresh: bool = False) -> dict[str, Any]:
     """Load every batch in one transaction; a batch replaces that source file's earlier rows."""
     stats = load_batches(warehouse, batches, full_refresh=full_refresh)
@@ -160,7 +166,7 @@ def transform_in_warehouse(profile: Any, target_path: str | None = None) -> dict
     }
 
 
-@task(retries=2, retry_delay_seconds=2)
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=_connection_trouble)
 def build_report(warehouse: Any, batches: dict[str, list[Batch]], load_stats: dict[str, Any], dbt: dict[str, Any]) -> dict[str, bytes]:
     """Query the marts and render the report, the summary and the rejected rows."""
     marts = query_marts(warehouse)
