@@ -46,9 +46,7 @@ _host: str | None = None
 def host_name() -> str:
     global _host
     if _host is None:
-        import socket
-
-        _host = socket.gethostname()
+        _host = os.uname().nodename if hasattr(os, "uname") else __import__("socket").gethostname()
     return _host
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from datetime import timedelta
 from typing import Any
 
 from headwater.runtime import _record
@@ -170,7 +169,7 @@ class TaskCall:
             expires = None
             if tr.cache_key is not None and task.cache_expiration is not None:
                 exp = task.cache_expiration
-                expires = time.time() + (exp.total_seconds() if isinstance(exp, timedelta) else float(exp))
+                expires = time.time() + (exp.total_seconds() if hasattr(exp, "total_seconds") else float(exp))
             from headwater.runtime.results import write_result
 
             try:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import random
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -125,7 +125,7 @@ class Flow:
         except ParameterValidationError as exc:
             error, params = exc, {}
         sink = parent.sink if parent is not None else _record.default_sink()
-        fr = FlowRun(uuid.uuid4().hex, "", self.name, self, params, self.tags, sink)
+        fr = FlowRun(os.urandom(16).hex(), "", self.name, self, params, self.tags, sink)
         fr.created = time.time()
         fr.name = self._run_name(params) if error is None else f"{random.choice(_ADJ)}-{random.choice(_NOUN)}"
         if parent is not None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import inspect
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headwater.runtime._errors import RunError
-from headwater.runtime.caching import NO_CACHE, CachePolicy
 from headwater.runtime.calls import TaskCall
 from headwater.runtime.context import FlowRun, TaskRun, _flow_run_var
 from headwater.runtime.futures import HeadwaterFuture, unmapped
+
+if TYPE_CHECKING:
+    from headwater.runtime.caching import CachePolicy
 
 __all__ = ["Task", "task"]
 
@@ -83,7 +85,11 @@ class Task:
         self.on_running = _hook_list(on_running)
         self.is_async = inspect.iscoroutinefunction(fn)
         self.task_key = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', self.name)}"
-        self._caching = cache_key_fn is not None or (cache_policy is not None and cache_policy != NO_CACHE)
+        self._caching = cache_key_fn is not None
+        if cache_policy is not None and not self._caching:
+            from headwater.runtime.caching import NO_CACHE
+
+            self._caching = cache_policy != NO_CACHE
         self._signature: inspect.Signature | None = None
         self._names: tuple[str, ...] | None = None
         try:
