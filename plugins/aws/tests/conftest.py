@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from headwater_aws import AwsClientParameters, AwsCredentials, S3Bucket
 
 SECRET_MARKER = "hw-aws-test-secret-4b1d"

@@ -8,9 +8,9 @@ import threading
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from headwater.errors import BlockValidationError, ConfigError, ConnectionFailedError
 from headwater_aws import AwsClientParameters, AwsCredentials, ClientType, MinIOCredentials, S3Bucket
+from pydantic import SecretStr
 
 from .conftest import SECRET_MARKER, credentials_for
 

@@ -9,9 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from headwater.errors import BlockValidationError, ConnectionFailedError, ObjectNotFoundError, StorageError, TransferError
+from headwater.errors import (
+    BlockValidationError,
+    ConnectionFailedError,
+    ObjectNotFoundError,
+    StorageError,
+    TransferError,
+)
 from headwater.testing import free_port
-from headwater.testing._s3 import MotoServer, SeaweedFsServer, seaweedfs_binary, SEAWEEDFS_SKIP_REASON
+from headwater.testing._s3 import SEAWEEDFS_SKIP_REASON, MotoServer, SeaweedFsServer, seaweedfs_binary
 from headwater_aws import AwsClientParameters, AwsCredentials, S3Bucket
 
 from .conftest import SECRET_MARKER, credentials_for, make_tree
@@ -112,7 +118,7 @@ def test_server_dying_mid_folder_upload_reports_what_was_transferred(tmp_path: P
         server.stop()
     error = info.value
     message = str(error)
-    assert f"of 60 file(s) transferred" in message and "not transferred:" in message and "failed:" in message
+    assert "of 60 file(s) transferred" in message and "not transferred:" in message and "failed:" in message
     assert 10 <= len(error.transferred) < 60  # type: ignore[attr-defined]
     assert len(error.transferred) + len(error.failed) + len(error.not_transferred) == 60  # type: ignore[attr-defined]
     assert f"{len(error.transferred)} of 60" in message  # type: ignore[attr-defined]
@@ -142,7 +148,7 @@ def test_server_killed_mid_multipart_upload_leaves_no_object(tmp_path: Path) -> 
         name = server.create_bucket()
         bucket = S3Bucket(bucket_name=name, multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB,
                           credentials=credentials_for(server, retries={"max_attempts": 1}, connect_timeout=1, read_timeout=5))
-        (tmp_path / "big.bin").write_bytes(os.urandom(40 * MiB))
+        (tmp_path / "big.bin").write_bytes(os.urandom(20 * MiB))
         sent = [0]
 
         def kill_after_first_part(nbytes: int) -> None:
@@ -153,7 +159,7 @@ def test_server_killed_mid_multipart_upload_leaves_no_object(tmp_path: Path) -> 
         with pytest.raises(TransferError) as info:
             bucket.upload_from_path(tmp_path / "big.bin", "big.bin", progress=kill_after_first_part)
         message = str(info.value)
-        assert "multipart upload" in message and f"of {40 * MiB} bytes" in message and "big.bin" in message
+        assert "multipart upload" in message and f"of {20 * MiB} bytes" in message and "big.bin" in message
         assert "no object was written" in message
         restarted = SeaweedFsServer(tmp_path / "weed", ports=server.ports).start()
         try:

@@ -7,7 +7,15 @@ from typing import Any
 import pytest
 from headwater import flow
 from headwater.errors import ObjectNotFoundError
-from headwater_aws import AwsClientParameters, AwsCredentials, copy_objects, download_from_bucket, list_objects, move_objects, upload_to_bucket
+from headwater_aws import (
+    AwsClientParameters,
+    AwsCredentials,
+    copy_objects,
+    download_from_bucket,
+    list_objects,
+    move_objects,
+    upload_to_bucket,
+)
 
 from .conftest import credentials_for
 

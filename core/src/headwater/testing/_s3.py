@@ -97,15 +97,22 @@ class S3ServerMixin:
     region = "us-east-1"
 
     def client(self, **config: Any) -> Any:
-        """A fresh boto3 S3 client for this server (retries off unless ``config`` says otherwise)."""
+        """A boto3 S3 client for this server (few retries, short timeouts unless ``config`` says
+        otherwise); without ``config`` one client is created and reused (clients are thread-safe)."""
+        cached = self.__dict__.get("_client")
+        if cached is not None and not config:
+            return cached
         import boto3
         from botocore.config import Config
 
         options = {"retries": {"max_attempts": 2, "mode": "standard"}, "connect_timeout": 5, "read_timeout": 60, **config}
-        return boto3.session.Session().client(
+        client = boto3.session.Session().client(
             "s3", endpoint_url=self.endpoint, aws_access_key_id=self.access_key_id,
             aws_secret_access_key=self.secret_access_key, region_name=self.region, config=Config(**options),
         )
+        if not config:
+            self.__dict__["_client"] = client
+        return client
 
     def create_bucket(self, name: str | None = None) -> str:
         """Create a bucket (a fresh unique name unless ``name`` is given); returns its name."""

@@ -7,10 +7,9 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
-from pydantic import Field, field_validator
-
 from headwater.blocks.storage import ObjectStorage, ProgressCallback, join_key
 from headwater.errors import ObjectNotFoundError, StorageError
+from pydantic import Field, field_validator
 
 from headwater_aws import _folders
 from headwater_aws._errors import Where, error_code, translate

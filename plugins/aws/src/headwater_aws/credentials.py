@@ -14,10 +14,9 @@ import threading
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-
 from headwater.blocks.core import Block
 from headwater.errors import ConfigError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 if TYPE_CHECKING:
     import boto3

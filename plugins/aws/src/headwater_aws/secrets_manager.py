@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pydantic import Field
-
 from headwater.blocks.core import Block
 from headwater.errors import ObjectNotFoundError, SecretBackendError
+from pydantic import Field
 
 from headwater_aws._errors import error_code, is_connection_error
 from headwater_aws.credentials import AwsCredentials
