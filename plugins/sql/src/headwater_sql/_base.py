@@ -157,8 +157,8 @@ def start_rows(rows: Iterable[Mapping[str, Any]]) -> tuple[Any, Mapping[str, Any
     return iterator, next(iterator, None)
 
 
-def column_types(first: Mapping[str, Any]) -> list[Any]:
-    """SQLAlchemy columns typed from the Python values of the first row."""
+def column_types(first: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """``(name, SQLAlchemy type)`` of each column, from the Python values of the first row."""
     import datetime
     import decimal
     import uuid
@@ -188,4 +188,20 @@ def column_types(first: Mapping[str, Any]) -> list[Any]:
             return sa.JSON()
         return sa.Text()
 
-    return [sa.Column(str(name), type_of(value)) for name, value in first.items()]
+    return [(str(name), type_of(value)) for name, value in first.items()]
+
+
+def insert_targets(table: str, schema: str | None, first: Mapping[str, Any]) -> tuple[Any, Any, str]:
+    """``(insert statement, Table to create, label)`` for rows shaped like ``first``.
+
+    The statement binds plain-``str`` column names (a ``Table``'s ``quoted_name`` keys make
+    every row's parameter lookups slower) with the inferred types, so values such as Decimal,
+    datetime or dict are converted for the driver.
+    """
+    import sqlalchemy as sa
+
+    typed = column_types(first)
+    statement = sa.insert(sa.table(table, *[sa.column(name, type_) for name, type_ in typed], schema=schema))
+    target = sa.Table(table, sa.MetaData(), *[sa.Column(name, type_) for name, type_ in typed], schema=schema)
+    label = f"INSERT INTO {schema + '.' if schema else ''}{table} ({', '.join(name for name, _ in typed)}) VALUES (...)"
+    return statement, target, label

@@ -10,8 +10,8 @@ from headwater_sql import _engine
 from headwater_sql._base import (
     DEFAULT_BATCH_SIZE,
     ConnectorBase,
-    column_types,
     freeze_parameters,
+    insert_targets,
     iter_batches,
     start_rows,
 )
@@ -286,12 +286,7 @@ class SqlAlchemyConnector(ConnectorBase):
         iterator, first = start_rows(rows)
         if first is None:
             return 0
-        columns = column_types(first)
-        target = sa.Table(table, sa.MetaData(), *columns, schema=schema) if create_table else sa.table(
-            table, *[sa.column(c.name) for c in columns], schema=schema
-        )
-        statement = sa.insert(target)
-        label = f"INSERT INTO {schema + '.' if schema else ''}{table} ({', '.join(c.name for c in columns)}) VALUES (...)"
+        statement, target, label = insert_targets(table, schema, first)
         self.reset_connections()
         conn = self._connect()
         created = False
