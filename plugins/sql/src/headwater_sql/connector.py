@@ -263,7 +263,8 @@ class SqlAlchemyConnector(ConnectorBase):
     ) -> int:
         """Insert mappings into ``table`` in batches of ``batch_size``, all in one transaction.
 
-        The columns are the keys of the first row; every row must have the same keys.
+        The columns are the keys of the first row; every row must have the same keys. Values
+        are bound with the types inferred from the first row (see ``create_table``).
         If any batch fails, nothing is written (a table created by this call is removed too).
 
         Args:
