@@ -108,3 +108,11 @@ def test_insert_rows_takes_any_mappings_and_sequences(connector: SqlAlchemyConne
     copied = [r._mapping for r in connector.fetch_all("SELECT id + 100 AS id, name, score FROM items")]
     assert connector.insert_rows("items", copied) == 12
     assert _table_rows(db_url, "SELECT count(*), max(id) FROM items") == [(24, 114)]
+
+
+def test_insert_rows_into_an_existing_table_passes_values_as_they_are(connector: SqlAlchemyConnector, db_url: str) -> None:
+    connector.execute("CREATE TABLE events (id INTEGER, day DATE, amount NUMERIC(10, 2))")
+    rows = [{"id": 1, "day": "2024-05-01", "amount": 1.5}, {"id": 2, "day": "2024-05-02", "amount": 2}]
+    assert connector.insert_rows("events", rows) == 2
+    got = _table_rows(db_url, "SELECT id, day, amount FROM events ORDER BY id")
+    assert [(r[0], str(r[1]), float(r[2])) for r in got] == [(1, "2024-05-01", 1.5), (2, "2024-05-02", 2.0)]

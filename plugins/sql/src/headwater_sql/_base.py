@@ -191,17 +191,20 @@ def column_types(first: Mapping[str, Any]) -> list[tuple[str, Any]]:
     return [(str(name), type_of(value)) for name, value in first.items()]
 
 
-def insert_targets(table: str, schema: str | None, first: Mapping[str, Any]) -> tuple[Any, Any, str]:
+def insert_targets(table: str, schema: str | None, first: Mapping[str, Any], typed_binds: bool) -> tuple[Any, Any, str]:
     """``(insert statement, Table to create, label)`` for rows shaped like ``first``.
 
     The statement binds plain-``str`` column names (a ``Table``'s ``quoted_name`` keys make
-    every row's parameter lookups slower) with the inferred types, so values such as Decimal,
-    datetime or dict are converted for the driver.
+    every row's parameter lookups slower). With ``typed_binds`` (a table created from these
+    types) values are bound with the inferred types, so Decimal, datetime or dict values are
+    converted for the driver; otherwise they go to the driver as they are, because some
+    dialects cast typed binds (``::VARCHAR``) in ways an existing column may not accept.
     """
     import sqlalchemy as sa
 
     typed = column_types(first)
-    statement = sa.insert(sa.table(table, *[sa.column(name, type_) for name, type_ in typed], schema=schema))
+    columns = [sa.column(name, type_) if typed_binds else sa.column(name) for name, type_ in typed]
+    statement = sa.insert(sa.table(table, *columns, schema=schema))
     target = sa.Table(table, sa.MetaData(), *[sa.Column(name, type_) for name, type_ in typed], schema=schema)
     label = f"INSERT INTO {schema + '.' if schema else ''}{table} ({', '.join(name for name, _ in typed)}) VALUES (...)"
     return statement, target, label

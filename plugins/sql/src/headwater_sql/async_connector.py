@@ -267,7 +267,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         iterator, first = start_rows(rows)
         if first is None:
             return 0
-        statement, target, label = insert_targets(table, schema, first)
+        statement, target, label = insert_targets(table, schema, first, typed_binds=create_table)
         await self.reset_connections()
         conn = await self._connect()
         created, done = False, 0

@@ -263,8 +263,9 @@ class SqlAlchemyConnector(ConnectorBase):
     ) -> int:
         """Insert mappings into ``table`` in batches of ``batch_size``, all in one transaction.
 
-        The columns are the keys of the first row; every row must have the same keys. Values
-        are bound with the types inferred from the first row (see ``create_table``).
+        The columns are the keys of the first row; every row must have the same keys. Values go
+        to the driver as they are, except with ``create_table``, where they are bound with the
+        types inferred from the first row (so Decimal, datetime, UUID and JSON values convert).
         If any batch fails, nothing is written (a table created by this call is removed too).
 
         Args:
@@ -287,7 +288,7 @@ class SqlAlchemyConnector(ConnectorBase):
         iterator, first = start_rows(rows)
         if first is None:
             return 0
-        statement, target, label = insert_targets(table, schema, first)
+        statement, target, label = insert_targets(table, schema, first, typed_binds=create_table)
         self.reset_connections()
         conn = self._connect()
         created = False
