@@ -40,3 +40,35 @@ def test_each_test_gets_a_fresh_database(postgres_server: Any, postgres_database
             conn.execute(sa.text("CREATE TABLE mine (a INTEGER)"))
     finally:
         engine.dispose()
+
+
+def test_a_server_left_by_a_killed_session_is_reaped(postgres_server: Any, tmp_path: Any) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+
+    from headwater.testing._postgres import start_postgres
+
+    if not postgres_server.started_here:
+        pytest.skip("HEADWATER_TEST_POSTGRES_URL is set: no local server binaries in use")
+    marker = tmp_path / "started"
+    code = (
+        "import time, pathlib; from headwater.testing._postgres import start_postgres; "
+        f"s = start_postgres(); pathlib.Path({str(marker)!r}).write_text(str(s.base_dir)); time.sleep(600)"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    from pathlib import Path
+
+    orphan = Path(marker.read_text())
+    assert (orphan / "data" / "postmaster.pid").exists()  # its server outlived it
+    with start_postgres():
+        assert not orphan.exists()

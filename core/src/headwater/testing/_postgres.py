@@ -60,6 +60,8 @@ POSTGRES_SKIP_REASON = (
 )
 ENV_URL = "HEADWATER_TEST_POSTGRES_URL"
 _PG_USER = "postgres"
+_PREFIX = "headwater-pg-"
+_OWNER = "owner.pid"  # the pid of the process that started the server, to reap orphans
 
 
 class PostgresUnavailable(RuntimeError):
@@ -212,7 +214,9 @@ def start_postgres(timeout: float = 60.0, attempts: int = 3) -> PostgresServer:
             raise PostgresUnavailable(f"no {_PG_USER!r} user to run PostgreSQL as; " + POSTGRES_SKIP_REASON) from None
         if shutil.which("runuser") is None:
             raise PostgresUnavailable("PostgreSQL cannot be started as root without runuser; " + POSTGRES_SKIP_REASON)
-    base = Path(tempfile.mkdtemp(prefix="headwater-pg-"))
+    _reap_orphans(pg_bin)
+    base = Path(tempfile.mkdtemp(prefix=_PREFIX))
+    (base / _OWNER).write_text(str(os.getpid()))
     try:
         if _is_root():
             shutil.chown(base, user=_PG_USER)
@@ -240,6 +244,27 @@ def start_postgres(timeout: float = 60.0, attempts: int = 3) -> PostgresServer:
     except BaseException:
         PostgresServer("127.0.0.1", 0, _PG_USER, None, "postgres", base_dir=base, pg_bin=pg_bin).stop()
         raise
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _reap_orphans(pg_bin: Path) -> None:
+    """Stop servers left by sessions that were killed before their cleanup ran."""
+    for owner_file in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*/{_OWNER}"):
+        try:
+            owner = int(owner_file.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if owner != os.getpid() and not _pid_alive(owner):
+            PostgresServer("127.0.0.1", 0, _PG_USER, None, "postgres", base_dir=owner_file.parent, pg_bin=pg_bin).stop()
 
 
 def server_from_url(url: str) -> PostgresServer:
