@@ -116,3 +116,14 @@ def test_insert_rows_into_an_existing_table_passes_values_as_they_are(connector:
     assert connector.insert_rows("events", rows) == 2
     got = _table_rows(db_url, "SELECT id, day, amount FROM events ORDER BY id")
     assert [(r[0], str(r[1]), float(r[2])) for r in got] == [(1, "2024-05-01", 1.5), (2, "2024-05-02", 2.0)]
+
+
+def test_rows_iterable_failing_midway_writes_nothing_and_keeps_its_error(connector: SqlAlchemyConnector, db_url: str) -> None:
+    def rows() -> Iterator[dict[str, Any]]:
+        yield from _rows(150)
+        raise ValueError("bad source row 151")
+
+    with pytest.raises(ValueError, match="bad source row 151"):
+        connector.insert_rows("items", rows(), create_table=True, batch_size=100)
+    assert not _table_exists(db_url, "items")
+    assert connector.get_engine().pool.checkedout() == 0

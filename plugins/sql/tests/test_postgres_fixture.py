@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from headwater.testing import _postgres, servers
+from headwater.testing._postgres import start_postgres
 
 
 def test_fixtures_are_exported() -> None:
@@ -43,16 +51,6 @@ def test_each_test_gets_a_fresh_database(postgres_server: Any, postgres_database
 
 
 def test_a_server_left_by_a_killed_session_is_reaped(postgres_server: Any, tmp_path: Any) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    import pytest
-
-    from headwater.testing._postgres import start_postgres
-
     if not postgres_server.started_here:
         pytest.skip("HEADWATER_TEST_POSTGRES_URL is set: no local server binaries in use")
     marker = tmp_path / "started"
@@ -66,8 +64,6 @@ def test_a_server_left_by_a_killed_session_is_reaped(postgres_server: Any, tmp_p
         time.sleep(0.1)
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
-    from pathlib import Path
-
     orphan = Path(marker.read_text())
     assert (orphan / "data" / "postmaster.pid").exists()  # its server outlived it
     with start_postgres():

@@ -290,8 +290,8 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         except Exception as exc:
             if created:
                 await self._drop_quietly(target)
-            if isinstance(exc, _engine.SqlError):
-                raise
+            if isinstance(exc, _engine.SqlError) or not isinstance(exc, sa.exc.SQLAlchemyError):
+                raise  # ours already, or raised by the caller's rows iterable
             _engine.raise_execution_error(exc, self.database_label, label)
         finally:
             await conn.close()

@@ -312,8 +312,8 @@ class SqlAlchemyConnector(ConnectorBase):
         except Exception as exc:
             if created:
                 self._drop_quietly(target)
-            if isinstance(exc, _engine.SqlError):
-                raise
+            if isinstance(exc, _engine.SqlError) or not isinstance(exc, sa.exc.SQLAlchemyError):
+                raise  # ours already, or raised by the caller's rows iterable
             _engine.raise_execution_error(exc, self.database_label, label)
         finally:
             conn.close()
