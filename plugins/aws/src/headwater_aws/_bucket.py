@@ -49,6 +49,13 @@ class S3Bucket(ObjectStorage):
         default=8 * MiB, ge=5 * MiB, description="Files of at least this many bytes are uploaded/downloaded in parts."
     )
     multipart_chunksize: int = Field(default=8 * MiB, ge=5 * MiB, description="Size in bytes of each part of a multipart transfer.")
+    lean_requests: bool = Field(
+        default=True,
+        description=(
+            "Send the small files of big folder transfers as lean signed requests on the client's HTTP session "
+            "(falling back to boto3 on anything unexpected); False always uses boto3's full call path."
+        ),
+    )
 
     @field_validator("bucket_folder")
     @classmethod

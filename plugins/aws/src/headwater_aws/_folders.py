@@ -19,6 +19,7 @@ from headwater.blocks.storage import ProgressCallback, iter_local_files, join_ke
 from headwater.errors import ObjectNotFoundError, StorageError, TransferError
 
 from headwater_aws._errors import is_connection_error, translate
+from headwater_aws._lean import LeanS3
 from headwater_aws._transfer import etag_matches, replace_atomically, run_bounded, serialised
 
 if TYPE_CHECKING:
@@ -27,14 +28,21 @@ if TYPE_CHECKING:
 __all__ = ["download_folder", "upload_file", "upload_folder"]
 
 _PARTS_PER_FILE_IN_FOLDERS = 4
+LEAN_LIMIT = 1024 * 1024
+"""Files up to this size in folder transfers take the lean request path (see ``_lean``)."""
 
 
 def upload_file(
     bucket: S3Bucket, client: Any, source: Path, key: str, size: int, progress: ProgressCallback | None,
-    extra: dict[str, Any], config: Any,
+    extra: dict[str, Any], config: Any, lean: LeanS3 | None = None,
 ) -> None:
     """Upload one local file: a single PUT below the multipart threshold, else a managed
     multipart upload that is aborted on failure."""
+    if lean is not None and size <= LEAN_LIMIT:
+        if lean.put(key, source.read_bytes()):
+            if progress is not None:
+                progress(size)
+            return
     if size < bucket.multipart_threshold:
         try:
             with open(source, "rb") as body:
@@ -99,6 +107,7 @@ def upload_folder(
         remote = {obj["Key"]: obj for obj in bucket.list_objects(to_folder or "")}
     config = bucket._transfer_config(threads=_PARTS_PER_FILE_IN_FOLDERS)
     report = serialised(progress)
+    lean = _lean_for(bucket, client, jobs, extra)
 
     def send(job: tuple[Path, str, int]) -> None:
         path, key, size = job
@@ -106,12 +115,20 @@ def upload_folder(
             if report is not None:
                 report(size)
             return
-        upload_file(bucket, client, path, key, size, report, extra, config)
+        upload_file(bucket, client, path, key, size, report, extra, config, lean)
 
     target = bucket._where(bucket._prefix(to_folder) or None)
     run_bounded(jobs, send, bucket.max_concurrency, lambda job: job[0].relative_to(source).as_posix(),
                 f"upload of {str(source)!r} to {target}")
     return len(jobs)
+
+
+def _lean_for(bucket: S3Bucket, client: Any, jobs: list[Any], extra: dict[str, Any]) -> LeanS3 | None:
+    """The lean path, for transfers of many files with no extra S3 arguments."""
+    if extra or not jobs or not bucket.lean_requests:
+        return None
+    lean = LeanS3(client, bucket.bucket_name)
+    return lean if lean.usable else None
 
 
 def _unchanged(bucket: S3Bucket, client: Any, path: Path, size: int, remote: dict[str, Any] | None) -> bool:
@@ -149,9 +166,16 @@ def download_folder(
     client = bucket._client()
     config = bucket._transfer_config(threads=_PARTS_PER_FILE_IN_FOLDERS)
     report = serialised(progress)
+    lean = _lean_for(bucket, client, jobs, extra)
 
     def fetch(job: tuple[str, Path, int, str]) -> None:
         key, dest, size, _rel = job
+        data = lean.get(key) if lean is not None and size <= LEAN_LIMIT else None
+        if data is not None:
+            replace_atomically(dest, lambda fh: fh.write(data))
+            if report is not None:
+                report(size)
+            return
         try:
             if size < bucket.multipart_threshold:
                 body = client.get_object(Bucket=bucket.bucket_name, Key=key, **extra)["Body"]
