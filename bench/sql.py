@@ -9,7 +9,9 @@ server of ``HEADWATER_TEST_POSTGRES_URL``):
 - ``fetch_all`` of N rows (3 columns) vs ``conn.execute(text(q)).fetchall()``;
 - ``execute_many`` of an INSERT with N parameter sets vs ``conn.execute(text(q), params)``
   in ``engine.begin()``;
-- ``insert_rows`` of N mappings vs ``conn.execute(insert(table), rows)`` in one transaction.
+- ``insert_rows`` of N mappings vs ``conn.execute(insert(table), rows)`` in one transaction;
+- ``fetch_all`` of one row, 200 calls per sample: the connector's own cost per call
+  (a lock, the open-query check, a pool checkout), reported in µs, no target.
 
 Target: Headwater within 1.1x of the direct SQLAlchemy floor. Inserts start from an empty
 table, emptied (untimed, DELETE on SQLite, TRUNCATE on PostgreSQL) before each sample by the
@@ -165,6 +167,19 @@ def bench_database(label: str, url: str, n: int, args: Any, peer: Any) -> list[A
             print(f"[bench] {label} {name}: {note}", file=sys.stderr)
             out.append(Row(f"{label}: {name} {n:,} rows", st["hw"], st["floor"], st.get("prefect"),
                            target=1.1 * st["floor"].median, note=note))  # fmt: skip
+        # The connector's own cost per call, without a large result to hide it.
+        one = "SELECT id, name, score FROM bench_source WHERE id = :id"
+
+        def floor_one() -> None:
+            with engine.connect() as conn:
+                conn.execute(sa.text(one), {"id": 7}).fetchall()
+
+        calls = 200
+        st = harness.compare(
+            {"hw": lambda: connector.fetch_all(one, {"id": 7}), "floor": floor_one}, repeat=args.repeat, warmup=1, number=calls
+        )
+        out.append(Row(f"{label}: fetch_all of 1 row (per call)", st["hw"], st["floor"], None, None,
+                       note=f"{calls} calls/sample; added {1e6 * (st['hw'].median - st['floor'].median):.0f} µs/call"))  # fmt: skip
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM bench_hw")).scalar_one() == n
     finally:

@@ -76,7 +76,18 @@ class SqlAlchemyConnector(ConnectorBase):
         return engine
 
     def _connect(self) -> Connection:
-        engine = self.get_engine()
+        engine = self._state.engine or self.get_engine()
+        try:
+            return engine.connect()
+        except Exception as exc:
+            raise _engine.connection_error(exc, self.database_label) from exc
+
+    def _fresh_connection(self) -> Connection:
+        """Close the open query (if any), then a pooled connection: how one-shot calls start."""
+        state = self._state
+        if state.cursor_conn is not None:
+            self.reset_connections()
+        engine = state.engine or self.get_engine()
         try:
             return engine.connect()
         except Exception as exc:
@@ -154,8 +165,7 @@ class SqlAlchemyConnector(ConnectorBase):
         state = self._state
         if state.matches(operation, parameters):
             return state.cursor_result
-        self.reset_connections()
-        conn = self._connect()
+        conn = self._fresh_connection()
         try:
             options = {"stream_results": True, **execution_options}
             result = conn.execute(text(operation), parameters, execution_options=options)
@@ -197,16 +207,16 @@ class SqlAlchemyConnector(ConnectorBase):
         from sqlalchemy import text
 
         state = self._state
-        with state.lock:
-            if state.matches(operation, parameters):
-                result = state.cursor_result
-                try:
-                    return list(self._fetch_open(operation, result.fetchall))
-                finally:
-                    self.reset_connections()
-            self.reset_connections()
+        if state.cursor_conn is not None:
+            with state.lock:
+                if state.matches(operation, parameters):
+                    result = state.cursor_result
+                    try:
+                        return list(self._fetch_open(operation, result.fetchall))
+                    finally:
+                        self.reset_connections()
         # The query itself runs outside the lock: threads sharing a connector run in parallel.
-        conn = self._connect()
+        conn = self._fresh_connection()
         try:
             return conn.execute(text(operation), parameters, execution_options=execution_options).fetchall()
         except Exception as exc:
@@ -217,8 +227,7 @@ class SqlAlchemyConnector(ConnectorBase):
     # -- executing ------------------------------------------------------------------------
 
     def _run_in_transaction(self, operation: Any, label: str, work: Any) -> Any:
-        self.reset_connections()
-        conn = self._connect()
+        conn = self._fresh_connection()
         try:
             with conn.begin():
                 return work(conn)
@@ -289,8 +298,7 @@ class SqlAlchemyConnector(ConnectorBase):
         if first is None:
             return 0
         statement, target, label = insert_targets(table, schema, first, typed_binds=create_table)
-        self.reset_connections()
-        conn = self._connect()
+        conn = self._fresh_connection()
         created = False
         done = 0
         try:
@@ -336,8 +344,7 @@ class SqlAlchemyConnector(ConnectorBase):
         from sqlalchemy import text
 
         pd = _pandas(self.database_label)
-        self.reset_connections()
-        conn = self._connect()
+        conn = self._fresh_connection()
         try:
             return pd.read_sql_query(text(operation), conn, params=parameters, **read_sql_kwargs)
         except Exception as exc:
