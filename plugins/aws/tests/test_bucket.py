@@ -199,3 +199,25 @@ def test_saved_bucket_loads_by_name_and_works(s3_bucket: S3Bucket) -> None:
     assert isinstance(loaded, S3Bucket) and loaded.bucket_folder == "saved"
     loaded.write_path("x", b"1")
     assert s3_bucket.read_path("saved/x") == b"1"
+
+
+def test_folder_transfers_without_lean_requests(s3_server: Any, s3_bucket_name: str, tmp_path: Path) -> None:
+    bucket = S3Bucket(bucket_name=s3_bucket_name, credentials=credentials_for(s3_server), lean_requests=False,
+                      bucket_folder="plain")
+    tree = make_tree(tmp_path / "src", files=6)
+    bucket.upload_from_folder(tmp_path / "src")
+    assert s3_server.object_keys(s3_bucket_name) == sorted(f"plain/{k}" for k in tree)
+    bucket.download_folder_to_path("", tmp_path / "dst")
+    assert read_tree(tmp_path / "dst") == tree
+
+
+def test_lean_path_handles_awkward_keys(s3_bucket: S3Bucket, s3_endpoint: Any, tmp_path: Path) -> None:
+    names = ["with space.txt", "plus+sign.txt", "percent%20.txt", "ünï/cödé.txt", "a&b=c.txt", "tilde~.txt"]
+    for i, name in enumerate(names):
+        (tmp_path / "src" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "src" / name).write_bytes(f"{i}".encode() * 50)
+    s3_bucket.upload_from_folder(tmp_path / "src", "odd")
+    assert s3_endpoint.object_keys(s3_bucket.bucket_name) == sorted(f"odd/{n}" for n in names)
+    assert s3_endpoint.read_object(s3_bucket.bucket_name, "odd/plus+sign.txt") == b"1" * 50
+    s3_bucket.download_folder_to_path("odd", tmp_path / "dst")
+    assert read_tree(tmp_path / "dst") == read_tree(tmp_path / "src")
