@@ -161,10 +161,14 @@ def test_server_killed_mid_multipart_upload_leaves_no_object(tmp_path: Path) -> 
         message = str(info.value)
         assert "multipart upload" in message and f"of {20 * MiB} bytes" in message and "big.bin" in message
         assert "no object was written" in message
+        assert "abort_incomplete_uploads()" in message  # the server was gone: the abort could not be sent
         restarted = SeaweedFsServer(tmp_path / "weed", ports=server.ports).start()
         try:
             assert restarted.read_object(name, "big.bin") is None
             assert restarted.object_keys(name) == []
+            assert len(restarted.multipart_uploads(name)) == 1
+            assert bucket.abort_incomplete_uploads() == 1
+            assert restarted.multipart_uploads(name) == []
         finally:
             restarted.stop()
     finally:

@@ -140,6 +140,33 @@ class S3Bucket(ObjectStorage):
             raise self._fail(exc, "create") from None
         return self.bucket_name
 
+    def abort_incomplete_uploads(self, folder: str = "", older_than_seconds: float = 0) -> int:
+        """Abort the bucket's incomplete multipart uploads under ``folder`` (their stored parts
+        are deleted); returns how many were aborted.
+
+        An upload interrupted while the server was unreachable cannot be aborted at the time;
+        this cleans such leftovers up (as would an ``AbortIncompleteMultipartUpload`` lifecycle rule).
+
+        Args:
+            folder: Folder relative to ``bucket_folder`` (default: all of it).
+            older_than_seconds: Leave uploads started less than this many seconds ago alone
+                (they may still be running).
+        """
+        import time
+
+        client = self._client()
+        cutoff = time.time() - older_than_seconds
+        aborted = 0
+        try:
+            pages = client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket_name, Prefix=self._prefix(folder))
+            for upload in (u for page in pages for u in page.get("Uploads", [])):
+                if upload["Initiated"].timestamp() <= cutoff:
+                    client.abort_multipart_upload(Bucket=self.bucket_name, Key=upload["Key"], UploadId=upload["UploadId"])
+                    aborted += 1
+        except Exception as exc:
+            raise self._fail(exc, "abort incomplete uploads in") from None
+        return aborted
+
     # -- listing ------------------------------------------------------------------------------
 
     def list_objects(
@@ -399,6 +426,9 @@ class S3Bucket(ObjectStorage):
 
     async def acreate_bucket(self, exist_ok: bool = False) -> str:
         return await asyncio.to_thread(self.create_bucket, exist_ok)
+
+    async def aabort_incomplete_uploads(self, folder: str = "", older_than_seconds: float = 0) -> int:
+        return await asyncio.to_thread(self.abort_incomplete_uploads, folder, older_than_seconds)
 
     async def acheck(self) -> None:
         await asyncio.to_thread(self.check)

@@ -82,8 +82,9 @@ def _abort_leftovers(bucket: S3Bucket, client: Any, key: str, started: float) ->
             client.abort_multipart_upload(Bucket=bucket.bucket_name, Key=key, UploadId=upload["UploadId"])
     except Exception as exc:
         if is_connection_error(exc):
-            return ("the endpoint is unreachable, so the incomplete upload's parts may remain until it is aborted "
-                    "(an AbortIncompleteMultipartUpload lifecycle rule removes them); no object was written at that key")
+            return ("no object was written at that key, but the endpoint is unreachable, so the incomplete upload's "
+                    "parts may remain stored: remove them with S3Bucket.abort_incomplete_uploads() once it is back "
+                    "(or an AbortIncompleteMultipartUpload lifecycle rule)")
         return f"no object was written at that key (checking for leftover parts failed: {type(exc).__name__})"
     return "the incomplete upload was aborted and no object was written at that key"
 
