@@ -92,7 +92,6 @@ def main() -> int:
     import boto3
     from boto3.s3.transfer import TransferConfig
     from botocore.config import Config
-
     from headwater_aws import AwsClientParameters, AwsCredentials, S3Bucket
 
     work = harness.fresh_dir("hwbench-s3-")
