@@ -195,9 +195,15 @@ class SeaweedFsServer(S3ServerMixin, ServerProcess):
             "-s3", f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}", "-s3.port.iceberg=0", "-s3.port.lance=0",
             f"-s3.localSocket={self.base_dir / 'tmp' / 's3.sock'}",
         ]
-        # Go puts its gRPC unix sockets in TMPDIR.
         super().__init__(argv, s3, self.base_dir / "server.log", env={"TMPDIR": str(self.base_dir / "tmp")},
                          timeout=60.0, kill_signal=signal.SIGKILL)
+
+    def stop(self) -> None:
+        super().stop()
+        # weed creates its gRPC unix sockets as /tmp/seaweedfs-<role>-grpc-<port>.sock whatever
+        # TMPDIR says, and SIGKILL leaves them behind.
+        for role, port in (("master", 1), ("volume", 3), ("filer", 5), ("s3", 7)):
+            Path(f"/tmp/seaweedfs-{role}-grpc-{self.ports[port]}.sock").unlink(missing_ok=True)
 
     def start(self) -> SeaweedFsServer:
         super().start()
