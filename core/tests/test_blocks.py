@@ -199,3 +199,16 @@ def _row(home, name):
     return dict(con.execute("SELECT * FROM block_documents WHERE name = ?", (name,)).fetchone())
 
 
+
+
+def test_a_user_class_sharing_a_plugin_slug_does_not_shadow_the_plugin_type():
+    from headwater.plugins import block_type_registry
+
+    assert block_type_registry()["local-file-system"].cls is LocalFileSystem
+
+    class LocalFileSystem_(Block):  # noqa: N801 - same slug as core's type, on purpose
+        _block_type_slug = "local-file-system"
+
+    assert block_type_registry()["local-file-system"].cls is LocalFileSystem
+    LocalFileSystem(basepath="/tmp").save("lfs")
+    assert type(Block.load("local-file-system/lfs")) is LocalFileSystem

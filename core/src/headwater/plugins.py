@@ -164,8 +164,7 @@ def register_local_block_type(cls: type) -> None:
     with _lock:
         existing = _block_types.get(slug)
         if existing is not None and existing.plugin is not None:
-            if existing.cls is cls or getattr(existing.cls, "__qualname__", None) == cls.__qualname__:
-                return
+            return  # a plugin's type is never shadowed by a class that merely shares its slug
         _block_types[slug] = BlockTypeInfo(slug, cls, None, None, None)
 
 
