@@ -16,8 +16,9 @@ server of ``HEADWATER_TEST_POSTGRES_URL``):
 Target: Headwater within 1.1x of the direct SQLAlchemy floor. Inserts start from an empty
 table, emptied (untimed, DELETE on SQLite, TRUNCATE on PostgreSQL) before each sample by the
 side's own engine. Where ``bench/.venv-prefect`` exists,
-prefect-sqlalchemy's ``SqlAlchemyConnector`` runs ``fetch_all`` and ``execute_many`` on the
-same database inside the peer process (its samples include emptying the table, a few ms).
+prefect-sqlalchemy's ``SqlAlchemyConnector`` runs ``fetch_all`` and ``execute_many`` inside the
+peer process, on the same PostgreSQL database and on its own SQLite file with the same data (so
+its locks cannot delay the next sample of the others); its samples include emptying the table.
 """
 
 from __future__ import annotations
@@ -88,25 +89,36 @@ class SetupThenTime:
         return total / number
 
 
-def bench_database(label: str, url: str, n: int, args: Any, peer: Any) -> list[Any]:
-    import harness
+def prepare(url: str, rows: list[dict[str, Any]]) -> None:
     import sqlalchemy as sa
-    from harness import Row
-    from headwater_sql import SqlAlchemyConnector
 
-    rows = make_rows(n)
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         for table in ("bench_source", "bench_hw", "bench_floor", "bench_peer"):
             conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
             conn.execute(sa.text(CREATE.format(table=table)))
         conn.execute(sa.text(INSERT.format(table="bench_source")), rows)
+    engine.dispose()
+
+
+def bench_database(label: str, url: str, n: int, args: Any, peer: Any, peer_url: str | None = None) -> list[Any]:
+    """``peer_url``: where Prefect works (a separate SQLite file, so its locks cannot delay the others)."""
+    import harness
+    import sqlalchemy as sa
+    from harness import Row
+    from headwater_sql import SqlAlchemyConnector
+
+    rows = make_rows(n)
+    prepare(url, rows)
+    engine = sa.create_engine(url)
     connector = SqlAlchemyConnector(connection_info=url)
     query = f"SELECT {COLUMNS} FROM bench_source"
     peer_ok = False
     if peer is not None:
         try:
-            peer.call("peer_setup", url, n)
+            if peer_url and peer_url != url:
+                prepare(peer_url, rows)
+            peer.call("peer_setup", peer_url or url, n)
             peer_ok = True
         except harness.BenchError as exc:
             print(f"[bench] Prefect figures skipped on {label}: {exc}", file=sys.stderr)
@@ -209,8 +221,8 @@ def main() -> int:
             print(f"[bench] no Prefect peer: {exc}", file=sys.stderr)
     rows = []
     try:
-        sqlite_url = f"sqlite:///{harness.fresh_dir('hwbench-sql-') / 'bench.db'}"
-        rows += bench_database("SQLite", sqlite_url, n, parser_args, peer)
+        folder = harness.fresh_dir("hwbench-sql-")
+        rows += bench_database("SQLite", f"sqlite:///{folder / 'bench.db'}", n, parser_args, peer, f"sqlite:///{folder / 'peer.db'}")
         try:
             with running_postgres() as server:
                 url = server.create_database()
