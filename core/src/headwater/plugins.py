@@ -215,29 +215,30 @@ def find_plugin_for_dist(dist: str) -> PluginInfo | None:
     return None
 
 
-_module_dists: dict[str, tuple[str, str]] | None = None
+_module_dists: dict[str, Any] | None = None
 
 
 def distribution_of_module(module: str) -> tuple[str | None, str | None]:
     """``(dist, version)`` of the Headwater plugin or core package that contains ``module``.
 
-    Only ``headwater`` entry points are consulted (cheap), so classes from user code get
-    ``(None, None)``.
+    Only ``headwater`` entry points are consulted, so classes from user code get
+    ``(None, None)``. A script's own classes (``__main__``) never belong to a distribution
+    and skip the scan; otherwise only the matching entry point's metadata is read.
     """
     global _module_dists
     top = module.split(".")[0]
     if top == "headwater":
         return "headwater", _core_version()
+    if top in ("__main__", "__mp_main__"):
+        return None, None
     if _module_dists is None:
         from importlib.metadata import entry_points
 
-        found: dict[str, tuple[str, str]] = {}
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            if ep.dist is not None:
-                found[ep.value.split(":")[0].split(".")[0]] = (ep.dist.name, ep.dist.version)
-        _module_dists = found
-    dist = _module_dists.get(top)
-    return dist if dist is not None else (None, None)
+        _module_dists = {ep.value.split(":")[0].split(".")[0]: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    ep = _module_dists.get(top)
+    if ep is None or ep.dist is None:
+        return None, None
+    return ep.dist.name, ep.dist.version
 
 
 def _norm(name: str) -> str:

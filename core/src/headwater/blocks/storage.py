@@ -7,7 +7,6 @@ base (``basepath``, ``bucket_folder``), applied exactly once, always with ``/`` 
 
 from __future__ import annotations
 
-import asyncio
 import fnmatch
 import os
 from abc import abstractmethod
@@ -15,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from headwater.blocks.core import Block
+from headwater.blocks.core import Block, to_thread
 
 __all__ = ["ObjectStorage", "ProgressCallback", "iter_local_files", "join_key", "read_ignore_file"]
 
@@ -136,34 +135,34 @@ class ObjectStorage(Block):
     # async twins ---------------------------------------------------------------------------
 
     async def aread_path(self, path: str) -> bytes:
-        return await asyncio.to_thread(self.read_path, path)
+        return await to_thread(self.read_path, path)
 
     async def awrite_path(self, path: str, content: bytes) -> str:
-        return await asyncio.to_thread(self.write_path, path, content)
+        return await to_thread(self.write_path, path, content)
 
     async def alist_objects(self, folder: str = "") -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self.list_objects, folder)
+        return await to_thread(self.list_objects, folder)
 
     async def aupload_from_path(self, from_path: str | os.PathLike[str], to_path: str | None = None, **kw: Any) -> str:
-        return await asyncio.to_thread(self.upload_from_path, from_path, to_path, **kw)
+        return await to_thread(self.upload_from_path, from_path, to_path, **kw)
 
     async def aupload_from_file_object(self, from_file_object: BinaryIO, to_path: str, **kw: Any) -> str:
-        return await asyncio.to_thread(self.upload_from_file_object, from_file_object, to_path, **kw)
+        return await to_thread(self.upload_from_file_object, from_file_object, to_path, **kw)
 
     async def aupload_from_folder(self, from_folder: str | os.PathLike[str], to_folder: str | None = None, skip_unchanged: bool = False, **kw: Any) -> str | None:
-        return await asyncio.to_thread(self.upload_from_folder, from_folder, to_folder, skip_unchanged, **kw)
+        return await to_thread(self.upload_from_folder, from_folder, to_folder, skip_unchanged, **kw)
 
     async def adownload_object_to_path(self, from_path: str, to_path: str | os.PathLike[str] | None = None, **kw: Any) -> Path:
-        return await asyncio.to_thread(self.download_object_to_path, from_path, to_path, **kw)
+        return await to_thread(self.download_object_to_path, from_path, to_path, **kw)
 
     async def adownload_object_to_file_object(self, from_path: str, to_file_object: BinaryIO, **kw: Any) -> BinaryIO:
-        return await asyncio.to_thread(self.download_object_to_file_object, from_path, to_file_object, **kw)
+        return await to_thread(self.download_object_to_file_object, from_path, to_file_object, **kw)
 
     async def adownload_folder_to_path(self, from_folder: str, to_folder: str | os.PathLike[str] | None = None, **kw: Any) -> Path:
-        return await asyncio.to_thread(self.download_folder_to_path, from_folder, to_folder, **kw)
+        return await to_thread(self.download_folder_to_path, from_folder, to_folder, **kw)
 
     async def aget_directory(self, from_path: str | None = None, local_path: str | os.PathLike[str] | None = None) -> Path:
-        return await asyncio.to_thread(self.get_directory, from_path, local_path)
+        return await to_thread(self.get_directory, from_path, local_path)
 
     async def aput_directory(self, local_path: str | os.PathLike[str] | None = None, to_path: str | None = None, ignore_file: str | os.PathLike[str] | None = None) -> int:
-        return await asyncio.to_thread(self.put_directory, local_path, to_path, ignore_file)
+        return await to_thread(self.put_directory, local_path, to_path, ignore_file)
