@@ -75,6 +75,18 @@ def test_type_ls_plugin_ls_config_json():
     config = json.loads(run_cli("config", "-o", "json").stdout)
     assert config["secrets_backend"] == "encrypted"
     assert config["database"].startswith("sqlite:///")
+    assert config["history_max_flow_runs"] == 10_000
+
+
+def test_bad_settings_are_one_line_naming_the_variable():
+    for key, value in [("HEADWATER_HISTORY_MAX_FLOW_RUNS", "lots"), ("HEADWATER_HISTORY_MAX_TASK_RUNS", "0"),
+                       ("HEADWATER_LOGGING_LEVEL", "loud")]:
+        proc = run_cli("config", env={key: value})
+        assert proc.returncode == 1, (key, proc.stdout)
+        assert "Traceback" not in proc.stderr
+        assert proc.stderr.strip().count("\n") == 0 and key in proc.stderr, proc.stderr
+    shown = json.loads(run_cli("config", "-o", "json", env={"HEADWATER_HISTORY_MAX_FLOW_RUNS": "25"}).stdout)
+    assert shown["history_max_flow_runs"] == 25
 
 
 def test_unreachable_postgres_store_is_one_clear_line():

@@ -29,6 +29,10 @@ class Settings:
         secret_key: Key material for the encrypted backend, if given by the environment.
         load_plugins: Allow-list of plugin names, or None for all installed plugins.
         logging_level: Console log level.
+        history_max_flow_runs: Run-history cap: the oldest finished flow runs beyond it are
+            deleted when a flow starts (``HEADWATER_HISTORY_MAX_FLOW_RUNS``, default 10,000).
+        history_max_task_runs: The same cap counted in task runs
+            (``HEADWATER_HISTORY_MAX_TASK_RUNS``, default 2,000,000).
     """
 
     home: Path
@@ -38,9 +42,20 @@ class Settings:
     secret_key: str | None
     load_plugins: tuple[str, ...] | None
     logging_level: str
+    history_max_flow_runs: int = 10_000
+    history_max_task_runs: int = 2_000_000
 
 
 _settings: Settings | None = None
+
+
+def _positive_int(env: os._Environ[str] | dict[str, str], key: str, default: int) -> int:
+    raw = (env.get(key) or "").strip().replace("_", "")
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{key}={env.get(key)!r} is not a positive whole number: set it to e.g. {default}")
+    return int(raw)
 
 
 def _read() -> Settings:
@@ -59,6 +74,8 @@ def _read() -> Settings:
         raise ConfigError(f"HEADWATER_LOGGING_LEVEL={level!r} is not a log level: use one of {', '.join(_LEVELS)}")
     return Settings(
         home=home,
+        history_max_flow_runs=_positive_int(env, "HEADWATER_HISTORY_MAX_FLOW_RUNS", 10_000),
+        history_max_task_runs=_positive_int(env, "HEADWATER_HISTORY_MAX_TASK_RUNS", 2_000_000),
         database_url=url or f"sqlite:///{home / 'headwater.db'}",
         database_url_is_default=not url,
         secrets_backend=backend,

@@ -35,6 +35,8 @@ def config(ctx: click.Context, output: str) -> None:
             "secrets_backend_detail": detail,
             "load_plugins": ",".join(s.load_plugins) if s.load_plugins is not None else "(all installed)",
             "logging_level": s.logging_level,
+            "history_max_flow_runs": s.history_max_flow_runs,
+            "history_max_task_runs": s.history_max_task_runs,
         },
         output,
     )

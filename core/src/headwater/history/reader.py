@@ -270,8 +270,11 @@ def prune(older_than_seconds: float) -> dict[str, int]:
 def enforce_cap(max_flow_runs: int | None = None, max_task_runs: int | None = None) -> int:
     """Delete the oldest finished flow runs beyond the caps (``HEADWATER_HISTORY_MAX_FLOW_RUNS``,
     ``HEADWATER_HISTORY_MAX_TASK_RUNS``); returns how many flow runs were deleted."""
-    max_flow_runs = max_flow_runs or int(os.environ.get("HEADWATER_HISTORY_MAX_FLOW_RUNS") or DEFAULT_MAX_FLOW_RUNS)
-    max_task_runs = max_task_runs or int(os.environ.get("HEADWATER_HISTORY_MAX_TASK_RUNS") or DEFAULT_MAX_TASK_RUNS)
+    from headwater.settings import get_settings
+
+    settings = get_settings()
+    max_flow_runs = max_flow_runs or settings.history_max_flow_runs
+    max_task_runs = max_task_runs or settings.history_max_task_runs
     with db_read() as tx:
         n_flows = int(tx.scalar("SELECT COUNT(*) AS n FROM flow_runs") or 0)
         n_tasks = int(tx.scalar("SELECT COUNT(*) AS n FROM task_runs") or 0)
