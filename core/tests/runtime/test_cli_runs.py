@@ -24,6 +24,16 @@ FLOWS = textwrap.dedent('''
     @flow
     def broken():
         raise ValueError("the source is empty")
+
+    @task
+    def read_config():
+        from headwater import Block
+
+        return Block.load("secret/not-there")
+
+    @flow
+    def misconfigured():
+        return read_config()
 ''')
 
 
@@ -73,7 +83,7 @@ def test_failed_flow_exits_non_zero_and_keeps_the_traceback(flows_file):
         (["{f}:etl", "--param", "n=abc"], "parameter 'n' expects int"),
         (["{f}:etl", "--param", "n=1", "--param", "colour=red"], "flow 'etl' has no parameter 'colour' (its parameters: n, label, extra)"),
         (["{f}:etl"], "missing a required argument: 'n'"),
-        (["{f}:nope"], "has no flow named 'nope' (flows in it: broken, etl)"),
+        (["{f}:nope"], "has no flow named 'nope' (flows in it: broken, etl, misconfigured)"),
         (["missing.py:etl"], "flow file 'missing.py' does not exist"),
         (["{f}"], "is not FILE.py:flow_name"),
     ],
@@ -119,3 +129,18 @@ def test_default_cap_keeps_the_newest_flow_runs():
     assert [r["parameters"]["n"] for r in runs] == [3, 2]
     assert history().enforce_cap(max_flow_runs=10, max_task_runs=3) == 1  # runs n=3 and n=2 hold 5 task runs
     assert [r["parameters"]["n"] for r in history().list_flow_runs()] == [3]
+
+
+def test_a_headwater_error_in_a_flow_is_one_line_on_the_console_traceback_in_history(flows_file):
+    result = cli("run", f"{flows_file}:misconfigured")
+    assert result.returncode == 1
+    console = result.stdout + result.stderr
+    assert "no block named 'secret/not-there'" in console
+    assert "Traceback" not in console, console
+    assert console.strip().splitlines()[-1].startswith("Error: no block named 'secret/not-there'")
+    run_id = json.loads(cli("runs", "ls", "-o", "json").stdout)[0]["id"]
+    stored = cli("runs", "logs", run_id).stdout
+    assert "Traceback" in stored and 'Block.load("secret/not-there")' in stored
+
+    plain = cli("run", f"{flows_file}:broken")  # other exceptions keep their traceback on the console
+    assert plain.returncode == 1 and "Traceback" in plain.stderr and "the source is empty" in plain.stderr

@@ -6,6 +6,7 @@ import builtins
 import logging
 import sys
 import time
+import traceback
 from typing import Any
 
 from headwater import _state
@@ -100,6 +101,33 @@ def log(run: FlowRun | TaskRun, level: int, message: str, console: int = 1) -> N
         run.sink((LOG, (run.flow_run_id, run.id, time.time(), level, run.name, message, console)))
     else:
         run.sink((LOG, (run.id, None, time.time(), level, run.name, message, console)))
+
+
+def error_text(exc: BaseException) -> str:
+    """The traceback of ``exc`` as text (a Failed state's message)."""
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
+
+
+def log_failure(run: FlowRun | TaskRun, headline: str, exc: BaseException, detail: str) -> None:
+    """Log a failed run: ``headline`` then ``detail`` (the traceback).
+
+    A :class:`~headwater.errors.HeadwaterError` (a missing block, bad configuration, an
+    unreachable server) already says what to fix, so the console shows only its headline
+    while the run history keeps the traceback; ``HEADWATER_DEBUG=1`` prints it as well.
+    """
+    from headwater.errors import HeadwaterError
+
+    if isinstance(exc, HeadwaterError) and not _debug():
+        log(run, logging.ERROR, headline, console=2)
+        log(run, logging.ERROR, f"{headline}\n{detail}", console=0)
+    else:
+        log(run, logging.ERROR, f"{headline}\n{detail}")
+
+
+def _debug() -> bool:
+    import os
+
+    return bool(os.environ.get("HEADWATER_DEBUG"))
 
 
 class _RunHandler(logging.Handler):

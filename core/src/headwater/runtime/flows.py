@@ -7,7 +7,6 @@ import logging
 import os
 import random
 import time
-import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -36,10 +35,6 @@ def _hooks(value: Any) -> tuple[Callable[..., Any], ...]:
     if not value:
         return ()
     return tuple(value) if isinstance(value, (list, tuple)) else (value,)
-
-
-def _error_text(exc: BaseException) -> str:
-    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
 
 
 class Flow:
@@ -182,8 +177,8 @@ class Flow:
         elif not isinstance(exc, Exception):
             return Crashed(f"flow run stopped by {type(exc).__name__}: {exc}", exc), None
         else:
-            state = Failed(_error_text(exc), exc)
-        _record.log(fr, logging.ERROR, f"Encountered exception during execution: {exc!r}\n{state.message}")
+            state = Failed(_record.error_text(exc), exc)
+        _record.log_failure(fr, f"Encountered exception during execution: {exc!r}", exc, state.message)
         if fr.run_count <= self.retries:
             delay = retry_delay(self.retry_delay_seconds, self.retries, fr.run_count, None)
             _record.log(fr, logging.WARNING, f"Retry {fr.run_count}/{self.retries} will start in {delay:g} second(s)")
@@ -218,7 +213,7 @@ class Flow:
             try:
                 hook(self, fr, state)
             except Exception as exc:
-                _record.log(fr, logging.ERROR, f"hook {getattr(hook, '__name__', hook)!r} failed: {_error_text(exc)}")
+                _record.log(fr, logging.ERROR, f"hook {getattr(hook, '__name__', hook)!r} failed: {_record.error_text(exc)}")
 
     def _outcome(self, state: State, return_state: bool) -> Any:
         if return_state:
