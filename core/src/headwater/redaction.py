@@ -85,6 +85,13 @@ def known_secret_count() -> int:
     return len(_values)
 
 
+def known_secrets() -> list[str]:
+    """Every remembered secret value: a worker process sends them back with its results so
+    that the flow's process redacts what the worker's tasks loaded."""
+    with _lock:
+        return sorted(_values)
+
+
 def redact(text: str) -> str:
     """Return ``text`` with every remembered secret value replaced by ``**********``."""
     if not _values or not text:

@@ -14,19 +14,23 @@ HERE = Path(__file__).parent
 HEADWATER_BIN = Path(sys.executable).with_name("headwater")
 
 
-def env() -> dict:
+def _env() -> dict:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))}
 
 
 def run_py(code: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env(), timeout=timeout)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"subprocess failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
 
 
-def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([str(HEADWATER_BIN), *args], capture_output=True, text=True, env=env(), timeout=timeout)
+env = _env  # for tests that start their own processes
+
+
+def cli(*args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(HEADWATER_BIN), *args], capture_output=True, text=True, env={**_env(), **(env or {})},
+                          timeout=timeout)
 
 
 def history():
@@ -58,3 +62,17 @@ def squares_in_processes(n: int = 4) -> list[int]:
 @flow(task_runner=ProcessPoolTaskRunner(max_workers=1))
 def failing_in_process() -> int:
     return boom.submit(3).result()
+
+
+@task
+def use_worker_token() -> None:
+    from headwater import Secret
+
+    token = Secret.load("worker-token").get()  # loaded only in the worker process
+    get_run_logger().info("calling the API with %s", token)
+    raise PermissionError(f"rejected token {token}")
+
+
+@flow(task_runner=ProcessPoolTaskRunner(max_workers=1))
+def worker_secret_flow() -> None:
+    use_worker_token.submit().result()

@@ -94,6 +94,25 @@ def test_secret_values_never_reach_logs_history_console_or_cli(headwater_home, c
             assert SECRET.encode() not in path.read_bytes(), f"secret found in {path}"
 
 
+def test_a_secret_only_a_process_pool_worker_loaded_is_redacted_in_the_flow_process(headwater_home, capfd):
+    from rt_support import worker_secret_flow
+
+    token = "worker-only-token-5150"
+    created = cli("block", "create", "secret", "worker-token", "--secret-env", "value=TOKEN", env={"TOKEN": token})
+    assert created.returncode == 0, created.stderr  # saved by another process: this one never saw it
+    state = worker_secret_flow(return_state=True)
+    assert state.is_failed()
+    history()
+    out, err = capfd.readouterr()
+    assert token not in out + err and "rejected token **********" in err
+    run = history().list_flow_runs(limit=1)[0]
+    shown = cli("runs", "show", run["id"], "-o", "json").stdout + cli("runs", "logs", run["id"]).stdout
+    assert "calling the API with **********" in shown and token not in shown
+    for path in headwater_home.rglob("*"):
+        if path.is_file():
+            assert token.encode() not in path.read_bytes(), f"secret found in {path}"
+
+
 def test_plugin_lifecycle_hooks_see_every_state_change():
     from headwater import hookimpl
     from headwater.plugins import get_plugin_manager

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
 from typing import Any
 
 from headwater.runtime import _record
@@ -61,10 +60,6 @@ def _resolve(value: Any, upstream: list[str]) -> Any:
             return {k: _resolve(v, upstream) for k, v in value.items()}
         return t(_resolve(v, upstream) for v in value)
     return value
-
-
-def _error_text(exc: BaseException) -> str:
-    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
 
 
 class TaskCall:
@@ -187,7 +182,7 @@ class TaskCall:
         elif not isinstance(exc, Exception):
             return Crashed(f"task run interrupted by {type(exc).__name__}", exc), None
         else:
-            state = Failed(_error_text(exc), exc)
+            state = Failed(_record.error_text(exc), exc)
         if tr.run_count <= task.retries:
             allowed = True
             if task.retry_condition_fn is not None:
@@ -203,10 +198,10 @@ class TaskCall:
                 _record.set_task_state(tr, Retrying(state.message))
                 return state, delay
         if tr.run_count > 1 or task.retries:
-            _record.log(tr, logging.ERROR, f"Task run failed with exception: {exc!r} - Retries are exhausted\n"
-                        f"{state.message}")
+            _record.log_failure(tr, f"Task run failed with exception: {exc!r} - Retries are exhausted", exc,
+                                state.message)
         else:
-            _record.log(tr, logging.ERROR, f"Task run failed with exception: {exc!r}\n{state.message}")
+            _record.log_failure(tr, f"Task run failed with exception: {exc!r}", exc, state.message)
         return state, None
 
     def _finish(self, state: State) -> State:
@@ -235,7 +230,7 @@ class TaskCall:
                 hook(self.task, self.task_run, state)
             except Exception as exc:
                 _record.log(self.task_run, logging.ERROR,
-                            f"hook {getattr(hook, '__name__', hook)!r} failed: {_error_text(exc)}")
+                            f"hook {getattr(hook, '__name__', hook)!r} failed: {_record.error_text(exc)}")
 
     # -- running --------------------------------------------------------------------------
 
@@ -367,7 +362,11 @@ class TaskCall:
             return raw
         import cloudpickle
 
-        state, run_count, events = cloudpickle.loads(raw)
+        state, run_count, events, secrets = cloudpickle.loads(raw)
+        if secrets:  # blocks loaded in the worker: redact their secrets here too
+            from headwater.redaction import remember_all
+
+            remember_all(secrets)
         tr = self.task_run
         hooks = _record._lifecycle if _record._lifecycle is not None else _record._hooks()
         for event in events:
@@ -386,7 +385,9 @@ class TaskCall:
 def run_payload(payload: bytes) -> bytes:
     """Worker-side entry point: run a :meth:`TaskCall.to_payload` call, return the outcome bytes.
 
-    History events and logs are collected, not written, and travel back with the state.
+    History events and logs are collected, not written, and travel back with the state, and
+    so do the secret values this worker knows (blocks its tasks loaded), which the flow's
+    process must redact in what it records and prints.
     """
     import cloudpickle
 
@@ -405,8 +406,11 @@ def run_payload(payload: bytes) -> bytes:
         state = Crashed(f"{type(exc).__name__}: {exc}")
         _record.set_task_state(tr, state)
     tr._call = tr.state = None  # the events carry the run itself; its inputs and result stay here
+    from headwater.redaction import known_secret_count, known_secrets
+
+    secrets = known_secrets() if known_secret_count() else None
     try:
-        return cloudpickle.dumps((state, tr.run_count, events))
+        return cloudpickle.dumps((state, tr.run_count, events, secrets))
     except Exception as exc:
         bad = Failed(
             f"the result of task {tr.name!r} cannot be sent back from the worker process "
@@ -414,4 +418,4 @@ def run_payload(payload: bytes) -> bytes:
         )
         tr.ended = time.time()
         _record.set_task_state(tr, bad)
-        return cloudpickle.dumps((bad, tr.run_count, events))
+        return cloudpickle.dumps((bad, tr.run_count, events, secrets))

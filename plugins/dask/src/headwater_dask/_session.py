@@ -19,7 +19,7 @@ from typing import Any
 from headwater.errors import HeadwaterError
 
 from headwater_dask._cluster import connect, start_cluster
-from headwater_dask._worker import RESOLVE_IN_FLOW, unwrap
+from headwater_dask._worker import RESOLVE_IN_FLOW
 
 _UNSAFE_KEY = re.compile(r"[^A-Za-z0-9_.]+")
 
@@ -237,7 +237,7 @@ class DaskSession:
                     if pending.chained is not None and value == RESOLVE_IN_FLOW:
                         self._fall_back(pending)
                     else:
-                        pending.proxy.set_result(unwrap(value))
+                        pending.proxy.set_result(value)
             else:
                 for f, pending in finished:
                     self._settle_one(f, pending)
@@ -254,7 +254,7 @@ class DaskSession:
             if pending.chained is not None and value == RESOLVE_IN_FLOW:
                 self._fall_back(pending)
             else:
-                pending.proxy.set_result(unwrap(value))
+                pending.proxy.set_result(value)
             return
         if pending.chained is not None and not _worker_died(error, fut.key):
             self._fall_back(pending)  # an upstream's Dask task failed (its worker died, ...)

@@ -54,9 +54,8 @@ def _completed_value(raw: Any) -> tuple[bool, Any]:
     import cloudpickle
     from headwater.runtime.states import State
 
-    outcome = raw[0] if type(raw) is tuple else raw
     try:
-        decoded = cloudpickle.loads(outcome) if isinstance(outcome, bytes) else outcome
+        decoded = cloudpickle.loads(raw) if isinstance(raw, bytes) else raw
     except Exception:
         return False, None
     state = decoded[0] if isinstance(decoded, tuple) and decoded else decoded
@@ -89,9 +88,8 @@ def _cached_task(token: str) -> Any:
 def run_remote(payload: bytes, token: str | None = None, task_blob: bytes | None = None) -> Any:
     """Worker entry point: make the task of ``token`` available, then run the payload.
 
-    Returns the runtime's outcome bytes, or ``(outcome, secrets)`` when this worker process
-    knows secret values (blocks loaded by tasks here): the flow's process must know them too,
-    since it redacts the log lines and state messages it records.
+    Returns the runtime's outcome bytes (which carry the secret values this worker knows,
+    so that the flow's process redacts them too).
     """
     from headwater.runtime.calls import run_payload
 
@@ -108,26 +106,4 @@ def run_remote(payload: bytes, token: str | None = None, task_blob: bytes | None
                 _tasks[token] = task
                 while len(_tasks) > _MAX_TASKS:
                     _tasks.popitem(last=False)
-    outcome = run_payload(payload)
-    secrets = _known_secrets()
-    return (outcome, secrets) if secrets else outcome
-
-
-def _known_secrets() -> list[str]:
-    from headwater import redaction
-
-    if not redaction.known_secret_count():
-        return []
-    with redaction._lock:
-        return sorted(redaction._values)
-
-
-def unwrap(result: Any) -> Any:
-    """In the flow's process: remember the worker's secrets, return the outcome bytes."""
-    if type(result) is tuple:
-        from headwater.redaction import remember_all
-
-        outcome, secrets = result
-        remember_all(secrets)
-        return outcome
-    return result
+    return run_payload(payload)
