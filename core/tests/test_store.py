@@ -6,7 +6,6 @@ import sqlite3
 
 import pytest
 from blockdefs import Warehouse, WarehouseCredentials
-
 from headwater.blocks import secrets
 from headwater.errors import SecretBackendError, StoreError
 from headwater.settings import reset_settings

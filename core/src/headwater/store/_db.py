@@ -45,7 +45,7 @@ class Tx:
             if cur.description is None:
                 return []
             names = [d[0] for d in cur.description]
-            return [Record(zip(names, row)) for row in cur.fetchall()]
+            return [Record(zip(names, row, strict=True)) for row in cur.fetchall()]
         from sqlalchemy import text
 
         result = self._conn.execute(text(sql), params or {})
