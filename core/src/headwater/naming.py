@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from headwater.errors import InvalidBlockNameError
 
@@ -14,6 +15,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
 
 
+@lru_cache(maxsize=1024)
 def slug_from_class_name(name: str) -> str:
     """``S3Bucket`` -> ``s3-bucket``, ``AWSCredentials`` -> ``aws-credentials``."""
     text = _BOUNDARY_1.sub(r"\1-\2", name)
