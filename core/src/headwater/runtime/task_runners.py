@@ -34,10 +34,13 @@ import copy
 import os
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headwater.runtime.calls import TaskCall, run_payload
 from headwater.runtime.futures import HeadwaterFuture
+
+if TYPE_CHECKING:
+    from headwater.runtime._threadpool import ThreadPool
 
 __all__ = ["ProcessPoolTaskRunner", "TaskRunner", "ThreadPoolTaskRunner", "resolve_task_runner"]
 
@@ -160,13 +163,15 @@ class ThreadPoolTaskRunner(TaskRunner):
     def __init__(self, max_workers: int | None = None) -> None:
         super().__init__()
         self.max_workers = max_workers
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._executor: ThreadPool | None = None
 
     def duplicate(self) -> ThreadPoolTaskRunner:
         return ThreadPoolTaskRunner(self.max_workers)
 
     def start(self) -> None:
-        self._executor = concurrent.futures.ThreadPoolExecutor(self.max_workers, thread_name_prefix="headwater-task")
+        from headwater.runtime._threadpool import ThreadPool
+
+        self._executor = ThreadPool(self.max_workers or min(32, (os.cpu_count() or 1) + 4))
 
     def shutdown(self) -> None:
         if self._executor is not None:
