@@ -4,6 +4,11 @@ dbt keeps global state (flags, adapters, the event manager), so invocations are 
 by one process-wide lock. The manifest dbt parses on the first invocation for a project is
 captured and passed to later invocations, until a project file, a parse-relevant argument
 or an environment variable the project reads changes.
+
+The parsed manifest is also saved (pickled) under ``$HEADWATER_HOME/dbt-manifests`` so that a
+later process on an unchanged project skips dbt's parse altogether: loading it takes a few
+milliseconds where dbt's own partial parse (reading ``partial_parse.msgpack`` and hashing
+every file) takes about a second.
 """
 
 from __future__ import annotations
@@ -61,7 +66,9 @@ class DbtInvocation:
         nodes: The result of every node dbt ran, in completion order.
         result: dbt's own result object (a ``RunExecutionResult``, a ``Manifest``, a list, ...).
         output: dbt's info-level (and above) log lines.
-        reused_manifest: Whether dbt ran on a manifest parsed earlier in this process.
+        reused_manifest: Whether dbt ran on a manifest parsed earlier (dbt did not parse).
+        manifest_cache: Where that manifest came from: ``"memory"`` (parsed earlier in this
+            process), ``"disk"`` (saved by an earlier process), or None (dbt parsed).
     """
 
     command: str
@@ -71,6 +78,7 @@ class DbtInvocation:
     result: Any = None
     output: list[str] = field(default_factory=list)
     reused_manifest: bool = False
+    manifest_cache: str | None = None
 
 
 def split_command(command: str | list[str]) -> list[str]:
@@ -128,6 +136,7 @@ class _Capture:
 
     active = False
     manifest: Any = None
+    save: _DiskEntry | None = None  # where to save the manifest dbt parses, if anywhere
 
 
 _capture = _Capture()
@@ -175,13 +184,13 @@ def _fingerprint(project: Path) -> tuple[Any, ...]:
     return tuple(entries)
 
 
-def _cache_key(project: Path, args: list[str], profiles_digest: str) -> tuple[Any, ...]:
+def _cache_key(project: Path, args: list[str], profiles_digest: str, flags: dict[str, Any]) -> tuple[Any, ...]:
     parse_args = []
     for i, arg in enumerate(args):
         name = arg.split("=", 1)[0]
         if name in _PARSE_ARGS:
             parse_args.append(arg if "=" in arg else f"{arg}={args[i + 1] if i + 1 < len(args) else ''}")
-    return (str(project), profiles_digest, tuple(parse_args))
+    return (str(project), profiles_digest, tuple(parse_args), _digest(flags) if flags else "")
 
 
 def _env_still_matches(manifest: Any) -> bool:
@@ -201,10 +210,190 @@ def _install_capture() -> None:
         manifest = original(*args, **kwargs)
         if getattr(_capture, "active", False):
             _capture.manifest = manifest
+            entry, _capture.save = _capture.save, None
+            if entry is not None:
+                entry.save(manifest, args[0] if args else kwargs.get("runtime_config"))
         return manifest
 
     parse_manifest._headwater_capture = True  # type: ignore[attr-defined]
     requires.parse_manifest = parse_manifest
+    _speed_up_behavior_flags()
+
+
+def _speed_up_behavior_flags() -> None:
+    """Name a behavior flag's source module without ``inspect.stack()``.
+
+    dbt-common names the module that declared each adapter behavior flag by calling
+    ``inspect.stack()``, which reads the source file of every frame on the stack, for each
+    flag, each time an adapter is registered (each command): about a tenth of a second per
+    command, more on a cold start. Walking the frames' ``__name__`` gives the same module
+    name (the first caller outside ``dbt_common.behavior_flags``) for nothing.
+    """
+    try:
+        from dbt_common.behavior_flags import BehaviorFlagRendered
+    except ImportError:
+        return
+    if not callable(getattr(BehaviorFlagRendered, "_default_source", None)):
+        return
+    if getattr(BehaviorFlagRendered._default_source, "_headwater", False):
+        return
+    import sys
+
+    here = BehaviorFlagRendered.__module__
+
+    def _default_source() -> str:
+        frame = sys._getframe(1)
+        while frame is not None:
+            name = frame.f_globals.get("__name__")
+            if name and name != here and not frame.f_code.co_filename.startswith("<"):
+                return str(name)
+            frame = frame.f_back
+        return "Unknown"
+
+    _default_source._headwater = True  # type: ignore[attr-defined]
+    BehaviorFlagRendered._default_source = staticmethod(_default_source)  # type: ignore[method-assign]
+
+
+# -- the manifest cache on disk -------------------------------------------------------------
+
+_DISK_FORMAT = 1
+_DISK_KEEP = 32  # manifests kept on disk (one per project, profile and parse arguments)
+_FALSE = ("0", "false", "no", "off")
+
+
+def _disk_cache_enabled(args: list[str], flags: dict[str, Any]) -> bool:
+    """Whether the manifest may be saved to / loaded from disk for this command.
+
+    Off with ``HEADWATER_DBT_MANIFEST_CACHE=false``, and wherever dbt's own partial parsing
+    is off (``--no-partial-parse``, ``DBT_PARTIAL_PARSE=false``, ``partial_parse=False``).
+    """
+    if os.environ.get("HEADWATER_DBT_MANIFEST_CACHE", "").strip().lower() in _FALSE:
+        return False
+    if flags.get("partial_parse") is False or "--no-partial-parse" in args:
+        return False
+    return os.environ.get("DBT_PARTIAL_PARSE", "").strip().lower() not in _FALSE
+
+
+def _digest(value: Any) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _target_dir(project: Path, args: list[str]) -> Path:
+    """The target folder dbt will write to (``--target-path``, ``DBT_TARGET_PATH``, dbt_project.yml)."""
+    import re
+
+    for i, arg in enumerate(args):
+        if arg.startswith("--target-path="):
+            return project / arg.split("=", 1)[1]
+        if arg == "--target-path" and i + 1 < len(args):
+            return project / args[i + 1]
+    if os.environ.get("DBT_TARGET_PATH"):
+        return project / os.environ["DBT_TARGET_PATH"]
+    try:
+        m = re.search(r"^target-path:\s*[\"']?([^\"'\n#]+)", (project / "dbt_project.yml").read_text(), re.M)
+    except OSError:
+        m = None
+    return project / (m.group(1).strip() if m else "target")
+
+
+class _DiskEntry:
+    """One manifest file: a JSON header saying when it is valid, then the pickled manifest.
+
+    Valid while the dbt and Python versions, the cache key (project, profile, parse
+    arguments, global flags, ``DBT_*`` variables), the files of the project and of every
+    package and adapter it draws macros from (path, size, mtime), and the environment
+    variables dbt read while parsing (kept as hashes) are all unchanged.
+    """
+
+    def __init__(self, project: Path, key: tuple[Any, ...], fingerprint: tuple[Any, ...], args: list[str], flags: dict[str, Any]) -> None:
+        import sys
+
+        from dbt.version import __version__ as dbt_version
+        from headwater.settings import get_settings
+
+        self.project = project
+        self.fingerprint = fingerprint
+        self.args = args
+        env = {k: v for k, v in os.environ.items() if k.startswith("DBT_")}
+        self.key = _digest([_DISK_FORMAT, dbt_version, list(sys.version_info[:3]), list(key), flags, env])
+        self.folder = get_settings().home / "dbt-manifests"
+        self.path = self.folder / f"{_digest([str(project), self.key])[:40]}.pickle"
+
+    def load(self) -> Any:
+        """The saved manifest, or None when there is none or it is out of date."""
+        import json
+        import pickle
+
+        try:
+            st = os.stat(self.path)
+            if st.st_uid != os.getuid() or st.st_mode & 0o022:
+                return None  # only load what this user wrote and nobody else can change
+            with open(self.path, "rb") as fh:
+                header = json.loads(fh.readline())
+                if header.get("key") != self.key or header.get("project") != _digest(self.fingerprint):
+                    return None
+                if any(_digest(_fingerprint(Path(root))) != digest for root, digest in header.get("roots", {}).items()):
+                    return None
+                if any(_digest(os.environ.get(name)) != digest for name, digest in header.get("env", {}).items()):
+                    return None
+                if not (_target_dir(self.project, self.args) / "manifest.json").is_file():
+                    return None  # after `dbt clean`, let dbt parse and write its artifacts again
+                manifest = pickle.load(fh)
+        except FileNotFoundError:
+            return None
+        except Exception:  # a damaged or incompatible file: parse instead, and replace it
+            _fallback_logger.debug("ignoring the saved dbt manifest %s", self.path, exc_info=True)
+            return None
+        return manifest
+
+    def save(self, manifest: Any, runtime_config: Any) -> None:
+        """Save ``manifest`` (just parsed); never fails the dbt command."""
+        try:
+            self._save(manifest, runtime_config)
+        except Exception:
+            _fallback_logger.debug("could not save the dbt manifest to %s", self.path, exc_info=True)
+
+    def _save(self, manifest: Any, runtime_config: Any) -> None:
+        import json
+        import pickle
+        import tempfile
+
+        roots = {}
+        for source_file in (getattr(manifest, "files", None) or {}).values():
+            root = getattr(getattr(source_file, "path", None), "project_root", None)
+            if root and root not in roots and not Path(root).resolve().is_relative_to(self.project):
+                roots[root] = _digest(_fingerprint(Path(root)))
+        names = set(getattr(manifest, "env_vars", None) or {})
+        for attr in ("project_env_vars", "profile_env_vars"):
+            names.update(getattr(runtime_config, attr, None) or {})
+        header = {
+            "key": self.key,
+            "project": _digest(self.fingerprint),
+            "roots": roots,
+            "env": {name: _digest(os.environ.get(name)) for name in sorted(names)},
+        }
+        payload = pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL)
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(json.dumps(header).encode() + b"\n")
+                fh.write(payload)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        self._prune()
+
+    def _prune(self) -> None:
+        files = sorted(self.folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in files[_DISK_KEEP:]:
+            with contextlib.suppress(OSError):
+                old.unlink()
 
 
 # -- running --------------------------------------------------------------------------------
@@ -301,26 +490,36 @@ def invoke(
 
     _install_capture()
     with _LOCK, _environ(env or {}):
-        key = _cache_key(project_dir, args, profiles_digest)
+        key = _cache_key(project_dir, args, profiles_digest, flags or {})
         subcommand = args[0]
         manifest = None
         fingerprint = _fingerprint(project_dir) if subcommand not in _NO_PARSE else None
         cached = _manifests.get(key)
+        disk = None
+        if fingerprint is not None and _disk_cache_enabled(args, flags or {}):
+            disk = _DiskEntry(project_dir, key, fingerprint, args, flags or {})
         if (
             subcommand != "parse" and fingerprint is not None and cached is not None
             and cached[0] == fingerprint and _env_still_matches(cached[1])
         ):
             manifest = cached[1]
-            out.reused_manifest = True
+            out.reused_manifest, out.manifest_cache = True, "memory"
+        elif subcommand != "parse" and disk is not None:
+            manifest = disk.load()
+            if manifest is not None:
+                out.reused_manifest, out.manifest_cache = True, "disk"
+                log.debug("dbt: using the manifest saved at %s (no project file changed)", disk.path)
+                _manifests[key] = (fingerprint, manifest)
         runner = dbtRunner(manifest=manifest, callbacks=[on_event, *(callbacks or [])])
         _capture.active, _capture.manifest = True, manifest
+        _capture.save = disk if manifest is None else None
         kwargs = dict(flags or {})
         if not any(a.split("=")[0] in ("--use-colors", "--no-use-colors") for a in args):
             kwargs.setdefault("use_colors", False)  # log lines go to a logger, not a terminal
         try:
             res = runner.invoke(full, **kwargs)
         finally:
-            _capture.active = False
+            _capture.active, _capture.save = False, None
             _release_duckdb()
         parsed = _capture.manifest if manifest is None else None
         _capture.manifest = None

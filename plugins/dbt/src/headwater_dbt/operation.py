@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import os
@@ -86,7 +85,9 @@ class DbtCoreOperation(Block):
         """
         project = check_project_dir(self.project_dir or Path.cwd())
         done: list[DbtInvocation] = []
-        with profile_context(self.dbt_cli_profile, self.profiles_dir) as (profiles_dir, digest, extra_args, flags):
+        with profile_context(self.dbt_cli_profile, self.profiles_dir, project, self.env) as (
+            profiles_dir, digest, extra_args, flags,
+        ):
             for command in self.commands:
                 done.append(
                     invoke(
@@ -105,6 +106,8 @@ class DbtCoreOperation(Block):
 
     async def arun(self) -> DbtOperationResult:
         """:meth:`run` in a worker thread."""
+        import asyncio  # only the async twin needs it; whoever awaits it has imported asyncio
+
         return await asyncio.to_thread(self.run)
 
 
@@ -120,11 +123,18 @@ def _missing(extra: list[str], args: list[str]) -> list[str]:
 
 @contextlib.contextmanager
 def profile_context(
-    profile: DbtCliProfile | None, profiles_dir: str | os.PathLike[str] | None
+    profile: DbtCliProfile | None,
+    profiles_dir: str | os.PathLike[str] | None,
+    project: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[Path | None, str, list[str], dict[str, Any]]]:
     """Yield ``(profiles_dir, digest, extra_args, flags)`` for running dbt with ``profile``.
 
     With a profile block, it is written to a private temporary folder for the duration.
+    ``--profile``/``--target`` are passed only where dbt would not pick the block's profile
+    and target by itself: dbt keys its partial-parse state on them, so passing them when the
+    CLI user does not would make every switch between the CLI and Headwater re-parse the
+    whole project.
     """
     if profile is None:
         folder = Path(profiles_dir).expanduser().resolve() if profiles_dir else None
@@ -139,7 +149,37 @@ def profile_context(
 
     digest = hashlib.sha256(json.dumps(profile.get_profile(), sort_keys=True, default=str).encode()).hexdigest()
     with private_profiles_dir(profile) as folder:
-        yield folder, digest, ["--profile", profile.name, "--target", profile.target], flags
+        yield folder, digest, _selection_args(profile, project, env or {}), flags
+
+
+def _selection_args(profile: DbtCliProfile, project: Path | None, env: dict[str, str]) -> list[str]:
+    """``--profile``/``--target`` where dbt's defaults would not select the block's profile and target.
+
+    The written profiles.yml holds only this profile, with ``target:`` set to its target, so
+    dbt picks the target by itself unless ``DBT_TARGET`` says otherwise; it picks the profile
+    named by the project's ``profile:`` unless ``DBT_PROFILE`` says otherwise.
+    """
+    def env_var(name: str) -> str | None:
+        return env.get(name, os.environ.get(name))
+
+    args = []
+    if project is None or env_var("DBT_PROFILE") is not None or _project_profile(project) != profile.name:
+        args += ["--profile", profile.name]
+    if env_var("DBT_TARGET") is not None:
+        args += ["--target", profile.target]
+    return args
+
+
+def _project_profile(project: Path) -> str | None:
+    """The ``profile:`` of the project's dbt_project.yml (None when absent or templated)."""
+    import re
+
+    try:
+        text = (project / "dbt_project.yml").read_text()
+    except OSError:
+        return None
+    m = re.search(r"^profile:[ \t]*[\"']?([^\"'\n#{}]+?)[\"']?[ \t]*(?:#.*)?$", text, re.M)
+    return m.group(1).strip() if m else None
 
 
 def _flags(profile: DbtCliProfile) -> dict[str, Any]:
