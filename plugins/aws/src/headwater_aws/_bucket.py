@@ -18,6 +18,8 @@ from headwater_aws.credentials import AwsCredentials, MinIOCredentials
 __all__ = ["S3Bucket"]
 
 MiB = 1024 * 1024
+_IO_CHUNKSIZE = MiB  # see S3Bucket._transfer_config
+_IO_QUEUE = 25
 
 
 class S3Bucket(ObjectStorage):
@@ -70,10 +72,15 @@ class S3Bucket(ObjectStorage):
     def _transfer_config(self, threads: int | None = None) -> Any:
         from boto3.s3.transfer import TransferConfig
 
+        # Downloads hand the body from the network threads to the writer thread in io_chunksize
+        # pieces: 1 MiB pieces instead of boto3's 256 KiB take ~20 % less CPU on a 50 MB download
+        # (bench/s3.py); 25 queued pieces keep boto3's default bound of 25 MiB held in memory.
         return TransferConfig(
             multipart_threshold=self.multipart_threshold,
             multipart_chunksize=self.multipart_chunksize,
             max_concurrency=threads or 10,
+            io_chunksize=_IO_CHUNKSIZE,
+            max_io_queue=_IO_QUEUE,
             use_threads=True,
         )
 
