@@ -7,10 +7,14 @@ output to a log file under a temporary directory. Workloads:
   against a sequential boto3 loop (what prefect-aws's sync upload_from_folder does; target:
   Headwater >= 4x faster) and against hand-tuned concurrent boto3 (16 threads sharing one
   client: the floor; target: within 1.25x);
-- a 50 MB upload and download against boto3's transfer manager used directly (target: within 1.1x);
+- a 50 MB upload and download against boto3's transfer manager used directly (target: within 1.1x),
+  with 3x the samples of the folder rows (each is short), and under each a row with this
+  process's CPU time (user+sys, all threads; the server's work is left out), steadier than
+  wall time on a shared machine;
 - with bench/.venv-prefect, prefect-aws's S3Bucket on the same folder workloads (peer column).
 
-Run: ``.venv/bin/python bench/s3.py [--quick] [--repeat N] [--no-peer] [--server moto|seaweedfs]``.
+Run: ``.venv/bin/python bench/s3.py [--quick] [--repeat N] [--no-peer] [--server moto|seaweedfs] [--only big]``
+(``--only big``: just the 50 MB rows).
 This file is also imported by the Prefect peer worker, so its top level imports only the stdlib.
 """
 
@@ -57,6 +61,35 @@ def peer_download_folder(endpoint: str, bucket: str, from_folder: str, to_folder
 
 # -- the benchmark -------------------------------------------------------------------------------
 
+
+class WithCpu:
+    """An impl for ``harness.compare`` that also keeps this process's CPU time per sample."""
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+        self.cpu_samples: list[float] = []
+
+    def sample(self, number: int) -> float:
+        import time
+
+        start, start_cpu = time.perf_counter(), time.process_time()
+        for _ in range(number):
+            self.fn()
+        wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        self.cpu_samples.append(cpu / number)
+        return wall / number
+
+
+def _option(name: str, default: str) -> str:
+    """Our own ``--name value`` option, removed from argv (harness.bench_args parses the shared ones)."""
+    if name not in sys.argv:
+        return default
+    at = sys.argv.index(name)
+    value = sys.argv[at + 1] if at + 1 < len(sys.argv) else ""
+    del sys.argv[at:at + 2]
+    return value
+
+
 def _make_files(root: Path, count: int) -> list[Path]:
     paths = []
     for i in range(count):
@@ -75,13 +108,13 @@ def _start_server(kind: str, work: Path) -> Any:
 
 
 def main() -> int:
-    server_kind = os.environ.get("HW_BENCH_S3_SERVER", "moto")
-    if "--server" in sys.argv:  # our own option; the shared ones are parsed by harness.bench_args
-        at = sys.argv.index("--server")
-        server_kind = sys.argv[at + 1] if at + 1 < len(sys.argv) else ""
-        del sys.argv[at:at + 2]
+    server_kind = _option("--server", os.environ.get("HW_BENCH_S3_SERVER", "moto"))
+    only = _option("--only", "")
     if server_kind not in ("moto", "seaweedfs"):
         print("--server takes moto or seaweedfs", file=sys.stderr)
+        return 2
+    if only not in ("", "big"):
+        print("--only takes big (the 50 MB rows)", file=sys.stderr)
         return 2
     args = harness.bench_args("S3Bucket transfers vs raw boto3 and prefect-aws", repeat=5)
     harness.unshadow()
@@ -99,7 +132,7 @@ def main() -> int:
     try:
         count = 200 if args.quick else 1000
         src = work / "src"
-        files = _make_files(src, count)
+        files = _make_files(src, 0 if only else count)
         rels = [p.relative_to(src).as_posix() for p in files]
         big = work / "big.bin"
         big.write_bytes(os.urandom(50 * MiB))
@@ -128,7 +161,8 @@ def main() -> int:
         def up_hw() -> None:
             hw.upload_from_folder(src, "hw")
 
-        hw.upload_from_folder(src, "dl")  # the download workload
+        if not only:
+            hw.upload_from_folder(src, "dl")  # the download workload
 
         def fresh(tag: str) -> Path:
             target = work / f"dst-{tag}"
@@ -175,7 +209,7 @@ def main() -> int:
 
         peer_up = peer_down = None
         worker = None
-        if harness.peer_enabled(args):
+        if harness.peer_enabled(args) and not only:
             worker = harness.PeerWorker(Path(__file__))
             peer_up = worker.timed("peer_upload_folder", server.endpoint, name, str(src), "prefect")
             peer_down = worker.timed("peer_download_folder", server.endpoint, name, "dl", str(work / "dst-prefect"))
@@ -183,35 +217,52 @@ def main() -> int:
         rows = []
         repeat = args.repeat
         seq_repeat = max(2, repeat // 2)  # the sequential loop is slow and steady: fewer samples
-        up = harness.compare({"hw": up_hw, "floor": up_threads, "prefect": peer_up}, repeat=repeat, warmup=1)
-        up_seq = harness.compare({"seq": up_sequential}, repeat=seq_repeat, warmup=0)["seq"]
-        down = harness.compare({"hw": down_hw, "floor": down_threads, "prefect": peer_down}, repeat=repeat, warmup=1)
-        down_seq = harness.compare({"seq": down_sequential}, repeat=seq_repeat, warmup=0)["seq"]
-        bup = harness.compare({"hw": big_up_hw, "floor": big_up_floor}, repeat=repeat, warmup=1)
-        bdown = harness.compare({"hw": big_down_hw, "floor": big_down_floor}, repeat=repeat, warmup=1)
+        if not only:
+            up = harness.compare({"hw": up_hw, "floor": up_threads, "prefect": peer_up}, repeat=repeat, warmup=1)
+            up_seq = harness.compare({"seq": up_sequential}, repeat=seq_repeat, warmup=0)["seq"]
+            down = harness.compare({"hw": down_hw, "floor": down_threads, "prefect": peer_down}, repeat=repeat, warmup=1)
+            down_seq = harness.compare({"seq": down_sequential}, repeat=seq_repeat, warmup=0)["seq"]
+        # A 50 MB sample is short and its wall time swings with the machine's load: more samples.
+        big_impls = {"hw_up": WithCpu(big_up_hw), "floor_up": WithCpu(big_up_floor),
+                     "hw_down": WithCpu(big_down_hw), "floor_down": WithCpu(big_down_floor)}
+        bup = harness.compare({"hw": big_impls["hw_up"], "floor": big_impls["floor_up"]}, repeat=3 * repeat, warmup=1)
+        bdown = harness.compare({"hw": big_impls["hw_down"], "floor": big_impls["floor_down"]}, repeat=3 * repeat, warmup=1)
+        cpu = {k: harness.Stats.of(impl.cpu_samples) for k, impl in big_impls.items()}
         if worker is not None:
             worker.close()
 
-        rows.append(harness.Row(f"upload_from_folder {count}x1KiB vs 16-thread boto3", up["hw"], up["floor"], up.get("prefect"),
-                                target=1.25 * up["floor"].median, note="target: <= 1.25x floor"))
-        rows.append(harness.Row(f"upload_from_folder {count}x1KiB vs sequential boto3", up["hw"], up_seq, up.get("prefect"),
-                                target=up_seq.median / 4, note="target: >= 4x faster than floor (sequential)"))
-        rows.append(harness.Row(f"download_folder {count}x1KiB vs 16-thread boto3", down["hw"], down["floor"], down.get("prefect"),
-                                target=1.25 * down["floor"].median, note="target: <= 1.25x floor"))
-        rows.append(harness.Row(f"download_folder {count}x1KiB vs sequential boto3", down["hw"], down_seq, down.get("prefect"),
-                                target=down_seq.median / 4, note="target: >= 4x faster than floor (sequential)"))
+        if not only:
+            rows += _folder_rows(count, up, up_seq, down, down_seq)
         rows.append(harness.Row("upload 50 MB vs boto3 transfer manager", bup["hw"], bup["floor"],
                                 target=1.1 * bup["floor"].median, note="target: <= 1.1x floor"))
+        rows.append(harness.Row("  same, CPU time of this process (user+sys)", cpu["hw_up"], cpu["floor_up"],
+                                note="steadier than wall time on a shared machine"))
         rows.append(harness.Row("download 50 MB vs boto3 transfer manager", bdown["hw"], bdown["floor"],
                                 target=1.1 * bdown["floor"].median, note="target: <= 1.1x floor"))
+        rows.append(harness.Row("  same, CPU time of this process (user+sys)", cpu["hw_down"], cpu["floor_down"],
+                                note="steadier than wall time on a shared machine"))
         extra = {"server": server_kind, "files": count, "file_size": SMALL, "threads": THREADS,
-                 "server_log": str(server.log_path)}
+                 "server_log": str(server.log_path), "only": only or None}
         print(f"S3 server: {server_kind} at {server.endpoint} (log {server.log_path})")
-        missed = harness.report("s3" if server_kind == "moto" else f"s3-{server_kind}", rows, extra, json_out=not args.no_json)
+        area = "s3" if server_kind == "moto" else f"s3-{server_kind}"
+        missed = harness.report(area + ("-big" if only else ""), rows, extra, json_out=not args.no_json)
         pool.shutdown()
         return harness.exit_code(missed)
     finally:
         server.stop()
+
+
+def _folder_rows(count: int, up: Any, up_seq: Any, down: Any, down_seq: Any) -> list[Any]:
+    return [
+        harness.Row(f"upload_from_folder {count}x1KiB vs 16-thread boto3", up["hw"], up["floor"], up.get("prefect"),
+                    target=1.25 * up["floor"].median, note="target: <= 1.25x floor"),
+        harness.Row(f"upload_from_folder {count}x1KiB vs sequential boto3", up["hw"], up_seq, up.get("prefect"),
+                    target=up_seq.median / 4, note="target: >= 4x faster than floor (sequential)"),
+        harness.Row(f"download_folder {count}x1KiB vs 16-thread boto3", down["hw"], down["floor"], down.get("prefect"),
+                    target=1.25 * down["floor"].median, note="target: <= 1.25x floor"),
+        harness.Row(f"download_folder {count}x1KiB vs sequential boto3", down["hw"], down_seq, down.get("prefect"),
+                    target=down_seq.median / 4, note="target: >= 4x faster than floor (sequential)"),
+    ]
 
 
 if __name__ == "__main__":
