@@ -13,6 +13,10 @@ server of ``HEADWATER_TEST_POSTGRES_URL``):
 - ``fetch_all`` of one row, 200 calls per sample: the connector's own cost per call
   (a lock, the open-query check, a pool checkout), reported in µs, no target.
 
+Under each of the first three, a row gives the CPU time of this process (user+sys) for the
+same samples: on a shared, loaded machine it is steadier than wall time (on PostgreSQL it
+leaves out the server, whose work is the same SQL for both sides).
+
 Target: Headwater within 1.1x of the direct SQLAlchemy floor. Inserts start from an empty
 table, emptied (untimed, DELETE on SQLite, TRUNCATE on PostgreSQL) before each sample by the
 side's own engine. Where ``bench/.venv-prefect`` exists,
@@ -74,18 +78,27 @@ def peer_close() -> None:
 
 
 class SetupThenTime:
-    """An impl for ``harness.compare`` that runs ``setup`` untimed before each timed ``work``."""
+    """An impl for ``harness.compare`` that runs ``setup`` (if any) untimed before each timed ``work``.
+
+    ``cpu_samples`` gets this process's CPU time (user+sys, all threads) per sample next to the
+    wall time: steadier on a shared machine. On PostgreSQL it leaves out the server's work,
+    which is the same SQL for both sides.
+    """
 
     def __init__(self, setup: Any, work: Any) -> None:
         self.setup, self.work = setup, work
+        self.cpu_samples: list[float] = []
 
     def sample(self, number: int) -> float:
-        total = 0.0
+        total = cpu = 0.0
         for _ in range(number):
-            self.setup()
-            start = time.perf_counter()
+            if self.setup is not None:
+                self.setup()
+            start, start_cpu = time.perf_counter(), time.process_time()
             self.work()
             total += time.perf_counter() - start
+            cpu += time.process_time() - start_cpu
+        self.cpu_samples.append(cpu / number)
         return total / number
 
 
@@ -153,7 +166,7 @@ def bench_database(label: str, url: str, n: int, args: Any, peer: Any, peer_url:
             conn.execute(sa.insert(light_table), rows)
 
     workloads = [
-        ("fetch_all", hw_fetch, floor_fetch, "peer_fetch_all"),
+        ("fetch_all", SetupThenTime(None, hw_fetch), SetupThenTime(None, floor_fetch), "peer_fetch_all"),
         (
             "execute_many",
             SetupThenTime(empty("bench_hw", connector.get_engine()), lambda: connector.execute_many(INSERT.format(table="bench_hw"), rows)),
@@ -179,6 +192,8 @@ def bench_database(label: str, url: str, n: int, args: Any, peer: Any, peer_url:
             print(f"[bench] {label} {name}: {note}", file=sys.stderr)
             out.append(Row(f"{label}: {name} {n:,} rows", st["hw"], st["floor"], st.get("prefect"),
                            target=1.1 * st["floor"].median, note=note))  # fmt: skip
+            out.append(Row("  same, CPU time of this process (user+sys)", harness.Stats.of(list(hw.cpu_samples)),
+                           harness.Stats.of(list(floor.cpu_samples)), note="steadier than wall time on a shared machine"))  # fmt: skip
         # The connector's own cost per call, without a large result to hide it.
         one = "SELECT id, name, score FROM bench_source WHERE id < :id LIMIT 1"
 
