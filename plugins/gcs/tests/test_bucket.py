@@ -100,6 +100,25 @@ def test_folder_round_trip_with_progress(gcs_bucket: GcsBucket, tmp_path: Path, 
     assert read_tree(out) == contents and sum(got) == sum(sent)
 
 
+def test_folder_transfers_use_at_most_max_concurrency_threads(gcs_bucket_name: str, gcp_credentials: GcpCredentials,
+                                                              tmp_path: Path) -> None:
+    import threading
+
+    contents = make_tree(tmp_path / "src", files=40, size=100)
+    block = GcsBucket(bucket=gcs_bucket_name, gcp_credentials=gcp_credentials, max_concurrency=3)
+    threads: set[str] = set()
+
+    def progress(nbytes: int) -> None:
+        threads.add(threading.current_thread().name)
+
+    block.upload_from_folder(tmp_path / "src", "c", progress=progress)
+    assert 1 <= len(threads) <= 3 and threading.main_thread().name not in threads
+    threads.clear()
+    out = block.download_folder_to_path("c", tmp_path / "dst", progress=progress)
+    assert 1 <= len(threads) <= 3 and threading.main_thread().name not in threads
+    assert read_tree(out) == contents
+
+
 def test_upload_of_an_empty_folder_returns_none(gcs_bucket: GcsBucket, tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     assert gcs_bucket.upload_from_folder(tmp_path / "empty") is None

@@ -27,9 +27,11 @@ def test_missing_blob_names_bucket_blob_and_endpoint(gcs_bucket: GcsBucket, gcs_
     assert list(tmp_path.iterdir()) == []  # no empty or partial file left behind
 
 
-def test_missing_bucket_says_the_bucket_does_not_exist(gcp_credentials: GcpCredentials, gcs_server: Any) -> None:
+def test_missing_bucket_says_the_bucket_does_not_exist(gcp_credentials: GcpCredentials, gcs_server: Any,
+                                                       tmp_path: Path) -> None:
     block = GcsBucket(bucket="no-such-bucket-hw", gcp_credentials=gcp_credentials)
-    for call in (lambda: block.read_path("a.txt"), block.list_objects, block.get_bucket):
+    for call in (lambda: block.read_path("a.txt"), block.list_objects, block.get_bucket,
+                 lambda: block.download_folder_to_path("run", tmp_path / "out")):
         with pytest.raises(ObjectNotFoundError) as info:
             call()
         assert "bucket 'no-such-bucket-hw' does not exist" in str(info.value)
@@ -160,3 +162,36 @@ def test_no_local_source_is_a_clear_error(gcs_bucket: GcsBucket, tmp_path: Path)
 def test_bad_chunk_size_is_rejected() -> None:
     with pytest.raises(BlockValidationError, match="chunk_size: .*multiple of 262144"):
         GcsBucket(bucket="b", chunk_size=1000)
+
+
+def test_server_restart_between_calls_is_transparent(tmp_path: Path) -> None:
+    """Keep-alive connections the server closed while idle are replaced, not reported as failures."""
+    root = tmp_path / "gcs-data"
+    port = free_port()
+    contents = make_tree(tmp_path / "src", files=20)
+    with FakeGcsServer(tmp_path / "server.log", port=port, filesystem_root=root) as server:
+        bucket = server.create_bucket("restart")
+        creds = GcpCredentials(endpoint=server.endpoint, retry_timeout=0.01)
+        block = GcsBucket(bucket=bucket, gcp_credentials=creds, max_concurrency=4)
+        block.upload_from_folder(tmp_path / "src", "run")
+        block.write_path("one.txt", b"before")
+    with FakeGcsServer(tmp_path / "server2.log", port=port, filesystem_root=root):
+        # retry_timeout=0.01 leaves no time for a retry: stale connections must be replaced at once.
+        assert block.read_path("one.txt") == b"before"
+        out = block.download_folder_to_path("run", tmp_path / "dst")
+        assert {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()} == contents
+        block.write_path("one.txt", b"after")
+        assert block.read_path("one.txt") == b"after"
+
+
+def test_folder_download_failure_says_what_was_done(gcs_bucket: GcsBucket, tmp_path: Path) -> None:
+    make_tree(tmp_path / "src", files=12)
+    gcs_bucket.upload_from_folder(tmp_path / "src", "run")
+    blocker = tmp_path / "dst" / "d1" / "sub1" / "f1.bin"
+    (blocker / "inside").mkdir(parents=True)  # a non-empty folder where a file must go
+    with pytest.raises(TransferError) as info:
+        gcs_bucket.download_folder_to_path("run", tmp_path / "dst")
+    message = str(info.value)
+    assert f"gs://{gcs_bucket.bucket}/run/d1/sub1/f1.bin failed" in message and "stopped after" in message
+    assert (blocker / "inside").is_dir()
+    assert not [p for p in (tmp_path / "dst").rglob("*") if p.name.endswith(".hw-partial")]

@@ -167,6 +167,15 @@ class GcsBucket(ObjectStorage):
             raise self._fail(exc, "list") from None
         return [blob for blob in blobs if not blob.name.endswith("/")]
 
+    def _list_raw(self, prefix: str, fields: str) -> list[dict[str, Any]]:
+        """Like :meth:`list_blobs` (``prefix`` already has ``bucket_folder``), as plain dicts of
+        ``fields``: one JSON request per 1,000 objects, no ``Blob`` objects built."""
+        try:
+            items = self._conn().api.list_objects(self.bucket, prefix, fields)
+        except Exception as exc:
+            raise self._fail(exc, "list") from None
+        return [item for item in items if not item["name"].endswith("/")]
+
     def list_folders(self, folder: str = "") -> list[str]:
         """Every folder (at any depth) below ``folder``, relative to ``bucket_folder``, sorted."""
         found: set[str] = set()
@@ -322,11 +331,12 @@ class GcsBucket(ObjectStorage):
         target = Path(to_folder) if to_folder is not None else Path(".")
         prefix = self._prefix(from_folder)
         jobs = []
-        for blob in self.list_blobs(from_folder):
-            rel = PurePosixPath(blob.name[len(prefix):])
+        for item in self._list_raw(prefix, "name,size"):
+            name = item["name"]
+            rel = PurePosixPath(name[len(prefix):])
             if rel.is_absolute() or ".." in rel.parts or not rel.parts:
-                raise StorageError(f"refusing to download {self._where(blob.name)}: its name leaves {str(target)!r}")
-            jobs.append((blob.name, target.joinpath(*rel.parts), blob.size or 0))
+                raise StorageError(f"refusing to download {self._where(name)}: its name leaves {str(target)!r}")
+            jobs.append((name, target.joinpath(*rel.parts), int(item.get("size") or 0)))
         if not jobs:
             raise ObjectNotFoundError(f"no objects under {self._where(prefix or None)}")
         for folder in {dest.parent for _name, dest, _size in jobs}:
@@ -376,8 +386,8 @@ class GcsBucket(ObjectStorage):
             return 0
         remote: dict[str, dict[str, Any]] = {}
         if skip_unchanged:
-            remote = {blob.name: {"size": blob.size, "crc32c": blob.crc32c, "md5Hash": blob.md5_hash}
-                      for blob in self.list_blobs(to_folder or "")}
+            remote = {item["name"]: {**item, "size": int(item.get("size") or 0)}
+                      for item in self._list_raw(self._prefix(to_folder), "name,size,crc32c,md5Hash")}
         report = safe_progress(progress)
 
         def send(item: tuple[Path, str]) -> None:

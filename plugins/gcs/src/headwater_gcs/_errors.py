@@ -35,10 +35,13 @@ class Where:
 
 
 def is_connection_error(exc: BaseException) -> bool:
+    import http.client
+
     import requests
     import urllib3.exceptions
 
     connection_types: tuple[type[BaseException], ...] = (
+        http.client.HTTPException,  # a malformed or cut-short response (IncompleteRead, ...)
         requests.exceptions.ConnectionError,
         requests.exceptions.Timeout,
         urllib3.exceptions.HTTPError,

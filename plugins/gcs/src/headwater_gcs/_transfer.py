@@ -6,8 +6,8 @@ import base64
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Sized
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -41,34 +41,45 @@ def run_bounded(
 ) -> int:
     """Run ``work(item)`` for every item on at most ``max_workers`` threads; return the count.
 
-    At most ``2 * max_workers`` items are in flight, so huge folders do not queue a future
-    per file. On the first failure no new item is started; once the running ones finish a
-    :class:`TransferError` says how many were done and which failed.
+    Each thread takes the next item from the shared iterator, so nothing is queued ahead
+    (huge folders cost no future per file) and the calling thread only waits. On the first
+    failure, or if the caller is interrupted, no new item is started; once the running ones
+    finish a :class:`TransferError` says how many were done and which failed.
     """
-    done = 0
-    failures: list[tuple[str, BaseException]] = []
-    pending: dict[Future[Any], T] = {}
     iterator = iter(items)
-    exhausted = False
-    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="headwater-gcs") as pool:
+    lock = threading.Lock()
+    failures: list[tuple[str, BaseException]] = []
+    stopped = False
+
+    def drain() -> int:
+        count = 0
         while True:
-            while not exhausted and not failures and len(pending) < 2 * max_workers:
+            with lock:
+                if stopped or failures:
+                    return count
                 try:
                     item = next(iterator)
                 except StopIteration:
-                    exhausted = True
-                    break
-                pending[pool.submit(work, item)] = item
-            if not pending:
-                break
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                item = pending.pop(future)
-                exc = future.exception()
-                if exc is None:
-                    done += 1
-                else:
+                    return count
+            try:
+                work(item)
+            except BaseException as exc:
+                with lock:
                     failures.append((describe(item), exc))
+                return count
+            count += 1
+
+    workers = max(1, min(max_workers, len(items))) if isinstance(items, Sized) else max(1, max_workers)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="headwater-gcs")
+    try:
+        futures = [pool.submit(drain) for _ in range(workers)]
+        done = sum(future.result() for future in futures)
+    except BaseException:
+        with lock:
+            stopped = True
+        raise
+    finally:
+        pool.shutdown(wait=True)
     if failures:
         first_name, first_exc = failures[0]
         reason = str(first_exc) if isinstance(first_exc, HeadwaterError) else f"{type(first_exc).__name__}: {first_exc}"
