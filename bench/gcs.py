@@ -2,8 +2,13 @@
 
 Run: ``.venv/bin/python bench/gcs.py [--quick] [--repeat N] [--no-peer]``.
 
-Workloads (each sample uses a fresh bucket for uploads: fake-gcs-server's in-memory backend
-gets slower per upload as a bucket fills, so every implementation starts from the same state):
+Workloads. Every sample starts from the same state, prepared outside the timed part: a fresh
+empty bucket for each upload (fake-gcs-server's in-memory backend scans a bucket's objects
+linearly, so it gets slower per request as a bucket fills) and a fresh empty local folder for
+each download (removed after the sample, so no variant pays for another's disk writeback).
+Downloads all read the same 1,000-object bucket, which nothing writes to. The Prefect peer,
+when present, is placed right before the sequential loop in the rotating order, so whatever
+it leaves running after a sample lands on the longest, least sensitive measurement:
 
 * 1,000 small files (1 KiB) ``upload_from_folder`` / ``download_folder_to_path`` against
   - a sequential google-cloud-storage loop (what prefect-gcp's GcsBucket does), target >= 4x;
@@ -21,10 +26,14 @@ from __future__ import annotations
 import concurrent.futures as cf
 import itertools
 import os
+import shutil
 import sys
 import tempfile
 import textwrap
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import harness
@@ -43,6 +52,38 @@ def _make_files(root: Path, count: int, size: int) -> list[tuple[Path, str]]:
         path.write_bytes(os.urandom(size))
         files.append((path, rel))
     return files
+
+
+class Prepared:
+    """An implementation for ``harness.compare`` whose every call gets untimed setup/cleanup.
+
+    ``setup()`` makes the call's input (a fresh bucket, an empty folder), ``fn(input)`` is
+    timed, ``cleanup(input)`` (optional) runs after the clock stops. The CPU seconds of this
+    process (all threads) and of the server (``server_cpu()``) during each call are kept in
+    ``cpu_samples`` (which ``compare`` empties after the warm-up) and ``server_cpu_samples``:
+    on a loaded machine they say more than wall time.
+    """
+
+    def __init__(self, fn: Callable[[Any], Any], setup: Callable[[], Any],
+                 cleanup: Callable[[Any], Any] | None = None,
+                 server_cpu: Callable[[], float] = lambda: 0.0) -> None:
+        self.fn, self.setup, self.cleanup, self.server_cpu = fn, setup, cleanup, server_cpu
+        self.cpu_samples: list[float] = []
+        self.server_cpu_samples: list[float] = []
+
+    def sample(self, number: int = 1) -> float:
+        total = 0.0
+        for _ in range(number):
+            arg = self.setup()
+            cpu, server = time.process_time(), self.server_cpu()
+            start = time.perf_counter()
+            self.fn(arg)
+            total += time.perf_counter() - start
+            self.cpu_samples.append(time.process_time() - cpu)
+            self.server_cpu_samples.append(self.server_cpu() - server)
+            if self.cleanup is not None:
+                self.cleanup(arg)
+        return total / number
 
 
 def main() -> int:
@@ -83,21 +124,21 @@ def main() -> int:
         dest_root.mkdir()
 
         # -- small files: upload --------------------------------------------------------------
-        def up_hw() -> None:
-            hw(fresh()).upload_from_folder(src, "run")
+        def up_hw(name: str) -> None:
+            hw(name).upload_from_folder(src, "run")
 
-        def up_seq() -> None:
-            bucket = client.bucket(fresh())
+        def up_seq(name: str) -> None:
+            bucket = client.bucket(name)
             for path, rel in files:
                 bucket.blob(f"run/{rel}").upload_from_filename(str(path))
 
-        def up_threads() -> None:
-            bucket = client.bucket(fresh())
+        def up_threads(name: str) -> None:
+            bucket = client.bucket(name)
             with cf.ThreadPoolExecutor(THREADS) as pool:
                 list(pool.map(lambda f: bucket.blob(f"run/{f[1]}").upload_from_filename(str(f[0])), files))
 
-        def up_transfer_manager() -> None:
-            bucket = client.bucket(fresh())
+        def up_transfer_manager(name: str) -> None:
+            bucket = client.bucket(name)
             transfer_manager.upload_many_from_filenames(
                 bucket, [rel for _p, rel in files], source_directory=str(src), blob_name_prefix="run/",
                 max_workers=THREADS, worker_type=transfer_manager.THREAD, raise_exception=True)
@@ -107,9 +148,7 @@ def main() -> int:
 
         raw_http = AuthorizedHttp(AnonymousCredentials(), http=urllib3.PoolManager(maxsize=THREADS * 2))
 
-        def up_raw() -> None:
-            bucket = fresh()
-
+        def up_raw(bucket: str) -> None:
             def one(f: tuple[Path, str]) -> None:
                 name = quote(f"run/{f[1]}", safe="")
                 r = raw_http.request("POST", f"{endpoint}/upload/storage/v1/b/{bucket}/o?uploadType=media&name={name}",
@@ -125,19 +164,16 @@ def main() -> int:
         dl_ref = client.bucket(dl_bucket)
         blob_names = [f"run/{rel}" for _p, rel in files]
 
-        def down_hw() -> None:
-            hw(dl_bucket).download_folder_to_path("run", new_dest())
+        def down_hw(dest: Path) -> None:
+            hw(dl_bucket).download_folder_to_path("run", dest)
 
-        def down_seq() -> None:
-            dest = new_dest()
+        def down_seq(dest: Path) -> None:
             for blob in client.list_blobs(dl_bucket, prefix="run/"):
                 target = dest / blob.name[4:]
                 target.parent.mkdir(parents=True, exist_ok=True)
                 blob.download_to_filename(str(target))
 
-        def down_threads() -> None:
-            dest = new_dest()
-
+        def down_threads(dest: Path) -> None:
             def one(blob: storage.Blob) -> None:
                 target = dest / blob.name[4:]
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -146,14 +182,12 @@ def main() -> int:
             with cf.ThreadPoolExecutor(THREADS) as pool:
                 list(pool.map(one, client.list_blobs(dl_bucket, prefix="run/")))
 
-        def down_transfer_manager() -> None:
+        def down_transfer_manager(dest: Path) -> None:
             transfer_manager.download_many_to_path(
-                dl_ref, blob_names, destination_directory=str(new_dest()), max_workers=THREADS,
+                dl_ref, blob_names, destination_directory=str(dest), max_workers=THREADS,
                 worker_type=transfer_manager.THREAD, raise_exception=True, create_directories=True)
 
-        def down_raw() -> None:
-            dest = new_dest()
-
+        def down_raw(dest: Path) -> None:
             def one(name: str) -> None:
                 r = raw_http.request("GET", f"{endpoint}/download/storage/v1/b/{dl_bucket}/o/{quote(name, safe='')}?alt=media")
                 assert r.status == 200
@@ -203,13 +237,26 @@ def main() -> int:
                         return peer.timed("upload_folder", fresh()).sample(number)  # type: ignore[union-attr]
                 return Impl()
         repeat = args.repeat
-        stats = compare({"hw": up_hw, "seq": up_seq, "threads": up_threads, "tm": up_transfer_manager,
-                         "raw": up_raw, "prefect": peer_up() if peer else None}, repeat=repeat, warmup=1)
-        rows += _small_rows("upload_from_folder", count, stats)
-        stats = compare({"hw": down_hw, "seq": down_seq, "threads": down_threads, "tm": down_transfer_manager,
-                         "raw": down_raw, "prefect": peer.timed("download_folder") if peer else None},
-                        repeat=repeat, warmup=1)
-        rows += _small_rows("download_folder_to_path", count, stats)
+        def server_cpu() -> float:
+            fields = Path(f"/proc/{server.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        def up(fn: Callable[[str], None]) -> Prepared:
+            return Prepared(fn, fresh, server_cpu=server_cpu)
+
+        def down(fn: Callable[[Path], None]) -> Prepared:
+            return Prepared(fn, new_dest, lambda dest: shutil.rmtree(dest, ignore_errors=True), server_cpu)
+
+        # Order: the peer right before the sequential loop (see the module docstring).
+        impls = {"hw": up(up_hw), "raw": up(up_raw), "threads": up(up_threads), "tm": up(up_transfer_manager),
+                 "prefect": peer_up() if peer else None, "seq": up(up_seq)}
+        stats = compare(impls, repeat=repeat, warmup=1)
+        rows += _small_rows("upload_from_folder", count, stats, impls)
+        impls = {"hw": down(down_hw), "raw": down(down_raw), "threads": down(down_threads),
+                 "tm": down(down_transfer_manager),
+                 "prefect": peer.timed("download_folder") if peer else None, "seq": down(down_seq)}
+        stats = compare(impls, repeat=repeat, warmup=1)
+        rows += _small_rows("download_folder_to_path", count, stats, impls)
         stats = compare({"hw": big_up_hw, "gcs": big_up_gcs, "prefect": peer.timed("upload_big") if peer else None},
                         repeat=repeat, warmup=1)
         rows.append(Row(f"upload {big_mb} MB (floor: Blob.upload_from_filename)", stats["hw"], stats["gcs"],
@@ -223,12 +270,12 @@ def main() -> int:
         missed = harness.report("gcs", rows, extra={"files": count, "file_size": 1024, "big_mb": big_mb,
                                                      "threads": THREADS, "server": "fake-gcs-server (memory)"},
                                 json_out=not args.no_json)
-        return 1 if missed else 0
+        return harness.exit_code(missed)
     finally:
         server.stop()
 
 
-def _small_rows(label: str, count: int, stats: dict[str, harness.Stats]) -> list[Row]:
+def _small_rows(label: str, count: int, stats: dict[str, harness.Stats], impls: dict[str, Any]) -> list[Row]:
     hand = {name: stats[name] for name in ("threads", "tm", "raw")}
     best_name = min(hand, key=lambda n: hand[n].median)
     described = {"threads": "gcs client on a thread pool", "tm": "transfer_manager threads",
@@ -242,6 +289,11 @@ def _small_rows(label: str, count: int, stats: dict[str, harness.Stats]) -> list
     others = ", ".join(f"{described[n]} {hand[n].median:.3f}s" for n in hand)
     print(f"{label}: sequential {stats['seq'].median:.3f}s; {others}; headwater {stats['hw'].median:.3f}s "
           f"({stats['seq'].median / stats['hw'].median:.2f}x the sequential loop)")
+    cpu = ", ".join(
+        f"{name} {harness.Stats.of(impl.cpu_samples).median:.3f}"
+        f"+{harness.Stats.of(impl.server_cpu_samples[-len(impl.cpu_samples):]).median:.3f}"
+        for name, impl in impls.items() if isinstance(impl, Prepared) and impl.cpu_samples)
+    print(f"{label} CPU seconds per call, this process + fake-gcs-server (medians): {cpu}")
     return rows
 
 
