@@ -36,12 +36,14 @@ class Where:
 
 def is_connection_error(exc: BaseException) -> bool:
     import http.client
+    import ssl
 
     import requests
     import urllib3.exceptions
 
     connection_types: tuple[type[BaseException], ...] = (
         http.client.HTTPException,  # a malformed or cut-short response (IncompleteRead, ...)
+        ssl.SSLError,  # TLS handshake or certificate failure
         requests.exceptions.ConnectionError,
         requests.exceptions.Timeout,
         urllib3.exceptions.HTTPError,
