@@ -160,3 +160,41 @@ def test_profile_and_target_are_passed_where_dbt_would_not_pick_them(project_cop
     )
     inv = _run(project_copy, profile, "dbt seed --select raw_customers")
     assert inv.args[inv.args.index("--profile") + 1] == "headwater_demo"
+
+
+def test_anonymous_usage_stats_are_off_unless_asked_for(project_copy, tmp_path, monkeypatch, make_duckdb_profile):
+    from dbt.flags import get_flags
+
+    monkeypatch.delenv("DO_NOT_TRACK", raising=False)
+    monkeypatch.delenv("DBT_SEND_ANONYMOUS_USAGE_STATS", raising=False)
+    profile = make_duckdb_profile(tmp_path / "a.duckdb", threads=1)
+    _run(project_copy, profile, "dbt ls")
+    assert get_flags().SEND_ANONYMOUS_USAGE_STATS is False
+
+
+def test_dbt_json_schemas_are_kept_and_still_validate(project_copy, tmp_path, headwater_home):
+    """A fresh process writes the schemas; the next one validates dbt_project.yml with them."""
+    script = textwrap.dedent(f"""
+        from headwater_dbt import DbtCliProfile, DbtCoreOperation, DuckDBTargetConfigs
+        profile = DbtCliProfile(name="headwater_demo", target="dev",
+                                target_configs=DuckDBTargetConfigs(path={str(tmp_path / "s.duckdb")!r}, schema="main", threads=1))
+        try:
+            DbtCoreOperation(commands=["dbt ls"], project_dir={str(project_copy)!r}, dbt_cli_profile=profile).run()
+        except Exception as exc:
+            print(type(exc).__name__, exc)
+        else:
+            print("ok")
+    """)
+
+    def fresh_process() -> str:
+        out = subprocess.run([sys.executable, "-c", script], env=dict(os.environ), capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout.strip().splitlines()[-1]
+
+    assert fresh_process() == "ok"
+    kept = json.loads((headwater_home / "dbt-manifests" / "json-schemas.json").read_text())
+    assert "dbt.contracts.project.Project" in kept["schemas"]
+    (project_copy / "dbt_project.yml").write_text(
+        (project_copy / "dbt_project.yml").read_text().replace('version: "1.0.0"', "version: [not, a, version]")
+    )
+    assert fresh_process().startswith("DbtProjectError")

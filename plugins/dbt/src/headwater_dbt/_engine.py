@@ -218,6 +218,7 @@ def _install_capture() -> None:
     parse_manifest._headwater_capture = True  # type: ignore[attr-defined]
     requires.parse_manifest = parse_manifest
     _speed_up_behavior_flags()
+    _keep_json_schemas()
 
 
 def _speed_up_behavior_flags() -> None:
@@ -252,6 +253,113 @@ def _speed_up_behavior_flags() -> None:
 
     _default_source._headwater = True  # type: ignore[attr-defined]
     BehaviorFlagRendered._default_source = staticmethod(_default_source)  # type: ignore[method-assign]
+
+
+class _SchemaStore:
+    """JSON schemas dbt builds to validate dbt_project.yml, profiles and flags, kept on disk.
+
+    dbt-common builds each schema with mashumaro once per process (about a third of a
+    second of CPU per command in a fresh process). The file is keyed by the Python, dbt-core,
+    dbt-common and mashumaro versions; each schema by the size and modification time of the
+    module that defines its class.
+    """
+
+    def __init__(self, build: Callable[[Any], Any]) -> None:
+        self.build = build
+        self.schemas: dict[str, Any] | None = None
+        self.dirty = False
+        self.path: Path | None = None
+
+    @staticmethod
+    def _stamp() -> list[Any]:
+        import sys
+        from importlib.metadata import version
+
+        from dbt.version import __version__ as dbt_version
+
+        try:
+            from dbt_common.__about__ import version as common_version
+        except ImportError:
+            common_version = "?"
+        return [_DISK_FORMAT, list(sys.version_info[:3]), dbt_version, common_version, version("mashumaro")]
+
+    def _load(self) -> dict[str, Any]:
+        from headwater.settings import get_settings
+
+        path = get_settings().home / "dbt-manifests" / "json-schemas.json"
+        if self.schemas is None or path != self.path:
+            import json
+
+            self.path, self.schemas, self.dirty = path, {}, False
+            try:
+                data = json.loads(self.path.read_text())
+                if data.get("stamp") == json.loads(json.dumps(self._stamp())):
+                    self.schemas = data.get("schemas") or {}
+            except (OSError, ValueError, AttributeError):
+                pass
+        return self.schemas
+
+    def get(self, cls: Any) -> Any:
+        import sys
+
+        name = f"{cls.__module__}.{cls.__qualname__}"
+        try:
+            st = os.stat(sys.modules[cls.__module__].__file__ or "")
+            stamp = [st.st_mtime_ns, st.st_size]
+        except (KeyError, OSError, TypeError):
+            return self.build(cls)
+        try:
+            entry = self._load().get(name)
+        except Exception:  # no settings, unreadable home: build as dbt does
+            return self.build(cls)
+        if entry is not None and entry.get("module") == stamp:
+            return entry["schema"]
+        schema = self.build(cls)
+        self.schemas[name] = {"module": stamp, "schema": schema}  # type: ignore[index]
+        self.dirty = True
+        return schema
+
+    def save(self) -> None:
+        if not self.dirty or self.path is None:
+            return
+        import json
+        import tempfile
+
+        self.dirty = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "w") as fh:
+                json.dump({"stamp": self._stamp(), "schemas": self.schemas}, fh)
+            os.replace(tmp, self.path)
+        except (OSError, TypeError, ValueError):
+            _fallback_logger.debug("could not save dbt's JSON schemas to %s", self.path, exc_info=True)
+
+
+_schemas: _SchemaStore | None = None
+
+
+def _keep_json_schemas() -> None:
+    """Serve dbt-common's ``dbtClassMixin.json_schema()`` from :class:`_SchemaStore`."""
+    global _schemas
+    if _schemas is not None or os.environ.get("HEADWATER_DBT_MANIFEST_CACHE", "").strip().lower() in _FALSE:
+        return
+    try:
+        from dbt_common.dataclass_schema import dbtClassMixin
+    except ImportError:
+        return
+    build = getattr(getattr(dbtClassMixin.__dict__.get("json_schema"), "__func__", None), "__wrapped__", None)
+    if build is None:
+        return
+    import functools
+
+    store = _schemas = _SchemaStore(build)
+
+    @functools.lru_cache
+    def json_schema(cls: Any) -> Any:
+        return store.get(cls)
+
+    dbtClassMixin.json_schema = classmethod(json_schema)  # type: ignore[assignment]
 
 
 # -- the manifest cache on disk -------------------------------------------------------------
@@ -516,11 +624,15 @@ def invoke(
         kwargs = dict(flags or {})
         if not any(a.split("=")[0] in ("--use-colors", "--no-use-colors") for a in args):
             kwargs.setdefault("use_colors", False)  # log lines go to a logger, not a terminal
+        if "send_anonymous_usage_stats" not in kwargs and not _tracking_configured(project_dir, args):
+            kwargs["send_anonymous_usage_stats"] = False  # no call to dbt Labs unless asked for
         try:
             res = runner.invoke(full, **kwargs)
         finally:
             _capture.active, _capture.save = False, None
             _release_duckdb()
+            if _schemas is not None:
+                _schemas.save()
         parsed = _capture.manifest if manifest is None else None
         _capture.manifest = None
         if subcommand == "parse" and res.success:
@@ -534,6 +646,22 @@ def invoke(
     if not out.success and raise_on_failure:
         raise failure_error(out, project_dir)
     return out
+
+
+def _tracking_configured(project: Path, args: list[str]) -> bool:
+    """Whether the user chose dbt's anonymous usage statistics setting themselves.
+
+    By flag, by ``DBT_SEND_ANONYMOUS_USAGE_STATS`` / ``DO_NOT_TRACK``, or in the project's
+    ``flags:``; otherwise Headwater turns them off (dbt's default is on).
+    """
+    if any(a.split("=")[0] in ("--send-anonymous-usage-stats", "--no-send-anonymous-usage-stats") for a in args):
+        return True
+    if "DBT_SEND_ANONYMOUS_USAGE_STATS" in os.environ or "DO_NOT_TRACK" in os.environ:
+        return True
+    try:
+        return "send_anonymous_usage_stats" in (project / "dbt_project.yml").read_text()
+    except OSError:
+        return False
 
 
 def _release_duckdb() -> None:
