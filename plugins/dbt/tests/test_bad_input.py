@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from headwater.errors import ConfigError, HeadwaterError
 from headwater_dbt import (
     DbtAdapterNotInstalledError,

@@ -14,7 +14,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from headwater_dbt import DbtCoreOperation, clear_manifest_cache
 
 

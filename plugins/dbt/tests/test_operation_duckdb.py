@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-
 from headwater_dbt import DbtCliProfile, DbtCoreOperation, DbtRunError
 
 

@@ -6,12 +6,12 @@ import glob
 import logging
 import tempfile
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-
 from headwater.errors import HeadwaterError
 from headwater_dbt import DbtCliProfile, DbtCoreOperation, DbtRunError, PostgresTargetConfigs
 

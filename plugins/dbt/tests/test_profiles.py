@@ -7,7 +7,6 @@ import stat
 
 import pytest
 import yaml
-
 from headwater.testing import BlockConformanceSuite
 from headwater_dbt import (
     DbtCliProfile,

@@ -18,12 +18,14 @@ import logging
 import os
 import shlex
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from headwater.errors import ConfigError
 from headwater.redaction import redact
+
 from headwater_dbt.errors import (
     DbtAdapterNotInstalledError,
     DbtError,

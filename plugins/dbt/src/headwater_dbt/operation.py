@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar, Iterator
-
-from pydantic import Field, field_validator
+from typing import Any, ClassVar
 
 from headwater.blocks import Block
 from headwater.errors import ConfigError
+from pydantic import Field, field_validator
+
 from headwater_dbt._engine import DbtInvocation, check_adapter, check_project_dir, invoke, split_command
 from headwater_dbt.profiles import DbtCliProfile, private_profiles_dir
 
@@ -114,7 +115,7 @@ class DbtCoreOperation(Block):
 def _missing(extra: list[str], args: list[str]) -> list[str]:
     """The ``--flag value`` pairs of ``extra`` whose flag the command does not set itself."""
     out = []
-    for flag, value in zip(extra[::2], extra[1::2]):
+    for flag, value in zip(extra[::2], extra[1::2], strict=True):
         aliases = {"--target": ("--target", "-t"), "--profile": ("--profile",)}.get(flag, (flag,))
         if not any(a.split("=")[0] in aliases for a in args):
             out += [flag, value]

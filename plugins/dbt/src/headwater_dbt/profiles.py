@@ -6,13 +6,14 @@ import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar, Iterator
-
-from pydantic import Field
+from typing import Any, ClassVar
 
 from headwater.blocks import Block
 from headwater.redaction import remember
+from pydantic import Field
+
 from headwater_dbt.errors import DbtProfileError
 from headwater_dbt.targets import TargetConfigs
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
+from headwater.blocks import Block, SecretDict
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
-from headwater.blocks import Block, SecretDict
 from headwater_dbt.errors import DbtProfileError
 
 __all__ = ["DuckDBTargetConfigs", "PostgresTargetConfigs", "TargetConfigs", "read_profiles_yml"]

@@ -6,8 +6,9 @@ node it runs is also recorded as a task run of its own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from headwater_dbt._engine import DbtInvocation
 from headwater_dbt.profiles import DbtCliProfile
