@@ -50,6 +50,31 @@ def test_a_fresh_process_reuses_the_saved_manifest(project_copy, tmp_path, headw
     assert duckdb_query(warehouse, "select count(*) from main.customer_orders") == [(5,)], "every node was built again"
 
 
+def test_a_saved_manifest_resolves_sources_and_refs(project_copy, tmp_path, duckdb_query, make_duckdb_profile):
+    """Regression: dbt 1.11 pickles a Manifest with its lookups shifted; source() then failed."""
+    (project_copy / "models" / "staging" / "raw_sources.yml").write_text(textwrap.dedent("""
+        version: 2
+        sources:
+          - name: raw
+            schema: main
+            tables:
+              - name: raw_customers
+    """))
+    (project_copy / "models" / "staging" / "customers_from_source.sql").write_text(
+        "select c.* from {{ source('raw', 'raw_customers') }} c join {{ ref('stg_customers') }} s on s.customer_id = c.id\n"
+    )
+    warehouse = tmp_path / "s.duckdb"
+    profile = make_duckdb_profile(warehouse, threads=1)
+    _run(project_copy, profile, "dbt seed")
+    first = _run(project_copy, profile, "dbt run --select stg_customers customers_from_source")
+    assert {n.status for n in first.nodes} == {"success"}
+    clear_manifest_cache()  # as in a new process
+    again = _run(project_copy, profile, "dbt run --select stg_customers customers_from_source")
+    assert again.manifest_cache == "disk"
+    assert {n.status for n in again.nodes} == {"success"}
+    assert duckdb_query(warehouse, "select count(*) from main.customers_from_source") == [(5,)]
+
+
 def test_a_changed_model_invalidates_the_saved_manifest(project_copy, tmp_path, duckdb_query, make_duckdb_profile):
     warehouse = tmp_path / "w.duckdb"
     profile = make_duckdb_profile(warehouse, threads=1)

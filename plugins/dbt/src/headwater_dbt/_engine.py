@@ -366,7 +366,7 @@ def _keep_json_schemas() -> None:
 
 # -- the manifest cache on disk -------------------------------------------------------------
 
-_DISK_FORMAT = 1
+_DISK_FORMAT = 2  # 2: manifests packed by _pack_manifest (format 1 pickled them whole)
 _DISK_KEEP = 32  # manifests kept on disk (one per project, profile and parse arguments)
 _FALSE = ("0", "false", "no", "off")
 
@@ -407,6 +407,27 @@ def _target_dir(project: Path, args: list[str]) -> Path:
     except OSError:
         m = None
     return project / (m.group(1).strip() if m else "target")
+
+
+def _pack_manifest(manifest: Any) -> tuple[Any, dict[str, Any]]:
+    """``(class, public fields)`` of a parsed manifest, for pickling.
+
+    dbt-core 1.11's ``Manifest.__reduce_ex__`` lists its fields positionally but leaves out
+    ``fixtures`` and ``_saved_query_lookup``, so a manifest pickled whole comes back with its
+    lookups shifted by one (``_source_lookup`` holding the ref lookup, ...) and ``source()``
+    fails to compile. Only the public fields are kept; the lookups and the lock are private
+    caches that the manifest rebuilds on first use.
+    """
+    import dataclasses
+
+    fields = {f.name: getattr(manifest, f.name) for f in dataclasses.fields(manifest)
+              if not f.name.startswith("_") and f.init}
+    return type(manifest), fields
+
+
+def _unpack_manifest(packed: Any) -> Any:
+    cls, fields = packed
+    return cls(**fields)
 
 
 class _DiskEntry:
@@ -451,7 +472,7 @@ class _DiskEntry:
                     return None
                 if not (_target_dir(self.project, self.args) / "manifest.json").is_file():
                     return None  # after `dbt clean`, let dbt parse and write its artifacts again
-                manifest = pickle.load(fh)
+                manifest = _unpack_manifest(pickle.load(fh))
         except FileNotFoundError:
             return None
         except Exception:  # a damaged or incompatible file: parse instead, and replace it
@@ -485,7 +506,7 @@ class _DiskEntry:
             "roots": roots,
             "env": {name: _digest(os.environ.get(name)) for name in sorted(names)},
         }
-        payload = pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL)
+        payload = pickle.dumps(_pack_manifest(manifest), protocol=pickle.HIGHEST_PROTOCOL)
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")  # mode 0600
         try:
