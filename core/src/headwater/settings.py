@@ -11,10 +11,12 @@ from pathlib import Path
 
 from headwater.errors import ConfigError
 
-__all__ = ["Settings", "get_settings", "reset_settings"]
+__all__ = ["DEFAULT_HISTORY_MAX_FLOW_RUNS", "DEFAULT_HISTORY_MAX_TASK_RUNS", "Settings", "get_settings", "reset_settings"]
 
 _SECRET_BACKEND_CHOICES = ("auto", "keyring", "encrypted")
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_HISTORY_MAX_FLOW_RUNS = 10_000
+DEFAULT_HISTORY_MAX_TASK_RUNS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,8 @@ class Settings:
     secret_key: str | None
     load_plugins: tuple[str, ...] | None
     logging_level: str
-    history_max_flow_runs: int = 10_000
-    history_max_task_runs: int = 2_000_000
+    history_max_flow_runs: int
+    history_max_task_runs: int
 
 
 _settings: Settings | None = None
@@ -74,14 +76,14 @@ def _read() -> Settings:
         raise ConfigError(f"HEADWATER_LOGGING_LEVEL={level!r} is not a log level: use one of {', '.join(_LEVELS)}")
     return Settings(
         home=home,
-        history_max_flow_runs=_positive_int(env, "HEADWATER_HISTORY_MAX_FLOW_RUNS", 10_000),
-        history_max_task_runs=_positive_int(env, "HEADWATER_HISTORY_MAX_TASK_RUNS", 2_000_000),
         database_url=url or f"sqlite:///{home / 'headwater.db'}",
         database_url_is_default=not url,
         secrets_backend=backend,
         secret_key=env.get("HEADWATER_SECRET_KEY") or None,
         load_plugins=plugins,
         logging_level=level,
+        history_max_flow_runs=_positive_int(env, "HEADWATER_HISTORY_MAX_FLOW_RUNS", DEFAULT_HISTORY_MAX_FLOW_RUNS),
+        history_max_task_runs=_positive_int(env, "HEADWATER_HISTORY_MAX_TASK_RUNS", DEFAULT_HISTORY_MAX_TASK_RUNS),
     )
 
 

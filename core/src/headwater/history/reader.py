@@ -14,6 +14,7 @@ from typing import Any
 
 from headwater.errors import HeadwaterError
 from headwater.history.writer import HEARTBEAT_SECONDS, flush, host_name
+from headwater.settings import DEFAULT_HISTORY_MAX_FLOW_RUNS, DEFAULT_HISTORY_MAX_TASK_RUNS, get_settings
 from headwater.store.engine import db_read, db_write
 
 __all__ = [
@@ -30,8 +31,8 @@ __all__ = [
 ]
 
 STALE_SECONDS = max(60.0, HEARTBEAT_SECONDS * 6)
-DEFAULT_MAX_FLOW_RUNS = 10_000
-DEFAULT_MAX_TASK_RUNS = 2_000_000
+DEFAULT_MAX_FLOW_RUNS = DEFAULT_HISTORY_MAX_FLOW_RUNS  # the caps' defaults live with the other settings
+DEFAULT_MAX_TASK_RUNS = DEFAULT_HISTORY_MAX_TASK_RUNS
 _UNFINISHED = ("PENDING", "RUNNING", "SCHEDULED")
 
 
@@ -270,8 +271,6 @@ def prune(older_than_seconds: float) -> dict[str, int]:
 def enforce_cap(max_flow_runs: int | None = None, max_task_runs: int | None = None) -> int:
     """Delete the oldest finished flow runs beyond the caps (``HEADWATER_HISTORY_MAX_FLOW_RUNS``,
     ``HEADWATER_HISTORY_MAX_TASK_RUNS``); returns how many flow runs were deleted."""
-    from headwater.settings import get_settings
-
     settings = get_settings()
     max_flow_runs = max_flow_runs or settings.history_max_flow_runs
     max_task_runs = max_task_runs or settings.history_max_task_runs
