@@ -14,22 +14,19 @@ HERE = Path(__file__).parent
 HEADWATER_BIN = Path(sys.executable).with_name("headwater")
 
 
-def _env() -> dict:
+def env() -> dict:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))}
 
 
 def run_py(code: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=timeout)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env(), timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"subprocess failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
 
 
-env = _env  # for tests that start their own processes
-
-
-def cli(*args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(HEADWATER_BIN), *args], capture_output=True, text=True, env={**_env(), **(env or {})},
+def cli(*args: str, timeout: float = 120, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(HEADWATER_BIN), *args], capture_output=True, text=True, env={**env(), **(extra_env or {})},
                           timeout=timeout)
 
 
