@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
+from headwater.blocks.core import to_thread
 from headwater.blocks.storage import ObjectStorage, ProgressCallback, join_key
 from headwater.errors import ObjectNotFoundError, StorageError
 from pydantic import Field, field_validator
@@ -420,25 +420,25 @@ class S3Bucket(ObjectStorage):
         self, folder: str = "", delimiter: str = "", page_size: int | None = None,
         max_items: int | None = None, jmespath_query: str | None = None,
     ) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self.list_objects, folder, delimiter, page_size, max_items, jmespath_query)
+        return await to_thread(self.list_objects, folder, delimiter, page_size, max_items, jmespath_query)
 
     async def acopy_object(self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None, **kw: Any) -> str:
-        return await asyncio.to_thread(self.copy_object, from_path, to_path, to_bucket, **kw)
+        return await to_thread(self.copy_object, from_path, to_path, to_bucket, **kw)
 
     async def amove_object(self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None) -> str:
-        return await asyncio.to_thread(self.move_object, from_path, to_path, to_bucket)
+        return await to_thread(self.move_object, from_path, to_path, to_bucket)
 
     async def astream_from(self, bucket: S3Bucket, from_path: str, to_path: str | None = None, **kw: Any) -> str:
-        return await asyncio.to_thread(self.stream_from, bucket, from_path, to_path, **kw)
+        return await to_thread(self.stream_from, bucket, from_path, to_path, **kw)
 
     async def acreate_bucket(self, exist_ok: bool = False) -> str:
-        return await asyncio.to_thread(self.create_bucket, exist_ok)
+        return await to_thread(self.create_bucket, exist_ok)
 
     async def aabort_incomplete_uploads(self, folder: str = "", older_than_seconds: float = 0) -> int:
-        return await asyncio.to_thread(self.abort_incomplete_uploads, folder, older_than_seconds)
+        return await to_thread(self.abort_incomplete_uploads, folder, older_than_seconds)
 
     async def acheck(self) -> None:
-        await asyncio.to_thread(self.check)
+        await to_thread(self.check)
 
 
 def _extra_args(kwargs: dict[str, Any]) -> dict[str, Any]:

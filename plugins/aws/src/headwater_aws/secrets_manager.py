@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from headwater.blocks.core import Block
+from headwater.blocks.core import Block, to_thread
 from headwater.errors import ObjectNotFoundError, SecretBackendError
 from pydantic import Field
 
@@ -95,10 +94,10 @@ class AwsSecret(Block):
             raise self._fail(exc, "delete") from None
 
     async def aread_secret(self, version_id: str | None = None, version_stage: str | None = None, **kw: Any) -> bytes:
-        return await asyncio.to_thread(self.read_secret, version_id, version_stage, **kw)
+        return await to_thread(self.read_secret, version_id, version_stage, **kw)
 
     async def awrite_secret(self, secret_data: bytes, **kw: Any) -> str:
-        return await asyncio.to_thread(self.write_secret, secret_data, **kw)
+        return await to_thread(self.write_secret, secret_data, **kw)
 
     async def adelete_secret(self, recovery_window_in_days: int = 30, force_delete_without_recovery: bool = False, **kw: Any) -> str:
-        return await asyncio.to_thread(self.delete_secret, recovery_window_in_days, force_delete_without_recovery, **kw)
+        return await to_thread(self.delete_secret, recovery_window_in_days, force_delete_without_recovery, **kw)

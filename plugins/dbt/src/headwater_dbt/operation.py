@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from headwater.blocks import Block
+from headwater.blocks.core import to_thread
 from headwater.errors import ConfigError
 from pydantic import Field, field_validator
 
@@ -107,9 +108,7 @@ class DbtCoreOperation(Block):
 
     async def arun(self) -> DbtOperationResult:
         """:meth:`run` in a worker thread."""
-        import asyncio  # only the async twin needs it; whoever awaits it has imported asyncio
-
-        return await asyncio.to_thread(self.run)
+        return await to_thread(self.run)
 
 
 def _missing(extra: list[str], args: list[str]) -> list[str]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from headwater.blocks.core import to_thread
 from headwater.blocks.storage import ObjectStorage, ProgressCallback, iter_local_files, join_key
 from headwater.errors import ObjectNotFoundError, StorageError, TransferError
 from pydantic import Field, field_validator
@@ -361,16 +361,16 @@ class GcsBucket(ObjectStorage):
     # -- async twins of the GCS-specific methods ------------------------------------------------
 
     async def aget_bucket(self) -> Bucket:
-        return await asyncio.to_thread(self.get_bucket)
+        return await to_thread(self.get_bucket)
 
     async def acreate_bucket(self, location: str | None = None, **create_kwargs: Any) -> Bucket:
-        return await asyncio.to_thread(self.create_bucket, location, **create_kwargs)
+        return await to_thread(self.create_bucket, location, **create_kwargs)
 
     async def alist_blobs(self, folder: str = "") -> list[Blob]:
-        return await asyncio.to_thread(self.list_blobs, folder)
+        return await to_thread(self.list_blobs, folder)
 
     async def alist_folders(self, folder: str = "") -> list[str]:
-        return await asyncio.to_thread(self.list_folders, folder)
+        return await to_thread(self.list_folders, folder)
 
     # -- transfers ----------------------------------------------------------------------------
 
