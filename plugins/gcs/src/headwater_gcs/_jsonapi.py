@@ -280,11 +280,9 @@ class JsonApi:
             return f"{self.base}/upload/storage/v1/b/{qbucket}/o?uploadType=media&name={qname}{billing}"
         return f"{self.base}/download/storage/v1/b/{qbucket}/o/{qname}?alt=media{billing}"
 
-    def _object_path(self, bucket: str, name: str, upload: bool = False, download: bool = False) -> str:
-        prefix = "/upload" if upload else "/download" if download else ""
-        if upload:
-            return f"{prefix}/storage/v1/b/{quote(bucket, safe='')}/o"
-        return f"{prefix}/storage/v1/b/{quote(bucket, safe='')}/o/{quote(name, safe='')}"
+    def _object_path(self, bucket: str, name: str) -> str:
+        """The path of an object's metadata (media URLs come from :meth:`_media_url`)."""
+        return f"/storage/v1/b/{quote(bucket, safe='')}/o/{quote(name, safe='')}"
 
     def _fail(self, exc: BaseException, action: str, bucket: str, name: str | None) -> HeadwaterError:
         where = Where(self.display, bucket, name)
