@@ -344,7 +344,7 @@ _schemas: _SchemaStore | None = None
 def _keep_json_schemas() -> None:
     """Serve dbt-common's ``dbtClassMixin.json_schema()`` from :class:`_SchemaStore`."""
     global _schemas
-    if _schemas is not None or os.environ.get("HEADWATER_DBT_MANIFEST_CACHE", "").strip().lower() in _FALSE:
+    if _schemas is not None or not _manifest_cache_allowed():
         return
     try:
         from dbt_common.dataclass_schema import dbtClassMixin
@@ -371,13 +371,18 @@ _DISK_KEEP = 32  # manifests kept on disk (one per project, profile and parse ar
 _FALSE = ("0", "false", "no", "off")
 
 
+def _manifest_cache_allowed() -> bool:
+    """False when ``HEADWATER_DBT_MANIFEST_CACHE`` turns saving between processes off."""
+    return os.environ.get("HEADWATER_DBT_MANIFEST_CACHE", "").strip().lower() not in _FALSE
+
+
 def _disk_cache_enabled(args: list[str], flags: dict[str, Any]) -> bool:
     """Whether the manifest may be saved to / loaded from disk for this command.
 
     Off with ``HEADWATER_DBT_MANIFEST_CACHE=false``, and wherever dbt's own partial parsing
     is off (``--no-partial-parse``, ``DBT_PARTIAL_PARSE=false``, ``partial_parse=False``).
     """
-    if os.environ.get("HEADWATER_DBT_MANIFEST_CACHE", "").strip().lower() in _FALSE:
+    if not _manifest_cache_allowed():
         return False
     if flags.get("partial_parse") is False or "--no-partial-parse" in args:
         return False
