@@ -222,3 +222,31 @@ def test_dbt_json_schemas_are_kept_and_still_validate(project_copy, tmp_path, he
         (project_copy / "dbt_project.yml").read_text().replace('version: "1.0.0"', "version: [not, a, version]")
     )
     assert fresh_process().startswith("DbtProjectError")
+
+
+def test_manifest_json_of_a_reused_manifest_names_this_invocation(project_copy, tmp_path, make_duckdb_profile):
+    """target/manifest.json and run_results.json of one command carry the same invocation id."""
+    profile = make_duckdb_profile(tmp_path / "m.duckdb", threads=1)
+    target = project_copy / "target"
+
+    def artifacts() -> tuple[dict, dict]:
+        manifest = json.loads((target / "manifest.json").read_text())["metadata"]
+        results = json.loads((target / "run_results.json").read_text())["metadata"]
+        return manifest, results
+
+    _run(project_copy, profile, "dbt seed")
+    first_manifest, first_results = artifacts()
+    assert first_manifest["invocation_id"] == first_results["invocation_id"]
+
+    memory = _run(project_copy, profile, "dbt seed")
+    assert memory.manifest_cache == "memory"
+    second_manifest, second_results = artifacts()
+    assert second_results["invocation_id"] != first_results["invocation_id"]
+    assert second_manifest["invocation_id"] == second_results["invocation_id"]
+    assert second_manifest["generated_at"] > first_manifest["generated_at"]
+
+    clear_manifest_cache()  # as in a new process
+    disk = _run(project_copy, profile, "dbt seed")
+    assert disk.manifest_cache == "disk"
+    third_manifest, third_results = artifacts()
+    assert third_manifest["invocation_id"] == third_results["invocation_id"] != second_results["invocation_id"]

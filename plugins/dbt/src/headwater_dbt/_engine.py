@@ -219,8 +219,43 @@ def _install_capture() -> None:
 
     parse_manifest._headwater_capture = True  # type: ignore[attr-defined]
     requires.parse_manifest = parse_manifest
+    original_setup = requires.setup_manifest
+
+    def setup_manifest(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        reused = getattr(_capture, "active", False) and ctx.obj.get("manifest") is not None
+        out = original_setup(ctx, *args, **kwargs)
+        if reused:
+            _stamp_invocation(ctx.obj["manifest"])
+        return out
+
+    requires.setup_manifest = setup_manifest
     _speed_up_behavior_flags()
     _keep_json_schemas()
+
+
+def _stamp_invocation(manifest: Any) -> None:
+    """Give a reused manifest this invocation's id and times.
+
+    dbt stamps a manifest it loads for partial parsing the same way; without this,
+    target/manifest.json of a command that reused a manifest named an earlier invocation
+    than run_results.json beside it.
+    """
+    from datetime import datetime, timezone
+
+    from dbt_common.invocation import get_invocation_id, get_invocation_started_at
+
+    meta = getattr(manifest, "metadata", None)
+    if meta is None:
+        return
+    meta.generated_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    meta.invocation_id = get_invocation_id()
+    if hasattr(meta, "invocation_started_at"):
+        meta.invocation_started_at = get_invocation_started_at()
+    import dbt.tracking
+
+    user = dbt.tracking.active_user
+    if user is not None and hasattr(meta, "run_started_at"):
+        meta.run_started_at = user.run_started_at
 
 
 def _speed_up_behavior_flags() -> None:
