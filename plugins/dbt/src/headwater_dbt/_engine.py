@@ -407,31 +407,49 @@ _FALSE = ("0", "false", "no", "off")
 
 
 _frozen = False
+_IMPORT_LOCK = threading.Lock()
 
 
-def _dbt_runner_class() -> Any:
-    """dbt's ``dbtRunner``; the first time in a process, also ``gc.freeze()`` what importing dbt made.
+def import_dbt() -> Any:
+    """``dbt.cli.main``; the first time in a process, imported with the cyclic GC paused, then frozen.
 
     Importing dbt leaves about 130,000 objects that the cyclic garbage collector tracks
-    (classes, functions, the code mashumaro generates) and that live until the process
-    ends. Every full collection walks all of them, and so does the interpreter's last
-    collection when the process exits: about half a second of CPU in a process that runs a
-    dbt command. Frozen, the collector skips them. Young garbage is collected first so that
-    it is not kept; an object alive at that moment that later becomes unreachable in a
-    reference cycle is reclaimed only when the process exits. ``HEADWATER_DBT_GC_FREEZE=false``
-    turns this off.
+    (classes, functions, the code mashumaro generates) and that live until the process ends.
+    The collector walked them several times while dbt imported, at every later full
+    collection, and once more when the process exits: about half a second of CPU in a process
+    that runs one dbt command. Instead, the collector is paused for the import and
+    ``gc.freeze()`` then moves everything it tracks to the permanent generation it skips. The
+    cost: the few thousand objects the import left unreachable, and any object alive at that
+    moment that later becomes unreachable inside a reference cycle, are reclaimed only when
+    the process exits. ``HEADWATER_DBT_GC_FREEZE=false`` turns this off.
     """
     global _frozen
-    from dbt.cli.main import dbtRunner
+    import sys
 
-    if not _frozen:
+    module = sys.modules.get("dbt.cli.main")
+    if module is not None and _frozen:
+        return module
+    with _IMPORT_LOCK:
+        if _frozen or os.environ.get("HEADWATER_DBT_GC_FREEZE", "").strip().lower() in _FALSE:
+            _frozen = True
+            import dbt.cli.main
+
+            return dbt.cli.main
+        import gc
+
+        imported_here = "dbt.cli.main" not in sys.modules
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            import dbt.cli.main
+        finally:
+            if was_enabled:
+                gc.enable()
+        if not imported_here:
+            gc.collect(1)  # dbt was imported before, with the collector on: drop its young garbage
+        gc.freeze()
         _frozen = True
-        if os.environ.get("HEADWATER_DBT_GC_FREEZE", "").strip().lower() not in _FALSE:
-            import gc
-
-            gc.collect(1)
-            gc.freeze()
-    return dbtRunner
+        return dbt.cli.main
 
 
 def _manifest_cache_allowed() -> bool:
@@ -685,7 +703,7 @@ def invoke(
         if stream_output and info.msg and log.isEnabledFor(level):
             log.log(level, redact(info.msg))
 
-    dbtRunner = _dbt_runner_class()
+    dbtRunner = import_dbt().dbtRunner
     _install_capture()
     with _LOCK, _environ(env or {}):
         key = _cache_key(project_dir, args, profiles_digest, flags or {})

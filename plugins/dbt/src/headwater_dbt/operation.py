@@ -14,7 +14,7 @@ from headwater.blocks.core import to_thread
 from headwater.errors import ConfigError
 from pydantic import Field, field_validator
 
-from headwater_dbt._engine import DbtInvocation, check_adapter, check_project_dir, invoke, split_command
+from headwater_dbt._engine import DbtInvocation, check_adapter, check_project_dir, import_dbt, invoke, split_command
 from headwater_dbt.profiles import DbtCliProfile, private_profiles_dir
 
 __all__ = ["DbtCoreOperation", "DbtOperationResult", "profile_context"]
@@ -187,9 +187,7 @@ def _flags(profile: DbtCliProfile) -> dict[str, Any]:
         return {}
     flags = profile.global_configs.get_configs()
     if flags:
-        from dbt.cli.main import cli
-
-        known = {p.name for p in cli.params}
+        known = {p.name for p in import_dbt().cli.params}
         unknown = sorted(set(flags) - known)
         if unknown:
             raise ConfigError(f"unknown dbt global config(s) {', '.join(unknown)}: see `dbt --help` for the flag names")
