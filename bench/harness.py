@@ -182,9 +182,9 @@ def compare(
     return {name: Stats.of(s) for name, s in samples.items()}
 
 
-def fresh_dir(prefix: str = "hwbench-") -> Path:
-    """A new temporary directory, removed when the interpreter exits."""
-    path = Path(tempfile.mkdtemp(prefix=prefix))
+def fresh_dir(prefix: str = "hwbench-", parent: str | Path | None = None) -> Path:
+    """A new temporary directory (under ``parent`` if given), removed when the interpreter exits."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     atexit.register(shutil.rmtree, path, True)
     return path
 
@@ -564,6 +564,16 @@ def markdown(paths: list[Path] | None = None) -> str:
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
     return "\n".join(out)
+
+
+def take_option(name: str, default: str) -> str:
+    """A script's own ``--name value`` option, removed from argv before :func:`bench_args` parses the shared ones."""
+    if name not in sys.argv:
+        return default
+    at = sys.argv.index(name)
+    value = sys.argv[at + 1] if at + 1 < len(sys.argv) else ""
+    del sys.argv[at:at + 2]
+    return value
 
 
 def bench_args(description: str, repeat: int = 5) -> argparse.Namespace:

@@ -80,16 +80,6 @@ class WithCpu:
         return wall / number
 
 
-def _option(name: str, default: str) -> str:
-    """Our own ``--name value`` option, removed from argv (harness.bench_args parses the shared ones)."""
-    if name not in sys.argv:
-        return default
-    at = sys.argv.index(name)
-    value = sys.argv[at + 1] if at + 1 < len(sys.argv) else ""
-    del sys.argv[at:at + 2]
-    return value
-
-
 def _make_files(root: Path, count: int) -> list[Path]:
     paths = []
     for i in range(count):
@@ -108,8 +98,8 @@ def _start_server(kind: str, work: Path) -> Any:
 
 
 def main() -> int:
-    server_kind = _option("--server", os.environ.get("HW_BENCH_S3_SERVER", "moto"))
-    only = _option("--only", "")
+    server_kind = harness.take_option("--server", os.environ.get("HW_BENCH_S3_SERVER", "moto"))
+    only = harness.take_option("--only", "")
     if server_kind not in ("moto", "seaweedfs"):
         print("--server takes moto or seaweedfs", file=sys.stderr)
         return 2
