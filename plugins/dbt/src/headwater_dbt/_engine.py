@@ -242,6 +242,7 @@ def _stamp_invocation(manifest: Any) -> None:
     """
     from datetime import datetime, timezone
 
+    import dbt.tracking
     from dbt_common.invocation import get_invocation_id, get_invocation_started_at
 
     meta = getattr(manifest, "metadata", None)
@@ -251,8 +252,6 @@ def _stamp_invocation(manifest: Any) -> None:
     meta.invocation_id = get_invocation_id()
     if hasattr(meta, "invocation_started_at"):
         meta.invocation_started_at = get_invocation_started_at()
-    import dbt.tracking
-
     user = dbt.tracking.active_user
     if user is not None and hasattr(meta, "run_started_at"):
         meta.run_started_at = user.run_started_at
