@@ -25,6 +25,7 @@ import os
 import shutil
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import harness
@@ -174,7 +175,7 @@ def main() -> int:
 class _CpuTimed:
     """A workload for ``harness.compare`` measured in CPU seconds of this process (all its threads)."""
 
-    def __init__(self, fn: object) -> None:
+    def __init__(self, fn: Callable[[], object]) -> None:
         self.fn = fn
 
     def sample(self, number: int = 1) -> float:
@@ -182,7 +183,7 @@ class _CpuTimed:
 
         start = time.process_time()
         for _ in range(number):
-            self.fn()  # type: ignore[operator]
+            self.fn()
         return (time.process_time() - start) / number
 
 

@@ -130,7 +130,6 @@ def main() -> int:
         def new_dest() -> Path:
             return Path(tempfile.mkdtemp(dir=dest_root))
 
-
         # -- small files: upload --------------------------------------------------------------
         def up_hw(name: str) -> None:
             hw(name).upload_from_folder(src, "run")

@@ -264,7 +264,7 @@ def test_a_new_process_freezes_what_importing_dbt_made(project_copy, tmp_path, d
                                 target_configs=DuckDBTargetConfigs(path={str(warehouse)!r}, schema="main", threads=1))
         DbtCoreOperation(commands=["dbt seed --select raw_customers"], project_dir={str(project_copy)!r},
                          dbt_cli_profile=profile).run()
-        print(json.dumps({{"before": before, "after": gc.get_freeze_count()}}))
+        print(json.dumps({{"before": before, "after": gc.get_freeze_count(), "enabled": gc.isenabled()}}))
     """)
     env = dict(os.environ)
     env.pop("HEADWATER_DBT_GC_FREEZE", None)
@@ -275,4 +275,5 @@ def test_a_new_process_freezes_what_importing_dbt_made(project_copy, tmp_path, d
     counts = json.loads(out.stdout.strip().splitlines()[-1])
     assert counts["before"] == 0
     assert (counts["after"] > 50_000) is frozen, counts
+    assert counts["enabled"], "the collector runs again after dbt's import"
     assert duckdb_query(warehouse, "select count(*) from main.raw_customers") == [(5,)]
