@@ -429,7 +429,7 @@ def import_dbt() -> Any:
     if module is not None and _frozen:
         return module
     with _IMPORT_LOCK:
-        if _frozen or os.environ.get("HEADWATER_DBT_GC_FREEZE", "").strip().lower() in _FALSE:
+        if _frozen or not _env_on("HEADWATER_DBT_GC_FREEZE"):
             _frozen = True
             import dbt.cli.main
 
@@ -451,9 +451,14 @@ def import_dbt() -> Any:
         return dbt.cli.main
 
 
+def _env_on(name: str) -> bool:
+    """Whether the environment variable ``name`` is unset or not one of ``_FALSE``."""
+    return os.environ.get(name, "").strip().lower() not in _FALSE
+
+
 def _manifest_cache_allowed() -> bool:
     """False when ``HEADWATER_DBT_MANIFEST_CACHE`` turns saving between processes off."""
-    return os.environ.get("HEADWATER_DBT_MANIFEST_CACHE", "").strip().lower() not in _FALSE
+    return _env_on("HEADWATER_DBT_MANIFEST_CACHE")
 
 
 def _disk_cache_enabled(args: list[str], flags: dict[str, Any]) -> bool:
@@ -466,7 +471,7 @@ def _disk_cache_enabled(args: list[str], flags: dict[str, Any]) -> bool:
         return False
     if flags.get("partial_parse") is False or "--no-partial-parse" in args:
         return False
-    return os.environ.get("DBT_PARTIAL_PARSE", "").strip().lower() not in _FALSE
+    return _env_on("DBT_PARTIAL_PARSE")
 
 
 def _digest(value: Any) -> str:
@@ -711,16 +716,16 @@ def invoke(
         fingerprint = _fingerprint(project_dir) if subcommand not in _NO_PARSE else None
         cached = _manifests.get(key)
         disk = None
-        if fingerprint is not None and _disk_cache_enabled(args, flags or {}):
-            disk = _DiskEntry(project_dir, key, fingerprint, args, flags or {})
         if (
             subcommand != "parse" and fingerprint is not None and cached is not None
             and cached[0] == fingerprint and _env_still_matches(cached[1])
         ):
             manifest = cached[1]
             out.reused_manifest, out.manifest_cache = True, "memory"
-        elif subcommand != "parse" and disk is not None:
-            manifest = disk.load()
+        elif fingerprint is not None and _disk_cache_enabled(args, flags or {}):
+            disk = _DiskEntry(project_dir, key, fingerprint, args, flags or {})
+            if subcommand != "parse":
+                manifest = disk.load()
             if manifest is not None:
                 out.reused_manifest, out.manifest_cache = True, "disk"
                 log.debug("dbt: using the manifest saved at %s (no project file changed)", disk.path)
