@@ -25,6 +25,7 @@ import os
 import shutil
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -127,8 +128,6 @@ def main() -> int:
 
     with_runs = DbtRunner(project, profile, stream_output=False, record_task_runs=True)
     without = DbtRunner(project, profile, stream_output=False, record_task_runs=False)
-    import time
-
     pairs = max(repeat * 4, 20)  # a small difference between two noisy figures: many pairs
     nodes = compare_nodes = harness.compare(
         {"with": lambda: with_runs.invoke(["build"]), "without": lambda: without.invoke(["build"])},
@@ -179,8 +178,6 @@ class _CpuTimed:
         self.fn = fn
 
     def sample(self, number: int = 1) -> float:
-        import time
-
         start = time.process_time()
         for _ in range(number):
             self.fn()
