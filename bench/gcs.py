@@ -20,6 +20,9 @@ it leaves running after a sample lands on the longest, least sensitive measureme
   - the best of several hand-written concurrent versions (google-cloud-storage on a thread
     pool with a shared client, ``transfer_manager``, and threads over google-auth's urllib3
     transport straight to the JSON API), target within 1.25x;
+* for each folder workload, a CPU-bound limit (no target): Headwater's CPU seconds plus the
+  server's over the machine's cores, against the sequential loop. Client and emulator share
+  the cores, so no scheduling can beat that ratio here;
 * a 50 MB file upload / download against ``Blob.upload_from_filename`` / ``download_to_filename``,
   target within 1.1x;
 * prefect-gcp's GcsBucket on the same workloads when ``bench/.venv-prefect`` exists (its
@@ -303,6 +306,17 @@ def _small_rows(label: str, count: int, stats: dict[str, harness.Stats], impls: 
         f"+{harness.Stats.of(impl.server_cpu_samples[-len(impl.cpu_samples):]).median:.3f}"
         for name, impl in impls.items() if isinstance(impl, Prepared) and impl.cpu_samples)
     print(f"{label} CPU seconds per call, this process + fake-gcs-server (medians): {cpu}")
+    # Client and emulator share this machine's cores: their CPU seconds over the core count
+    # is the shortest wall time any scheduling could give Headwater's call, so the
+    # sequential loop's time over it is the largest ratio these cores allow.
+    cores = os.cpu_count() or 1
+    hw = impls["hw"]
+    floor = harness.Stats.of([(client + server) / cores for client, server in
+                              zip(hw.cpu_samples, hw.server_cpu_samples[-len(hw.cpu_samples):], strict=True)])
+    rows.append(Row(f"  CPU-bound limit: (client + fake-gcs-server CPU) / {cores} cores; HW/floor is the best ratio "
+                    f"possible here", floor, stats["seq"]))
+    print(f"{label}: at most {stats['seq'].median / floor.median:.2f}x the sequential loop on {cores} cores "
+          f"even with no core ever idle")
     return rows
 
 
