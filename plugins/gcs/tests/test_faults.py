@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import http.server
 import io
 import os
 import signal
+import socket
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +58,7 @@ def test_unreachable_endpoint_is_one_clear_error(service_account_info: dict[str,
         with pytest.raises(ConnectionFailedError) as info:
             call()
         message = str(info.value)
-        assert endpoint in message and "b-unreachable" in message and "cannot be reached" in message
+        assert endpoint in message and "b-unreachable" in message and "cannot be reached (Connection refused)" in message
         assert "PRIVATE KEY" not in message and service_account_info["private_key_id"] not in message
 
 
@@ -195,3 +201,79 @@ def test_folder_download_failure_says_what_was_done(gcs_bucket: GcsBucket, tmp_p
     assert f"gs://{gcs_bucket.bucket}/run/d1/sub1/f1.bin failed" in message and "stopped after" in message
     assert (blocker / "inside").is_dir()
     assert not [p for p in (tmp_path / "dst").rglob("*") if p.name.endswith(".hw-partial")]
+
+
+@pytest.fixture
+def hanging_up_endpoint() -> Iterator[tuple[str, list[int]]]:
+    """An endpoint that accepts each connection and closes it at once; the list counts them."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[int] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(1)
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", accepted
+    finally:
+        listener.close()
+        thread.join(timeout=5)
+
+
+def test_check_fails_at_once_when_the_endpoint_cannot_be_reached(
+        hanging_up_endpoint: tuple[str, list[int]]) -> None:
+    endpoint, accepted = hanging_up_endpoint
+    creds = GcpCredentials(endpoint=endpoint)  # the default retry_timeout: transfers would retry for 60 s
+    with pytest.raises(ConnectionFailedError) as info:
+        GcsBucket(bucket="b-check", gcp_credentials=creds).check()
+    assert "gs://b-check" in str(info.value) and endpoint in str(info.value)
+    assert len(accepted) == 1  # asked once, not retried
+
+
+def test_check_retries_a_busy_server(gcs_server: Any, gcs_bucket_name: str) -> None:
+    """A 503 in front of the real server: check() asks again and finds the bucket."""
+    requests_seen: list[str] = []
+
+    class BusyOnce(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            requests_seen.append(self.path)
+            if len(requests_seen) == 1:
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            try:
+                with urllib.request.urlopen(gcs_server.endpoint + self.path, timeout=10) as answer:
+                    status, body = answer.status, answer.read()
+            except urllib.error.HTTPError as exc:
+                status, body = exc.code, exc.read()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), BusyOnce)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        endpoint = f"http://127.0.0.1:{proxy.server_address[1]}"
+        GcsBucket(bucket=gcs_bucket_name, gcp_credentials=GcpCredentials(endpoint=endpoint)).check()
+        with pytest.raises(ObjectNotFoundError, match="does not exist"):
+            GcsBucket(bucket="no-such-bucket-hw", gcp_credentials=GcpCredentials(endpoint=endpoint)).check()
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+        thread.join(timeout=5)
+    assert [path.split("?")[0] for path in requests_seen] == [
+        f"/storage/v1/b/{gcs_bucket_name}", f"/storage/v1/b/{gcs_bucket_name}", "/storage/v1/b/no-such-bucket-hw"]

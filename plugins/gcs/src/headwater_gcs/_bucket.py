@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 __all__ = ["GcsBucket"]
 
 SMALL_OBJECT_LIMIT = 8 * 1024 * 1024
+# check() answers a person at a prompt: an endpoint that cannot be reached fails at once, one
+# that is busy (429, 5xx) is retried this long at most, and connecting may take this long.
+CHECK_RETRY_SECONDS = 5.0
+CHECK_CONNECT_TIMEOUT = 5.0
 """Objects up to this size go up in one request; larger ones use a resumable upload."""
 
 
@@ -145,11 +149,25 @@ class GcsBucket(ObjectStorage):
     def check(self) -> None:
         """Check that the endpoint answers, the credentials work and the bucket exists.
 
+        Unlike transfers, which keep retrying an unreachable endpoint for
+        ``GcpCredentials.retry_timeout`` seconds, a check fails at once when the endpoint
+        cannot be reached, and retries a busy one (429, 5xx) for at most 5 seconds.
+
         Raises:
             ObjectNotFoundError: the bucket does not exist.
             ConnectionFailedError: the endpoint cannot be reached or refuses the credentials.
         """
-        self.get_bucket()
+        from google.api_core import exceptions as gexc
+        from google.api_core.retry import if_exception_type
+
+        conn = self._conn()
+        busy = if_exception_type(gexc.TooManyRequests, gexc.InternalServerError, gexc.BadGateway,
+                                 gexc.ServiceUnavailable, gexc.GatewayTimeout)
+        retry = conn.retry.with_predicate(busy).with_timeout(min(CHECK_RETRY_SECONDS, conn.retry.timeout))
+        try:
+            conn.client.get_bucket(self.bucket, retry=retry, timeout=(CHECK_CONNECT_TIMEOUT, conn.timeout))
+        except Exception as exc:
+            raise self._fail(exc, "get bucket") from None
 
     # -- listing ------------------------------------------------------------------------------
 

@@ -92,7 +92,7 @@ def translate(exc: BaseException, action: str, where: Where, bucket_exists: bool
         )
     if isinstance(exc, gexc.RetryError) or is_connection_error(exc) or isinstance(exc, auth_exc.TransportError):
         return ConnectionFailedError(
-            f"cannot {action} {where}: the endpoint cannot be reached ({_short(exc)}); "
+            f"cannot {action} {where}: the endpoint cannot be reached ({_socket_error(exc) or _short(exc)}); "
             "is the server running, and are GcpCredentials.endpoint / STORAGE_EMULATOR_HOST right?"
         )
     try:
@@ -106,6 +106,23 @@ def translate(exc: BaseException, action: str, where: Where, bucket_exists: bool
     if isinstance(exc, OSError):
         return StorageError(f"cannot {action} {where}: {type(exc).__name__}: {_short(exc)}")
     return StorageError(f"cannot {action} {where}: {type(exc).__name__}: {_short(exc)}")
+
+
+def _socket_error(exc: BaseException) -> str | None:
+    """The operating system's words for the failure under a transport error ("Connection
+    refused"), found through causes, requests' and urllib3's wrapped exceptions; None if none."""
+    pending: list[object] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.strerror:
+            return str(current.strerror)
+        pending += [current.__cause__, current.__context__, getattr(current, "cause", None),
+                    getattr(current, "reason", None), *current.args]
+    return None
 
 
 def _short(exc: BaseException) -> str:
