@@ -78,6 +78,39 @@ def test_type_ls_plugin_ls_config_json():
     assert config["history_max_flow_runs"] == 10_000
 
 
+def test_type_inspect_shows_fields_defaults_secrets_and_how_to_create():
+    shown = json.loads(run_cli("block", "type", "inspect", "-m", "blockdefs", "warehouse", "-o", "json").stdout)
+    assert shown["provided_by"] == "(user code)" and shown["description"] == "A test warehouse."
+    fields = {f["field"]: f for f in shown["fields"]}
+    assert list(fields) == ["host", "port", "credentials", "extra", "cert"]
+    assert fields["port"]["type"] == "int" and fields["port"]["default"] == "5432" and not fields["port"]["required"]
+    assert fields["credentials"]["blocks"] == ["warehouse-credentials"] and fields["credentials"]["required"]
+    assert fields["extra"]["type"] == "SecretDict | None" and fields["extra"]["secret"]
+    assert shown["create"] == ("headwater block create warehouse NAME --set host=... "
+                               "--set credentials=warehouse-credentials/NAME")
+    text = run_cli("block", "type", "inspect", "-m", "blockdefs", "warehouse-credentials")
+    assert text.returncode == 0, text.stderr
+    assert "  password (SecretStr, required, secret)\n      Password.\n" in text.stdout
+    assert "--set username=... --secret-env password=VARIABLE" in text.stdout
+    missing = run_cli("block", "type", "inspect", "no-such-type")
+    assert missing.returncode == 1 and missing.stderr.strip().startswith("Error: unknown block type 'no-such-type'")
+
+
+def test_type_inspect_never_shows_a_secret_default():
+    from headwater import Block, SecretStr
+    from headwater.cli._fields import describe_fields
+    from pydantic import Field
+
+    class DefaultedSecretForInspect(Block):
+        token: SecretStr = Field(default=SecretStr("baked-in-default-4242"), description="A token.")
+        label: str = "x"
+
+    rows = {r["field"]: r for r in describe_fields(DefaultedSecretForInspect)}
+    assert rows["token"]["default"] == "**********" and rows["token"]["secret"]
+    assert rows["label"]["default"] == '"x"'
+    assert "baked-in-default-4242" not in json.dumps(rows)
+
+
 def test_bad_settings_are_one_line_naming_the_variable():
     for key, value in [("HEADWATER_HISTORY_MAX_FLOW_RUNS", "lots"), ("HEADWATER_HISTORY_MAX_TASK_RUNS", "0"),
                        ("HEADWATER_LOGGING_LEVEL", "loud")]:

@@ -47,3 +47,16 @@ def test_errors_are_one_line_without_secrets(s3_server: Any, tmp_path: Path, cap
     code, out, err = _run("s3", "upload", "gone", str(tmp_path / "src"), "-q", capsys=capsys)
     assert code == 1 and err.startswith("Error: ") and "hw-missing-bucket" in err and "does not exist" in err
     assert SECRET_MARKER not in out + err and len(err.strip().splitlines()) == 1
+
+
+def test_block_type_inspect_shows_nested_and_secret_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run("block", "type", "inspect", "aws-credentials", capsys=capsys)
+    assert code == 0, err
+    assert "provided_by     headwater-aws " in out
+    assert "  aws_secret_access_key (SecretStr | None, default None, secret)\n" in out
+    flat = " ".join(out.split())
+    assert "Nested fields (api_version, use_ssl, verify, verify_cert_path, endpoint_url, config): " \
+           "--set aws_client_parameters.FIELD=VALUE." in flat
+    code, out, err = _run("block", "type", "inspect", "s3-bucket", capsys=capsys)
+    assert code == 0, err
+    assert "--set credentials=aws-credentials/NAME" in " ".join(out.split())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import types
 import typing
 from typing import Any
 
@@ -11,7 +13,7 @@ from pydantic import BaseModel
 from headwater.blocks.types import SECRET_TYPES
 from headwater.errors import BlockValidationError
 
-__all__ = ["block_fields_of", "is_secret_annotation", "parse_assignments", "secret_fields"]
+__all__ = ["block_fields_of", "describe_fields", "is_secret_annotation", "parse_assignments", "secret_fields"]
 
 
 def _args(annotation: Any) -> tuple[Any, ...]:
@@ -97,3 +99,56 @@ def parse_assignments(cls: type[BaseModel], assignments: list[str]) -> dict[str,
                 target = target.setdefault(part, {})
                 model = _model_of(annotation)
     return values
+
+
+def _type_name(annotation: Any) -> str:
+    """``Optional[AwsCredentials]`` -> ``AwsCredentials | None``; ``pathlib.Path`` -> ``Path``."""
+    if annotation is type(None):
+        return "None"
+    args = _args(annotation)
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in args)
+    if origin is typing.Literal:
+        return " | ".join(json.dumps(a) for a in args)
+    if args and origin is not None:
+        name = getattr(origin, "__name__", str(origin))
+        return f"{name}[{', '.join(_type_name(a) for a in args)}]"
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return re.sub(r"\b(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)", r"\1", str(annotation))
+
+
+def _default_text(field: Any, secret: bool) -> str:
+    from headwater.blocks.core import Block
+
+    if field.is_required():
+        return "(required)"
+    value = field.get_default(call_default_factory=True)
+    if value is None:
+        return "None"
+    if secret:
+        return "**********"
+    if isinstance(value, BaseModel) and not isinstance(value, Block):
+        changed = value.model_dump(exclude_defaults=True)
+        return f"{type(value).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+    if isinstance(value, Block):
+        return f"{type(value).__name__}()"
+    return json.dumps(value, default=str)
+
+
+def describe_fields(cls: type[BaseModel]) -> list[dict[str, Any]]:
+    """One row per field of ``cls``: name, type, default, required, secret, description; a
+    field holding a block also names the block type(s) it takes (``--set field=SLUG/NAME``)."""
+    rows = []
+    for name, field in cls.model_fields.items():
+        secret = is_secret_annotation(field.annotation)
+        blocks = [b.get_block_type_slug() for b in block_fields_of(field.annotation)]  # type: ignore[attr-defined]
+        model = _model_of(field.annotation)
+        nested = list(model.model_fields) if model is not None and not blocks else []
+        rows.append({
+            "field": name, "type": _type_name(field.annotation), "default": _default_text(field, secret),
+            "required": field.is_required(), "secret": secret, "blocks": blocks, "nested_fields": nested,
+            "description": field.description or "",
+        })
+    return rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from typing import Any
 
 import click
@@ -220,3 +221,51 @@ def type_ls(modules: tuple[str, ...], output: str) -> None:
             "secret_fields": list(secret_fields(cls)), "description": cls.get_description(),
         })
     emit(rows, ["slug", "provided_by", "version", "description"], output)
+
+
+@type_.command("inspect")
+@click.argument("slug")
+@click.option("-m", "--module", "modules", multiple=True, metavar="MODULE", help="Also import MODULE's block classes.")
+@output_option
+def type_inspect(slug: str, modules: tuple[str, ...], output: str) -> None:
+    """Show a block type's fields: type, default, secret or not, and what each means."""
+    _import_modules(modules)
+    from headwater.cli._fields import describe_fields
+    from headwater.plugins import block_type_registry
+
+    cls: Any = _resolve_type(slug)
+    info = block_type_registry()[slug]
+    fields = describe_fields(cls)
+    usage = ["headwater block create", slug, "NAME"]
+    for f in fields:
+        if not f["required"]:
+            continue
+        if f["secret"]:
+            usage.append(f"--secret-env {f['field']}=VARIABLE")
+        elif f["blocks"] and "str" not in f["type"].split(" | "):
+            usage.append(f"--set {f['field']}={f['blocks'][0]}/NAME")
+        else:
+            usage.append(f"--set {f['field']}=...")
+    header = {
+        "slug": slug, "class": f"{cls.__module__}.{cls.__qualname__}",
+        "provided_by": f"{info.dist} {info.dist_version}" if info.dist else "(user code)",
+        "schema_version": cls._block_schema_version, "description": cls.get_description(),
+        "create": " ".join(usage),
+    }
+    if output == "json":
+        emit_object({**header, "fields": fields}, output)
+        return
+    emit_object(header, output)
+    click.echo("\nfields:")
+    for f in fields:
+        facts = [f["type"], "required" if f["required"] else f"default {f['default']}"]
+        if f["secret"]:
+            facts.append("secret")
+        click.echo(f"  {f['field']} ({', '.join(facts)})")
+        notes = [f["description"]] if f["description"] else []
+        if f["blocks"]:
+            notes.append(f"A saved {' or '.join(f['blocks'])} block: --set {f['field']}={f['blocks'][0]}/NAME.")
+        if f["nested_fields"]:
+            notes.append(f"Nested fields ({', '.join(f['nested_fields'])}): --set {f['field']}.FIELD=VALUE.")
+        for line in textwrap.wrap(" ".join(notes), width=92, break_on_hyphens=False):
+            click.echo(f"      {line}")
