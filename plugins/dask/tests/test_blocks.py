@@ -58,6 +58,18 @@ def test_check_names_an_unreachable_scheduler() -> None:
     assert address in str(info.value)
 
 
+@pytest.mark.parametrize("scheme", ["tcp://", ""])
+def test_check_of_a_refusing_scheduler_says_so_without_waiting_for_the_client(scheme: str) -> None:
+    """The default client timeout is 10 s; the check answers from the refused connection."""
+    from headwater.testing._process import free_port
+
+    address = f"{scheme}127.0.0.1:{free_port()}"
+    with pytest.raises(DaskConnectionError) as info:
+        DaskCluster(address=address).check()
+    assert str(info.value) == (f"cannot reach the Dask scheduler at {address}: Connection refused; "
+                               "check that the scheduler is running and the address is right")
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [

@@ -59,6 +59,35 @@ def start_cluster(cluster_class: str | type | None, cluster_kwargs: dict[str, An
     return cluster
 
 
+def probe_tcp(address: str, timeout: float = 5.0) -> None:
+    """Open and close one TCP connection to a ``tcp://host:port`` (or ``host:port``) address.
+
+    Raises:
+        DaskConnectionError: the connection is refused or times out. Other schemes (tls://,
+            inproc://, ...) and addresses without a port are left to ``distributed``.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    scheme, sep, _rest = address.partition("://")
+    if sep and scheme != "tcp":
+        return
+    try:
+        parts = urlsplit(address if sep else f"tcp://{address}")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return
+    if not host or port is None:
+        return
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise DaskConnectionError(
+            f"cannot reach the Dask scheduler at {address}: {reason}; check that the scheduler is running and the address is right"
+        ) from None
+
+
 def connect(address: Any, client_kwargs: dict[str, Any]) -> Any:
     """A ``distributed.Client`` connected to ``address`` (a scheduler address or a cluster object)."""
     from distributed import Client

@@ -73,13 +73,17 @@ class DaskCluster(Block):
     def check(self) -> None:
         """Connect to the scheduler (or check the cluster class imports).
 
+        A ``tcp://`` scheduler that refuses connections fails at once, without waiting out
+        the client's connect timeout (10 s by default) as a flow run would.
+
         Raises:
             DaskConnectionError: the scheduler at ``address`` cannot be reached.
             DaskClusterConfigError: ``cluster_class`` cannot be imported.
         """
-        from headwater_dask._cluster import connect, import_cluster_class
+        from headwater_dask._cluster import connect, import_cluster_class, probe_tcp
 
         if self.address:
+            probe_tcp(self.address)
             client = connect(self.address, self.client_kwargs)
             client.close()
         else:
