@@ -277,3 +277,14 @@ def test_check_retries_a_busy_server(gcs_server: Any, gcs_bucket_name: str) -> N
         thread.join(timeout=5)
     assert [path.split("?")[0] for path in requests_seen] == [
         f"/storage/v1/b/{gcs_bucket_name}", f"/storage/v1/b/{gcs_bucket_name}", "/storage/v1/b/no-such-bucket-hw"]
+
+
+def test_a_host_name_that_does_not_resolve_is_an_unreachable_endpoint() -> None:
+    """What http.client raises when the endpoint's name does not resolve (no lookup is made here)."""
+    from headwater_gcs._errors import Where, translate
+
+    error = translate(socket.gaierror(-2, "Name or service not known"), "download",
+                      Where("http://gcs.example.invalid:4443", "b", "k.txt"))
+    assert isinstance(error, ConnectionFailedError)
+    assert str(error).startswith("cannot download gs://b/k.txt (endpoint http://gcs.example.invalid:4443): "
+                                 "the endpoint cannot be reached (Name or service not known); ")

@@ -82,7 +82,7 @@ def probe_tcp(address: str, timeout: float = 5.0) -> None:
     try:
         socket.create_connection((host, port), timeout=timeout).close()
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
+        reason = exc.strerror or (f"no answer in {timeout:g} s" if isinstance(exc, TimeoutError) else type(exc).__name__)
         raise DaskConnectionError(
             f"cannot reach the Dask scheduler at {address}: {reason}; check that the scheduler is running and the address is right"
         ) from None

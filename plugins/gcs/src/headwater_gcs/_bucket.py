@@ -31,11 +31,11 @@ if TYPE_CHECKING:
 __all__ = ["GcsBucket"]
 
 SMALL_OBJECT_LIMIT = 8 * 1024 * 1024
+"""Objects up to this size go up in one request; larger ones use a resumable upload."""
 # check() answers a person at a prompt: an endpoint that cannot be reached fails at once, one
 # that is busy (429, 5xx) is retried this long at most, and connecting may take this long.
 CHECK_RETRY_SECONDS = 5.0
 CHECK_CONNECT_TIMEOUT = 5.0
-"""Objects up to this size go up in one request; larger ones use a resumable upload."""
 
 
 class GcsBucket(ObjectStorage):

@@ -36,6 +36,7 @@ class Where:
 
 def is_connection_error(exc: BaseException) -> bool:
     import http.client
+    import socket
     import ssl
 
     import requests
@@ -49,6 +50,7 @@ def is_connection_error(exc: BaseException) -> bool:
         urllib3.exceptions.HTTPError,
         ConnectionError,
         TimeoutError,
+        socket.gaierror,  # the endpoint's host name does not resolve
     )
     seen = set()
     while exc is not None and id(exc) not in seen:
@@ -109,8 +111,13 @@ def translate(exc: BaseException, action: str, where: Where, bucket_exists: bool
 
 
 def _socket_error(exc: BaseException) -> str | None:
-    """The operating system's words for the failure under a transport error ("Connection
-    refused"), found through causes, requests' and urllib3's wrapped exceptions; None if none."""
+    """The operating system's words for the network failure under a transport error
+    ("Connection refused", "Name or service not known"), found through causes, requests' and
+    urllib3's wrapped exceptions; None if there is none."""
+    import errno
+    import socket
+
+    network_errnos = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN}
     pending: list[object] = [exc]
     seen: set[int] = set()
     while pending:
@@ -118,7 +125,8 @@ def _socket_error(exc: BaseException) -> str | None:
         if not isinstance(current, BaseException) or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, OSError) and current.strerror:
+        if isinstance(current, OSError) and current.strerror and (
+                isinstance(current, (ConnectionError, socket.gaierror)) or current.errno in network_errnos):
             return str(current.strerror)
         pending += [current.__cause__, current.__context__, getattr(current, "cause", None),
                     getattr(current, "reason", None), *current.args]
