@@ -173,3 +173,42 @@ def test_server_killed_mid_multipart_upload_leaves_no_object(tmp_path: Path) -> 
             restarted.stop()
     finally:
         server.stop()
+
+
+def test_credentials_check_lists_buckets_on_an_s3_endpoint(s3_endpoint: Any) -> None:
+    """Against each S3 server (moto, SeaweedFS): AwsCredentials and MinIOCredentials alike."""
+    from headwater_aws import MinIOCredentials
+
+    credentials_for(s3_endpoint).check()
+    MinIOCredentials(minio_root_user=s3_endpoint.access_key_id, minio_root_password=s3_endpoint.secret_access_key,
+                     aws_client_parameters=AwsClientParameters(endpoint_url=s3_endpoint.endpoint)).check()
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    creds = AwsCredentials(aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key=SECRET_MARKER, region_name="us-east-1",
+                           aws_client_parameters=AwsClientParameters(endpoint_url=endpoint, config={"retries": {"max_attempts": 1}}))
+    with pytest.raises(ConnectionFailedError) as info:
+        creds.check()
+    assert str(info.value).startswith(f"cannot check the credentials against S3 (endpoint {endpoint}): "
+                                      "the endpoint cannot be reached")
+
+
+def test_credentials_check_asks_sts_on_aws(s3_server: Any, authenticating_moto: MotoServer,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """No endpoint_url: STS GetCallerIdentity (botocore's AWS_ENDPOINT_URL_STS points it at moto)."""
+    from headwater_aws.credentials import clear_client_cache
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", s3_server.endpoint)
+    clear_client_cache()
+    good = AwsCredentials(aws_access_key_id=s3_server.access_key_id, aws_secret_access_key=s3_server.secret_access_key,
+                          region_name=s3_server.region)
+    good.check()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", authenticating_moto.endpoint)
+    clear_client_cache()
+    wrong = AwsCredentials(aws_access_key_id="AKIAWRONGKEY000", aws_secret_access_key=SECRET_MARKER,
+                           region_name=authenticating_moto.region)
+    with pytest.raises(ConnectionFailedError) as info:
+        wrong.check()
+    message = str(info.value)
+    assert message.startswith(f"cannot check the credentials against AWS STS (endpoint AWS {authenticating_moto.region}): "
+                              "the endpoint refused the credentials")
+    assert SECRET_MARKER not in message and "AKIAWRONGKEY000" not in message
+    clear_client_cache()

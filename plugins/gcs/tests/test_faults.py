@@ -288,3 +288,71 @@ def test_a_host_name_that_does_not_resolve_is_an_unreachable_endpoint() -> None:
     assert isinstance(error, ConnectionFailedError)
     assert str(error).startswith("cannot download gs://b/k.txt (endpoint http://gcs.example.invalid:4443): "
                                  "the endpoint cannot be reached (Name or service not known); ")
+
+
+def test_credentials_check_lists_buckets_on_the_emulator(gcs_server: Any) -> None:
+    GcpCredentials(endpoint=gcs_server.endpoint).check()
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(ConnectionFailedError) as info:
+        GcpCredentials(endpoint=endpoint).check()
+    assert str(info.value).startswith(f"cannot check the credentials against GCS (endpoint {endpoint}): "
+                                      "the endpoint cannot be reached (Connection refused)")
+
+
+@pytest.fixture
+def token_service() -> Iterator[tuple[str, list[dict[str, str]], list[bool]]]:
+    """A loopback OAuth2 token endpoint: grants a token while ``accept[0]`` is true, else
+    answers invalid_grant as Google does for a revoked key; ``grants`` records each request."""
+    import base64
+    import json
+    from urllib.parse import parse_qsl
+
+    grants: list[dict[str, str]] = []
+    accept = [True]
+
+    class Token(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            form = dict(parse_qsl(self.rfile.read(int(self.headers["Content-Length"])).decode()))
+            claims = json.loads(base64.urlsafe_b64decode(form["assertion"].split(".")[1] + "=="))
+            grants.append({"grant_type": form["grant_type"], "iss": claims["iss"]})
+            if accept[0]:
+                status, body = 200, {"access_token": "ya29.loopback", "expires_in": 3600, "token_type": "Bearer"}
+            else:
+                status, body = 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Token)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/token", grants, accept
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_credentials_check_asks_for_a_token_and_names_a_refused_key(
+        token_service: tuple[str, list[dict[str, str]], list[bool]], service_account_info: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    token_uri, grants, accept = token_service
+    creds = GcpCredentials(service_account_info={**service_account_info, "token_uri": token_uri})
+    creds.check()
+    assert grants == [{"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "iss": service_account_info["client_email"]}]
+    accept[0] = False
+    with pytest.raises(ConnectionFailedError) as info:
+        creds.check()
+    message = str(info.value)
+    assert message.startswith("cannot check the credentials against GCS (endpoint https://storage.googleapis.com")
+    assert "Google refused the credentials (invalid_grant: Invalid JWT Signature.)" in message
+    assert "BEGIN PRIVATE KEY" not in message and service_account_info["private_key_id"] not in message
+    assert len(grants) == 2

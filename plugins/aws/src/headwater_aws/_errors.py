@@ -26,6 +26,7 @@ class Where:
     bucket: str | None = None
     key: str | None = None
     access_key_id: str | None = None
+    service: str = "S3"
 
     def __str__(self) -> str:
         if self.bucket and self.key:
@@ -33,7 +34,7 @@ class Where:
         elif self.bucket:
             target = f"s3://{self.bucket}"
         else:
-            target = "S3"
+            target = self.service
         return f"{target} (endpoint {self.endpoint})"
 
 

@@ -131,6 +131,29 @@ class _CredentialsBase(Block):
                 _clients[key] = client
         return client
 
+    def check(self) -> None:
+        """Check that the endpoint answers and accepts these credentials.
+
+        With an ``endpoint_url`` (MinIO, SeaweedFS, any S3-compatible server) this lists the
+        buckets; on AWS itself it asks STS whose credentials these are (GetCallerIdentity, which
+        needs no permission).
+
+        Raises:
+            ConnectionFailedError: the endpoint cannot be reached, or refuses the credentials.
+        """
+        from headwater_aws._errors import Where, translate
+
+        custom_endpoint = bool(self._client_parameters().endpoint_url)
+        where = Where(self.describe_endpoint(), service="S3" if custom_endpoint else "AWS STS",
+                      access_key_id=getattr(self, "aws_access_key_id", None) or getattr(self, "minio_root_user", None))
+        try:
+            if custom_endpoint:
+                self.get_client(ClientType.S3).list_buckets()
+            else:
+                self.get_client("sts").get_caller_identity()
+        except Exception as exc:
+            raise translate(exc, "check the credentials against", where) from None
+
     def get_s3_client(self) -> Any:
         """The (shared) boto3 S3 client."""
         return self.get_client(ClientType.S3)

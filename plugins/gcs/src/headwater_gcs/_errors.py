@@ -88,8 +88,10 @@ def translate(exc: BaseException, action: str, where: Where, bucket_exists: bool
             "check the service account's permissions on the bucket"
         )
     if isinstance(exc, auth_exc.RefreshError):
+        # google-auth puts its own summary first and the token service's whole answer second.
+        reason = redact(exc.args[0]).strip()[:300] if exc.args and isinstance(exc.args[0], str) else _short(exc)
         return ConnectionFailedError(
-            f"cannot {action} {where}: Google refused the credentials ({_short(exc)}); "
+            f"cannot {action} {where}: Google refused the credentials ({reason}); "
             "check the service-account key or run `gcloud auth application-default login`"
         )
     if isinstance(exc, gexc.RetryError) or is_connection_error(exc) or isinstance(exc, auth_exc.TransportError):

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from headwater.blocks import Block, SecretDict
-from headwater.errors import ConfigError
+from headwater.errors import ConfigError, HeadwaterError
 from headwater.redaction import redact
 from pydantic import Field, field_validator, model_validator
 
@@ -164,6 +164,35 @@ class GcpCredentials(Block):
             return AnonymousCredentials(), project or self.project or EMULATOR_PROJECT
         credentials = self.get_credentials_from_service_account()
         return credentials, project or self.project or getattr(credentials, "project_id", None)
+
+    def check(self) -> None:
+        """Check that these credentials work.
+
+        Against an emulator (an ``http://`` endpoint) this lists the project's buckets; against
+        Google it asks for an access token, which a revoked, deleted or malformed key does not get.
+
+        Raises:
+            ConfigError: the key is unusable, or no default credentials can be found.
+            ConnectionFailedError: the endpoint (or Google's token service) cannot be reached,
+                or refuses the credentials.
+        """
+        from headwater_gcs._errors import Where, translate
+
+        where = Where(self.describe_endpoint())
+        try:
+            if self.uses_emulator():
+                from headwater_gcs._connection import connection_for
+
+                conn = connection_for(self)
+                list(conn.client.list_buckets(max_results=1, retry=None, timeout=(5.0, conn.timeout)))
+            else:
+                from google.auth.transport.requests import Request
+
+                self.get_credentials_from_service_account().refresh(Request())
+        except HeadwaterError:
+            raise
+        except Exception as exc:
+            raise translate(exc, "check the credentials against", where) from None
 
     def get_cloud_storage_client(self, project: str | None = None) -> Client:
         """A new ``google.cloud.storage.Client`` for these credentials and endpoint.
