@@ -163,3 +163,18 @@ def test_interactive_create_prompts_for_secret_with_hidden_input():
     from headwater import Secret
 
     assert Secret.load("typed").get() == "typed-at-the-prompt-77"
+
+
+def test_set_parses_json_for_list_and_dict_fields_and_keeps_text_for_strings():
+    from headwater.cli._fields import parse_assignments
+    from pydantic import BaseModel
+
+    class Shape(BaseModel):
+        tags: list[str] = []
+        env: dict[str, str] = {}
+        label: str | None = None
+        port: int = 0
+
+    values = parse_assignments(Shape, ['tags=["a", "b"]', 'env={"A": "1"}', 'label=["not", "json"]', "port=5432"])
+    assert values == {"tags": ["a", "b"], "env": {"A": "1"}, "label": '["not", "json"]', "port": 5432}
+    assert Shape(**values).tags == ["a", "b"]

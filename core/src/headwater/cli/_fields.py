@@ -27,8 +27,12 @@ def is_secret_annotation(annotation: Any) -> bool:
 
 
 def _is_str(annotation: Any) -> bool:
+    """Whether ``--set`` takes the text as it is: ``str``, a secret string, or an optional one
+    (``list[str]`` and ``dict[str, str]`` are not: their text is JSON)."""
     if annotation is str or annotation in SECRET_TYPES:
         return True
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return False
     args = [a for a in _args(annotation) if a is not type(None)]
     return bool(args) and all(_is_str(a) for a in args)
 
