@@ -63,3 +63,18 @@ def test_missing_profiles_dir_file(project_copy, tmp_path):
     op = DbtCoreOperation(commands=["dbt run"], project_dir=project_copy, profiles_dir=tmp_path)
     with pytest.raises(ConfigError, match="no profiles.yml"):
         op.run()
+
+
+def test_check_names_what_a_run_would_trip_on_without_running_dbt(project_copy, tmp_path, make_duckdb_profile):
+    good = make_duckdb_profile(tmp_path / "w.duckdb")
+    DbtCoreOperation(commands=["dbt build"], project_dir=project_copy, dbt_cli_profile=good).check()
+    assert not (tmp_path / "w.duckdb").exists() and not (project_copy / "target").exists()  # dbt did not run
+    with pytest.raises(DbtProjectError, match="does not exist"):
+        DbtCoreOperation(commands=["dbt build"], project_dir=tmp_path / "nowhere", dbt_cli_profile=good).check()
+    snowflake = DbtCliProfile(name="headwater_demo", target="wh", target_configs=TargetConfigs(type="snowflake", schema="raw"))
+    with pytest.raises(DbtAdapterNotInstalledError, match="target 'wh' uses dbt adapter 'snowflake'"):
+        DbtCoreOperation(commands=["dbt build"], project_dir=project_copy, dbt_cli_profile=snowflake).check()
+    with pytest.raises(DbtAdapterNotInstalledError):
+        snowflake.check()
+    with pytest.raises(ConfigError, match="no profiles.yml in profiles_dir"):
+        DbtCoreOperation(commands=["dbt build"], project_dir=project_copy, profiles_dir=tmp_path).check()

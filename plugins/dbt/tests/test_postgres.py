@@ -119,3 +119,12 @@ def test_postgres_target_from_sql_plugin_credentials(pg_built):
     profile = DbtCliProfile(name="headwater_demo", target="pg", target_configs=PostgresTargetConfigs(credentials=creds, schema="via_sql"))
     DbtCoreOperation(commands=["dbt seed --select raw_customers"], project_dir=pg_built.project, dbt_cli_profile=profile).run()
     assert pg_built.query("select count(*) from via_sql.raw_customers") == [(5,)]
+
+
+def test_check_connects_with_the_target_credentials(pg_built):
+    DbtCoreOperation(commands=["dbt build"], project_dir=pg_built.project,
+                     dbt_cli_profile=_profile(pg_built.server, pg_built.dbname)).check()
+    wrong = "wrong-" + uuid.uuid4().hex[:10]
+    with pytest.raises(HeadwaterError) as info:
+        _profile(pg_built.server, pg_built.dbname, password=wrong).check()
+    assert "password authentication failed" in str(info.value) and wrong not in str(info.value)

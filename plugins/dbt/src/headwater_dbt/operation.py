@@ -106,9 +106,33 @@ class DbtCoreOperation(Block):
                 )
         return DbtOperationResult(done)
 
+    def check(self) -> None:
+        """Check what :meth:`run` needs, without running dbt: the project folder, then the
+        profile (see :meth:`DbtCliProfile.check`) or the profiles.yml in ``profiles_dir``.
+
+        Raises:
+            DbtProjectError: ``project_dir`` is not a dbt project.
+            DbtProfileError / ConfigError: the profile is unusable or profiles.yml is missing.
+            DbtAdapterNotInstalledError: the target's adapter is not installed.
+            ConnectionFailedError: (PostgreSQL) the server cannot be reached or refuses the credentials.
+        """
+        check_project_dir(self.project_dir or Path.cwd())
+        if self.dbt_cli_profile is not None:
+            self.dbt_cli_profile.check()
+        elif self.profiles_dir is not None:
+            _profiles_folder(self.profiles_dir)
+
     async def arun(self) -> DbtOperationResult:
         """:meth:`run` in a worker thread."""
         return await to_thread(self.run)
+
+
+def _profiles_folder(profiles_dir: str | os.PathLike[str]) -> Path:
+    """``profiles_dir`` resolved; a ConfigError if it holds no profiles.yml."""
+    folder = Path(profiles_dir).expanduser().resolve()
+    if not (folder / "profiles.yml").is_file():
+        raise ConfigError(f"no profiles.yml in profiles_dir {folder}: pass a dbt_cli_profile or fix profiles_dir")
+    return folder
 
 
 def _missing(extra: list[str], args: list[str]) -> list[str]:
@@ -137,9 +161,7 @@ def profile_context(
     whole project.
     """
     if profile is None:
-        folder = Path(profiles_dir).expanduser().resolve() if profiles_dir else None
-        if folder is not None and not (folder / "profiles.yml").is_file():
-            raise ConfigError(f"no profiles.yml in profiles_dir {folder}: pass a dbt_cli_profile or fix profiles_dir")
+        folder = _profiles_folder(profiles_dir) if profiles_dir else None
         digest = _file_digest(folder / "profiles.yml") if folder else _file_digest(None)
         yield folder, digest, [], {}
         return

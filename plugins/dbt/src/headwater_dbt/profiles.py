@@ -72,6 +72,21 @@ class DbtCliProfile(Block):
     target_configs: TargetConfigs = Field(description="The target's settings.")
     global_configs: GlobalConfigs | None = Field(default=None, description="dbt's global flags.")
 
+    def check(self) -> None:
+        """Check the profile: a name and a target, the target's settings, its adapter and,
+        for PostgreSQL, a connection with its credentials. dbt itself is not run.
+
+        Raises:
+            DbtProfileError: the profile or its target is incomplete.
+            DbtAdapterNotInstalledError: the target's adapter is not installed.
+            ConnectionFailedError: (PostgreSQL) the server cannot be reached or refuses the credentials.
+        """
+        from headwater_dbt._engine import check_adapter
+
+        check_target(self)
+        check_adapter(self.target_configs.type, self.target)
+        self.target_configs.check()
+
     def get_profile(self) -> dict[str, Any]:
         """The content of profiles.yml for this profile, as a dict (secret values in plaintext)."""
         profile: dict[str, Any] = {

@@ -70,6 +70,18 @@ class TargetConfigs(Block):
         default=False, description="Let keys in extras replace the values of this block's own fields."
     )
 
+    def check(self) -> None:
+        """Check that the settings make a target and that dbt's adapter for ``type`` is installed.
+
+        Raises:
+            DbtProfileError: the settings are incomplete.
+            DbtAdapterNotInstalledError: the adapter is not installed.
+        """
+        from headwater_dbt._engine import check_adapter
+
+        self.get_configs()
+        check_adapter(self.type, None)
+
     def get_configs(self) -> dict[str, Any]:
         """The target as a dict, ready for profiles.yml (secrets included, in plaintext).
 
@@ -226,6 +238,25 @@ class PostgresTargetConfigs(TargetConfigs):
                 f"credentials must be a DatabaseCredentials or SqlAlchemyConnector block, not {type(value).__name__}"
             )
         return value
+
+    def check(self) -> None:
+        """Check the settings and adapter, then connect to PostgreSQL with them (``SELECT 1``).
+
+        Raises:
+            DbtProfileError: host, user or dbname is missing.
+            DbtAdapterNotInstalledError: dbt-postgres is not installed.
+            ConnectionFailedError: the server cannot be reached or refuses the credentials.
+        """
+        super().check()
+        try:
+            from headwater_sql import DatabaseCredentials
+        except ImportError:  # pragma: no cover - headwater-dbt[postgres] installs it
+            return
+        found = self.get_configs()
+        DatabaseCredentials(
+            driver="postgresql+psycopg", host=found["host"], port=found["port"], username=found["user"],
+            password=found["password"] or None, database=found["dbname"],
+        ).check()
 
     def _adapter_configs(self) -> dict[str, Any]:
         found = _connection_fields(self.credentials) if self.credentials is not None else {}
