@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import stat
@@ -163,3 +164,68 @@ def test_public_metadata_of_a_secret_dict_is_not_redacted_everywhere():
     SecretDict({"type": "service_account", "client_email": "robot@example.iam", "private_key": "-----BEGIN KEY-----abc"})
     assert redact("service_account_info for robot@example.iam") == "service_account_info for robot@example.iam"
     assert "-----BEGIN KEY-----abc" not in redact("key is -----BEGIN KEY-----abc")
+
+
+def _home_bytes(home) -> bytes:
+    return b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())
+
+
+def test_secret_flow_parameter_is_masked_in_logs_state_and_history(headwater_home, tmp_path):
+    canary = "Param-S3cret-4419"
+    flow_file = tmp_path / "pw_flow.py"
+    flow_file.write_text(
+        "from headwater import flow, task, get_run_logger, SecretStr\n"
+        "@task\n"
+        "def use(pw: SecretStr):\n"
+        "    get_run_logger().info('connecting with %s', pw.get_secret_value())\n"
+        "@flow\n"
+        "def login(pw: SecretStr):\n"
+        "    use(pw)\n"
+        "    raise ValueError(f'bad password {pw.get_secret_value()}')\n"
+    )
+    proc = run_cli("run", f"{flow_file}:login", "--param", f"pw={canary}")
+    assert proc.returncode == 1
+    assert "connecting with **********" in proc.stdout + proc.stderr
+    assert "bad password **********" in proc.stderr
+    assert canary not in proc.stdout + proc.stderr
+    shown = run_cli("runs", "ls", "-o", "json")
+    run_id = json.loads(shown.stdout)[0]["id"]
+    for args in (("runs", "show", run_id, "-o", "json"), ("runs", "logs", run_id)):
+        assert canary not in run_cli(*args).stdout
+    assert canary.encode() not in _home_bytes(headwater_home)
+
+
+def test_secrets_are_masked_in_escaped_json_and_shortened_forms(headwater_home):
+    from headwater import Secret
+    from headwater.history.writer import encode_parameters
+
+    Secret(value="Esc-S3cret-4419\\x").save("backslash")
+    Secret(value="Esc-S3cret-4419-é").save("accent")
+    Secret(value={"token": "Json-S3cret-4419", "user": "ann"}).save("api")
+    backslash, accent = Secret.load("backslash").get(), Secret.load("accent").get()
+    token = Secret.load("api").get()["token"]
+    shown = redact(" ".join([repr({"p": backslash}), json.dumps(backslash), json.dumps(accent), str({"t": token}),
+                      encode_parameters({"long": "x" * 470 + token, "accent": accent}) or ""]))
+    for secret_part in ("Esc-S3cret-4419", "Json-S3cret-4419", "Json-S3cr"):
+        assert secret_part not in shown, shown
+    assert "ann" in redact("user ann")  # public fields of a JSON secret are not masked
+
+
+def test_cached_task_results_are_private_to_the_owner(headwater_home):
+    from headwater import flow, task
+    from headwater.runtime import INPUTS
+
+    @task(cache_policy=INPUTS)
+    def produce(n: int) -> str:
+        return f"value-{n}"
+
+    @flow
+    def cached() -> str:
+        return produce(1)
+
+    assert cached() == "value-1"
+    results = headwater_home / "results"
+    files = [p for p in results.rglob("*") if p.is_file()]
+    assert files
+    assert stat.S_IMODE(results.stat().st_mode) == 0o700
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)

@@ -8,6 +8,7 @@ would mangle ordinary text while protecting nothing.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -30,16 +31,26 @@ _pattern: re.Pattern[str] | None = None
 
 
 def remember(value: Any) -> None:
-    """Remember a secret value (str, bytes, or a dict/list of them) for redaction."""
+    """Remember a secret value (str, bytes, or a dict/list of them) for redaction.
+
+    Each text is remembered as it is and as ``repr()`` and JSON would escape it (a password
+    with a backslash or a quote, a non-ASCII letter, a multi-line key printed in a dict), so a
+    secret shown through a container or a JSON document is masked too.
+    """
     added = False
     for text in _texts(value):
-        if len(text) >= _MIN_LEN and text not in _values:
-            with _lock:
-                _values.add(text)
-            added = True
+        for form in _escaped_forms(text):
+            if len(form) >= _MIN_LEN and form not in _values:
+                with _lock:
+                    _values.add(form)
+                added = True
     if added:
         global _pattern
         _pattern = None
+
+
+def _escaped_forms(text: str) -> set[str]:
+    return {text, repr(text)[1:-1], json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
 
 
 def remember_all(values: Any) -> None:
@@ -52,11 +63,18 @@ def _texts(value: Any):
         return
     if isinstance(value, str):
         yield value
+        if value[:1] in ("{", "[") and len(value) < 1_000_000:  # a JSON secret: its values too
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                return
+            yield from _texts(parsed)
     elif isinstance(value, bytes):
         try:
             yield value.decode()
         except UnicodeDecodeError:
-            return
+            yield repr(value)[2:-1]  # how bytes that are not UTF-8 print
+            yield value.decode("latin-1")
     elif isinstance(value, dict):
         for k, v in value.items():
             if not (isinstance(k, str) and k.lower() in PUBLIC_KEYS):

@@ -102,7 +102,9 @@ def run(target: str, params: tuple[str, ...], output: str) -> None:
         emit_object({"id": run_id, "flow_name": flow.name, "state": state.name, "message": state.message,
                      "result": result}, output)
     else:
-        click.echo(f"Flow run {fr.name if fr else '?'} ({run_id}) finished in state {state!r}", err=True)
+        from headwater.redaction import redact
+
+        click.echo(redact(f"Flow run {fr.name if fr else '?'} ({run_id}) finished in state {state!r}"), err=True)
     if not state.is_completed():
         exc = state.exception
         if isinstance(exc, HeadwaterError):

@@ -66,6 +66,9 @@ def _insert(table: str, columns: tuple[str, ...], style: str, ignore: bool = Fal
 
 def _json_default(value: Any) -> Any:
     if hasattr(value, "get_secret_value"):
+        from headwater.redaction import remember
+
+        remember(value)
         return "**********"
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
@@ -84,9 +87,13 @@ def encode_parameters(params: dict[str, Any] | None) -> str | None:
             text = json.dumps(value, default=_json_default)
         except (TypeError, ValueError):
             text = json.dumps(repr(value))
+        text = redact(text)  # before shortening, which could cut a secret where no mask matches
         if len(text) > 500:
             text = json.dumps(text[:480] + "...")
-        out[key] = json.loads(text)
+        try:
+            out[key] = json.loads(text)
+        except ValueError:  # a mask that cut through an escape: keep the text
+            out[key] = text
     return redact(json.dumps(out, separators=(",", ":")))
 
 

@@ -117,6 +117,7 @@ class Flow:
                 validate_parameters(self, bound)
             bound.apply_defaults()
             params = dict(bound.arguments)
+            _remember_secret_parameters(params)
         except ParameterValidationError as exc:
             error, params = exc, {}
         sink = parent.sink if parent is not None else _record.default_sink()
@@ -379,3 +380,15 @@ def flow(
     if __fn is not None:
         return Flow(__fn, **options)
     return lambda fn: Flow(fn, **options)
+
+
+def _remember_secret_parameters(params: dict[str, Any]) -> None:
+    """Secret-typed parameters (``SecretStr`` and the like, also inside a list or dict) are
+    masked in what the run logs and records, as block secrets are."""
+    for value in params.values():
+        items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else (value,)
+        for item in items:
+            if hasattr(item, "get_secret_value") and not isinstance(item, type):
+                from headwater.redaction import remember
+
+                remember(item)

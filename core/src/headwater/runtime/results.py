@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,17 +26,32 @@ SERIALIZERS = ("pickle", "cloudpickle", "json")
 
 
 class LocalResultStore:
-    """The default result storage: files under a folder, written atomically."""
+    """The default result storage: files under a folder, written atomically.
+
+    Results can hold anything a task returned, secrets included, so the folder is private to
+    its owner (mode 0700) and each file is created with mode 0600.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._private = False
 
     def write_path(self, path: str, content: bytes) -> str:
+        if not self._private:
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(self.root, 0o700)  # also a folder made by an earlier version
+            self._private = True
         target = self.root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(content)
-        os.replace(tmp, target)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(content)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return str(target)
 
     def read_path(self, path: str) -> bytes:
