@@ -157,3 +157,116 @@ def test_policies_combine():
     assert (INPUTS + TASK_SOURCE) == (TASK_SOURCE + INPUTS)
     assert repr(INPUTS + TASK_SOURCE) == "INPUTS + TASK_SOURCE"
     assert (INPUTS + NO_CACHE).compute_key(task(lambda: 1), {}, None) is None
+
+
+def test_a_cache_key_that_is_a_path_cannot_overwrite_that_file(tmp_path, headwater_home):
+    orders = tmp_path / "orders.csv"
+    orders.write_text("id,amount\n1,10\n")
+
+    @task(cache_key_fn=lambda ctx, params: params["path"])
+    def count_lines(path: str) -> int:
+        return open(path).read().count("\n")
+
+    @task(cache_key_fn=lambda ctx, params: "../../escape-" + params["path"][-3:])
+    def dotted(path: str) -> int:
+        return 1
+
+    @flow
+    def pipeline():
+        return count_lines(str(orders), return_state=True), dotted(str(orders), return_state=True)
+
+    first, second = pipeline()
+    assert orders.read_text() == "id,amount\n1,10\n"
+    for state in (first, second):
+        assert state.is_failed() and "points outside the results folder" in state.message
+    assert not (headwater_home.parent / "escape-csv").exists() and not (headwater_home / "escape-csv").exists()
+
+
+def test_cache_key_fn_gets_a_task_run_context_and_its_failures_only_disable_caching():
+    seen = []
+
+    @task(cache_key_fn=lambda ctx, params: f"{ctx.task_run.flow_run_id}-{ctx.parameters['x']}-{ctx.task.name}")
+    def keyed(x):
+        seen.append(x)
+        return x
+
+    @task(cache_key_fn=lambda ctx, params: 1 / 0)
+    def broken_key(x):
+        return x * 2
+
+    @task(cache_key_fn=lambda ctx, params: sum(params["nums"]))  # an int key
+    def total(nums):
+        return sum(nums)
+
+    @flow
+    def pipeline():
+        return (keyed(1, return_state=True).name, keyed(1, return_state=True).name,
+                broken_key(2, return_state=True).name, total([1, 2], return_state=True).name,
+                total([1, 2], return_state=True).name)
+
+    assert pipeline() == ("Completed", "Cached", "Completed", "Completed", "Cached")
+    assert seen == [1]
+    logs = " ".join(line["message"] for line in history().list_logs(history().list_flow_runs(limit=1)[0]["id"]))
+    assert "cache_key_fn raised ZeroDivisionError" in logs
+
+
+def test_results_pickle_cannot_take_are_kept_with_cloudpickle():
+    @task(cache_policy=INPUTS)
+    def make_scaler(k):
+        return lambda x: x * k
+
+    @flow
+    def pipeline():
+        first = make_scaler(3, return_state=True)
+        again = make_scaler(3, return_state=True)
+        return first.name, again.name, again.result()(5)
+
+    assert pipeline() == ("Completed", "Cached", 15)
+
+
+def test_persist_result_false_turns_a_cache_policy_off_with_a_warning():
+    with pytest.warns(UserWarning, match="ignoring the cache policy because persist_result=False"):
+        @task(cache_policy=INPUTS, persist_result=False)
+        def not_kept(x):
+            return x
+
+    @flow
+    def pipeline():
+        return not_kept(1, return_state=True).name, not_kept(1, return_state=True).name
+
+    assert pipeline() == ("Completed", "Completed")
+
+
+CACHE_ACROSS_ENTRY_POINTS = textwrap.dedent('''
+    import os
+    from headwater import flow, task
+    from headwater.runtime import INPUTS
+
+    @task(cache_policy=INPUTS)
+    def expensive(x):
+        with open(os.environ["CALLS_FILE"], "a") as fh:
+            fh.write("called\\n")
+        return x * 2
+
+    @flow
+    def etl(x: int = 4):
+        return expensive(x)
+
+    if __name__ == "__main__":
+        etl()
+''')
+
+
+def test_the_cache_is_shared_by_python_file_py_and_headwater_run(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setenv("CALLS_FILE", str(calls))
+    script = tmp_path / "etl_cache.py"
+    script.write_text(CACHE_ACROSS_ENTRY_POINTS)
+    headwater_bin = Path(sys.executable).with_name("headwater")
+    subprocess.run([sys.executable, str(script)], check=True, capture_output=True, timeout=120)
+    subprocess.run([str(headwater_bin), "run", f"{script}:etl"], check=True, capture_output=True, timeout=120)
+    assert calls.read_text().count("called") == 1

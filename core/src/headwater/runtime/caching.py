@@ -73,7 +73,7 @@ class CachePolicy:
         """The cache key for this call, or None when the policy says not to cache."""
         if "no_cache" in self.parts or not self.parts:
             return None
-        material: list[Any] = [task.task_key]
+        material: list[Any] = [getattr(task, "cache_identity", task.task_key)]
         for part in self.parts:
             if part == "inputs":
                 material.append(hash_objects(parameters))
@@ -100,6 +100,20 @@ FLOW_PARAMETERS = CachePolicy(("flow_parameters",))
 NO_CACHE = CachePolicy(("no_cache",))
 
 
+class CacheKeyContext:
+    """What a ``cache_key_fn`` gets as its first argument: Prefect's ``TaskRunContext`` shape
+    (``.task_run``, ``.task``, ``.parameters``), and the task run's own attributes
+    (``.task_key``, ``.flow_run_id``, ``.name``, ...) for key functions written against them."""
+
+    __slots__ = ("parameters", "task", "task_run")
+
+    def __init__(self, task_run: Any, task: Any, parameters: dict[str, Any]) -> None:
+        self.task_run, self.task, self.parameters = task_run, task, parameters
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.task_run, name)
+
+
 def task_input_hash(context: Any, arguments: dict[str, Any]) -> str | None:
     """A ``cache_key_fn`` keyed on the task and its arguments (Prefect's ``task_input_hash``).
 
@@ -107,4 +121,5 @@ def task_input_hash(context: Any, arguments: dict[str, Any]) -> str | None:
         context: The task run (``headwater.runtime.task_run``-like object with ``task_key``).
         arguments: The call's arguments by name.
     """
-    return hash_objects(getattr(context, "task_key", None), arguments)
+    identity = getattr(getattr(context, "task", None), "cache_identity", None) or getattr(context, "task_key", None)
+    return hash_objects(identity, arguments)

@@ -41,7 +41,7 @@ class LocalResultStore:
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(self.root, 0o700)  # also a folder made by an earlier version
             self._private = True
-        target = self.root / path
+        target = self._target(path)
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -55,7 +55,19 @@ class LocalResultStore:
         return str(target)
 
     def read_path(self, path: str) -> bytes:
-        return (self.root / path).read_bytes()
+        return self._target(path).read_bytes()
+
+    def _target(self, path: str) -> Path:
+        """``root/path``; a key that would leave the folder (absolute, ``..``) is refused, so
+        a cache key such as a file's path can never overwrite that file."""
+        root = self.root.resolve()
+        target = (root / path).resolve()
+        if target == root or not target.is_relative_to(root):
+            raise ResultPersistenceError(
+                f"result key {path!r} points outside the results folder {str(root)!r}: a cache key must be a "
+                f"relative name; hash what identifies the result (e.g. task_input_hash) instead of returning a path"
+            )
+        return target
 
     def __repr__(self) -> str:
         return f"LocalResultStore({str(self.root)!r})"
@@ -96,6 +108,26 @@ def resolve_storage(storage: Any) -> Any:
 
 
 def serialize(value: Any, serializer: str, what: str) -> bytes:
+    return _serialize(value, serializer, what)[0]
+
+
+def _serialize(value: Any, serializer: str, what: str) -> tuple[bytes, str]:
+    """``(payload, serializer used)``: ``"pickle"`` falls back to cloudpickle for what the
+    standard pickle cannot take (lambdas, local functions and classes), as Prefect's default does."""
+    if serializer == "pickle":
+        try:
+            return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), "pickle"
+        except Exception:
+            try:
+                import cloudpickle
+
+                return cloudpickle.dumps(value), "cloudpickle"
+            except Exception:
+                pass  # neither can: report it as the serializer the user chose
+    return _serialize_with(value, serializer, what), serializer
+
+
+def _serialize_with(value: Any, serializer: str, what: str) -> bytes:
     try:
         if serializer == "pickle":
             return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
@@ -130,7 +162,7 @@ def write_result(storage: Any, key: str, value: Any, serializer: str, what: str,
     Raises:
         ResultPersistenceError: The value cannot be serialized or the storage refused it.
     """
-    payload = serialize(value, serializer, what)
+    payload, serializer = _serialize(value, serializer, what)
     header = json.dumps({"serializer": serializer, "expires": expires, "created": time.time()}).encode()
     try:
         storage.write_path(key, _MAGIC + header + b"\n" + payload)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import logging
+import os
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -85,11 +87,22 @@ class Task:
         self.on_running = _hook_list(on_running)
         self.is_async = inspect.iscoroutinefunction(fn)
         self.task_key = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', self.name)}"
+        # What cache keys name the task by: the file and the qualified name, not the module,
+        # which is "__main__" under `python etl.py` and "etl" under `headwater run etl.py:flow`.
+        code = getattr(fn, "__code__", None)
+        self.cache_identity = (f"{os.path.basename(code.co_filename)}:{fn.__qualname__}"
+                               if code is not None and hasattr(fn, "__qualname__") else self.task_key)
         self._caching = cache_key_fn is not None
         if cache_policy is not None and not self._caching:
             from headwater.runtime.caching import NO_CACHE
 
             self._caching = cache_policy != NO_CACHE
+        if self._caching and persist_result is False:  # a cached result is a persisted one
+            import warnings
+
+            warnings.warn(f"task {self.name!r}: ignoring the cache policy because persist_result=False",
+                          stacklevel=3)
+            self._caching = False
         self._signature: inspect.Signature | None = None
         self._names: tuple[str, ...] | None = None
         try:
@@ -137,7 +150,16 @@ class Task:
     def _cache_key(self, tr: TaskRun, args: tuple[Any, ...], kwargs: dict[str, Any], fr: FlowRun | None) -> str | None:
         params = self.bind(args, kwargs)
         if self.cache_key_fn is not None:
-            return self.cache_key_fn(tr, params)
+            from headwater.runtime.caching import CacheKeyContext
+
+            try:
+                key = self.cache_key_fn(CacheKeyContext(tr, self, params), params)
+            except Exception as exc:
+                from headwater.runtime import _record
+
+                _record.log(tr, logging.ERROR, f"cache_key_fn raised {exc!r}: running without the cache")
+                return None
+            return None if key is None else str(key)
         assert self.cache_policy is not None
         return self.cache_policy.compute_key(self, params, fr.parameters if fr is not None else None)
 
