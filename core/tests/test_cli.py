@@ -129,6 +129,21 @@ def test_unreachable_postgres_store_is_one_clear_line():
     assert "topsecretpw" not in proc.stderr
 
 
+def test_store_url_password_in_a_query_option_or_a_non_url_is_never_shown():
+    for url, shown in [
+        ("postgresql+psycopg://127.0.0.1:9/db?password=CANARY-q1", "postgresql+psycopg://127.0.0.1:9/db?password=***"),
+        ("postgresql+psycopg://u@127.0.0.1:9/db?sslmode=disable&PWD=CANARY-q1", "?sslmode=disable&PWD=***"),
+        ("postgresql+psycopg:u:CANARY-q1@h/db", "not a URL"),
+    ]:
+        config = run_cli("config", env={"HEADWATER_DATABASE_URL": url})
+        listing = run_cli("block", "ls", env={"HEADWATER_DATABASE_URL": url})
+        assert shown in config.stdout, config.stdout
+        assert listing.returncode == 1 and listing.stderr.count("\n") == 1, listing.stderr
+        assert shown in listing.stderr or "is not a URL" in listing.stderr, listing.stderr
+        for out in (config.stdout, config.stderr, listing.stdout, listing.stderr):
+            assert "CANARY-q1" not in out
+
+
 def test_interactive_create_prompts_for_secret_with_hidden_input():
     import os
     import pty

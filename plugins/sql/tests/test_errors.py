@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from headwater.errors import ConfigError, ConnectionFailedError, HeadwaterError
 from headwater.testing import free_port
 from headwater_sql import (
+    ConnectionComponents,
+    DatabaseCredentials,
     SqlAlchemyConnector,
     SqlConfigError,
     SqlConnectionError,
@@ -148,6 +150,26 @@ def test_bad_url_is_a_config_error_that_does_not_echo_it() -> None:
     with pytest.raises(SqlConfigError) as info:
         SqlAlchemyConnector(connection_info=f"not a url {PASSWORD}")
     assert PASSWORD not in str(info.value) and isinstance(info.value, ConfigError)
+
+
+def test_password_query_option_becomes_the_secret_password() -> None:
+    info = ConnectionComponents.from_url(f"postgresql+psycopg://u@127.0.0.1:9/x?password={PASSWORD}&sslmode=require")
+    assert info.password is not None and info.password.get_secret_value() == PASSWORD
+    assert info.query == {"sslmode": "require"}
+    db = SqlAlchemyConnector(connection_info=f"postgresql+psycopg://u@127.0.0.1:9/x?PASSWORD={PASSWORD}")
+    assert db.components.query is None and db.components.password.get_secret_value() == PASSWORD
+    assert PASSWORD not in db.components.model_dump_json()
+
+
+def test_password_twice_or_other_secret_query_options_are_refused_without_echo() -> None:
+    with pytest.raises(SqlConfigError, match="password twice") as twice:
+        ConnectionComponents.from_url(f"postgresql+psycopg://u:other@127.0.0.1:9/x?password={PASSWORD}")
+    with pytest.raises(SqlConfigError, match="sslpassword look like secrets") as other:
+        SqlAlchemyConnector(connection_info=f"postgresql+psycopg://u@127.0.0.1:9/x?sslpassword={PASSWORD}")
+    with pytest.raises(HeadwaterError, match="token look like secrets") as direct:
+        DatabaseCredentials(driver="postgresql+psycopg", query={"token": PASSWORD})
+    for exc in (twice, other, direct):
+        assert PASSWORD not in str(exc.value)
 
 
 def test_secret_not_in_logs_of_a_working_session(postgres_database: str, caplog: Any, password_role: dict[str, Any]) -> None:

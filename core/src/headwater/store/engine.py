@@ -36,15 +36,10 @@ _database: Database | None = None
 
 
 def store_description() -> str:
-    """The store's URL with any password hidden (no SQLAlchemy import)."""
-    url = get_settings().database_url
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, _, host = rest.rpartition("@")
-        if ":" in creds:
-            creds = creds.split(":", 1)[0] + ":***"
-        return f"{scheme}://{creds}@{host}"
-    return url
+    """The store's URL with its password and secret query options hidden (no SQLAlchemy import)."""
+    from headwater.store.urls import mask_url
+
+    return mask_url(get_settings().database_url)
 
 
 def get_database() -> Database:
@@ -54,6 +49,15 @@ def get_database() -> Database:
         with _lock:
             if _database is None:
                 url = get_settings().database_url
+                from headwater.redaction import remember
+                from headwater.store.urls import url_secrets
+
+                remember(url_secrets(url))
+                if "://" not in url:
+                    raise StoreError(
+                        "HEADWATER_DATABASE_URL is not a URL (it has no '://'; its value is not shown as it may hold "
+                        "a password): use sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB"
+                    )
                 if not (url.startswith("sqlite:") or url.startswith("postgresql")):
                     raise StoreError(
                         f"HEADWATER_DATABASE_URL={store_description()!r} is not supported: use sqlite:///PATH "

@@ -60,6 +60,14 @@ class _ConnectionFields(BaseModel):
         default=None, description="Extra URL query options passed to the driver, e.g. {'sslmode': 'require'}."
     )
 
+    @field_validator("query")
+    @classmethod
+    def _no_secret_options(cls, value: Any) -> Any:
+        message = _secret_options_message(value)
+        if message is not None:
+            raise ValueError(message)
+        return value
+
     @field_validator("driver", mode="before")
     @classmethod
     def _driver_value(cls, value: Any) -> Any:
@@ -165,16 +173,45 @@ def url_fields(url: Any) -> dict[str, Any]:
                 "connection_info is not a SQLAlchemy URL; expected 'dialect+driver://user:password@host:port/database' "
                 "(for example 'postgresql+psycopg://etl:pw@db:5432/warehouse' or 'sqlite:///warehouse.db')"
             ) from None
-    query = {k: (list(v) if isinstance(v, tuple) else v) for k, v in url.query.items()} or None
+    query = {k: (list(v) if isinstance(v, tuple) else v) for k, v in url.query.items()}
+    password = url.password
+    for key in [k for k in query if k.lower() == "password"]:
+        value = query.pop(key)
+        if password is not None or isinstance(value, list):
+            raise SqlConfigError(
+                "connection_info gives the password twice (in user:password@ and as a ?password= query option): keep one"
+            )
+        password = value
+    _refuse_secret_options(query)
     return {
         "driver": url.drivername,
         "database": url.database,
         "username": url.username,
-        "password": SecretStr(url.password) if url.password is not None else None,
+        "password": SecretStr(password) if password is not None else None,
         "host": url.host,
         "port": url.port,
-        "query": query,
+        "query": query or None,
     }
+
+
+def _secret_options_message(query: dict[str, Any] | None) -> str | None:
+    """Secret-named query options would be stored in plain text: say so (by name only)."""
+    from headwater.store.urls import is_secret_option
+
+    secret = sorted(k for k in query or {} if is_secret_option(k))
+    if not secret:
+        return None
+    return (
+        f"the URL query option(s) {', '.join(secret)} look like secrets, but query options (like connect_args) are "
+        f"stored in plain text: give a password in the password field (user:password@ or ?password= in a URL), "
+        f"and pass other secrets to the driver outside the block (e.g. its environment variables, like PGSSLPASSWORD)"
+    )
+
+
+def _refuse_secret_options(query: dict[str, Any] | None) -> None:
+    message = _secret_options_message(query)
+    if message is not None:
+        raise SqlConfigError(message)
 
 
 def describe_url(url: Any) -> str:
