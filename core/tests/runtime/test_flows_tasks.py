@@ -318,7 +318,7 @@ def test_task_hooks_receive_task_run_and_state():
     assert seen == [("running", 1), ("completed", "maybe", 5), ("running", 1), ("failed", "Failed")]
 
 
-def test_interrupted_flow_is_cancelled_and_system_exit_crashes_with_their_hooks():
+def test_interrupted_flow_and_system_exit_crash_and_call_on_crashed_as_in_prefect():
     calls = []
 
     @flow(on_cancellation=lambda f, r, s: calls.append(("cancelled", s.name)),
@@ -330,5 +330,7 @@ def test_interrupted_flow_is_cancelled_and_system_exit_crashes_with_their_hooks(
         interrupted("ctrl-c")
     with pytest.raises(SystemExit):
         interrupted("exit")
-    assert calls == [("cancelled", "Cancelled"), ("crashed", "Crashed")]
-    assert [r["state"] for r in history().list_flow_runs()] == ["Crashed", "Cancelled"]
+    assert calls == [("crashed", "Crashed"), ("crashed", "Crashed")]
+    runs = history().list_flow_runs()
+    assert [r["state"] for r in runs] == ["Crashed", "Crashed"]
+    assert runs[1]["message"] == "Execution was aborted by an interrupt signal."

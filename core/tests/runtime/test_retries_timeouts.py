@@ -71,8 +71,9 @@ def test_delay_specs_backoff_and_jitter():
     assert retry_delay(exponential_backoff(2), 4, 3, None) == 8
     assert retry_delay([1, 5], 3, 3, None) == 5
     assert retry_delay(7, 3, 1, None) == 7
-    jittered = [retry_delay(10, 3, 1, 0.5) for _ in range(50)]
-    assert all(10 <= d <= 15 for d in jittered) and len(set(jittered)) > 1
+    jittered = [retry_delay(10, 3, 1, 0.5) for _ in range(2000)]
+    assert all(5 <= d <= 15 for d in jittered) and min(jittered) < 9 and max(jittered) > 11
+    assert abs(sum(jittered) / len(jittered) - 10) < 0.5  # centred on the delay, not above it
 
 
 def test_task_timeout_gives_timed_out_state_in_main_thread_and_in_workers():
@@ -131,3 +132,58 @@ def test_main_thread_timeout_interrupts_the_function_itself():
         "print(state.name, after, time.monotonic() - t < 2.5)\n"
     )
     assert out.stdout.strip() == "TimedOut [] True"
+
+
+def test_a_flow_timeout_stops_its_task_without_a_retry_and_cannot_be_swallowed():
+    # In a new process: the main thread's timer path, as `python etl.py` and `headwater run` use
+    # (under pytest, pytest-timeout's own timer makes the runtime use a helper thread).
+    out = run_py(
+        "import time\n"
+        "from headwater.runtime import flow, task\n"
+        "tried = []\n"
+        "@task(retries=3)\n"
+        "def work():\n"
+        "    tried.append(1)\n"
+        "    time.sleep(0.6)\n"
+        "    return 'done'\n"
+        "@flow(timeout_seconds=0.3)\n"
+        "def bounded():\n"
+        "    return work()\n"
+        "@task\n"
+        "def swallows():\n"
+        "    try:\n"
+        "        time.sleep(2)\n"
+        "    except Exception:\n"
+        "        pass\n"
+        "    return 'finished'\n"
+        "@flow(timeout_seconds=0.3)\n"
+        "def catching():\n"
+        "    return swallows()\n"
+        "print(bounded(return_state=True).name, tried, catching(return_state=True).name)\n"
+    )
+    assert out.stdout.strip().splitlines()[-1] == "TimedOut [1] TimedOut"
+    runs = {r["flow_name"]: r for r in history().list_flow_runs()}
+    for name in ("bounded", "catching"):
+        (task_run,) = history().list_task_runs(runs[name]["id"])
+        assert task_run["state"] == "TimedOut" and task_run["run_count"] == 1
+        assert task_run["message"].startswith(f"stopped: flow run '{runs[name]['name']}' exceeded its timeout")
+
+
+def test_a_timed_out_attempt_in_a_worker_thread_is_stopped_before_the_retry_runs():
+    out = run_py(
+        "import time\n"
+        "from headwater.runtime import flow, task\n"
+        "log = []\n"
+        "@task(timeout_seconds=0.2, retries=1)\n"
+        "def slow():\n"
+        "    log.append('start')\n"
+        "    time.sleep(0.5)\n"
+        "    log.append('end')\n"
+        "@flow\n"
+        "def f():\n"
+        "    return slow.submit(return_state=True).result(raise_on_failure=False)\n"
+        "f()\n"
+        "time.sleep(1.0)\n"
+        "print(log)\n"
+    )
+    assert out.stdout.strip().splitlines()[-1] == "['start', 'start']"  # no attempt ran to its end

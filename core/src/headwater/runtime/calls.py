@@ -15,7 +15,7 @@ from typing import Any
 
 from headwater.runtime import _record
 from headwater.runtime._errors import ResultPersistenceError, RunError, TaskTimeoutError
-from headwater.runtime._timeouts import call_with_timeout
+from headwater.runtime._timeouts import TimeoutInterrupt, call_with_timeout
 from headwater.runtime.context import FlowRun, TaskRun, _flow_run_var, _task_run_var, new_id
 from headwater.runtime.futures import HeadwaterFuture
 from headwater.runtime.retries import retry_delay
@@ -177,6 +177,8 @@ class TaskCall:
 
     def _failed_attempt(self, exc: BaseException) -> tuple[State, float | None]:
         task, tr = self.task, self.task_run
+        if isinstance(exc, TimeoutInterrupt):  # an enclosing run's time limit: stop, do not retry
+            return TimedOut(f"stopped: {exc}", exc), None
         if isinstance(exc, TaskTimeoutError):
             state = TimedOut(str(exc), exc)
         elif not isinstance(exc, Exception):
@@ -271,7 +273,7 @@ class TaskCall:
             _task_run_var.reset(t_token)
             if f_token is not None:
                 _flow_run_var.reset(f_token)
-        if state.type == "CRASHED" and state.exception is not None:
+        if state.exception is not None and (state.type == "CRASHED" or isinstance(state.exception, TimeoutInterrupt)):
             raise state.exception
         return state
 
@@ -318,7 +320,7 @@ class TaskCall:
             _task_run_var.reset(t_token)
             if f_token is not None:
                 _flow_run_var.reset(f_token)
-        if state.type == "CRASHED" and state.exception is not None:
+        if state.exception is not None and (state.type == "CRASHED" or isinstance(state.exception, TimeoutInterrupt)):
             raise state.exception
         return state
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from headwater.runtime import _record
 from headwater.runtime._errors import ParameterValidationError, ResultPersistenceError, RunError, TaskTimeoutError
-from headwater.runtime._timeouts import call_with_timeout
+from headwater.runtime._timeouts import TimeoutInterrupt, call_with_timeout
 from headwater.runtime.context import FlowRun, _flow_run_var, _task_run_var
 from headwater.runtime.params import bind_parameters, validate_parameters
 from headwater.runtime.retries import retry_delay
-from headwater.runtime.states import Cancelled, Completed, Crashed, Failed, Pending, Retrying, Running, State, TimedOut
+from headwater.runtime.states import Completed, Crashed, Failed, Pending, Retrying, Running, State, TimedOut
 
 __all__ = ["Flow", "flow"]
 
@@ -171,10 +171,14 @@ class Flow:
         return Completed(result)
 
     def _failed_attempt(self, fr: FlowRun, exc: BaseException) -> tuple[State, float | None]:
+        if isinstance(exc, TimeoutInterrupt):  # an enclosing flow's time limit: stop, do not retry
+            return TimedOut(f"stopped: {exc}", exc), None
         if isinstance(exc, TaskTimeoutError):
             state = TimedOut(str(exc), exc)
-        elif isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "CancelledError":
-            return Cancelled(f"flow run cancelled ({type(exc).__name__})", exc), None
+        elif isinstance(exc, KeyboardInterrupt):  # as Prefect: a crash, so on_crashed alerts fire
+            return Crashed("Execution was aborted by an interrupt signal.", exc), None
+        elif type(exc).__name__ == "CancelledError":
+            return Crashed("Execution was cancelled by the runtime environment.", exc), None
         elif not isinstance(exc, Exception):
             return Crashed(f"flow run stopped by {type(exc).__name__}: {exc}", exc), None
         else:
@@ -361,7 +365,7 @@ def flow(
         tags: Tags recorded on the flow run.
         on_completion: Hook(s) ``fn(flow, flow_run, state)`` after a Completed run.
         on_failure: Hook(s) after a Failed or TimedOut run.
-        on_cancellation: Hook(s) after a Cancelled run (e.g. Ctrl-C).
+        on_cancellation: Hook(s) after a Cancelled run (Ctrl-C is a crash, as in Prefect: see on_crashed).
         on_crashed: Hook(s) after a Crashed run (process-level failure such as SystemExit).
         on_running: Hook(s) when each attempt starts.
 

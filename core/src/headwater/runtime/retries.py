@@ -41,5 +41,8 @@ def retry_delay(spec: Any, retries: int, attempt: int, jitter_factor: float | No
     else:
         delay = float(spec)
     if jitter_factor and delay > 0:
-        delay = random.uniform(delay, delay * (1 + float(jitter_factor)))
+        # Spread around the delay, not only above it: at most delay * (1 + factor), and on
+        # average the delay itself (for factors up to 1), as Prefect's retry_jitter_factor.
+        factor = float(jitter_factor)
+        delay = random.uniform(max(0.0, delay * (1 - factor)), delay * (1 + factor))
     return max(delay, 0.0)
