@@ -144,6 +144,22 @@ def test_store_url_password_in_a_query_option_or_a_non_url_is_never_shown():
             assert "CANARY-q1" not in out
 
 
+def test_unusable_home_or_sqlite_path_is_one_line_naming_the_folder_and_the_fix(tmp_path):
+    plain_file = tmp_path / "a-file"
+    plain_file.write_text("")
+    cases = [
+        ({"HEADWATER_HOME": "/proc/nope"}, "/proc/nope", "set HEADWATER_HOME"),
+        ({"HEADWATER_HOME": str(plain_file)}, str(plain_file), "set HEADWATER_HOME"),
+        ({"HEADWATER_DATABASE_URL": "sqlite:////proc/x/y.db"}, "/proc/x", "set HEADWATER_DATABASE_URL"),
+        ({"HEADWATER_DATABASE_URL": "sqlite:////proc/y.db"}, "/proc/y.db", "set HEADWATER_DATABASE_URL"),
+    ]
+    for env, named, fix in cases:
+        proc = run_cli("block", "ls", env=env)
+        assert proc.returncode == 1, proc.stdout
+        assert proc.stderr.count("\n") == 1 and named in proc.stderr and fix in proc.stderr, proc.stderr
+        assert "HEADWATER_DEBUG" not in proc.stderr and "Error" not in proc.stderr[7:], proc.stderr
+
+
 def test_interactive_create_prompts_for_secret_with_hidden_input():
     import os
     import pty

@@ -75,6 +75,54 @@ def test_key_file_created_with_mode_0600(headwater_home, monkeypatch):
     assert mode == 0o600
 
 
+KEY_RACE_WORKER = """
+import sys, time
+from pathlib import Path
+from headwater.blocks.secrets import get_secret_backend
+from headwater.blocks.system import Secret
+start = Path(sys.argv[1])
+while not start.exists():
+    time.sleep(0.001)
+for i in range(6):
+    Secret(value=f"value-{sys.argv[2]}-{i}").save(f"s-{sys.argv[2]}-{i}")
+print(get_secret_backend().key_id)
+"""
+
+
+def test_processes_starting_together_on_a_fresh_home_share_one_complete_key(headwater_home, monkeypatch, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    monkeypatch.delenv("HEADWATER_SECRET_KEY")
+    reset_settings()
+    start = tmp_path / "start"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", KEY_RACE_WORKER, str(start), str(n)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+        for n in range(6)
+    ]
+    time.sleep(1.5)  # let every worker import and reach the start line (not a timing assertion)
+    start.touch()
+    results = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _out, err in results]
+    key_ids = {out.strip() for out, _err in results}
+    assert len(key_ids) == 1
+    assert not [f for f in headwater_home.iterdir() if f.name.startswith(".secret.key.")]
+    from headwater.blocks.system import Secret
+
+    assert Secret.load("s-3-5").get() == "value-3-5"
+
+
+def test_damaged_key_file_does_not_blame_headwater_secret_key(headwater_home, monkeypatch):
+    monkeypatch.delenv("HEADWATER_SECRET_KEY")
+    reset_settings()
+    (headwater_home / "secret.key").touch(mode=0o600)
+    with pytest.raises(SecretBackendError, match="secret.key is damaged") as info:
+        WarehouseCredentials(username="a", password="some-password").save("k")
+    assert "HEADWATER_SECRET_KEY" not in str(info.value)
+
+
 def test_key_file_readable_by_others_is_refused(headwater_home, monkeypatch):
     monkeypatch.delenv("HEADWATER_SECRET_KEY")
     reset_settings()

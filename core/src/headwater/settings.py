@@ -11,7 +11,16 @@ from pathlib import Path
 
 from headwater.errors import ConfigError
 
-__all__ = ["DEFAULT_HISTORY_MAX_FLOW_RUNS", "DEFAULT_HISTORY_MAX_TASK_RUNS", "Settings", "get_settings", "reset_settings"]
+__all__ = [
+    "DEFAULT_HISTORY_MAX_FLOW_RUNS",
+    "DEFAULT_HISTORY_MAX_TASK_RUNS",
+    "Settings",
+    "DATABASE_FIX",
+    "HOME_FIX",
+    "ensure_folder",
+    "get_settings",
+    "reset_settings",
+]
 
 _SECRET_BACKEND_CHOICES = ("auto", "keyring", "encrypted")
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -85,6 +94,24 @@ def _read() -> Settings:
         history_max_flow_runs=_positive_int(env, "HEADWATER_HISTORY_MAX_FLOW_RUNS", DEFAULT_HISTORY_MAX_FLOW_RUNS),
         history_max_task_runs=_positive_int(env, "HEADWATER_HISTORY_MAX_TASK_RUNS", DEFAULT_HISTORY_MAX_TASK_RUNS),
     )
+
+
+def ensure_folder(folder: Path, fix: str) -> Path:
+    """Create ``folder`` (and its parents) if needed, or say in one line which setting to change.
+
+    Raises:
+        ConfigError: the folder cannot be created; the message ends with ``fix``.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise ConfigError(f"cannot create the folder {folder} ({why}): {fix}") from None
+    return folder
+
+
+HOME_FIX = "set HEADWATER_HOME to a folder you can write to"
+DATABASE_FIX = "set HEADWATER_DATABASE_URL to sqlite:///PATH in a folder you can write to (or unset it to use HEADWATER_HOME)"
 
 
 def get_settings() -> Settings:

@@ -98,26 +98,48 @@ class EncryptedBackend(SecretBackend):
 def _load_key() -> tuple[bytes, str]:
     settings = get_settings()
     if settings.secret_key:
-        return _key_from_text(settings.secret_key), "HEADWATER_SECRET_KEY"
+        return _key_from_text(settings.secret_key, "HEADWATER_SECRET_KEY"), "HEADWATER_SECRET_KEY"
     path = settings.home / "secret.key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = os.urandom(32)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process created it first; read theirs
-        else:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(base64.urlsafe_b64encode(key).decode() + "\n")
-            return key, str(path)
+        _create_key_file(path)
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise SecretBackendError(f"key file {path} is readable by other users (mode {mode:o}): run chmod 600 {path}")
-    return _key_from_text(path.read_text().strip()), str(path)
+    return _key_from_text(path.read_text().strip(), f"the key file {path}"), str(path)
 
 
-def _key_from_text(text: str) -> bytes:
+def _create_key_file(path: Path) -> None:
+    """Create ``path`` holding a new random key, atomically.
+
+    The key is written to a private temporary file first and then hard-linked into place, so
+    the key file never exists half-written: when several processes start at once, exactly one
+    link succeeds and every other process reads that winner's complete file.
+    """
+    import tempfile
+
+    from headwater.settings import HOME_FIX, ensure_folder
+
+    ensure_folder(path.parent, HOME_FIX)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".secret.key.", dir=path.parent)  # mode 0600
+    except OSError as exc:
+        raise SecretBackendError(
+            f"cannot write the key file {path} ({exc.strerror or type(exc).__name__}): {HOME_FIX}, or set HEADWATER_SECRET_KEY"
+        ) from None
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(base64.urlsafe_b64encode(os.urandom(32)).decode() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process won the race; its file is complete
+    finally:
+        os.unlink(tmp)
+
+
+def _key_from_text(text: str, source: str = "HEADWATER_SECRET_KEY") -> bytes:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         if len(raw) == 32:
@@ -125,7 +147,12 @@ def _key_from_text(text: str) -> bytes:
     except ValueError:
         pass
     if len(text) < 16:
-        raise ConfigError("HEADWATER_SECRET_KEY is too short: use 32 random bytes, base64-encoded (headwater config new-key)")
+        if source == "HEADWATER_SECRET_KEY":
+            raise ConfigError("HEADWATER_SECRET_KEY is too short: use 32 random bytes, base64-encoded (headwater config new-key)")
+        raise SecretBackendError(
+            f"{source} is damaged (it does not hold a key): restore it from a backup; if the secrets it encrypted "
+            f"are lost, delete it and re-save the blocks that have secrets"
+        )
     return hashlib.sha256(b"headwater-secret-key\0" + text.encode()).digest()
 
 

@@ -85,7 +85,9 @@ class Database:
             if not raw or raw == ":memory:":
                 raise ValueError("the store needs a SQLite file, not an in-memory database")
             self.path = Path(raw).expanduser()
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            from headwater.settings import DATABASE_FIX, ensure_folder
+
+            ensure_folder(self.path.parent, DATABASE_FIX)
 
     # -- connections ------------------------------------------------------------------------
 

@@ -63,6 +63,10 @@ def get_database() -> Database:
                         f"HEADWATER_DATABASE_URL={store_description()!r} is not supported: use sqlite:///PATH "
                         f"or postgresql+psycopg://USER@HOST:PORT/DB"
                     )
+                if get_settings().database_url_is_default:
+                    from headwater.settings import HOME_FIX, ensure_folder
+
+                    ensure_folder(get_settings().home, HOME_FIX)
                 try:
                     db = Database(url)
                 except ValueError as exc:
@@ -88,6 +92,11 @@ def unavailable(exc: BaseException) -> StoreError:
     orig = getattr(exc, "orig", None) or exc
     lines = str(orig).strip().splitlines()
     reason = redact(lines[0] if lines else type(orig).__name__)
+    if "unable to open database file" in reason or "readonly database" in reason:
+        from headwater.settings import DATABASE_FIX, HOME_FIX
+
+        fix = HOME_FIX if get_settings().database_url_is_default else DATABASE_FIX
+        return StoreUnavailableError(f"cannot create or write the store file {store_description()} ({reason}): {fix}")
     if "ModuleNotFoundError" in type(exc).__name__ or isinstance(exc, ModuleNotFoundError):
         return StoreError(f"the store {store_description()} needs a driver that is not installed ({exc}): pip install 'psycopg[binary]'")
     return StoreUnavailableError(
