@@ -173,9 +173,9 @@ def test_a_cache_key_that_is_a_path_cannot_overwrite_that_file(tmp_path, headwat
 
     @flow
     def pipeline():
-        return count_lines(str(orders), return_state=True), dotted(str(orders), return_state=True)
+        return {"path": count_lines(str(orders), return_state=True), "dots": dotted(str(orders), return_state=True)}
 
-    first, second = pipeline()
+    first, second = pipeline().values()
     assert orders.read_text() == "id,amount\n1,10\n"
     for state in (first, second):
         assert state.is_failed() and "points outside the results folder" in state.message

@@ -76,9 +76,9 @@ def test_return_state_on_tasks_and_state_helpers():
     def pipeline():
         ok = add(1, return_state=True)
         bad = fail("x", return_state=True)
-        return ok, bad
+        return {"ok": ok, "bad": bad}  # a list or tuple of states with a failed one fails the flow
 
-    ok, bad = pipeline()
+    ok, bad = pipeline().values()
     assert ok.is_completed() and ok.result() == 2 and repr(ok) == "Completed()"
     assert bad.is_failed() and repr(bad) == "Failed('RuntimeError: x')"
     assert S.Cached(1).is_completed() and S.Cached(1).is_cached()
@@ -334,3 +334,59 @@ def test_interrupted_flow_and_system_exit_crash_and_call_on_crashed_as_in_prefec
     runs = history().list_flow_runs()
     assert [r["state"] for r in runs] == ["Crashed", "Crashed"]
     assert runs[1]["message"] == "Execution was aborted by an interrupt signal."
+
+
+def test_a_flow_returning_failed_runs_states_or_futures_fails_as_in_prefect():
+    @task
+    def bad():
+        raise ValueError("bad")
+
+    @task
+    def good():
+        return 1
+
+    @flow
+    def returns_states():
+        return [good(return_state=True), bad(return_state=True)]
+
+    @flow
+    def returns_future():
+        return bad.submit()
+
+    @flow
+    def returns_good_states():
+        return [good(return_state=True), good(return_state=True)]
+
+    states = returns_states(return_state=True)
+    assert states.is_failed() and states.message == "1/2 states failed."
+    with pytest.raises(ValueError, match="bad"):
+        returns_future()
+    assert [s.result() for s in returns_good_states()] == [1, 1]
+    assert [r["state"] for r in history().list_flow_runs()] == ["Completed", "Failed", "Failed"]
+
+
+def test_map_takes_a_future_of_a_list_and_maps_dicts_over_their_keys():
+    @task
+    def items():
+        return [1, 2, 3]
+
+    @task
+    def inc(x, k):
+        return x + k
+
+    @task
+    def tag(name, suffix):
+        return name + suffix
+
+    @flow
+    def pipeline():
+        source = items.submit()
+        return ([f.result() for f in inc.map(source, 1)],
+                [f.result() for f in tag.map({"a": 1, "b": 2}, "!")],
+                [f.result() for f in tag.map(["x", "y"], unmapped("?"))])
+
+    assert pipeline() == ([2, 3, 4], ["a!", "b!"], ["x?", "y?"])
+    run = history().list_flow_runs(limit=1)[0]
+    runs = history().list_task_runs(run["id"])
+    source_id = next(r["id"] for r in runs if r["task_key"].endswith("items"))
+    assert sum(source_id in r["upstream"] for r in runs) == 3  # each mapped inc run names its source

@@ -84,9 +84,9 @@ def test_task_timeout_gives_timed_out_state_in_main_thread_and_in_workers():
     @flow
     def pipeline():
         direct = sleepy(return_state=True)
-        return direct, sleepy.submit()
+        return {"direct": direct, "future": sleepy.submit()}  # a dict: not taken as the flow's own outcome
 
-    direct, future = pipeline()
+    direct, future = pipeline().values()
     assert direct.is_timed_out() and direct.is_failed() and "exceeded its timeout of 0.2 seconds" in direct.message
     assert future.state.is_timed_out()
     with pytest.raises(TaskTimeoutError):
@@ -125,9 +125,9 @@ def test_main_thread_timeout_interrupts_the_function_itself():
         "    after.append('still ran')\n"
         "@flow\n"
         "def f():\n"
-        "    return [slow(return_state=True)]\n"
+        "    return {'slow': slow(return_state=True)}\n"
         "t = time.monotonic()\n"
-        "state = f()[0]\n"
+        "state = f()['slow']\n"
         "time.sleep(0.1)\n"
         "print(state.name, after, time.monotonic() - t < 2.5)\n"
     )

@@ -160,6 +160,9 @@ class Flow:
     def _succeeded(self, fr: FlowRun, result: Any) -> State:
         if isinstance(result, State):
             return result
+        failed = _failed_returned_runs(result)
+        if failed is not None:
+            return failed
         if fr.persist_result:
             from headwater.runtime.results import resolve_storage, write_result
 
@@ -396,3 +399,24 @@ def _remember_secret_parameters(params: dict[str, Any]) -> None:
                 from headwater.redaction import remember
 
                 remember(item)
+
+
+def _failed_returned_runs(result: Any) -> State | None:
+    """A Failed state when the flow returned runs' states or futures (one, or a list, tuple or
+    set of only those) and some did not complete, as Prefect decides a flow's state from the
+    states it returns; None otherwise."""
+    from headwater.runtime.futures import HeadwaterFuture
+
+    if isinstance(result, HeadwaterFuture):
+        items: list[Any] = [result]
+    elif isinstance(result, (list, tuple, set, frozenset)) and result and all(
+            isinstance(item, (State, HeadwaterFuture)) for item in result):
+        items = list(result)
+    else:
+        return None
+    states = [item.state if isinstance(item, HeadwaterFuture) else item for item in items]
+    bad = [state for state in states if not state.is_completed()]
+    if not bad:
+        return None
+    exception = next((state.exception for state in bad if state.exception is not None), None)
+    return Failed(f"{len(bad)}/{len(states)} states failed.", exception)

@@ -229,16 +229,23 @@ class Task:
             **kwargs: Any) -> list[HeadwaterFuture]:
         """Submit one run per element of the iterable arguments; returns their futures.
 
-        Lists, tuples, ranges, generators and other iterables are mapped (all must have the
-        same length); strings, bytes, dicts, plain values and :class:`unmapped` values are
-        passed whole to every run.
+        As in Prefect: a future argument is first replaced by its result (waiting for it, and
+        raising its exception if it failed); then lists, tuples, ranges, generators, dicts (their
+        keys) and other iterables are mapped (all must have the same length); strings, bytes,
+        files, plain values and :class:`unmapped` values are passed whole to every run.
         """
+        import io
+
         mapped: dict[Any, list[Any]] = {}
         static: dict[Any, Any] = {}
+        upstream: list[HeadwaterFuture] = []
         for key, value in [*enumerate(args), *kwargs.items()]:
+            if isinstance(value, HeadwaterFuture):
+                upstream.append(value)  # kept as each run's upstream (lineage)
+                value = value.result()
             if isinstance(value, unmapped):
                 static[key] = value.value
-            elif isinstance(value, (str, bytes, dict, HeadwaterFuture)) or not isinstance(value, Iterable):
+            elif isinstance(value, (str, bytes, bytearray, io.IOBase)) or not isinstance(value, Iterable):
                 static[key] = value
             else:
                 mapped[key] = list(value)
@@ -252,7 +259,7 @@ class Task:
         fr = _flow_run_var.get()
         npos = len(args)
         calls = []
-        wait = tuple(wait_for) if wait_for else None
+        wait = (*(wait_for or ()), *upstream) or None
         for i in range(n):
             pos = tuple(mapped[j][i] if j in mapped else static[j] for j in range(npos))
             kw = {k: (mapped[k][i] if k in mapped else static[k]) for k in kwargs}
