@@ -23,6 +23,7 @@ _EXPORTS = {
     "task": "headwater.runtime",
     "get_run_logger": "headwater.runtime",
     "unmapped": "headwater.runtime",
+    "allow_failure": "headwater.runtime",
     "wait": "headwater.runtime",
     "as_completed": "headwater.runtime",
     "ThreadPoolTaskRunner": "headwater.runtime",

@@ -144,3 +144,20 @@ def test_a_headwater_error_in_a_flow_is_one_line_on_the_console_traceback_in_his
 
     plain = cli("run", f"{flows_file}:broken")  # other exceptions keep their traceback on the console
     assert plain.returncode == 1 and "Traceback" in plain.stderr and "the source is empty" in plain.stderr
+
+
+def test_param_values_for_str_parameters_stay_text(tmp_path):
+    flow_file = tmp_path / "labels.py"
+    flow_file.write_text(
+        "from __future__ import annotations\n"
+        "from headwater import flow\n"
+        "@flow\n"
+        "def etl(label: str, n: int = 1, tag: str | None = None, items: list[str] | None = None):\n"
+        "    return repr((label, n, tag, items))\n"
+    )
+    out = cli("run", f"{flow_file}:etl", "--param", "label=123", "--param", "n=4", "--param", "tag=true",
+              "--param", 'items=["a"]', "-o", "json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["result"] == "('123', 4, 'true', ['a'])"
+    quoted = cli("run", f"{flow_file}:etl", "--param", 'label="quoted"', "-o", "json")
+    assert json.loads(quoted.stdout)["result"] == "('quoted', 1, None, None)"

@@ -390,3 +390,52 @@ def test_map_takes_a_future_of_a_list_and_maps_dicts_over_their_keys():
     runs = history().list_task_runs(run["id"])
     source_id = next(r["id"] for r in runs if r["task_key"].endswith("items"))
     assert sum(source_id in r["upstream"] for r in runs) == 3  # each mapped inc run names its source
+
+
+def test_run_name_callables_see_their_run_and_templates_see_resolved_futures():
+    from headwater.runtime import flow_run, task_run
+
+    @task
+    def seven():
+        return 7
+
+    @task(task_run_name="t-{x}")
+    def templated(x):
+        return task_run.name
+
+    @task(task_run_name=lambda: f"call-{task_run.parameters['x']}")
+    def called(x):
+        return task_run.name
+
+    @flow(flow_run_name=lambda: f"run-{flow_run.parameters['x']}")
+    def named(x: int):
+        return flow_run.name, templated(seven.submit()), called(3)
+
+    assert named(1) == ("run-1", "t-7", "call-3")
+
+
+def test_allow_failure_lets_the_downstream_run_with_the_upstream_exception():
+    from headwater import allow_failure
+
+    @task
+    def breaks():
+        raise ValueError("upstream broke")
+
+    @task
+    def report(upstream):
+        return f"saw {upstream!r}"
+
+    @task
+    def cleanup():
+        return "cleaned"
+
+    @flow
+    def pipeline():
+        broken = breaks.submit()
+        blocked = report.submit(broken)
+        blocked.wait()
+        return {"report": report(allow_failure(broken)),
+                "cleanup": cleanup.submit(wait_for=[allow_failure(broken)]).result(),
+                "blocked": blocked.state.name}
+
+    assert pipeline() == {"report": "saw ValueError('upstream broke')", "cleanup": "cleaned", "blocked": "Failed"}

@@ -54,6 +54,7 @@ def _parse_params(flow: Any, pairs: tuple[str, ...]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     known = list(flow.parameters)
     accepts_any = any(p.kind == p.VAR_KEYWORD for p in flow.parameters.values())
+    text_params = _text_parameters(flow) if pairs else set()
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         key = key.strip()
@@ -64,16 +65,32 @@ def _parse_params(flow: Any, pairs: tuple[str, ...]) -> dict[str, Any]:
                 f"flow {flow.name!r} has no parameter {key!r} (its parameters: {', '.join(known) or 'none'})"
             )
         try:
-            params[key] = json.loads(raw)
+            value = json.loads(raw)
         except ValueError:
-            params[key] = raw
+            value = raw
+        if key in text_params and not isinstance(value, str):  # label=123 for `label: str` is "123"
+            value = raw
+        params[key] = value
     return params
+
+
+def _text_parameters(flow: Any) -> set[str]:
+    """Names of the flow's parameters annotated ``str``, ``str | None`` or a secret string."""
+    import typing
+
+    from headwater.cli._fields import _is_str
+
+    try:
+        hints = typing.get_type_hints(flow.fn)
+    except Exception:  # an annotation that does not resolve: parse values as JSON
+        return set()
+    return {name for name in flow.parameters if name in hints and _is_str(hints[name])}
 
 
 @click.command("run")
 @click.argument("target")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
-              help="A flow parameter; the value is parsed as JSON when it parses. Repeatable.")
+              help="A flow parameter; the value is parsed as JSON when it parses (kept as text for str parameters). Repeatable.")
 @output_option
 def run(target: str, params: tuple[str, ...], output: str) -> None:
     """Run a flow from a file: headwater run FILE.py:flow_name --param key=value"""

@@ -14,6 +14,7 @@ _EXPORTS = {
     "Task": "headwater.runtime.tasks",
     "get_run_logger": "headwater.runtime._record",
     "unmapped": "headwater.runtime.futures",
+    "allow_failure": "headwater.runtime.futures",
     "wait": "headwater.runtime.futures",
     "as_completed": "headwater.runtime.futures",
     "HeadwaterFuture": "headwater.runtime.futures",
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     from headwater.runtime.context import flow_run, task_run  # noqa: F401
     from headwater.runtime.external import ExternalTaskRun, start_task_run  # noqa: F401
     from headwater.runtime.flows import Flow, flow  # noqa: F401
-    from headwater.runtime.futures import HeadwaterFuture, as_completed, unmapped, wait  # noqa: F401
+    from headwater.runtime.futures import HeadwaterFuture, allow_failure, as_completed, unmapped, wait  # noqa: F401
     from headwater.runtime.retries import exponential_backoff  # noqa: F401
     from headwater.runtime.states import State  # noqa: F401
     from headwater.runtime.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner  # noqa: F401

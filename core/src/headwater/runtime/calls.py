@@ -17,7 +17,7 @@ from headwater.runtime import _record
 from headwater.runtime._errors import ResultPersistenceError, RunError, TaskTimeoutError
 from headwater.runtime._timeouts import TimeoutInterrupt, call_with_timeout
 from headwater.runtime.context import FlowRun, TaskRun, _flow_run_var, _task_run_var, new_id
-from headwater.runtime.futures import HeadwaterFuture
+from headwater.runtime.futures import HeadwaterFuture, allow_failure
 from headwater.runtime.retries import retry_delay
 from headwater.runtime.states import Cached, Completed, Crashed, Failed, Retrying, Running, State, TimedOut
 
@@ -32,7 +32,7 @@ class UpstreamTaskError(RunError):
 
 def _has_future(value: Any) -> bool:
     t = type(value)
-    if t is HeadwaterFuture or isinstance(value, State):
+    if t is HeadwaterFuture or t is allow_failure or isinstance(value, State):
         return True
     if t in _CONTAINERS:
         items = value.values() if t is dict else value
@@ -41,6 +41,14 @@ def _has_future(value: Any) -> bool:
 
 
 def _resolve(value: Any, upstream: list[str]) -> Any:
+    if type(value) is allow_failure:  # the upstream's result, or its exception if it failed
+        inner = value.value
+        if type(inner) is HeadwaterFuture:
+            upstream.append(inner.task_run_id)
+            return inner._final(None).result(raise_on_failure=False)
+        if isinstance(inner, State):
+            return inner.result(raise_on_failure=False)
+        return _resolve(inner, upstream)
     if type(value) is HeadwaterFuture:
         state = value._final(None)
         upstream.append(value.task_run_id)
@@ -89,8 +97,8 @@ class TaskCall:
         tr = TaskRun(new_id(), name or task.name, task.name, task.task_key,
                      flow_run.id if flow_run is not None else None, None, task.tags, sink)
         tr._call = (task, args, kwargs)
-        if task.task_run_name is not None:
-            tr.name = task._render_run_name(tr.parameters)
+        if task.task_run_name is not None and not self._unresolved:  # else once the futures are resolved
+            tr.name = _render_task_run_name(task, tr)
         tr.log_prints = task.log_prints if task.log_prints is not None else bool(flow_run and flow_run.log_prints)
         tr.transitions.append(("Pending", time.time()))
         self.task_run = tr
@@ -99,15 +107,19 @@ class TaskCall:
 
     def upstream_futures(self) -> list[HeadwaterFuture]:
         """Futures this call waits for (arguments and ``wait_for``)."""
-        found: list[HeadwaterFuture] = list(self.wait_for)
+        found: list[HeadwaterFuture] = []
 
         def scan(v: Any) -> None:
             if type(v) is HeadwaterFuture:
                 found.append(v)
+            elif type(v) is allow_failure:
+                scan(v.value)
             elif type(v) in _CONTAINERS:
                 for item in (v.values() if type(v) is dict else v):
                     scan(item)
 
+        for w in self.wait_for:
+            scan(w)
         for a in self.args:
             scan(a)
         for v in self.kwargs.values():
@@ -132,6 +144,8 @@ class TaskCall:
                     _record.edge(tr.sink, up, tr.id, tr.flow_run_id)
             self._unresolved = False
             tr._parameters, tr._call = None, (self.task, self.args, self.kwargs)
+            if self.task.task_run_name is not None:
+                tr.name = _render_task_run_name(self.task, tr)
         task = self.task
         if task._caching:
             key = task._cache_key(tr, self.args, self.kwargs, self.flow_run)
@@ -421,3 +435,13 @@ def run_payload(payload: bytes) -> bytes:
         tr.ended = time.time()
         _record.set_task_state(tr, bad)
         return cloudpickle.dumps((bad, tr.run_count, events, secrets))
+
+
+def _render_task_run_name(task: Any, tr: TaskRun) -> str:
+    """``task_run_name`` for ``tr``, with the run as the current task run (a callable name may
+    read ``headwater.runtime.task_run``)."""
+    token = _task_run_var.set(tr)
+    try:
+        return task._render_run_name(tr.parameters)
+    finally:
+        _task_run_var.reset(token)

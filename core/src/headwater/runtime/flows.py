@@ -123,7 +123,14 @@ class Flow:
         sink = parent.sink if parent is not None else _record.default_sink()
         fr = FlowRun(os.urandom(16).hex(), "", self.name, self, params, self.tags, sink)
         fr.created = time.time()
-        fr.name = self._run_name(params) if error is None else f"{random.choice(_ADJ)}-{random.choice(_NOUN)}"
+        if error is None:
+            token = _flow_run_var.set(fr)  # a callable name may read headwater.runtime.flow_run
+            try:
+                fr.name = self._run_name(params)
+            finally:
+                _flow_run_var.reset(token)
+        else:
+            fr.name = f"{random.choice(_ADJ)}-{random.choice(_NOUN)}"
         if parent is not None:
             fr.parent_flow_run_id = parent.id
             parent_task = _task_run_var.get()

@@ -1,4 +1,4 @@
-"""Futures of submitted task runs, and ``unmapped`` / ``wait`` / ``as_completed``."""
+"""Futures of submitted task runs, and ``unmapped`` / ``allow_failure`` / ``wait`` / ``as_completed``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 from headwater.runtime.states import Crashed, Pending, State
 
-__all__ = ["DoneAndNotDone", "HeadwaterFuture", "as_completed", "unmapped", "wait"]
+__all__ = ["DoneAndNotDone", "HeadwaterFuture", "allow_failure", "as_completed", "unmapped", "wait"]
 
 
 class HeadwaterFuture:
@@ -102,6 +102,20 @@ class unmapped:  # noqa: N801 (Prefect's name)
 
     def __getitem__(self, _index: Any) -> Any:
         return self.value
+
+
+class allow_failure:  # noqa: N801 (Prefect's name)
+    """Wrap an upstream future or state (an argument, or an item of ``wait_for``) so that the
+    downstream task runs even if the upstream did not complete; an argument then receives the
+    upstream's exception instead of its result."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"allow_failure({self.value!r})"
 
 
 class DoneAndNotDone(NamedTuple):
