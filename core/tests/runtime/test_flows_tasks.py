@@ -439,3 +439,41 @@ def test_allow_failure_lets_the_downstream_run_with_the_upstream_exception():
                 "blocked": blocked.state.name}
 
     assert pipeline() == {"report": "saw ValueError('upstream broke')", "cleanup": "cleaned", "blocked": "Failed"}
+
+
+def test_generator_tasks_run_inside_their_task_run_with_retries_as_in_prefect():
+    from headwater.runtime import task_run
+
+    attempts = []
+
+    @task(retries=2)
+    def rows():
+        attempts.append(task_run.run_count)
+        yield 1
+        raise OSError("dropped")
+
+    @task
+    def numbers(n):
+        for i in range(n):
+            yield i * 10 + task_run.run_count
+
+    @flow
+    def pipeline():
+        try:
+            list(rows())
+        except OSError as exc:
+            failed = repr(exc)
+        first_two = []
+        for value in numbers(5):
+            first_two.append(value)
+            if len(first_two) == 2:
+                break  # stopping early ends the run normally
+        return (failed, list(numbers(3)), first_two, numbers(2, return_state=True).result(),
+                numbers.submit(2).result(), [f.result() for f in numbers.map([1, 2])])
+
+    assert pipeline() == ("OSError('dropped')", [1, 11, 21], [1, 11], [1, 11], [1, 11], [[1], [1, 11]])
+    assert attempts == [1, 2, 3]
+    run = history().list_flow_runs(limit=1)[0]
+    states = sorted((r["task_key"].rsplit(".", 1)[-1], r["state"], r["run_count"]) for r in history().list_task_runs(run["id"]))
+    assert states[-1] == ("rows", "Failed", 3)
+    assert {s[1] for s in states[:-1]} == {"Completed"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from headwater.runtime import _record
@@ -266,6 +267,8 @@ class TaskCall:
             if state is None:
                 task = self.task
                 fn, timeout = task.fn, task.timeout_seconds
+                if task.is_generator:  # submitted or mapped: the run iterates it; the result is the list
+                    fn = _collecting(fn)
                 while True:
                     self._start_attempt()
                     try:
@@ -337,6 +340,62 @@ class TaskCall:
         if state.exception is not None and (state.type == "CRASHED" or isinstance(state.exception, TimeoutInterrupt)):
             raise state.exception
         return state
+
+    def run_generator(self) -> Iterator[Any]:
+        """A generator task called directly: yield what the task yields, inside its task run.
+
+        The task run is Running while the caller iterates, and ends Completed when the task's
+        generator is exhausted (or the caller stops early). The task's code runs with its run
+        current; the caller's code between two values does not. A failure restarts the task's
+        generator from the start when retries remain (so values may be yielded again), else
+        it is raised to the caller. ``timeout_seconds`` and caching do not apply.
+        """
+        tr, fr, task = self.task_run, self.flow_run, self.task
+        if tr.log_prints:
+            _record.install_print_capture()
+        with _run_context(tr, fr):
+            state = self._prepare()
+        if state is None:
+            while True:
+                self._start_attempt()
+                try:
+                    with _run_context(tr, fr):
+                        gen = task.fn(*self.args, **self.kwargs)
+                    while True:
+                        with _run_context(tr, fr):
+                            try:
+                                value = next(gen)
+                            except StopIteration:
+                                break
+                        try:
+                            yield value
+                        except GeneratorExit:  # the caller stopped iterating: a normal end
+                            gen.close()
+                            self._finish(Completed(None))
+                            raise
+                except GeneratorExit:
+                    raise
+                except BaseException as exc:
+                    state, delay = self._failed_attempt(exc)
+                    if delay is not None:
+                        if delay:
+                            time.sleep(delay)
+                        continue
+                else:
+                    state = Completed(None)
+                break
+        self._finish(state)
+        tr.state = None
+        if not state.is_completed():
+            raise state.exception or RunError(f"task run {tr.name!r} ended in state {state!r}")
+
+    def run_collected(self) -> State:
+        """``return_state=True`` on a generator task: iterate it fully; the state's result is
+        the list of values."""
+        try:
+            return Completed(list(self.run_generator()))
+        except Exception as exc:
+            return Failed(_record.error_text(exc), exc)
 
     # -- running in another process ---------------------------------------------------------
 
@@ -445,3 +504,29 @@ def _render_task_run_name(task: Any, tr: TaskRun) -> str:
         return task._render_run_name(tr.parameters)
     finally:
         _task_run_var.reset(token)
+
+
+class _run_context:  # noqa: N801 - used as a context manager
+    """The task run (and its flow run) current inside a ``with`` block, restored after."""
+
+    __slots__ = ("_fr", "_tokens", "_tr")
+
+    def __init__(self, tr: TaskRun, fr: FlowRun | None) -> None:
+        self._tr, self._fr, self._tokens = tr, fr, None
+
+    def __enter__(self) -> None:
+        f_token = _flow_run_var.set(self._fr) if self._fr is not None and _flow_run_var.get() is not self._fr else None
+        self._tokens = (f_token, _task_run_var.set(self._tr))
+
+    def __exit__(self, *exc: Any) -> None:
+        f_token, t_token = self._tokens  # type: ignore[misc]
+        _task_run_var.reset(t_token)
+        if f_token is not None:
+            _flow_run_var.reset(f_token)
+
+
+def _collecting(fn: Any) -> Any:
+    def collect(*args: Any, **kwargs: Any) -> list[Any]:
+        return list(fn(*args, **kwargs))
+
+    return collect

@@ -86,6 +86,7 @@ class Task:
         self.on_failure = _hook_list(on_failure)
         self.on_running = _hook_list(on_running)
         self.is_async = inspect.iscoroutinefunction(fn)
+        self.is_generator = inspect.isgeneratorfunction(fn)
         self.task_key = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', self.name)}"
         # What cache keys name the task by: the file and the qualified name, not the module,
         # which is "__main__" under `python etl.py` and "etl" under `headwater run etl.py:flow`.
@@ -187,6 +188,10 @@ class Task:
         event loop is running, else it is run to completion.
         """
         call = TaskCall(self, args, kwargs, _flow_run_var.get(), wait_for)
+        if self.is_generator:
+            if return_state:  # the whole iteration, its values as the state's result
+                return call.run_collected()
+            return call.run_generator()
         if self.is_async:
             import asyncio
 
