@@ -212,3 +212,15 @@ def test_a_user_class_sharing_a_plugin_slug_does_not_shadow_the_plugin_type():
     assert block_type_registry()["local-file-system"].cls is LocalFileSystem
     LocalFileSystem(basepath="/tmp").save("lfs")
     assert type(Block.load("local-file-system/lfs")) is LocalFileSystem
+
+
+def test_loading_a_block_whose_reference_was_deleted_names_the_referring_block():
+    from headwater.errors import BlockNotFoundError
+
+    creds = WarehouseCredentials(username="a", password="pw-deleted-ref")
+    creds.save("gone")
+    Warehouse(host="h", credentials=creds).save("parent")
+    WarehouseCredentials.delete("gone")
+    with pytest.raises(BlockNotFoundError) as info:
+        Warehouse.load("parent")
+    assert "warehouse/parent refers to 'warehouse-credentials/gone', which does not exist" in str(info.value).replace("'warehouse/parent'", "warehouse/parent")

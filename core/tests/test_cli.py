@@ -160,6 +160,29 @@ def test_unusable_home_or_sqlite_path_is_one_line_naming_the_folder_and_the_fix(
         assert "HEADWATER_DEBUG" not in proc.stderr and "Error" not in proc.stderr[7:], proc.stderr
 
 
+def test_block_check_imports_the_users_module_with_m(tmp_path):
+    import os
+
+    from conftest import run_python
+
+    source = (
+        "from headwater import Block\n"
+        "from pydantic import Field\n"
+        "class Pinger(Block):\n"
+        "    target: str = Field(description='t')\n"
+        "    def check(self):\n"
+        "        print('checked', self.target)\n"
+    )
+    (tmp_path / "mypinger.py").write_text(source)
+    run_python(source + "Pinger(target='here').save('p')\n")  # saved from __main__: not importable by name
+    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ["PYTHONPATH"]])}
+    without = run_cli("block", "check", "pinger/p", env=env)
+    assert without.returncode == 1 and "import or define that class" in without.stderr
+    proc = run_cli("block", "check", "pinger/p", "-m", "mypinger", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "checked here" in proc.stdout and "pinger/p: OK" in proc.stdout
+
+
 def test_interactive_create_prompts_for_secret_with_hidden_input():
     import os
     import pty

@@ -155,6 +155,25 @@ def test_ciphertext_moved_between_documents_fails_integrity(headwater_home):
         WarehouseCredentials.load("b")
 
 
+def test_stored_secret_with_bad_base64_names_the_block_and_the_fix(headwater_home):
+    import sqlite3
+
+    WarehouseCredentials(username="a", password="password-cccc").save("c")
+    con = sqlite3.connect(headwater_home / "headwater.db")
+    stored = con.execute("SELECT stored FROM block_secrets").fetchone()[0]
+    con.execute("UPDATE block_secrets SET stored = ?", (stored.rsplit(":", 1)[0] + ":not*base64!",))
+    con.commit()
+    con.close()
+    with pytest.raises(SecretBackendError) as info:
+        WarehouseCredentials.load("c")
+    message = str(info.value)
+    assert "warehouse-credentials/c" in message and "password" in message and "corrupted" in message, message
+    proc = run_cli("block", "check", "warehouse-credentials/c")
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("Error: block 'warehouse-credentials/c'") and "Error: Error" not in proc.stderr, proc.stderr
+    assert "--overwrite" in proc.stderr
+
+
 def test_auto_backend_never_falls_back_to_plaintext_keyring(headwater_home, monkeypatch):
     # keyring's "fail" backend (headless Linux) must make auto choose the encrypted backend
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")

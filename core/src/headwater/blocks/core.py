@@ -15,13 +15,17 @@ from headwater.errors import BlockValidationError, HeadwaterError
 from headwater.naming import slug_from_class_name
 from headwater.redaction import redact, remember
 
-__all__ = ["Block", "BlockSchemaWarning"]
+__all__ = ["Block", "BlockMigrationError", "BlockSchemaWarning"]
 
 B = TypeVar("B", bound="Block")
 
 
 class BlockSchemaWarning(UserWarning):
     """A stored document did not match the current block class exactly (fields dropped)."""
+
+
+class BlockMigrationError(BlockValidationError):
+    """A block class's migration failed on a stored document."""
 
 
 async def to_thread(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
@@ -163,12 +167,29 @@ class Block(BaseModel):
         """Upgrade a stored document's fields from ``from_version`` to the current version.
 
         The default applies ``_block_migrations[v]`` (``v`` -> ``v + 1``) in turn; override for
-        anything more involved.
+        anything more involved. ``data`` holds the fields as plain JSON values, except that
+        secret values, references to saved blocks and nested blocks saved inline are
+        placeholders: move a placeholder to rename its field (``data["password"] =
+        data.pop("pw")``). Inline nested blocks arrive already migrated by their own class.
+
+        Raises:
+            BlockMigrationError: a migration step raised (the message names the step and its error).
         """
         for version in range(from_version, cls._block_schema_version):
             step = cls._block_migrations.get(version)
             if step is not None:
-                data = step(dict(data))
+                try:
+                    data = step(dict(data))
+                except Exception as exc:
+                    raise BlockMigrationError(
+                        f"{cls.__name__}'s migration from schema version {version} to {version + 1} raised "
+                        f"{type(exc).__name__}: {redact(str(exc))}"
+                    ) from exc
+                if not isinstance(data, dict):
+                    raise BlockMigrationError(
+                        f"{cls.__name__}'s migration from schema version {version} to {version + 1} returned "
+                        f"{type(data).__name__}, not a dict of fields"
+                    )
         return data
 
     @classmethod

@@ -72,21 +72,28 @@ class EncryptedBackend(SecretBackend):
         return f"{self._PREFIX}:{self.key_id}:{base64.b64encode(nonce + sealed).decode()}"
 
     def load(self, ref: str, stored: str | None) -> str:
+        corrupted = (
+            "the stored secret is corrupted in the store ({}): save the block again with its secret "
+            "(headwater block create --overwrite, or save(overwrite=True))"
+        )
         try:
             prefix, key_id, blob = (stored or "").split(":", 2)
         except ValueError:
-            raise SecretBackendError(f"the stored secret for {ref} is malformed; re-save the block") from None
+            raise SecretBackendError(corrupted.format("not in the encrypted backend's format")) from None
         if key_id != self.key_id:
             raise SecretBackendError(
                 f"a secret of this block was encrypted with key {key_id}, but the current key ({self.source}) is "
                 f"{self.key_id}: set HEADWATER_SECRET_KEY to the key used where the block was saved"
             )
-        raw = base64.b64decode(blob)
+        try:
+            raw = base64.b64decode(blob, validate=True)
+        except ValueError:
+            raise SecretBackendError(corrupted.format("not valid base64")) from None
         from cryptography.exceptions import InvalidTag
 
         try:
             return self._aead.decrypt(raw[:12], raw[12:], ref.encode()).decode()
-        except InvalidTag:
+        except (InvalidTag, ValueError):
             raise SecretBackendError(
                 "a stored secret failed its integrity check (tampered with, or moved between documents); re-save the block"
             ) from None

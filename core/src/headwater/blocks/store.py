@@ -14,7 +14,9 @@ from headwater.blocks import codec
 from headwater.errors import (
     BlockExistsError,
     BlockNotFoundError,
+    HeadwaterError,
     InvalidBlockNameError,
+    SecretBackendError,
     StoreError,
     UnknownBlockTypeError,
 )
@@ -183,9 +185,7 @@ def _materialise(cls: type[Block], row: Row, secret_rows: list[Row], depth: int)
     except ValueError:
         raise StoreError(f"block '{where}' is corrupted in the store (not JSON): re-create it") from None
     target = resolve_block_class(row.slug, row, cls if cls is not Block else None)
-    if row.schema_version < target._block_schema_version:
-        data = target.migrate_document(data, row.schema_version)
-    elif row.schema_version > target._block_schema_version:
+    if row.schema_version > target._block_schema_version:
         warnings.warn(
             f"block '{where}' was saved by a newer version of {target.__name__} (schema {row.schema_version} > "
             f"{target._block_schema_version}); upgrade {row.dist or 'the package providing it'}",
@@ -193,22 +193,56 @@ def _materialise(cls: type[Block], row: Row, secret_rows: list[Row], depth: int)
         )
     plain: dict[str, str] = {}
     for s in secret_rows:
-        plain[s.path] = get_secret_backend(s.backend).load(f"{row.id}:{s.path}", s.stored)
+        try:
+            plain[s.path] = get_secret_backend(s.backend).load(f"{row.id}:{s.path}", s.stored)
+        except SecretBackendError as exc:
+            raise SecretBackendError(f"block '{where}', secret field {s.path}: {exc}") from None
     remember(list(plain.values()))
     if depth > 20:
         raise StoreError(f"block '{where}' nests references more than 20 deep (a cycle?)")
 
     def resolve_ref(slug: str, name: str) -> Block:
-        return load_block(Block, f"{slug}/{name}", depth + 1)
+        try:
+            return load_block(Block, f"{slug}/{name}", depth + 1)
+        except BlockNotFoundError:
+            raise BlockNotFoundError(
+                f"block '{where}' refers to '{slug}/{name}', which does not exist (deleted?): re-create "
+                f"'{slug}/{name}', or re-save '{where}' with another value"
+            ) from None
 
     def resolve_slug(slug: str) -> type[Block]:
         return resolve_block_class(slug, None, None)
 
-    fields = codec.decode(data, plain, resolve_ref, resolve_slug)
-    block = target._from_document_fields(fields, where)
+    def migrate(block_cls: type[Block], fields: dict[str, Any], version: int, path: str) -> dict[str, Any]:
+        return _migrate(block_cls, fields, version, f"block '{where}' field {path}")
+
+    fields = codec.parse(data, plain, resolve_slug, migrate)
+    if row.schema_version < target._block_schema_version:
+        fields = _migrate(target, fields, row.schema_version, f"block '{where}'")
+    try:
+        values = codec.resolve(fields, resolve_ref, where)
+    except SecretBackendError as exc:
+        raise SecretBackendError(f"block '{where}': {exc}") from None
+    block = target._from_document_fields(values, where)
     block._block_document_name = row.name
     block._block_document_id = row.id
     return block
+
+
+def _migrate(cls: type[Block], fields: dict[str, Any], version: int, label: str) -> dict[str, Any]:
+    """``cls.migrate_document`` with any failure named after the document and the versions."""
+    from headwater.blocks.core import BlockMigrationError
+    from headwater.redaction import redact
+
+    steps = f"{cls.__name__} ({cls.get_block_type_slug()}) from schema version {version} to {cls._block_schema_version}"
+    try:
+        return cls.migrate_document(fields, version)
+    except BlockMigrationError as exc:
+        raise BlockMigrationError(f"cannot migrate {label}: {exc}") from exc.__cause__
+    except HeadwaterError:
+        raise
+    except Exception as exc:
+        raise BlockMigrationError(f"cannot migrate {label}, {steps}: {type(exc).__name__}: {redact(str(exc))}") from exc
 
 
 def resolve_block_class(slug: str, row: Any = None, preferred: type[Block] | None = None) -> type[Block]:

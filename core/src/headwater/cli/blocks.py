@@ -35,25 +35,12 @@ def ls(slug: str | None, output: str) -> None:
     emit(rows, ["ref", "provided_by", "updated"], output, empty="no blocks saved yet: headwater block create SLUG NAME --set field=value")
 
 
-def _masked_data(data: Any) -> Any:
-    if isinstance(data, dict):
-        if set(data) == {"$secret"}:
-            return "**********"
-        if set(data) == {"$ref"}:
-            return f"-> {data['$ref']['slug']}/{data['$ref']['name']}"
-        if set(data) == {"$block", "data"}:
-            return _masked_data(data["data"])
-        return {k: _masked_data(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_masked_data(v) for v in data]
-    return data
-
-
 @block.command("inspect")
 @click.argument("ref")
 @output_option
 def inspect_(ref: str, output: str) -> None:
     """Show a saved block (secrets masked): REF is SLUG/NAME or an unambiguous NAME."""
+    from headwater.blocks.codec import display
     from headwater.store.documents import read_document
 
     doc = read_document(ref)
@@ -64,7 +51,7 @@ def inspect_(ref: str, output: str) -> None:
             "schema_version": doc.schema_version, "schema_checksum": doc.schema_checksum, "checksum": doc.checksum,
             "secrets_backend": doc.secrets_backend, "secret_fields": doc.secret_fields,
             "created": format_time(doc.created), "updated": format_time(doc.updated),
-            "fields": _masked_data(doc.data),
+            "fields": display(doc.data),
         },
         output,
     )
@@ -182,10 +169,13 @@ def delete(ref: str, yes: bool) -> None:
 
 @block.command("check")
 @click.argument("ref")
-def check(ref: str) -> None:
+@click.option("-m", "--module", "modules", multiple=True, metavar="MODULE",
+              help="Import MODULE first (a module of yours that defines block classes).")
+def check(ref: str, modules: tuple[str, ...]) -> None:
     """Load a block and run its connectivity check: REF is SLUG/NAME."""
     from headwater.blocks.core import Block
 
+    _import_modules(modules)
     instance = Block.load(ref)
     try:
         instance.check()
