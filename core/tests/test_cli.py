@@ -37,6 +37,39 @@ def test_secret_from_stdin_and_never_required_on_command_line():
     assert "--secret-env value=" in missing.stderr
 
 
+def test_a_field_cannot_be_both_a_saved_block_reference_and_set_field_by_field():
+    assert run_cli("block", "create", "-m", "blockdefs", "warehouse-credentials", "ann", "--set", "username=ann",
+                   "--secret-env", "password=PW", env={"PW": "cli-pass-5151"}).returncode == 0
+    ref, field = "credentials=warehouse-credentials/ann", "credentials.username=bob"
+    for order in ([ref, field], [field, ref]):
+        args = [a for pair in (("--set", x) for x in ["host=h", *order]) for a in pair]
+        proc = run_cli("block", "create", "-m", "blockdefs", "warehouse", "w", *args)
+        assert proc.returncode == 1, (order, proc.stdout)
+        assert proc.stderr.count("\n") == 1 and "TypeError" not in proc.stderr, proc.stderr
+        assert "warehouse-credentials/ann" in proc.stderr and "cannot be both" in proc.stderr, proc.stderr
+    assert [r["ref"] for r in json.loads(run_cli("block", "ls", "-o", "json").stdout)] == ["warehouse-credentials/ann"]
+
+
+def test_nested_secret_fields_take_secret_env_and_stdin_and_warn_when_set():
+    from blockdefs import Warehouse
+
+    base = ["block", "create", "-m", "blockdefs", "warehouse"]
+    proc = run_cli(*base, "w1", "--set", "host=h", "--set", "credentials.username=bob",
+                   "--secret-env", "credentials.password=PW", env={"PW": "nested-env-6161"})
+    assert proc.returncode == 0 and "warning" not in proc.stderr, proc.stderr
+    assert Warehouse.load("w1").credentials.password.get_secret_value() == "nested-env-6161"
+    proc = run_cli(*base, "w2", "--set", "host=h", "--set", "credentials.username=bob",
+                   "--secret-stdin", "credentials.password", input="nested-stdin-7171\n")
+    assert proc.returncode == 0 and "warning" not in proc.stderr, proc.stderr
+    assert Warehouse.load("w2").credentials.password.get_secret_value() == "nested-stdin-7171"
+    proc = run_cli(*base, "w3", "--set", "host=h", "--set", "credentials.username=bob",
+                   "--set", "credentials.password=nested-cli-8181")
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: credentials.password was given on the command line" in proc.stderr
+    wrong = run_cli(*base, "w4", "--set", "host=h", "--secret-env", "credentials.username=PW", env={"PW": "x"})
+    assert wrong.returncode != 0 and "credentials.password" in wrong.stderr
+
+
 def test_local_file_system_create_and_check(tmp_path):
     assert run_cli("block", "create", "local-file-system", "raw", "--set", f"basepath={tmp_path}").returncode == 0
     ok = run_cli("block", "check", "local-file-system/raw")

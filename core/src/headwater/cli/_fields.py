@@ -13,7 +13,14 @@ from pydantic import BaseModel
 from headwater.blocks.types import SECRET_TYPES
 from headwater.errors import BlockValidationError
 
-__all__ = ["block_fields_of", "describe_fields", "is_secret_annotation", "parse_assignments", "secret_fields"]
+__all__ = [
+    "block_fields_of",
+    "describe_fields",
+    "is_secret_annotation",
+    "parse_assignments",
+    "secret_fields",
+    "secret_paths",
+]
 
 
 def _args(annotation: Any) -> tuple[Any, ...]:
@@ -64,6 +71,21 @@ def secret_fields(cls: type[BaseModel]) -> dict[str, bool]:
     return {n: f.is_required() for n, f in cls.model_fields.items() if is_secret_annotation(f.annotation)}
 
 
+def secret_paths(cls: type[BaseModel], _prefix: str = "", _depth: int = 0) -> dict[str, bool]:
+    """Every secret field of ``cls`` by dotted path, nested models and inline blocks included:
+    path -> required (a nested one only when every field above it is required too)."""
+    out: dict[str, bool] = {}
+    for name, field in cls.model_fields.items():
+        if is_secret_annotation(field.annotation):
+            out[f"{_prefix}{name}"] = field.is_required()
+            continue
+        model = _model_of(field.annotation)
+        if model is not None and _depth < 8:
+            for path, required in secret_paths(model, f"{_prefix}{name}.", _depth + 1).items():
+                out[path] = required and field.is_required()
+    return out
+
+
 def _convert(annotation: Any, raw: str) -> Any:
     from headwater.blocks.core import Block
 
@@ -97,12 +119,33 @@ def parse_assignments(cls: type[BaseModel], assignments: list[str]) -> dict[str,
                 known = ", ".join(model.model_fields) if model is not None else ""
                 raise BlockValidationError(f"--set {key}: {where} has no field {part!r} (fields: {known})")
             annotation = model.model_fields[part].annotation
+            here = ".".join(parts[: depth + 1])
             if depth == len(parts) - 1:
-                target[part] = _convert(annotation, raw)
+                value = _convert(annotation, raw)
+                if isinstance(target.get(part), dict) and not isinstance(value, dict):
+                    raise _both(key, here, value)
+                target[part] = value
             else:
-                target = target.setdefault(part, {})
+                current = target.setdefault(part, {})
+                if not isinstance(current, dict):
+                    raise _both(key, here, current)
+                target = current
                 model = _model_of(annotation)
     return values
+
+
+def _both(key: str, field: str, whole: Any) -> BlockValidationError:
+    """``--set a=slug/name`` together with ``--set a.b=...``: refuse rather than guess."""
+    from headwater.blocks.core import Block
+
+    if isinstance(whole, Block) and whole.block_document_name is not None:
+        what = f"a reference to the saved block {whole.get_block_type_slug()}/{whole.block_document_name}"
+    else:
+        what = "a whole value"
+    return BlockValidationError(
+        f"--set {key}: {field} is given both as {what} and field by field ({field}.FIELD=...); a field cannot be "
+        f"both: drop one (to change a saved block's field, change that block and refer to it)"
+    )
 
 
 def _type_name(annotation: Any) -> str:

@@ -120,13 +120,12 @@ def create(slug: str, name: str, assignments: tuple[str, ...], secret_env: tuple
     Secret fields are prompted for with hidden input when interactive, or read with
     --secret-env / --secret-stdin; they never need to be on the command line.
     """
-    from headwater.cli._fields import parse_assignments, secret_fields
+    from headwater.cli._fields import parse_assignments, secret_fields, secret_paths
     from headwater.naming import validate_name
 
     validate_name(name)
     _import_modules(modules)
     cls = _resolve_type(slug)
-    values = parse_assignments(cls, list(assignments))
     sources: dict[str, str] = {}
     for item in secret_env:
         field, sep, var = item.partition("=")
@@ -134,12 +133,23 @@ def create(slug: str, name: str, assignments: tuple[str, ...], secret_env: tuple
             raise click.UsageError(f"--secret-env {item!r} is not FIELD=VARIABLE")
         sources[field] = var
     secrets = secret_fields(cls)
+    every_secret = secret_paths(cls)
     for field in [*sources, *([secret_stdin] if secret_stdin else [])]:
-        if field not in secrets:
-            raise click.UsageError(f"{field!r} is not a secret field of {slug} (secret fields: {', '.join(secrets) or 'none'})")
+        if field not in every_secret:
+            raise click.UsageError(
+                f"{field!r} is not a secret field of {slug} (secret fields: {', '.join(every_secret) or 'none'})"
+            )
+    on_command_line = {item.partition("=")[0].strip() for item in assignments}
+    for field in sorted(on_command_line & set(every_secret)):
+        click.echo(f"warning: {field} was given on the command line, where shell history can see it; prefer --secret-env", err=True)
+    nested = []  # nested secrets are set like --set a.b=..., without ever being on the command line
+    for field in [f for f in every_secret if "." in f and f not in on_command_line]:
+        value = _read_secret(field, sources, secret_stdin, False)
+        if value is not None:
+            nested.append(f"{field}={value}")
+    values = parse_assignments(cls, [*assignments, *nested])
     for field, required in secrets.items():
-        if field in values:
-            click.echo(f"warning: {field} was given on the command line, where shell history can see it; prefer --secret-env", err=True)
+        if field in on_command_line:
             continue
         value = _read_secret(field, sources, secret_stdin, required)
         if value is not None:
