@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 from blockdefs import Warehouse, WarehouseCredentials
 from conftest import run_python
-from headwater import Block, LocalFileSystem, Secret
+from headwater import Block, LocalFileSystem, Secret, SecretStr
 from headwater.errors import (
     BlockExistsError,
     BlockNotFoundError,
@@ -224,3 +224,32 @@ def test_loading_a_block_whose_reference_was_deleted_names_the_referring_block()
     with pytest.raises(BlockNotFoundError) as info:
         Warehouse.load("parent")
     assert "warehouse/parent refers to 'warehouse-credentials/gone', which does not exist" in str(info.value).replace("'warehouse/parent'", "warehouse/parent")
+
+
+def test_secret_marked_json_must_hold_json():
+    from headwater.errors import BlockValidationError
+
+    with pytest.raises(BlockValidationError, match="not valid JSON") as info:
+        Secret(value="not json at all", is_json=True)
+    assert "not json at all" not in str(info.value)
+    assert Secret(value='{"a": 1}', is_json=True).get() == {"a": 1}
+    bad = Secret.model_construct(value=SecretStr("still not json"), is_json=True)  # not validated
+    bad._block_document_name = "legacy"
+    with pytest.raises(BlockValidationError, match="secret/legacy has is_json=true"):
+        bad.get()
+
+
+def test_stored_secret_wrongly_marked_json_fails_to_load_clearly(headwater_home):
+    from headwater.blocks.store import _checksum
+    from headwater.errors import BlockValidationError
+
+    Secret(value="plain-text-9191").save("legacy")
+    con = sqlite3.connect(headwater_home / "headwater.db")
+    text = con.execute("SELECT data FROM block_documents WHERE name = 'legacy'").fetchone()[0]
+    text = text.replace('"is_json":false', '"is_json":true')
+    con.execute("UPDATE block_documents SET data = ?, checksum = ? WHERE name = 'legacy'", (text, _checksum(text)))
+    con.commit()
+    con.close()
+    with pytest.raises(BlockValidationError, match="secret/legacy.*not valid JSON") as info:
+        Secret.load("legacy")
+    assert "plain-text-9191" not in str(info.value)

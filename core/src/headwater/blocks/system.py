@@ -13,7 +13,7 @@ from pydantic import Field, SecretStr, model_validator
 
 from headwater.blocks.core import Block
 from headwater.blocks.storage import ObjectStorage, iter_local_files, join_key
-from headwater.errors import ObjectNotFoundError, StorageError
+from headwater.errors import BlockValidationError, ObjectNotFoundError, StorageError
 
 __all__ = ["LocalFileSystem", "Secret"]
 
@@ -37,10 +37,32 @@ class Secret(Block):
             data = {**data, "value": json.dumps(data["value"]), "is_json": True}
         return data
 
+    @model_validator(mode="after")
+    def _json_text(self) -> Secret:
+        if self.is_json:
+            try:
+                json.loads(self.value.get_secret_value())
+            except ValueError:
+                raise ValueError("is_json is true but value is not valid JSON (the value is not shown)") from None
+        return self
+
     def get(self) -> Any:
-        """The secret's value: the string, or the parsed JSON value."""
+        """The secret's value: the string, or the parsed JSON value.
+
+        Raises:
+            BlockValidationError: ``is_json`` is true but the stored value is not JSON.
+        """
         raw = self.value.get_secret_value()
-        return json.loads(raw) if self.is_json else raw
+        if not self.is_json:
+            return raw
+        try:
+            return json.loads(raw)
+        except ValueError:
+            where = f"secret/{self.block_document_name}" if self.block_document_name else "this Secret"
+            raise BlockValidationError(
+                f"{where} has is_json=true but its value is not valid JSON: save it again with a JSON value "
+                f"(or is_json=false)"
+            ) from None
 
 
 class LocalFileSystem(ObjectStorage):
