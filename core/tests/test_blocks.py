@@ -220,7 +220,7 @@ def test_loading_a_block_whose_reference_was_deleted_names_the_referring_block()
     creds = WarehouseCredentials(username="a", password="pw-deleted-ref")
     creds.save("gone")
     Warehouse(host="h", credentials=creds).save("parent")
-    WarehouseCredentials.delete("gone")
+    WarehouseCredentials.delete("gone", force=True)
     with pytest.raises(BlockNotFoundError) as info:
         Warehouse.load("parent")
     assert "warehouse/parent refers to 'warehouse-credentials/gone', which does not exist" in str(info.value).replace("'warehouse/parent'", "warehouse/parent")

@@ -70,6 +70,23 @@ def test_nested_secret_fields_take_secret_env_and_stdin_and_warn_when_set():
     assert wrong.returncode != 0 and "credentials.password" in wrong.stderr
 
 
+def test_a_block_others_refer_to_is_not_deleted_without_force():
+    assert run_cli("block", "create", "-m", "blockdefs", "warehouse-credentials", "ann_1", "--set", "username=ann",
+                   "--secret-env", "password=PW", env={"PW": "cli-pass-9292"}).returncode == 0
+    assert run_cli("block", "create", "-m", "blockdefs", "warehouse-credentials", "ann21", "--set", "username=x",
+                   "--secret-env", "password=PW", env={"PW": "cli-pass-9393"}).returncode == 0
+    for name in ("a", "b"):
+        assert run_cli("block", "create", "-m", "blockdefs", "warehouse", name, "--set", "host=h",
+                       "--set", "credentials=warehouse-credentials/ann_1").returncode == 0
+    refused = run_cli("block", "delete", "warehouse-credentials/ann_1", "--yes")
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "referred to by warehouse/a, warehouse/b" in refused.stderr and "--force" in refused.stderr
+    assert run_cli("block", "delete", "warehouse-credentials/ann21", "--yes").returncode == 0  # not referred to
+    assert run_cli("block", "delete", "warehouse-credentials/ann_1", "--yes", "--force").returncode == 0
+    broken = run_cli("block", "check", "-m", "blockdefs", "warehouse/a")
+    assert "block 'warehouse/a' refers to 'warehouse-credentials/ann_1', which does not exist" in broken.stderr
+
+
 def test_local_file_system_create_and_check(tmp_path):
     assert run_cli("block", "create", "local-file-system", "raw", "--set", f"basepath={tmp_path}").returncode == 0
     ok = run_cli("block", "check", "local-file-system/raw")

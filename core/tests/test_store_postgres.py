@@ -73,3 +73,14 @@ def test_four_processes_writing_concurrently(pg_store):
     from headwater.store.documents import list_documents
 
     assert len(list_documents("warehouse")) == 160
+
+
+def test_block_referred_to_is_not_deleted_without_force_on_postgres(pg_store):
+    from headwater.blocks import BlockInUseError
+
+    creds = WarehouseCredentials(username="u", password="pg-ref-pw-1")
+    creds.save("c_1")
+    Warehouse(host="h", credentials=creds).save("w")
+    with pytest.raises(BlockInUseError, match="warehouse/w"):
+        WarehouseCredentials.delete("c_1")
+    WarehouseCredentials.delete("c_1", force=True)

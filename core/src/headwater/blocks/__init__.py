@@ -1,12 +1,13 @@
 """Blocks: typed, secret-safe configuration saved by name."""
 
-from headwater.blocks.core import Block, BlockMigrationError, BlockSchemaWarning
+from headwater.blocks.core import Block, BlockInUseError, BlockMigrationError, BlockSchemaWarning
 from headwater.blocks.storage import ObjectStorage, iter_local_files, join_key
 from headwater.blocks.system import LocalFileSystem, Secret
 from headwater.blocks.types import SecretBytes, SecretDict, SecretStr
 
 __all__ = [
     "Block",
+    "BlockInUseError",
     "BlockMigrationError",
     "BlockSchemaWarning",
     "LocalFileSystem",

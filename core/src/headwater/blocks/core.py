@@ -15,7 +15,7 @@ from headwater.errors import BlockValidationError, HeadwaterError
 from headwater.naming import slug_from_class_name
 from headwater.redaction import redact, remember
 
-__all__ = ["Block", "BlockMigrationError", "BlockSchemaWarning"]
+__all__ = ["Block", "BlockInUseError", "BlockMigrationError", "BlockSchemaWarning"]
 
 B = TypeVar("B", bound="Block")
 
@@ -26,6 +26,10 @@ class BlockSchemaWarning(UserWarning):
 
 class BlockMigrationError(BlockValidationError):
     """A block class's migration failed on a stored document."""
+
+
+class BlockInUseError(HeadwaterError):
+    """A block cannot be deleted: other saved blocks refer to it (pass ``force=True``)."""
 
 
 async def to_thread(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
@@ -136,11 +140,16 @@ class Block(BaseModel):
         return store.load_block(cls, name)  # type: ignore[return-value]
 
     @classmethod
-    def delete(cls, name: str) -> None:
-        """Delete the saved block ``name`` (and its secrets)."""
+    def delete(cls, name: str, force: bool = False) -> None:
+        """Delete the saved block ``name`` (and its secrets).
+
+        Raises:
+            BlockInUseError: other saved blocks refer to it and ``force`` is False (they would no
+                longer load).
+        """
         from headwater.blocks import store
 
-        store.delete_block(cls, name)
+        store.delete_block(cls, name, force=force)
 
     async def asave(self, name: str, overwrite: bool = False) -> str:
         return await to_thread(self.save, name, overwrite)
@@ -150,8 +159,8 @@ class Block(BaseModel):
         return await to_thread(cls.load, name)
 
     @classmethod
-    async def adelete(cls, name: str) -> None:
-        await to_thread(cls.delete, name)
+    async def adelete(cls, name: str, force: bool = False) -> None:
+        await to_thread(cls.delete, name, force)
 
     def check(self) -> None:
         """Test connectivity with this configuration; raise a HeadwaterError if it fails.

@@ -291,7 +291,17 @@ def _unknown_local(slug: str, module: str, class_name: str | None) -> UnknownBlo
     )
 
 
-def delete_block(cls: type[Block], ref: str) -> None:
+def referrers(tx: Any, slug: str, name: str) -> list[str]:
+    """The saved blocks whose documents refer to ``slug/name`` (as ``slug/name``)."""
+    marker = json.dumps({codec.REF: {"name": name, "slug": slug}}, sort_keys=True, separators=(",", ":"))
+    pattern = "%" + marker.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = tx.execute("SELECT slug, name, data FROM block_documents WHERE data LIKE :p ESCAPE '\\'", {"p": pattern})
+    return sorted(f"{r.slug}/{r.name}" for r in rows if marker in r.data)
+
+
+def delete_block(cls: type[Block], ref: str, force: bool = False) -> None:
+    from headwater.blocks.core import BlockInUseError
+
     slug, name = _resolve_target(cls, ref)
     with db_write() as tx:
         rows = query_documents(tx, slug, name)
@@ -301,6 +311,12 @@ def delete_block(cls: type[Block], ref: str) -> None:
             refs = ", ".join(sorted(f"{r.slug}/{r.name}" for r in rows))
             raise BlockNotFoundError(f"block name {name!r} is ambiguous ({refs}): delete it as 'slug/name'")
         row = rows[0]
+        users = [] if force else referrers(tx, row.slug, row.name)
+        if users:
+            raise BlockInUseError(
+                f"block '{row.slug}/{row.name}' is referred to by {', '.join(users)}, which would no longer load: "
+                f"delete or re-save those first, or delete anyway with force=True (CLI: --force)"
+            )
         old = tx.execute(_SECRETS, {"id": row.id})
         tx.execute("DELETE FROM block_secrets WHERE document_id = :id", {"id": row.id})
         tx.execute("DELETE FROM block_documents WHERE id = :id", {"id": row.id})

@@ -165,15 +165,19 @@ def create(slug: str, name: str, assignments: tuple[str, ...], secret_env: tuple
 @block.command("delete")
 @click.argument("ref")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
-def delete(ref: str, yes: bool) -> None:
-    """Delete a saved block and its secrets: REF is SLUG/NAME."""
+@click.option("--force", is_flag=True, help="Delete it even if other saved blocks refer to it.")
+def delete(ref: str, yes: bool, force: bool) -> None:
+    """Delete a saved block and its secrets: REF is SLUG/NAME.
+
+    A block that other saved blocks refer to is kept unless --force is given.
+    """
     from headwater.blocks.core import Block
     from headwater.store.documents import read_document
 
     doc = read_document(ref)
     if not yes and sys.stdin.isatty():
         click.confirm(f"delete {doc.ref}?", abort=True)
-    Block.delete(doc.ref)
+    Block.delete(doc.ref, force=force)
     click.echo(f"deleted {doc.ref}")
 
 
