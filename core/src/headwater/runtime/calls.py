@@ -277,11 +277,10 @@ class TaskCall:
                         else:
                             result = fn(*self.args, **self.kwargs)
                     except BaseException as exc:
-                        state, delay = self._failed_attempt(exc)
-                        if delay is not None:
-                            if delay:
-                                time.sleep(delay)
+                        final = self._after_failure(exc)
+                        if final is None:
                             continue
+                        state = final
                     else:
                         state = self._succeeded(result)
                     break
@@ -293,6 +292,15 @@ class TaskCall:
         if state.exception is not None and (state.type == "CRASHED" or isinstance(state.exception, TimeoutInterrupt)):
             raise state.exception
         return state
+
+    def _after_failure(self, exc: BaseException) -> State | None:
+        """The final state after a failed attempt, or None when a retry follows (its delay slept)."""
+        state, delay = self._failed_attempt(exc)
+        if delay is None:
+            return state
+        if delay:
+            time.sleep(delay)
+        return None
 
     async def run_async(self) -> State:
         """Run the call on the running event loop to a final state."""
@@ -376,11 +384,10 @@ class TaskCall:
                 except GeneratorExit:
                     raise
                 except BaseException as exc:
-                    state, delay = self._failed_attempt(exc)
-                    if delay is not None:
-                        if delay:
-                            time.sleep(delay)
+                    final = self._after_failure(exc)
+                    if final is None:
                         continue
+                    state = final
                 else:
                     state = Completed(None)
                 break
