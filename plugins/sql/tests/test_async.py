@@ -127,3 +127,19 @@ def test_async_get_connection_commits_or_rolls_back(async_url: str) -> None:
             return rows
 
     assert run(main()) == [(1,)]
+
+
+@ASYNC_BACKENDS
+def test_async_fetched_writes_are_committed(async_url: str) -> None:
+    async def main() -> None:
+        async with AsyncSqlAlchemyConnector(connection_info=async_url) as db:
+            await db.execute("CREATE TABLE w (id INTEGER PRIMARY KEY)")
+            assert await db.fetch_all("INSERT INTO w (id) VALUES (1) RETURNING id") == [(1,)]
+            assert await db.fetch_one("INSERT INTO w (id) VALUES (2) RETURNING id") == (2,)
+            assert await db.fetch_many("EXPLAIN SELECT id FROM w", size=1) != []  # closes (commits) the INSERT
+            with pytest.raises(SqlExecutionError):
+                await db.fetch_one("INSERT INTO w (id) VALUES (1) RETURNING id")
+
+    run(main())
+    url = async_url.replace("+aiosqlite", "")
+    assert _sync_count(url, "w") == 2

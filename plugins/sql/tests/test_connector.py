@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from headwater_sql import ConnectionComponents, DatabaseCredentials, SqlAlchemyConnector
+from headwater_sql import ConnectionComponents, DatabaseCredentials, SqlAlchemyConnector, SqlExecutionError
 
 
 def _seed(db: SqlAlchemyConnector, n: int = 5) -> None:
@@ -159,3 +159,34 @@ def test_threads_sharing_a_connector(connector: SqlAlchemyConnector, db_url: str
     assert results == [list(range(1, 11))] * 4
     assert _count(db_url) == 40
     assert connector.get_engine().pool.checkedout() == 0
+
+
+def test_fetched_writes_are_committed(connector: SqlAlchemyConnector, db_url: str) -> None:
+    # prefect-sqlalchemy commits what a fetched statement wrote when its connection is closed;
+    # INSERT/UPDATE ... RETURNING through fetch_* must not be rolled back silently.
+    _seed(connector, 2)
+    assert connector.fetch_all("INSERT INTO items (id, name) VALUES (:id, 'a') RETURNING id", {"id": 10}) == [(10,)]
+    assert _count(db_url) == 3
+    assert connector.fetch_one("INSERT INTO items (id, name) VALUES (11, 'b') RETURNING id") == (11,)
+    connector.reset_connections()
+    assert connector.fetch_many("UPDATE items SET name = 'u' WHERE id >= 10 RETURNING id", size=5) != []
+    connector.execute("DELETE FROM items WHERE id = 0")  # closes (and commits) the open query first
+    assert _count(db_url) == 3
+    assert sorted(r[0] for r in connector.fetch_all("SELECT id FROM items WHERE name = 'u'")) == [10, 11]
+    # A failing fetched statement writes nothing.
+    with pytest.raises(SqlExecutionError):
+        connector.fetch_all("INSERT INTO items (id, name) VALUES (10, 'dup') RETURNING id")
+    assert _count(db_url) == 3
+
+
+def test_fetch_one_of_statements_that_cannot_stream(connector: SqlAlchemyConnector, db_url: str, backend: str) -> None:
+    # On PostgreSQL fetch_one/fetch_many stream plain queries through a server-side cursor;
+    # SHOW, EXPLAIN and INSERT ... RETURNING cannot be declared as one and must still work.
+    _seed(connector, 1)
+    if backend == "postgres":
+        assert connector.fetch_one("SHOW server_version_num") is not None
+    assert connector.fetch_many("EXPLAIN SELECT id FROM items", size=1) != []
+    assert connector.fetch_one("INSERT INTO items (id, name) VALUES (:id, 'r') RETURNING id", {"id": 7}) == (7,)
+    assert connector.fetch_one("  -- comment\n WITH x AS (SELECT 1 AS a) SELECT a FROM x") == (1,)
+    connector.reset_connections()
+    assert _count(db_url) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -57,6 +58,22 @@ def freeze_parameters(parameters: Any) -> Any:
     if isinstance(parameters, (list, tuple)):
         return list(parameters)
     return parameters
+
+
+_LEADING = re.compile(r"^(?:\s+|--[^\n]*\n?|/\*.*?\*/|\()*", re.S)
+_WRITES = re.compile(r"\b(?:insert|update|delete|merge)\b", re.I)
+
+
+def streamable(operation: str) -> bool:
+    """Whether ``operation`` can run behind a server-side cursor (PostgreSQL's DECLARE).
+
+    Only plain queries can: SELECT, VALUES, TABLE, and WITH without data-modifying parts.
+    SHOW, EXPLAIN, ``INSERT ... RETURNING`` and the like are fetched without streaming.
+    """
+    head = _LEADING.sub("", operation, count=1)[:6].lower()
+    if head.startswith(("select", "values", "table")):
+        return True
+    return head.startswith("with") and not _WRITES.search(operation)
 
 
 class ConnectorBase(Block):

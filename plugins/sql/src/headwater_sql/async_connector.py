@@ -15,6 +15,7 @@ from headwater_sql._base import (
     insert_targets,
     iter_batches,
     start_rows,
+    streamable,
 )
 from headwater_sql.connector import _create_label, _pandas, _to_sql
 
@@ -84,13 +85,19 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         except Exception as exc:
             raise _engine.connection_error(exc, self.database_label) from exc
 
-    async def _reset(self) -> None:
+    async def _reset(self, commit: bool = True) -> None:
+        """Close the open query; commit what it wrote (``INSERT ... RETURNING``) unless it failed."""
         state = self._state
         result, conn = state.cursor_result, state.cursor_conn
         state.cursor_result = state.cursor_conn = state.cursor_key = None
         try:
             if result is not None:
                 await result.close()
+            if commit and conn is not None and conn.in_transaction():
+                try:
+                    await conn.commit()
+                except Exception as exc:
+                    _engine.raise_execution_error(exc, self.database_label, "COMMIT")
         finally:
             if conn is not None:
                 await conn.close()
@@ -168,7 +175,10 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         await self._reset()
         conn = await self._connect()
         try:
-            result = await conn.stream(text(operation), parameters, execution_options=execution_options)
+            if execution_options.get("stream_results", streamable(operation)):
+                result = await conn.stream(text(operation), parameters, execution_options=execution_options)
+            else:  # SHOW, EXPLAIN, INSERT ... RETURNING: no server-side cursor on PostgreSQL
+                result = _BufferedResult(await conn.execute(text(operation), parameters, execution_options=execution_options))
         except Exception as exc:
             await conn.close()
             _engine.raise_execution_error(exc, self.database_label, operation)
@@ -180,7 +190,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         try:
             return await awaitable
         except Exception as exc:
-            await self._reset()
+            await self._reset(commit=False)
             _engine.raise_execution_error(exc, self.database_label, operation)
 
     async def fetch_one(self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any) -> Row | None:
@@ -212,7 +222,9 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         conn = await self._connect()
         try:
             result = await conn.execute(text(operation), parameters, execution_options=execution_options)
-            return result.fetchall()
+            rows = result.fetchall()
+            await conn.commit()  # keeps what the statement wrote (INSERT ... RETURNING), as Prefect does
+            return rows
         except Exception as exc:
             _engine.raise_execution_error(exc, self.database_label, operation)
         finally:
@@ -370,3 +382,22 @@ class _AsyncTransaction:
                     await self._trans.rollback()
         finally:
             await self._conn.close()
+
+
+class _BufferedResult:
+    """A buffered ``CursorResult`` with the awaitable fetch methods of an ``AsyncResult``."""
+
+    def __init__(self, result: Any) -> None:
+        self._result = result
+
+    async def fetchone(self) -> Any:
+        return self._result.fetchone()
+
+    async def fetchmany(self, size: int) -> Any:
+        return self._result.fetchmany(size)
+
+    async def fetchall(self) -> Any:
+        return self._result.fetchall()
+
+    async def close(self) -> None:
+        self._result.close()

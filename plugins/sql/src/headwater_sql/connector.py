@@ -14,6 +14,7 @@ from headwater_sql._base import (
     insert_targets,
     iter_batches,
     start_rows,
+    streamable,
 )
 
 if TYPE_CHECKING:
@@ -119,7 +120,14 @@ class SqlAlchemyConnector(ConnectorBase):
         raise ValueError(f"client_type must be 'engine' or 'connection', not {client_type!r}")
 
     def reset_connections(self) -> None:
-        """Close the open query (if any) and return its connection to the pool."""
+        """Close the open query (if any), commit its transaction and return its connection to the pool.
+
+        The commit keeps what a fetched statement wrote (``INSERT ... RETURNING``, a function
+        that writes), as prefect-sqlalchemy does when it closes its fetch connections.
+        """
+        self._release(commit=True)
+
+    def _release(self, commit: bool) -> None:
         state = self._state
         with state.lock:
             result, conn = state.cursor_result, state.cursor_conn
@@ -127,6 +135,11 @@ class SqlAlchemyConnector(ConnectorBase):
             try:
                 if result is not None:
                     result.close()
+                if commit and conn is not None and conn.in_transaction():
+                    try:
+                        conn.commit()
+                    except Exception as exc:
+                        _engine.raise_execution_error(exc, self.database_label, "COMMIT")
             finally:
                 if conn is not None:
                     conn.close()
@@ -167,7 +180,7 @@ class SqlAlchemyConnector(ConnectorBase):
             return state.cursor_result
         conn = self._fresh_connection()
         try:
-            options = {"stream_results": True, **execution_options}
+            options = {"stream_results": streamable(operation), **execution_options}
             result = conn.execute(text(operation), parameters, execution_options=options)
         except Exception as exc:
             conn.close()
@@ -180,7 +193,7 @@ class SqlAlchemyConnector(ConnectorBase):
         try:
             return fetch()
         except Exception as exc:
-            self.reset_connections()
+            self._release(commit=False)
             _engine.raise_execution_error(exc, self.database_label, operation)
 
     def fetch_one(self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any) -> Row | None:
@@ -218,7 +231,9 @@ class SqlAlchemyConnector(ConnectorBase):
         # The query itself runs outside the lock: threads sharing a connector run in parallel.
         conn = self._fresh_connection()
         try:
-            return conn.execute(text(operation), parameters, execution_options=execution_options).fetchall()
+            rows = conn.execute(text(operation), parameters, execution_options=execution_options).fetchall()
+            conn.commit()  # keeps what the statement wrote (INSERT ... RETURNING), as Prefect does
+            return rows
         except Exception as exc:
             _engine.raise_execution_error(exc, self.database_label, operation)
         finally:
