@@ -104,3 +104,26 @@ def test_tasks_run_the_command(duckdb_built, make_duckdb_profile, duckdb_query):
     assert [n.unique_id for n in snap.nodes] == ["snapshot.headwater_demo.customers_snapshot"]
     assert [(n.unique_id, n.status) for n in fresh.nodes] == [("source.headwater_demo.raw.raw_orders", "pass")]
     assert len(tested.nodes) == 4 and all(n.status == "pass" for n in tested.nodes)
+
+
+def test_tasks_take_prefect_dbt_arguments(duckdb_built, make_duckdb_profile, duckdb_query, tmp_path):
+    # A prefect-dbt call: profiles_dir and project_dir positionally (in that order), plus
+    # overwrite_profiles / create_summary_artifact / summary_artifact_key keywords.
+    import yaml
+    from headwater_dbt import run_dbt_model
+
+    profile = make_duckdb_profile(duckdb_built.warehouse).get_profile()
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "profiles.yml").write_text(yaml.safe_dump(profile))
+
+    def build():
+        return run_dbt_model(
+            profiles, duckdb_built.project, overwrite_profiles=False, create_summary_artifact=True,
+            summary_artifact_key="dbt-run-summary", extra_command_args=["--select", "stg_orders"], stream_output=False,
+        )
+
+    invocation, _ = _run_in_flow(build)
+    assert invocation.success
+    assert [n.unique_id for n in invocation.nodes] == ["model.headwater_demo.stg_orders"]
+    assert duckdb_query(duckdb_built.warehouse, "select count(*) from main.stg_orders") == [(7,)]
