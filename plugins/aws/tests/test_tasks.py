@@ -30,7 +30,7 @@ def test_tasks_standalone(s3_server: Any, s3_bucket_name: str) -> None:
     other = s3_server.create_bucket()
     assert move_objects("b/one.txt", "moved.txt", s3_bucket_name, creds, target_bucket_name=other) == "moved.txt"
     assert s3_server.object_keys(other) == ["moved.txt"]
-    keys = [o["Key"] for o in list_objects(s3_bucket_name, creds, prefix="a")]
+    keys = [o["Key"] for o in list_objects(s3_bucket_name, creds, prefix="a/")]
     assert keys == ["a/one.txt"]
     assert list_objects(s3_bucket_name, creds, jmespath_query="Contents[].Size") == [3, 3]
     assert len(list_objects(s3_bucket_name, creds, page_size=1, max_items=1)) == 1
@@ -58,3 +58,41 @@ def test_tasks_inside_a_flow_are_task_runs(s3_server: Any, s3_bucket_name: str) 
     assert state.is_completed(), state
     assert sorted(state.result()) == ["out/0.txt", "out/1.txt", "out/2.txt"]
     assert s3_server.object_keys(s3_bucket_name, "out/") == ["out/0.txt", "out/1.txt", "out/2.txt"]
+
+
+def test_async_tasks_and_older_names_as_in_prefect_aws(s3_server: Any, s3_bucket_name: str) -> None:
+    """``from prefect_aws.s3 import aupload_to_bucket, s3_upload, ...`` only needs the import changed."""
+    import asyncio
+
+    from headwater_aws.s3 import (
+        acopy_objects,
+        adownload_from_bucket,
+        alist_objects,
+        amove_objects,
+        aupload_to_bucket,
+        s3_copy,
+        s3_download,
+        s3_list_objects,
+        s3_move,
+        s3_upload,
+    )
+
+    creds = credentials_for(s3_server)
+
+    @flow
+    async def pipeline() -> Any:
+        key = await aupload_to_bucket(b"async", s3_bucket_name, creds, key="in/a.txt")
+        copied = await acopy_objects(key, "copied/a.txt", s3_bucket_name, creds)
+        moved = await amove_objects(copied, "moved/a.txt", s3_bucket_name, creds)
+        listed = [o["Key"] for o in await alist_objects(s3_bucket_name, creds, prefix="")]
+        return key, moved, listed, await adownload_from_bucket(s3_bucket_name, moved, creds)
+
+    assert asyncio.run(pipeline()) == ("in/a.txt", "moved/a.txt", ["in/a.txt", "moved/a.txt"], b"async")
+    assert s3_server.read_object(s3_bucket_name, "moved/a.txt") == b"async"
+    assert s3_server.read_object(s3_bucket_name, "copied/a.txt") is None
+
+    assert s3_upload(b"old", s3_bucket_name, creds, key="old.txt") == "old.txt"
+    assert s3_download(s3_bucket_name, "old.txt", creds) == b"old"
+    assert s3_copy("old.txt", "old2.txt", s3_bucket_name, creds) == "old2.txt"
+    assert s3_move("old2.txt", "old3.txt", s3_bucket_name, creds) == "old3.txt"
+    assert [o["Key"] for o in s3_list_objects(s3_bucket_name, creds, prefix="old")] == ["old.txt", "old3.txt"]

@@ -17,6 +17,16 @@ _EXPORTS = {
     "MinIOCredentials": "headwater_aws.credentials",
     "S3Bucket": "headwater_aws._bucket",
     "AwsSecret": "headwater_aws.secrets_manager",
+    "acopy_objects": "headwater_aws._tasks",
+    "adownload_from_bucket": "headwater_aws._tasks",
+    "alist_objects": "headwater_aws._tasks",
+    "amove_objects": "headwater_aws._tasks",
+    "aupload_to_bucket": "headwater_aws._tasks",
+    "s3_copy": "headwater_aws._tasks",
+    "s3_download": "headwater_aws._tasks",
+    "s3_list_objects": "headwater_aws._tasks",
+    "s3_move": "headwater_aws._tasks",
+    "s3_upload": "headwater_aws._tasks",
     "copy_objects": "headwater_aws._tasks",
     "download_from_bucket": "headwater_aws._tasks",
     "list_objects": "headwater_aws._tasks",
@@ -28,7 +38,23 @@ __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
     from headwater_aws._bucket import S3Bucket  # noqa: F401
-    from headwater_aws._tasks import copy_objects, download_from_bucket, list_objects, move_objects, upload_to_bucket  # noqa: F401
+    from headwater_aws._tasks import (  # noqa: F401
+        acopy_objects,
+        adownload_from_bucket,
+        alist_objects,
+        amove_objects,
+        aupload_to_bucket,
+        copy_objects,
+        download_from_bucket,
+        list_objects,
+        move_objects,
+        s3_copy,
+        s3_download,
+        s3_list_objects,
+        s3_move,
+        s3_upload,
+        upload_to_bucket,
+    )
     from headwater_aws.credentials import AwsClientParameters, AwsCredentials, ClientType, MinIOCredentials  # noqa: F401
     from headwater_aws.secrets_manager import AwsSecret  # noqa: F401
 

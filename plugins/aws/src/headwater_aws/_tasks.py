@@ -12,7 +12,23 @@ from typing import Any, TypeVar
 
 from headwater_aws.credentials import AwsClientParameters, AwsCredentials, MinIOCredentials
 
-__all__ = ["copy_objects", "download_from_bucket", "list_objects", "move_objects", "upload_to_bucket"]
+__all__ = [
+    "acopy_objects",
+    "adownload_from_bucket",
+    "alist_objects",
+    "amove_objects",
+    "aupload_to_bucket",
+    "copy_objects",
+    "download_from_bucket",
+    "list_objects",
+    "move_objects",
+    "s3_copy",
+    "s3_download",
+    "s3_list_objects",
+    "s3_move",
+    "s3_upload",
+    "upload_to_bucket",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 Credentials = AwsCredentials | MinIOCredentials
@@ -107,3 +123,35 @@ def move_objects(
     """Move an object (server-side copy, then delete); returns the target key."""
     source = _bucket(source_bucket_name, aws_credentials)
     return source.move_object(source_path, target_path, target_bucket_name or source_bucket_name)
+
+
+# -- async twins and older names, as prefect-aws has them ---------------------------------------------
+
+
+def _async_twin(sync: Any, name: str) -> Any:
+    """An async task running ``sync``'s function in a worker thread, named ``name``."""
+    import functools
+
+    fn = getattr(sync, "fn", sync)
+
+    @functools.wraps(fn)
+    async def twin(*args: Any, **kwargs: Any) -> Any:
+        from headwater.blocks.core import to_thread
+
+        return await to_thread(fn, *args, **kwargs)
+
+    twin.__name__ = twin.__qualname__ = name
+    return _as_task(twin)
+
+
+adownload_from_bucket = _async_twin(download_from_bucket, "adownload_from_bucket")
+aupload_to_bucket = _async_twin(upload_to_bucket, "aupload_to_bucket")
+alist_objects = _async_twin(list_objects, "alist_objects")
+acopy_objects = _async_twin(copy_objects, "acopy_objects")
+amove_objects = _async_twin(move_objects, "amove_objects")
+
+s3_download = download_from_bucket
+s3_upload = upload_to_bucket
+s3_list_objects = list_objects
+s3_copy = copy_objects
+s3_move = move_objects
