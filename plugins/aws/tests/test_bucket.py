@@ -81,7 +81,13 @@ def test_upload_and_download_files(
     assert head["ContentType"] == "text/csv"
     monkeypatch.chdir(tmp_path)
     target = s3_bucket.download_object_to_path("x/r.csv")
-    assert target == Path("r.csv") and (tmp_path / "r.csv").read_bytes() == b"a,b\n1,2\n"
+    assert target == tmp_path / "r.csv" and (tmp_path / "r.csv").read_bytes() == b"a,b\n1,2\n"
+    # Absolute, as prefect-aws returns it: still right after the working directory changes.
+    (tmp_path / "sub").mkdir()
+    folder = s3_bucket.download_folder_to_path("x", "sub/got")
+    monkeypatch.chdir(tmp_path / "sub")
+    assert target.read_bytes() == b"a,b\n1,2\n" and (folder / "r.csv").read_bytes() == b"a,b\n1,2\n"
+    assert folder == tmp_path / "sub" / "got"
     (tmp_path / "into").mkdir()
     assert s3_bucket.download_object_to_path("report.csv", tmp_path / "into").read_bytes() == b"a,b\n1,2\n"
 

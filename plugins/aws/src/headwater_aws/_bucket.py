@@ -278,7 +278,8 @@ class S3Bucket(ObjectStorage):
         self, from_path: str, to_path: str | os.PathLike[str] | None = None,
         progress: ProgressCallback | None = None, **download_kwargs: Any,
     ) -> Path:
-        """Download the object at ``from_path`` to a local file (default: its name, here).
+        """Download the object at ``from_path`` to a local file (default: its name, here); returns
+        the file's absolute path.
 
         The file appears only once complete; an interrupted download leaves nothing behind.
         """
@@ -292,7 +293,7 @@ class S3Bucket(ObjectStorage):
                                          Callback=progress, Config=self._transfer_config())
         except Exception as exc:
             raise self._fail(exc, "download", key) from None
-        return target
+        return target.absolute()
 
     def download_object_to_file_object(
         self, from_path: str, to_file_object: BinaryIO, progress: ProgressCallback | None = None, **download_kwargs: Any
@@ -406,7 +407,7 @@ class S3Bucket(ObjectStorage):
         progress: ProgressCallback | None = None, **download_kwargs: Any,
     ) -> Path:
         """Download every object under ``from_folder`` into ``to_folder`` (default: here),
-        ``max_concurrency`` at a time; returns the local folder.
+        ``max_concurrency`` at a time; returns the local folder as an absolute path (as prefect-aws does).
 
         Raises:
             ObjectNotFoundError: there is no object under ``from_folder``.

@@ -192,4 +192,4 @@ def download_folder(
 
     run_bounded(jobs, fetch, bucket.max_concurrency, lambda job: job[3],
                 f"download of {bucket._where(prefix or None)} to {str(target)!r}")
-    return target
+    return target.absolute()
