@@ -210,3 +210,15 @@ def test_concurrent_large_files_share_one_client(gcs_bucket_name: str, gcp_crede
         out = block.download_folder_to_path("big", tmp_path / "back")
     assert read_tree(out) == contents
     assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
+
+
+def test_downloads_return_absolute_paths(gcs_bucket: GcsBucket, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As prefect-gcp: the returned paths stay right after the working directory changes."""
+    gcs_bucket.write_path("f/a.txt", b"A")
+    monkeypatch.chdir(tmp_path)
+    target = gcs_bucket.download_object_to_path("f/a.txt")
+    folder = gcs_bucket.download_folder_to_path("f", "got")
+    assert target == tmp_path / "a.txt" and folder == tmp_path / "got"
+    monkeypatch.chdir(tmp_path / "got")
+    assert target.read_bytes() == b"A" and (folder / "a.txt").read_bytes() == b"A"
+    assert gcs_bucket.get_directory("f", "again") == tmp_path / "got" / "again"

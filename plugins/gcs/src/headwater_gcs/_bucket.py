@@ -282,7 +282,8 @@ class GcsBucket(ObjectStorage):
         self, from_path: str, to_path: str | os.PathLike[str] | None = None,
         progress: ProgressCallback | None = None, **download_kwargs: Any,
     ) -> Path:
-        """Download the object at ``from_path`` to a local file (default: its name, here).
+        """Download the object at ``from_path`` to a local file (default: its name, here); returns
+        the file's absolute path.
 
         The file appears only once complete and verified; an interrupted download leaves
         nothing behind.
@@ -292,7 +293,7 @@ class GcsBucket(ObjectStorage):
             target = target / PurePosixPath(from_path).name
         key = self._key(from_path)
         replace_atomically(target, lambda fh: self._download(key, fh, progress, download_kwargs))
-        return target
+        return target.absolute()
 
     def download_object_to_file_object(
         self, from_path: str, to_file_object: BinaryIO, progress: ProgressCallback | None = None, **download_kwargs: Any
@@ -340,7 +341,7 @@ class GcsBucket(ObjectStorage):
         progress: ProgressCallback | None = None, **download_kwargs: Any,
     ) -> Path:
         """Download every object under ``from_folder`` into ``to_folder`` (default: here),
-        ``max_concurrency`` at a time; returns the local folder.
+        ``max_concurrency`` at a time; returns the local folder as an absolute path (as prefect-gcp does).
 
         Raises:
             ObjectNotFoundError: there is no object under ``from_folder``.
@@ -374,7 +375,7 @@ class GcsBucket(ObjectStorage):
 
         run_bounded(jobs, fetch, self.max_concurrency, lambda job: f"gs://{self.bucket}/{job[0]}",
                     f"download of {self._where(prefix or None)} to {str(target)!r}")
-        return target
+        return target.absolute()
 
     # -- async twins of the GCS-specific methods ------------------------------------------------
 

@@ -14,6 +14,11 @@ from headwater_gcs._errors import Where, translate
 from headwater_gcs.credentials import GcpCredentials
 
 __all__ = [
+    "acloud_storage_create_bucket",
+    "acloud_storage_download_blob_as_bytes",
+    "acloud_storage_download_blob_to_file",
+    "acloud_storage_upload_blob_from_file",
+    "acloud_storage_upload_blob_from_string",
     "cloud_storage_copy_blob",
     "cloud_storage_create_bucket",
     "cloud_storage_download_blob_as_bytes",
@@ -159,7 +164,48 @@ def cloud_storage_copy_blob(
     client = gcp_credentials.get_cloud_storage_client(project=project)
     source = client.bucket(source_bucket)
     dest = client.bucket(dest_bucket)
-    copied = _call("copy", gcp_credentials, source_bucket, source_blob,
-                   lambda: source.copy_blob(source.blob(source_blob), dest, new_name=dest_blob, timeout=timeout,
-                                            **copy_kwargs))
-    return copied.name
+    def copy() -> Any:
+        try:
+            return source.copy_blob(source.blob(source_blob), dest, new_name=dest_blob, timeout=timeout, **copy_kwargs)
+        except Exception as exc:
+            if getattr(exc, "code", None) == 404 and dest_bucket != source_bucket:
+                # The 404 may be the destination bucket's: say so rather than blame the source object.
+                from headwater_gcs._connection import connection_for
+
+                if connection_for(gcp_credentials).api.bucket_exists(dest_bucket) is False:
+                    where = Where(gcp_credentials.describe_endpoint(), dest_bucket, dest_blob or source_blob)
+                    raise translate(exc, f"copy gs://{source_bucket}/{source_blob} to gs://{dest_bucket}", where,
+                                    bucket_exists=False) from None
+            raise
+
+    return _call("copy", gcp_credentials, source_bucket, source_blob, copy).name
+
+
+# -- async twins (prefect-gcp's ``acloud_storage_*`` tasks) ------------------------------------------
+
+
+def _async_twin(sync: Any, name: str) -> Any:
+    """An async task running ``sync``'s function in a worker thread, named ``name``."""
+    import functools
+
+    fn = getattr(sync, "fn", sync)
+
+    @functools.wraps(fn)
+    async def twin(*args: Any, **kwargs: Any) -> Any:
+        from headwater.blocks.core import to_thread
+
+        return await to_thread(fn, *args, **kwargs)
+
+    twin.__name__ = twin.__qualname__ = name
+    return _as_task(twin)
+
+
+acloud_storage_create_bucket = _async_twin(cloud_storage_create_bucket, "acloud_storage_create_bucket")
+acloud_storage_download_blob_as_bytes = _async_twin(cloud_storage_download_blob_as_bytes,
+                                                    "acloud_storage_download_blob_as_bytes")
+acloud_storage_download_blob_to_file = _async_twin(cloud_storage_download_blob_to_file,
+                                                   "acloud_storage_download_blob_to_file")
+acloud_storage_upload_blob_from_string = _async_twin(cloud_storage_upload_blob_from_string,
+                                                     "acloud_storage_upload_blob_from_string")
+acloud_storage_upload_blob_from_file = _async_twin(cloud_storage_upload_blob_from_file,
+                                                   "acloud_storage_upload_blob_from_file")

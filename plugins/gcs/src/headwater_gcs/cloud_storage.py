@@ -2,6 +2,11 @@
 
 from headwater_gcs._bucket import GcsBucket
 from headwater_gcs._tasks import (
+    acloud_storage_create_bucket,
+    acloud_storage_download_blob_as_bytes,
+    acloud_storage_download_blob_to_file,
+    acloud_storage_upload_blob_from_file,
+    acloud_storage_upload_blob_from_string,
     cloud_storage_copy_blob,
     cloud_storage_create_bucket,
     cloud_storage_download_blob_as_bytes,
@@ -12,6 +17,11 @@ from headwater_gcs._tasks import (
 
 __all__ = [
     "GcsBucket",
+    "acloud_storage_create_bucket",
+    "acloud_storage_download_blob_as_bytes",
+    "acloud_storage_download_blob_to_file",
+    "acloud_storage_upload_blob_from_file",
+    "acloud_storage_upload_blob_from_string",
     "cloud_storage_copy_blob",
     "cloud_storage_create_bucket",
     "cloud_storage_download_blob_as_bytes",
