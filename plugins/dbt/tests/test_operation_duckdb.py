@@ -158,3 +158,23 @@ def test_existing_profiles_dir_is_used(duckdb_built, tmp_path, duckdb_query):
     )
     DbtCoreOperation(commands=["dbt seed --select raw_orders"], project_dir=duckdb_built.project, profiles_dir=tmp_path).run()
     assert duckdb_query(tmp_path / "p.duckdb", "select count(*) from main.raw_orders") == [(7,)]
+
+
+def test_working_dir_as_in_prefect_dbt(project_copy, tmp_path, duckdb_query, make_duckdb_profile):
+    # prefect-dbt's DbtCoreOperation runs its commands in working_dir: a relative project_dir
+    # (or, without one, working_dir itself) and a relative profiles_dir are found from there.
+    import yaml
+
+    warehouse = tmp_path / "wd.duckdb"
+    (project_copy.parent / "profiles").mkdir()
+    (project_copy.parent / "profiles" / "profiles.yml").write_text(yaml.safe_dump(make_duckdb_profile(warehouse).get_profile()))
+    DbtCoreOperation(
+        commands=["dbt seed --select raw_orders"], working_dir=project_copy.parent, project_dir=project_copy.name,
+        profiles_dir="profiles", stream_output=False,
+    ).run()
+    assert duckdb_query(warehouse, "select count(*) from main.raw_orders") == [(7,)]
+    DbtCoreOperation(
+        commands=["dbt run --select stg_orders"], working_dir=project_copy, dbt_cli_profile=make_duckdb_profile(warehouse),
+        stream_output=False,
+    ).run()
+    assert duckdb_query(warehouse, "select count(*) from main.stg_orders") == [(7,)]

@@ -60,6 +60,11 @@ class DbtCoreOperation(Block):
         description="Accepted for Prefect compatibility; a dbt_cli_profile is always written to a private "
         "temporary folder and never over an existing profiles.yml.",
     )
+    working_dir: Path | None = Field(
+        default=None,
+        description="The folder the commands run in, as in prefect-dbt: a relative project_dir or profiles_dir "
+        "is taken from it, and without project_dir it is the project (default: the working directory).",
+    )
     dbt_cli_profile: DbtCliProfile | None = Field(default=None, description="The profile (and its target) to run with.")
     stream_output: bool = Field(default=True, description="Send dbt's log lines to the run logger.")
     env: dict[str, str] = Field(default_factory=dict, description="Environment variables set while dbt runs.")
@@ -85,9 +90,9 @@ class DbtCoreOperation(Block):
             DbtProfileError: the profile or its target is unusable.
             DbtAdapterNotInstalledError: the target's adapter is not installed.
         """
-        project = check_project_dir(self.project_dir or Path.cwd())
+        project = check_project_dir(self._project())
         done: list[DbtInvocation] = []
-        with profile_context(self.dbt_cli_profile, self.profiles_dir, project, self.env) as (
+        with profile_context(self.dbt_cli_profile, self._profiles_dir(), project, self.env) as (
             profiles_dir, digest, extra_args, flags,
         ):
             for command in self.commands:
@@ -116,11 +121,20 @@ class DbtCoreOperation(Block):
             DbtAdapterNotInstalledError: the target's adapter is not installed.
             ConnectionFailedError: (PostgreSQL) the server cannot be reached or refuses the credentials.
         """
-        check_project_dir(self.project_dir or Path.cwd())
+        check_project_dir(self._project())
         if self.dbt_cli_profile is not None:
             self.dbt_cli_profile.check()
         elif self.profiles_dir is not None:
-            _profiles_folder(self.profiles_dir)
+            _profiles_folder(self._profiles_dir())
+
+    def _project(self) -> Path:
+        base = self.working_dir.expanduser() if self.working_dir else Path.cwd()
+        return base / self.project_dir.expanduser() if self.project_dir else base
+
+    def _profiles_dir(self) -> Path | None:
+        if self.profiles_dir is None or self.working_dir is None:
+            return self.profiles_dir
+        return self.working_dir.expanduser() / self.profiles_dir.expanduser()
 
     async def arun(self) -> DbtOperationResult:
         """:meth:`run` in a worker thread."""
