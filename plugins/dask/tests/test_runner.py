@@ -9,6 +9,7 @@ import pytest
 from headwater import flow, get_run_logger, task
 from headwater.runtime import INPUTS, flow_run, task_run
 from headwater_dask import DaskTaskRunner
+from headwater_dask.errors import DaskClusterConfigError
 
 
 def history() -> Any:
@@ -193,3 +194,18 @@ def test_secrets_known_only_to_a_worker_are_redacted_from_history(dask_address: 
     assert all(secret not in m for m in messages)
     assert secret not in run["message"]
     assert secret not in capfd.readouterr().err
+
+
+def test_runner_takes_a_running_distributed_cluster_as_in_prefect_dask(dask_cluster: Any) -> None:
+    # prefect-dask: DaskTaskRunner(cluster=<a distributed Cluster object>) runs on that cluster.
+    @flow(task_runner=DaskTaskRunner(cluster=dask_cluster))
+    def squares(n: int) -> list[Any]:
+        return [f.result() for f in square.map(range(n))]
+
+    out = squares(3)
+    assert [value for value, _ in out] == [0, 1, 4]
+    assert os.getpid() not in {pid for _, pid in out}
+    with pytest.raises(DaskClusterConfigError):
+        DaskTaskRunner(cluster=dask_cluster, cluster_kwargs={"n_workers": 1})
+    with pytest.raises(DaskClusterConfigError):
+        DaskTaskRunner(cluster="tcp://127.0.0.1:1")

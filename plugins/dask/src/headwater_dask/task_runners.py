@@ -57,10 +57,25 @@ class DaskTaskRunner(TaskRunner):
         adapt_kwargs: dict[str, Any] | None = None,
         client_kwargs: dict[str, Any] | None = None,
         *,
-        cluster: DaskCluster | None = None,
+        cluster: DaskCluster | Any | None = None,
     ) -> None:
         super().__init__()
+        from headwater_dask.blocks import DaskCluster
+
+        if cluster is not None and not isinstance(cluster, DaskCluster) and hasattr(cluster, "scheduler_address"):
+            # prefect-dask's DaskTaskRunner(cluster=<a running distributed Cluster>): connect to it.
+            if address or cluster_class or cluster_kwargs or adapt_kwargs:
+                raise DaskClusterConfigError(
+                    "DaskTaskRunner(cluster=<a running cluster>) connects to that cluster: do not also pass "
+                    "address, cluster_class, cluster_kwargs or adapt_kwargs"
+                )
+            address, cluster = cluster.scheduler_address, None
         if cluster is not None:
+            if not isinstance(cluster, DaskCluster):
+                raise DaskClusterConfigError(
+                    f"DaskTaskRunner(cluster=...) takes a DaskCluster block or a running distributed cluster, "
+                    f"not {type(cluster).__name__}"
+                )
             if address or cluster_class or cluster_kwargs or adapt_kwargs or client_kwargs:
                 raise DaskClusterConfigError(
                     "DaskTaskRunner(cluster=...) takes every setting from the block: do not also pass "
