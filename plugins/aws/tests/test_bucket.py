@@ -227,3 +227,41 @@ def test_lean_path_handles_awkward_keys(s3_bucket: S3Bucket, s3_endpoint: Any, t
     assert s3_endpoint.read_object(s3_bucket.bucket_name, "odd/plus+sign.txt") == b"1" * 50
     s3_bucket.download_folder_to_path("odd", tmp_path / "dst")
     assert read_tree(tmp_path / "dst") == read_tree(tmp_path / "src")
+
+
+def test_boto3_transfer_keywords_pass_through_as_in_prefect_aws(s3_bucket: S3Bucket, s3_endpoint: Any, tmp_path: Path) -> None:
+    """prefect-aws hands **upload_kwargs / **download_kwargs to boto3's upload_file / download_file,
+    so migrated code passes Callback= and Config=; they must not be taken for S3 arguments."""
+    from boto3.s3.transfer import TransferConfig
+
+    src = tmp_path / "f.bin"
+    src.write_bytes(b"0123456789")
+    seen: list[int] = []
+    progress: list[int] = []
+    s3_bucket.upload_from_path(src, "k/f.bin", progress=progress.append, Callback=seen.append,
+                               Config=TransferConfig(multipart_threshold=5 * 1024 * 1024), ContentType="text/plain")
+    assert sum(seen) == sum(progress) == 10
+    assert s3_endpoint.read_object(s3_bucket.bucket_name, "k/f.bin") == b"0123456789"
+    assert s3_endpoint.client().head_object(Bucket=s3_bucket.bucket_name, Key="k/f.bin")["ContentType"] == "text/plain"
+    seen.clear()
+    out = s3_bucket.download_object_to_path("k/f.bin", tmp_path / "out.bin", Callback=seen.append, Config=TransferConfig())
+    assert out.read_bytes() == b"0123456789" and sum(seen) == 10
+    sink = io.BytesIO()
+    s3_bucket.download_object_to_file_object("k/f.bin", sink, Callback=seen.append)
+    assert sink.getvalue() == b"0123456789"
+    s3_bucket.upload_from_file_object(io.BytesIO(b"abc"), "k/fo.bin", Callback=seen.append)
+    assert s3_endpoint.read_object(s3_bucket.bucket_name, "k/fo.bin") == b"abc"
+    seen.clear()
+    assert s3_bucket.upload_from_folder(tmp_path, "tree", Callback=seen.append) == "tree"
+    assert sum(seen) == 20
+    got = s3_bucket.download_folder_to_path("tree", tmp_path / "back", Config=TransferConfig())
+    assert (got / "f.bin").read_bytes() == b"0123456789" and (got / "out.bin").read_bytes() == b"0123456789"
+
+
+def test_basepath_is_bucket_folder(s3_bucket: S3Bucket, s3_endpoint: Any) -> None:
+    """Prefect storage blocks call the folder ``basepath``; it reads and sets ``bucket_folder``."""
+    assert s3_bucket.basepath == ""
+    s3_bucket.basepath = "/runs/"
+    assert s3_bucket.bucket_folder == "runs"
+    assert s3_bucket.write_path("a.txt", b"A") == "runs/a.txt"
+    assert s3_endpoint.read_object(s3_bucket.bucket_name, "runs/a.txt") == b"A"

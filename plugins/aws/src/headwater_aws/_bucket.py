@@ -64,6 +64,15 @@ class S3Bucket(ObjectStorage):
     def _normal_folder(cls, value: str) -> str:
         return join_key(value)
 
+    @property
+    def basepath(self) -> str:
+        """``bucket_folder``, under the name Prefect's storage blocks give it."""
+        return self.bucket_folder
+
+    @basepath.setter
+    def basepath(self, value: str) -> None:
+        self.bucket_folder = value
+
     # -- plumbing -----------------------------------------------------------------------------
 
     def _client(self) -> Any:
@@ -258,8 +267,9 @@ class S3Bucket(ObjectStorage):
         if not source.is_file():
             raise ObjectNotFoundError(f"no local file {str(source)!r} to upload")
         key = self._key(to_path or source.name)
+        extra, progress, config = _transfer_args(upload_kwargs, progress)
         _folders.upload_file(self, self._client(), source, key, source.stat().st_size, progress,
-                             _extra_args(upload_kwargs), self._transfer_config())
+                             extra, config or self._transfer_config())
         return key
 
     def upload_from_file_object(
@@ -267,9 +277,10 @@ class S3Bucket(ObjectStorage):
     ) -> str:
         """Upload the rest of a binary file object to ``to_path``; returns the full key."""
         key = self._key(to_path)
+        extra, progress, config = _transfer_args(upload_kwargs, progress)
         try:
-            self._client().upload_fileobj(from_file_object, self.bucket_name, key, ExtraArgs=_extra_args(upload_kwargs) or None,
-                                          Callback=progress, Config=self._transfer_config())
+            self._client().upload_fileobj(from_file_object, self.bucket_name, key, ExtraArgs=extra or None,
+                                          Callback=progress, Config=config or self._transfer_config())
         except Exception as exc:
             raise self._fail(exc, "upload to", key) from None
         return key
@@ -288,9 +299,10 @@ class S3Bucket(ObjectStorage):
             target = target / PurePosixPath(from_path).name
         target.parent.mkdir(parents=True, exist_ok=True)
         key = self._key(from_path)
+        extra, progress, config = _transfer_args(download_kwargs, progress)
         try:
-            self._client().download_file(self.bucket_name, key, str(target), ExtraArgs=_extra_args(download_kwargs) or None,
-                                         Callback=progress, Config=self._transfer_config())
+            self._client().download_file(self.bucket_name, key, str(target), ExtraArgs=extra or None,
+                                         Callback=progress, Config=config or self._transfer_config())
         except Exception as exc:
             raise self._fail(exc, "download", key) from None
         return target.absolute()
@@ -300,9 +312,10 @@ class S3Bucket(ObjectStorage):
     ) -> BinaryIO:
         """Download the object at ``from_path`` into a binary file object; returns it."""
         key = self._key(from_path)
+        extra, progress, config = _transfer_args(download_kwargs, progress)
         try:
-            self._client().download_fileobj(self.bucket_name, key, to_file_object, ExtraArgs=_extra_args(download_kwargs) or None,
-                                            Callback=progress, Config=self._transfer_config())
+            self._client().download_fileobj(self.bucket_name, key, to_file_object, ExtraArgs=extra or None,
+                                            Callback=progress, Config=config or self._transfer_config())
         except Exception as exc:
             raise self._fail(exc, "download", key) from None
         return to_file_object
@@ -357,9 +370,10 @@ class S3Bucket(ObjectStorage):
             body = bucket._client().get_object(Bucket=bucket.bucket_name, Key=source)["Body"]
         except Exception as exc:
             raise bucket._fail(exc, "stream", source) from None
+        extra, progress, config = _transfer_args(upload_kwargs, None)
         try:
-            self._client().upload_fileobj(body, self.bucket_name, key, ExtraArgs=_extra_args(upload_kwargs) or None,
-                                          Config=self._transfer_config())
+            self._client().upload_fileobj(body, self.bucket_name, key, ExtraArgs=extra or None, Callback=progress,
+                                          Config=config or self._transfer_config())
         except Exception as exc:
             raise self._fail(exc, f"stream s3://{bucket.bucket_name}/{source} to", key) from None
         finally:
@@ -390,8 +404,8 @@ class S3Bucket(ObjectStorage):
         Raises:
             TransferError: some files failed; the message lists what was and was not transferred.
         """
-        count = _folders.upload_folder(self, from_folder, to_folder, skip_unchanged, progress, ignore_file,
-                                       _extra_args(upload_kwargs))
+        extra, progress, config = _transfer_args(upload_kwargs, progress)
+        count = _folders.upload_folder(self, from_folder, to_folder, skip_unchanged, progress, ignore_file, extra, config)
         return self._key(to_folder) if count else None
 
     def put_directory(
@@ -413,7 +427,8 @@ class S3Bucket(ObjectStorage):
             ObjectNotFoundError: there is no object under ``from_folder``.
             TransferError: some objects failed; the message lists what was and was not transferred.
         """
-        return _folders.download_folder(self, from_folder, to_folder, progress, _extra_args(download_kwargs))
+        extra, progress, config = _transfer_args(download_kwargs, progress)
+        return _folders.download_folder(self, from_folder, to_folder, progress, extra, config)
 
     # -- async twins of the S3-specific methods ---------------------------------------------------
 
@@ -440,6 +455,26 @@ class S3Bucket(ObjectStorage):
 
     async def acheck(self) -> None:
         await to_thread(self.check)
+
+
+def _transfer_args(
+    kwargs: dict[str, Any], progress: ProgressCallback | None,
+) -> tuple[dict[str, Any], ProgressCallback | None, Any]:
+    """Split boto3 transfer keywords as prefect-aws passes them through (``Callback=``,
+    ``Config=TransferConfig(...)``) from S3 arguments; ``Callback`` is called alongside
+    ``progress``. Returns (S3 arguments, progress callback, TransferConfig or None)."""
+    callback = kwargs.pop("Callback", None)
+    config = kwargs.pop("Config", None)
+    extra = _extra_args(kwargs)
+    if callback is None or progress is None:
+        return extra, progress or callback, config
+    first, second = progress, callback
+
+    def both(nbytes: int) -> None:
+        first(nbytes)
+        second(nbytes)
+
+    return extra, both, config
 
 
 def _extra_args(kwargs: dict[str, Any]) -> dict[str, Any]:

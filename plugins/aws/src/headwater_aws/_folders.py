@@ -43,7 +43,7 @@ def upload_file(
             if progress is not None:
                 progress(size)
             return
-    if size < bucket.multipart_threshold:
+    if size < getattr(config, "multipart_threshold", bucket.multipart_threshold):
         try:
             with open(source, "rb") as body:
                 client.put_object(Bucket=bucket.bucket_name, Key=key, Body=body, **extra)
@@ -92,6 +92,7 @@ def _abort_leftovers(bucket: S3Bucket, client: Any, key: str, started: float) ->
 def upload_folder(
     bucket: S3Bucket, from_folder: str | os.PathLike[str], to_folder: str | None, skip_unchanged: bool,
     progress: ProgressCallback | None, ignore_file: str | os.PathLike[str] | None, extra: dict[str, Any],
+    config: Any = None,
 ) -> int:
     """Upload every file under ``from_folder`` to ``to_folder``; returns the number of files
     (uploaded or skipped as unchanged)."""
@@ -106,7 +107,7 @@ def upload_folder(
     remote: dict[str, dict[str, Any]] = {}
     if skip_unchanged:
         remote = {obj["Key"]: obj for obj in bucket.list_objects(to_folder or "")}
-    config = bucket._transfer_config(threads=_PARTS_PER_FILE_IN_FOLDERS)
+    config = config or bucket._transfer_config(threads=_PARTS_PER_FILE_IN_FOLDERS)
     report = serialised(progress)
     lean = _lean_for(bucket, client, jobs, extra)
 
@@ -150,7 +151,7 @@ def _unchanged(bucket: S3Bucket, client: Any, path: Path, size: int, remote: dic
 
 def download_folder(
     bucket: S3Bucket, from_folder: str, to_folder: str | os.PathLike[str] | None,
-    progress: ProgressCallback | None, extra: dict[str, Any],
+    progress: ProgressCallback | None, extra: dict[str, Any], config: Any = None,
 ) -> Path:
     """Download every object under ``from_folder`` into ``to_folder``; returns the local folder."""
     target = Path(to_folder) if to_folder is not None else Path(".")
@@ -165,7 +166,7 @@ def download_folder(
         raise ObjectNotFoundError(f"no objects under {bucket._where(prefix or None)}")
     target.mkdir(parents=True, exist_ok=True)
     client = bucket._client()
-    config = bucket._transfer_config(threads=_PARTS_PER_FILE_IN_FOLDERS)
+    config = config or bucket._transfer_config(threads=_PARTS_PER_FILE_IN_FOLDERS)
     report = serialised(progress)
     lean = _lean_for(bucket, client, jobs, extra)
 
@@ -178,7 +179,7 @@ def download_folder(
                 report(size)
             return
         try:
-            if size < bucket.multipart_threshold:
+            if size < getattr(config, "multipart_threshold", bucket.multipart_threshold):
                 body = client.get_object(Bucket=bucket.bucket_name, Key=key, **extra)["Body"]
                 replace_atomically(dest, lambda fh: fh.write(body.read()))
                 if report is not None:
