@@ -222,3 +222,32 @@ def test_downloads_return_absolute_paths(gcs_bucket: GcsBucket, tmp_path: Path, 
     monkeypatch.chdir(tmp_path / "got")
     assert target.read_bytes() == b"A" and (folder / "a.txt").read_bytes() == b"A"
     assert gcs_bucket.get_directory("f", "again") == tmp_path / "got" / "again"
+
+
+def test_google_keywords_pass_through_as_in_prefect_gcp(gcs_bucket: GcsBucket, tmp_path: Path, gcs_server: Any) -> None:
+    """prefect-gcp hands **upload_kwargs / **download_kwargs to google-cloud-storage, so migrated
+    code passes timeout=, start=/end=, if_generation_match=...; they must reach it."""
+    src = tmp_path / "f.txt"
+    src.write_bytes(b"0123456789")
+    assert gcs_bucket.upload_from_path(src, "k/f.txt", timeout=30) == "k/f.txt"
+    assert gcs_bucket.upload_from_file_object(io.BytesIO(b"abc"), "k/fo.txt", timeout=30) == "k/fo.txt"
+    assert gcs_server.read_object(gcs_bucket.bucket, "k/f.txt") == b"0123456789"
+    assert gcs_server.read_object(gcs_bucket.bucket, "k/fo.txt") == b"abc"
+    part = gcs_bucket.download_object_to_path("k/f.txt", tmp_path / "part.txt", timeout=30, start=2, end=4)
+    assert part.read_bytes() == b"234"
+    assert gcs_bucket.upload_from_folder(tmp_path, "tree", timeout=30) == "tree"
+    back = gcs_bucket.download_folder_to_path("tree", tmp_path / "back", timeout=30)
+    assert (back / "f.txt").read_bytes() == b"0123456789"
+    with pytest.raises(StorageError, match=r"gs://.*k/f.txt.*precondition did not hold \(412\)") as caught:
+        gcs_bucket.upload_from_path(src, "k/f.txt", if_generation_match=0)
+    assert "\n" not in str(caught.value)
+    assert gcs_server.read_object(gcs_bucket.bucket, "k/f.txt") == b"0123456789"
+
+
+def test_basepath_is_bucket_folder(gcs_bucket: GcsBucket, gcs_server: Any) -> None:
+    """Prefect storage blocks call the folder ``basepath``; it reads and sets ``bucket_folder``."""
+    assert gcs_bucket.basepath == ""
+    gcs_bucket.basepath = "/runs/"
+    assert gcs_bucket.bucket_folder == "runs"
+    assert gcs_bucket.write_path("a.txt", b"A") == "runs/a.txt"
+    assert gcs_server.read_object(gcs_bucket.bucket, "runs/a.txt") == b"A"

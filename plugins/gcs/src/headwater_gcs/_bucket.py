@@ -85,6 +85,15 @@ class GcsBucket(ObjectStorage):
             raise ValueError("must be a positive multiple of 262144 (256 KiB)")
         return value
 
+    @property
+    def basepath(self) -> str:
+        """``bucket_folder``, under the name Prefect's storage blocks give it."""
+        return self.bucket_folder
+
+    @basepath.setter
+    def basepath(self, value: str) -> None:
+        self.bucket_folder = value
+
     # -- plumbing -----------------------------------------------------------------------------
 
     def _conn(self) -> Connection:
@@ -446,7 +455,8 @@ class GcsBucket(ObjectStorage):
         blob = self._bucket_ref().blob(key, chunk_size=self.chunk_size)
         source = ProgressReader(fh, progress) if progress is not None else fh
         try:
-            blob.upload_from_file(source, size=size, retry=conn.retry, timeout=conn.timeout, **upload_kwargs)
+            # The caller's timeout= / retry= (prefect-gcp passes them through) win over the credentials'.
+            blob.upload_from_file(source, size=size, **{"retry": conn.retry, "timeout": conn.timeout, **upload_kwargs})
         except Exception as exc:
             cause = _source_failure(exc)
             if cause is not None:
@@ -464,8 +474,8 @@ class GcsBucket(ObjectStorage):
             return
         sink = ProgressWriter(fh, progress) if progress is not None else fh
         try:
-            self._bucket_ref().blob(key).download_to_file(sink, retry=conn.retry, timeout=conn.timeout,
-                                                          **download_kwargs)
+            self._bucket_ref().blob(key).download_to_file(
+                sink, **{"retry": conn.retry, "timeout": conn.timeout, **download_kwargs})
         except Exception as exc:
             raise self._fail(exc, "download", key) from None
 

@@ -82,6 +82,11 @@ def translate(exc: BaseException, action: str, where: Where, bucket_exists: bool
                 "check the bucket name or create it with GcsBucket.create_bucket()"
             )
         return ObjectNotFoundError(f"cannot {action}: no object {where}")
+    if isinstance(exc, gexc.PreconditionFailed) or getattr(exc, "code", None) == 412:
+        return StorageError(
+            f"cannot {action} {where}: a precondition did not hold (412), e.g. if_generation_match=0 "
+            "and the object already exists, or the object changed since its generation was read"
+        )
     if isinstance(exc, (gexc.Forbidden, gexc.Unauthorized)) or getattr(exc, "code", None) in (401, 403):
         return ConnectionFailedError(
             f"cannot {action} {where}: access denied ({getattr(exc, 'code', '?')}); "
