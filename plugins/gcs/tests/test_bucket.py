@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from headwater.blocks import Block, LocalFileSystem
-from headwater.errors import ObjectNotFoundError, StorageError
+from headwater.errors import ConfigError, ObjectNotFoundError, StorageError
 from headwater_gcs import GcpCredentials, GcsBucket
 
 from .conftest import make_tree, read_tree
@@ -251,3 +251,21 @@ def test_basepath_is_bucket_folder(gcs_bucket: GcsBucket, gcs_server: Any) -> No
     assert gcs_bucket.bucket_folder == "runs"
     assert gcs_bucket.write_path("a.txt", b"A") == "runs/a.txt"
     assert gcs_server.read_object(gcs_bucket.bucket, "runs/a.txt") == b"A"
+
+
+def test_upload_from_dataframe_as_in_prefect_gcp(gcs_bucket_name: str, gcp_credentials: GcpCredentials,
+                                                 gcs_server: Any) -> None:
+    import gzip
+
+    pd = pytest.importorskip("pandas")
+    from headwater_gcs.cloud_storage import DataFrameSerializationFormat
+
+    block = GcsBucket(bucket=gcs_bucket_name, gcp_credentials=gcp_credentials, bucket_folder="frames")
+    df = pd.DataFrame({"a": [1, 2], "b": ["x", "ü"]})
+    assert block.upload_from_dataframe(df, "day.txt") == "frames/day.csv.gz"  # default: csv_gzip
+    assert gzip.decompress(gcs_server.read_object(gcs_bucket_name, "frames/day.csv.gz")).decode() == "a,b\n1,x\n2,ü\n"
+    assert block.upload_from_dataframe(df, "d/plain", DataFrameSerializationFormat.CSV) == "frames/d/plain.csv"
+    assert gcs_server.read_object(gcs_bucket_name, "frames/d/plain.csv") == "a,b\n1,x\n2,ü\n".encode()
+    assert block.get_bucket().get_blob("frames/d/plain.csv").content_type == "text/csv"
+    with pytest.raises(ConfigError, match="unknown serialization_format 'xlsx'"):
+        block.upload_from_dataframe(df, "bad", "xlsx")

@@ -28,6 +28,8 @@ from headwater_gcs.credentials import GcpCredentials
 if TYPE_CHECKING:
     from google.cloud.storage import Blob, Bucket
 
+    from headwater_gcs._dataframe import DataFrameSerializationFormat
+
 __all__ = ["GcsBucket"]
 
 SMALL_OBJECT_LIMIT = 8 * 1024 * 1024
@@ -385,6 +387,30 @@ class GcsBucket(ObjectStorage):
         run_bounded(jobs, fetch, self.max_concurrency, lambda job: f"gs://{self.bucket}/{job[0]}",
                     f"download of {self._where(prefix or None)} to {str(target)!r}")
         return target.absolute()
+
+    def upload_from_dataframe(
+        self, df: Any, to_path: str, serialization_format: str | DataFrameSerializationFormat = "csv_gzip",
+        **upload_kwargs: Any,
+    ) -> str:
+        """Upload a pandas DataFrame (without its index), as prefect-gcp does; returns the full name.
+
+        Args:
+            df: The DataFrame.
+            to_path: Destination relative to ``bucket_folder``; its extension is replaced by the
+                format's (``.csv``, ``.csv.gz``, ``.parquet``, ``.snappy.parquet``, ``.gz.parquet``).
+            serialization_format: ``"csv"``, ``"csv_gzip"`` (default), ``"parquet"``,
+                ``"parquet_snappy"``, ``"parquet_gzip"`` or a :class:`DataFrameSerializationFormat`.
+            **upload_kwargs: As for :meth:`upload_from_file_object`.
+        """
+        from headwater_gcs._dataframe import upload_dataframe
+
+        return upload_dataframe(self, df, to_path, serialization_format, upload_kwargs)
+
+    async def aupload_from_dataframe(
+        self, df: Any, to_path: str, serialization_format: str | DataFrameSerializationFormat = "csv_gzip",
+        **upload_kwargs: Any,
+    ) -> str:
+        return await to_thread(self.upload_from_dataframe, df, to_path, serialization_format, **upload_kwargs)
 
     # -- async twins of the GCS-specific methods ------------------------------------------------
 

@@ -1,6 +1,7 @@
 """prefect-gcp's ``prefect_gcp.cloud_storage`` names: ``GcsBucket`` and the Cloud Storage tasks."""
 
 from headwater_gcs._bucket import GcsBucket
+from headwater_gcs._dataframe import DataFrameSerializationFormat
 from headwater_gcs._tasks import (
     acloud_storage_create_bucket,
     acloud_storage_download_blob_as_bytes,
@@ -16,6 +17,7 @@ from headwater_gcs._tasks import (
 )
 
 __all__ = [
+    "DataFrameSerializationFormat",
     "GcsBucket",
     "acloud_storage_create_bucket",
     "acloud_storage_download_blob_as_bytes",
