@@ -143,3 +143,19 @@ def test_async_fetched_writes_are_committed(async_url: str) -> None:
     run(main())
     url = async_url.replace("+aiosqlite", "")
     assert _sync_count(url, "w") == 2
+
+
+@ASYNC_BACKENDS
+def test_async_lookup_inside_a_paging_loop_does_not_restart_the_loop(async_url: str) -> None:
+    async def main() -> list[int]:
+        async with AsyncSqlAlchemyConnector(connection_info=async_url) as db:
+            await db.execute("CREATE TABLE loop_items (id INTEGER PRIMARY KEY)")
+            await db.execute_many("INSERT INTO loop_items VALUES (:id)", [{"id": i} for i in range(5)])
+            seen = []
+            while rows := await db.fetch_many("SELECT id FROM loop_items ORDER BY id", size=2):
+                for row in rows:
+                    found = await db.fetch_one("SELECT id * 10 FROM loop_items WHERE id = :id", {"id": row[0]})
+                    seen.append(found[0])
+            return seen
+
+    assert run(main()) == [0, 10, 20, 30, 40]

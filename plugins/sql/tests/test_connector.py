@@ -51,16 +51,17 @@ def test_fetch_many_uses_fetch_size_by_default(db_url: str) -> None:
         assert len(db.fetch_many("SELECT * FROM items")) == 2
 
 
-def test_new_query_starts_on_other_inputs_and_after_reset(connector: SqlAlchemyConnector) -> None:
+def test_queries_with_other_inputs_stay_open_side_by_side_until_reset(connector: SqlAlchemyConnector) -> None:
     _seed(connector, 4)
     query = "SELECT id FROM items WHERE id >= :low ORDER BY id"
     assert connector.fetch_one(query, {"low": 0})[0] == 0
     assert connector.fetch_one(query, {"low": 0})[0] == 1
-    assert connector.fetch_one(query, {"low": 2})[0] == 2  # other parameters: a new query
-    assert connector.fetch_one(query, {"low": 0})[0] == 0  # and back: new again
+    assert connector.fetch_one(query, {"low": 2})[0] == 2  # other parameters: another query
+    assert connector.fetch_one(query, {"low": 0})[0] == 2  # and back: the first one goes on
+    assert connector.fetch_one(query, {"low": 2})[0] == 3
     connector.reset_connections()
     assert connector.fetch_many(query, {"low": 0}, size=3) == [(0,), (1,), (2,)]
-    # fetch_all on the open query returns the rest and closes it; the next call runs afresh.
+    # fetch_all on an open query returns the rest and closes it; the next call runs afresh.
     assert connector.fetch_all(query, {"low": 0}) == [(3,)]
     assert [r[0] for r in connector.fetch_all(query, {"low": 0})] == [0, 1, 2, 3]
     # execute closes the open query too.
@@ -190,3 +191,26 @@ def test_fetch_one_of_statements_that_cannot_stream(connector: SqlAlchemyConnect
     assert connector.fetch_one("  -- comment\n WITH x AS (SELECT 1 AS a) SELECT a FROM x") == (1,)
     connector.reset_connections()
     assert _count(db_url) == 2
+
+
+def test_a_lookup_inside_a_paging_loop_does_not_restart_the_loop(connector: SqlAlchemyConnector) -> None:
+    """The loop Prefect users write: page through one query, look rows up with another."""
+    _seed(connector, 7)
+    seen = []
+    while rows := connector.fetch_many("SELECT id FROM items ORDER BY id", size=3):
+        for row in rows:
+            seen.append(connector.fetch_one("SELECT id * 10 FROM items WHERE id = :id", {"id": row[0]})[0])
+    assert seen == [0, 10, 20, 30, 40, 50, 60]
+
+
+def test_past_the_limit_the_least_recently_used_query_is_closed(connector: SqlAlchemyConnector) -> None:
+    from headwater_sql._base import MAX_OPEN_QUERIES
+
+    _seed(connector, 3)
+    query = "SELECT id FROM items WHERE id >= :low ORDER BY id"
+    lows = list(range(MAX_OPEN_QUERIES + 1))
+    for low in lows:
+        connector.fetch_one(query, {"low": low})
+    assert len(connector._state.open) == MAX_OPEN_QUERIES
+    assert connector.fetch_one(query, {"low": 0})[0] == 0  # the oldest was closed: it starts again
+    assert connector.fetch_one(query, {"low": 1})[0] == 1  # ... and that pushed out low=1 in turn

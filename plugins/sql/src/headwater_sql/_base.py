@@ -1,4 +1,4 @@
-"""What the sync and async connectors share: fields, URL handling, the open-cursor rule."""
+"""What the sync and async connectors share: fields, URL handling, the open-query rules."""
 
 from __future__ import annotations
 
@@ -15,20 +15,32 @@ from headwater_sql.credentials import ConnectionComponents, DatabaseCredentials,
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
-__all__ = ["ConnectorBase", "RuntimeState"]
+__all__ = ["MAX_OPEN_QUERIES", "ConnectorBase", "OpenQuery", "RuntimeState"]
 
 DEFAULT_BATCH_SIZE = 10_000
 
 
+MAX_OPEN_QUERIES = 4
+"""Fetch queries a connector keeps open at once (each holds a pooled connection); past that the
+least recently used one is closed."""
+
+
+class OpenQuery:
+    """A fetch query being read: its inputs, connection and result."""
+
+    __slots__ = ("conn", "operation", "parameters", "result")
+
+    def __init__(self, operation: str, parameters: Any, conn: Any, result: Any) -> None:
+        self.operation, self.parameters, self.conn, self.result = operation, parameters, conn, result
+
+
 class RuntimeState:
-    """A connector's live objects (engine, open cursor). Never saved, copied or compared."""
+    """A connector's live objects (engine, open queries). Never saved, copied or compared."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.engine: Any = None
-        self.cursor_conn: Any = None
-        self.cursor_result: Any = None
-        self.cursor_key: tuple[str, Any] | None = None
+        self.open: list[OpenQuery] = []  # least recently used first
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, RuntimeState)
@@ -44,9 +56,30 @@ class RuntimeState:
     def __reduce__(self) -> tuple[type, tuple[()]]:
         return (RuntimeState, ())
 
-    def matches(self, operation: str, parameters: Any) -> bool:
-        key = self.cursor_key
-        return key is not None and self.cursor_result is not None and key[0] == operation and key[1] == parameters
+    def find(self, operation: str, parameters: Any) -> OpenQuery | None:
+        """The open query with these inputs (now the most recently used), or None."""
+        for query in self.open:
+            if query.operation == operation and query.parameters == parameters:
+                if query is not self.open[-1]:
+                    self.open.remove(query)
+                    self.open.append(query)
+                return query
+        return None
+
+    def add(self, operation: str, parameters: Any, conn: Any, result: Any) -> list[OpenQuery]:
+        """Keep a new open query; returns those to close to stay within :data:`MAX_OPEN_QUERIES`."""
+        self.open.append(OpenQuery(operation, freeze_parameters(parameters), conn, result))
+        evicted, self.open = self.open[:-MAX_OPEN_QUERIES], self.open[-MAX_OPEN_QUERIES:]
+        return evicted
+
+    def take(self, query: OpenQuery | None = None) -> list[OpenQuery]:
+        """Forget ``query`` (default: every open query) and return what to close."""
+        if query is None:
+            taken, self.open = self.open, []
+            return taken
+        if query in self.open:
+            self.open.remove(query)
+        return [query]
 
 
 def freeze_parameters(parameters: Any) -> Any:

@@ -11,7 +11,7 @@ from headwater_sql import _engine
 from headwater_sql._base import (
     DEFAULT_BATCH_SIZE,
     ConnectorBase,
-    freeze_parameters,
+    OpenQuery,
     insert_targets,
     iter_batches,
     start_rows,
@@ -86,21 +86,25 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
             raise _engine.connection_error(exc, self.database_label) from exc
 
     async def _reset(self, commit: bool = True) -> None:
-        """Close the open query; commit what it wrote (``INSERT ... RETURNING``) unless it failed."""
-        state = self._state
-        result, conn = state.cursor_result, state.cursor_conn
-        state.cursor_result = state.cursor_conn = state.cursor_key = None
-        try:
-            if result is not None:
-                await result.close()
-            if commit and conn is not None and conn.in_transaction():
-                try:
-                    await conn.commit()
-                except Exception as exc:
-                    _engine.raise_execution_error(exc, self.database_label, "COMMIT")
-        finally:
-            if conn is not None:
-                await conn.close()
+        """Close the open queries; commit what they wrote (``INSERT ... RETURNING``) unless they failed."""
+        await self._close_queries(self._state.take(), commit)
+
+    async def _close_queries(self, queries: list[OpenQuery], commit: bool) -> None:
+        failure: BaseException | None = None
+        for query in queries:
+            try:
+                await query.result.close()
+                if commit and query.conn.in_transaction():
+                    try:
+                        await query.conn.commit()
+                    except Exception as exc:
+                        _engine.raise_execution_error(exc, self.database_label, "COMMIT")
+            except BaseException as exc:
+                failure = failure or exc
+            finally:
+                await query.conn.close()
+        if failure is not None:
+            raise failure
 
     async def reset_connections(self) -> None:
         """Close the open query (if any) and return its connection to the pool."""
@@ -166,13 +170,15 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
 
     # -- fetching -------------------------------------------------------------------------
 
-    async def _open_cursor(self, operation: str, parameters: Any, execution_options: dict[str, Any]) -> Any:
+    async def _open_query(self, operation: str, parameters: Any, execution_options: dict[str, Any]) -> OpenQuery:
         from sqlalchemy import text
 
         state = self._state
-        if state.matches(operation, parameters):
-            return state.cursor_result
-        await self._reset()
+        query = state.find(operation, parameters)
+        if query is not None:
+            return query
+        if not streamable(operation):  # it may write: no open read may hold a lock it waits for
+            await self._reset()
         conn = await self._connect()
         try:
             if execution_options.get("stream_results", streamable(operation)):
@@ -182,30 +188,29 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         except Exception as exc:
             await conn.close()
             _engine.raise_execution_error(exc, self.database_label, operation)
-        state.cursor_conn, state.cursor_result = conn, result
-        state.cursor_key = (operation, freeze_parameters(parameters))
-        return result
+        await self._close_queries(state.add(operation, parameters, conn, result), commit=True)
+        return state.open[-1]
 
-    async def _fetch_open(self, operation: str, awaitable: Any) -> Any:
+    async def _fetch_open(self, query: OpenQuery, awaitable: Any) -> Any:
         try:
             return await awaitable
         except Exception as exc:
-            await self._reset(commit=False)
-            _engine.raise_execution_error(exc, self.database_label, operation)
+            await self._close_queries(self._state.take(query), commit=False)
+            _engine.raise_execution_error(exc, self.database_label, query.operation)
 
     async def fetch_one(self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any) -> Row | None:
         """The next row of ``operation``, or None when there are no more rows."""
         async with self._alock():
-            result = await self._open_cursor(operation, parameters, execution_options)
-            return await self._fetch_open(operation, result.fetchone())
+            query = await self._open_query(operation, parameters, execution_options)
+            return await self._fetch_open(query, query.result.fetchone())
 
     async def fetch_many(
         self, operation: str, parameters: Mapping[str, Any] | None = None, size: int | None = None, **execution_options: Any
     ) -> list[Row]:
         """The next ``size`` rows (default ``fetch_size``) of ``operation``; ``[]`` once exhausted."""
         async with self._alock():
-            result = await self._open_cursor(operation, parameters, execution_options)
-            return list(await self._fetch_open(operation, result.fetchmany(size or self.fetch_size)))
+            query = await self._open_query(operation, parameters, execution_options)
+            return list(await self._fetch_open(query, query.result.fetchmany(size or self.fetch_size)))
 
     async def fetch_all(self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any) -> list[Row]:
         """Every row of ``operation`` (or the rest of it, if it is the open query)."""
@@ -213,12 +218,14 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
 
         state = self._state
         async with self._alock():
-            if state.matches(operation, parameters):
+            query = state.find(operation, parameters)
+            if query is not None:
                 try:
-                    return list(await self._fetch_open(operation, state.cursor_result.fetchall()))
+                    return list(await self._fetch_open(query, query.result.fetchall()))
                 finally:
-                    await self._reset()
-            await self._reset()
+                    await self._close_queries(state.take(query), commit=True)
+            if not streamable(operation):  # it may write: close the open reads first
+                await self._reset()
         conn = await self._connect()
         try:
             result = await conn.execute(text(operation), parameters, execution_options=execution_options)

@@ -10,7 +10,7 @@ from headwater_sql import _engine
 from headwater_sql._base import (
     DEFAULT_BATCH_SIZE,
     ConnectorBase,
-    freeze_parameters,
+    OpenQuery,
     insert_targets,
     iter_batches,
     start_rows,
@@ -83,10 +83,11 @@ class SqlAlchemyConnector(ConnectorBase):
         except Exception as exc:
             raise _engine.connection_error(exc, self.database_label) from exc
 
-    def _fresh_connection(self) -> Connection:
-        """Close the open query (if any), then a pooled connection: how one-shot calls start."""
+    def _fresh_connection(self, close_open: bool = True) -> Connection:
+        """A pooled connection; first, unless ``close_open`` is False, close the open queries
+        (how writes start: an open read must not hold a lock a write waits for)."""
         state = self._state
-        if state.cursor_conn is not None:
+        if close_open and state.open:
             self.reset_connections()
         engine = state.engine or self.get_engine()
         try:
@@ -120,29 +121,31 @@ class SqlAlchemyConnector(ConnectorBase):
         raise ValueError(f"client_type must be 'engine' or 'connection', not {client_type!r}")
 
     def reset_connections(self) -> None:
-        """Close the open query (if any), commit its transaction and return its connection to the pool.
+        """Close the open queries (if any), commit their transactions and return their
+        connections to the pool.
 
         The commit keeps what a fetched statement wrote (``INSERT ... RETURNING``, a function
         that writes), as prefect-sqlalchemy does when it closes its fetch connections.
         """
-        self._release(commit=True)
+        with self._state.lock:
+            self._close_queries(self._state.take(), commit=True)
 
-    def _release(self, commit: bool) -> None:
-        state = self._state
-        with state.lock:
-            result, conn = state.cursor_result, state.cursor_conn
-            state.cursor_result = state.cursor_conn = state.cursor_key = None
+    def _close_queries(self, queries: list[OpenQuery], commit: bool) -> None:
+        failure: BaseException | None = None
+        for query in queries:
             try:
-                if result is not None:
-                    result.close()
-                if commit and conn is not None and conn.in_transaction():
+                query.result.close()
+                if commit and query.conn.in_transaction():
                     try:
-                        conn.commit()
+                        query.conn.commit()
                     except Exception as exc:
                         _engine.raise_execution_error(exc, self.database_label, "COMMIT")
+            except BaseException as exc:
+                failure = failure or exc
             finally:
-                if conn is not None:
-                    conn.close()
+                query.conn.close()
+        if failure is not None:
+            raise failure
 
     def close(self) -> None:
         """Close the open query and dispose of the engine and its pool."""
@@ -171,30 +174,31 @@ class SqlAlchemyConnector(ConnectorBase):
 
     # -- fetching -------------------------------------------------------------------------
 
-    def _open_cursor(self, operation: str, parameters: Any, execution_options: dict[str, Any]) -> Any:
-        """The open result for these inputs, starting the query if needed (caller holds the lock)."""
+    def _open_query(self, operation: str, parameters: Any, execution_options: dict[str, Any]) -> OpenQuery:
+        """The open query for these inputs, starting it if needed (caller holds the lock)."""
         from sqlalchemy import text
 
         state = self._state
-        if state.matches(operation, parameters):
-            return state.cursor_result
-        conn = self._fresh_connection()
+        query = state.find(operation, parameters)
+        if query is not None:
+            return query
+        writes = not streamable(operation)
+        conn = self._fresh_connection(close_open=writes)
         try:
-            options = {"stream_results": streamable(operation), **execution_options}
+            options = {"stream_results": not writes, **execution_options}
             result = conn.execute(text(operation), parameters, execution_options=options)
         except Exception as exc:
             conn.close()
             _engine.raise_execution_error(exc, self.database_label, operation)
-        state.cursor_conn, state.cursor_result = conn, result
-        state.cursor_key = (operation, freeze_parameters(parameters))
-        return result
+        self._close_queries(state.add(operation, parameters, conn, result), commit=True)
+        return state.open[-1]
 
-    def _fetch_open(self, operation: str, fetch: Any) -> Any:
+    def _fetch_open(self, query: OpenQuery, fetch: Any) -> Any:
         try:
             return fetch()
         except Exception as exc:
-            self._release(commit=False)
-            _engine.raise_execution_error(exc, self.database_label, operation)
+            self._close_queries(self._state.take(query), commit=False)
+            _engine.raise_execution_error(exc, self.database_label, query.operation)
 
     def fetch_one(self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any) -> Row | None:
         """The next row of ``operation`` (see the class docs on when a new query starts).
@@ -203,8 +207,8 @@ class SqlAlchemyConnector(ConnectorBase):
             A row (a named tuple), or None when there are no more rows.
         """
         with self._state.lock:
-            result = self._open_cursor(operation, parameters, execution_options)
-            return self._fetch_open(operation, result.fetchone)
+            query = self._open_query(operation, parameters, execution_options)
+            return self._fetch_open(query, query.result.fetchone)
 
     def fetch_many(
         self, operation: str, parameters: Mapping[str, Any] | None = None, size: int | None = None, **execution_options: Any
@@ -212,24 +216,25 @@ class SqlAlchemyConnector(ConnectorBase):
         """The next ``size`` rows (default ``fetch_size``) of ``operation``; ``[]`` once exhausted."""
         count = size or self.fetch_size
         with self._state.lock:
-            result = self._open_cursor(operation, parameters, execution_options)
-            return list(self._fetch_open(operation, lambda: result.fetchmany(count)))
+            query = self._open_query(operation, parameters, execution_options)
+            return list(self._fetch_open(query, lambda: query.result.fetchmany(count)))
 
     def fetch_all(self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any) -> list[Row]:
         """Every row of ``operation`` (or the rest of it, if it is the open query)."""
         from sqlalchemy import text
 
         state = self._state
-        if state.cursor_conn is not None:
+        if state.open:
             with state.lock:
-                if state.matches(operation, parameters):
-                    result = state.cursor_result
+                query = state.find(operation, parameters)
+                if query is not None:
                     try:
-                        return list(self._fetch_open(operation, result.fetchall))
+                        return list(self._fetch_open(query, query.result.fetchall))
                     finally:
-                        self.reset_connections()
+                        self._close_queries(state.take(query), commit=True)
         # The query itself runs outside the lock: threads sharing a connector run in parallel.
-        conn = self._fresh_connection()
+        # Other open queries stay open unless this statement may write (INSERT ... RETURNING).
+        conn = self._fresh_connection(close_open=not streamable(operation))
         try:
             rows = conn.execute(text(operation), parameters, execution_options=execution_options).fetchall()
             conn.commit()  # keeps what the statement wrote (INSERT ... RETURNING), as Prefect does
