@@ -61,3 +61,19 @@ def test_async_twins_and_swap_by_block_name(fs):
     storage = Block.load("raw")
     asyncio.run(storage.awrite_path("x.txt", b"async"))
     assert asyncio.run(storage.aread_path("x.txt")) == b"async"
+
+
+def test_ignore_file_follows_gitignore_rules(fs, tmp_path):
+    src = tmp_path / "proj"
+    files = ["top.txt", "keep.log", "app.log", "deep/sub/e.py", "deep/__pycache__/x.pyc", "deep/main.py",
+             "docs/a.md", "docs/nested/b.md", "notes/top.txt", "sub"]
+    for rel in files:
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_text(rel)
+    ignore = tmp_path / ".hwignore"
+    ignore.write_text("# comment\n\nsub/\n__pycache__\n/top.txt\n*.log\n!keep.log\ndocs/*.md\n")
+    fs.put_directory(str(src), "up", ignore_file=str(ignore))
+    uploaded = sorted(o["key"].removeprefix("up/") for o in fs.list_objects("up"))
+    # sub/ is a folder pattern (the file named "sub" stays); /top.txt only at the root;
+    # docs/*.md does not reach docs/nested/b.md, as in git.
+    assert uploaded == ["deep/main.py", "docs/nested/b.md", "keep.log", "notes/top.txt", "sub"]

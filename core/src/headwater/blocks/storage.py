@@ -7,8 +7,9 @@ base (``basepath``, ``bucket_folder``), applied exactly once, always with ``/`` 
 
 from __future__ import annotations
 
-import fnmatch
+import functools
 import os
+import re
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,11 +38,65 @@ def read_ignore_file(ignore_file: str | os.PathLike[str] | None) -> list[str]:
 
 
 def _ignored(rel: str, patterns: list[str]) -> bool:
+    """Whether ``rel`` (a file's POSIX path under the root) is excluded, with gitignore's rules:
+
+    - a pattern without a ``/`` (other than a trailing one) matches a file or folder name at
+      any depth (``__pycache__``, ``*.log``); one with a ``/`` matches from the root
+      (``/build``, ``docs/*.md``);
+    - a trailing ``/`` matches folders only; a file inside a matched folder is excluded;
+    - ``!pattern`` includes again what an earlier pattern excluded; the last match wins.
+    """
+    parts = rel.split("/")
+    folders = ["/".join(parts[:i]) for i in range(1, len(parts))]
+    excluded = False
     for pattern in patterns:
-        p = pattern.rstrip("/")
-        if fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(os.path.basename(rel), p) or rel.startswith(p + "/"):
-            return True
-    return False
+        negated = pattern.startswith("!")
+        body = pattern[1:] if negated else pattern
+        folders_only = body.endswith("/")
+        body = body.rstrip("/")
+        anchored = "/" in body
+        body = body.lstrip("/")
+        if not body:
+            continue
+        candidates = folders if folders_only else [*folders, rel]
+        matches = _glob(body).fullmatch
+        if anchored:
+            hit = any(matches(c) for c in candidates)
+        else:
+            hit = any(matches(c.rsplit("/", 1)[-1]) for c in candidates)
+        if hit:
+            excluded = not negated
+    return excluded
+
+
+@functools.lru_cache(maxsize=256)
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A gitignore glob as a regex: ``*`` and ``?`` stay within one path part, ``**`` crosses
+    parts, ``[...]`` is a character class."""
+    out, i, n = [], 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[" and "]" in pattern[i + 2:]:
+            end = pattern.index("]", i + 2)
+            inner = pattern[i + 1:end]
+            out.append("[" + ("^" + inner[1:] if inner.startswith("!") else inner).replace("\\", "\\\\") + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return re.compile("".join(out))
 
 
 def iter_local_files(
