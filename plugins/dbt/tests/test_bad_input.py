@@ -57,6 +57,9 @@ def test_not_a_dbt_command():
         DbtCoreOperation(commands=["dbt deps && dbt run"], project_dir=".")
     with pytest.raises(HeadwaterError, match="at least one dbt command"):
         DbtCoreOperation(commands=[], project_dir=".")
+    with pytest.raises(HeadwaterError, match="'echo hi' is not a dbt command: DbtCoreOperation runs dbt in this process"):
+        DbtCoreOperation(commands=["dbt build", "echo hi"], project_dir=".")
+    assert DbtCoreOperation(commands=["build --select x", "dbt --debug run"], project_dir=".").commands
 
 
 def test_missing_profiles_dir_file(project_copy, tmp_path):

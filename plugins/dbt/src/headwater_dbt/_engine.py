@@ -83,6 +83,12 @@ class DbtInvocation:
     manifest_cache: str | None = None
 
 
+_DBT_COMMANDS = frozenset({
+    "build", "clean", "clone", "compile", "debug", "deps", "docs", "init", "list", "ls", "parse", "retry", "run",
+    "run-operation", "seed", "show", "snapshot", "source", "test",
+})
+
+
 def split_command(command: str | list[str]) -> list[str]:
     """``"dbt build --select x"`` -> ``["build", "--select", "x"]``.
 
@@ -90,8 +96,14 @@ def split_command(command: str | list[str]) -> list[str]:
         ConfigError: the command is empty or is not a dbt command.
     """
     parts = shlex.split(command) if isinstance(command, str) else [str(p) for p in command]
-    if parts and parts[0] == "dbt":
+    said_dbt = bool(parts) and parts[0] == "dbt"
+    if said_dbt:
         parts = parts[1:]
+    elif parts and not parts[0].startswith("-") and parts[0] not in _DBT_COMMANDS:
+        raise ConfigError(
+            f"{command!r} is not a dbt command: DbtCoreOperation runs dbt in this process, not a shell; "
+            "write dbt commands as 'dbt <command> [options]' and run other programs yourself"
+        )
     if not parts or parts[0].startswith("-") and not any(not p.startswith("-") for p in parts):
         raise ConfigError(f"{command!r} is not a dbt command: write it as 'dbt <command> [options]', e.g. 'dbt build'")
     if any(op in parts for op in ("&&", "||", ";", "|")):
