@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import io
 import os
@@ -237,44 +238,54 @@ def test_check_fails_at_once_when_the_endpoint_cannot_be_reached(
     assert len(accepted) == 1  # asked once, not retried
 
 
+class _LoopbackHandler(http.server.BaseHTTPRequestHandler):
+    """A test server's request handler: ``reply()`` sends a JSON body; no request logging."""
+
+    def reply(self, status: int, body: bytes = b"") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _serving(handler: type[_LoopbackHandler]) -> Iterator[str]:
+    """Serve ``handler`` on 127.0.0.1 for the block; yields the base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
 def test_check_retries_a_busy_server(gcs_server: Any, gcs_bucket_name: str) -> None:
     """A 503 in front of the real server: check() asks again and finds the bucket."""
     requests_seen: list[str] = []
 
-    class BusyOnce(http.server.BaseHTTPRequestHandler):
+    class BusyOnce(_LoopbackHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             requests_seen.append(self.path)
             if len(requests_seen) == 1:
-                self.send_response(503)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                self.reply(503)
                 return
             try:
                 with urllib.request.urlopen(gcs_server.endpoint + self.path, timeout=10) as answer:
-                    status, body = answer.status, answer.read()
+                    self.reply(answer.status, answer.read())
             except urllib.error.HTTPError as exc:
-                status, body = exc.code, exc.read()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+                self.reply(exc.code, exc.read())
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), BusyOnce)
-    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
-    thread.start()
-    try:
-        endpoint = f"http://127.0.0.1:{proxy.server_address[1]}"
+    with _serving(BusyOnce) as endpoint:
         GcsBucket(bucket=gcs_bucket_name, gcp_credentials=GcpCredentials(endpoint=endpoint)).check()
         with pytest.raises(ObjectNotFoundError, match="does not exist"):
             GcsBucket(bucket="no-such-bucket-hw", gcp_credentials=GcpCredentials(endpoint=endpoint)).check()
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
-        thread.join(timeout=5)
     assert [path.split("?")[0] for path in requests_seen] == [
         f"/storage/v1/b/{gcs_bucket_name}", f"/storage/v1/b/{gcs_bucket_name}", "/storage/v1/b/no-such-bucket-hw"]
 
@@ -310,7 +321,7 @@ def token_service() -> Iterator[tuple[str, list[dict[str, str]], list[bool]]]:
     grants: list[dict[str, str]] = []
     accept = [True]
 
-    class Token(http.server.BaseHTTPRequestHandler):
+    class Token(_LoopbackHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             form = dict(parse_qsl(self.rfile.read(int(self.headers["Content-Length"])).decode()))
             claims = json.loads(base64.urlsafe_b64decode(form["assertion"].split(".")[1] + "=="))
@@ -319,25 +330,10 @@ def token_service() -> Iterator[tuple[str, list[dict[str, str]], list[bool]]]:
                 status, body = 200, {"access_token": "ya29.loopback", "expires_in": 3600, "token_type": "Bearer"}
             else:
                 status, body = 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.reply(status, json.dumps(body).encode())
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Token)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/token", grants, accept
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with _serving(Token) as base:
+        yield f"{base}/token", grants, accept
 
 
 def test_credentials_check_asks_for_a_token_and_names_a_refused_key(

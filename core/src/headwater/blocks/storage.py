@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 from headwater.blocks.core import Block, to_thread
 
-__all__ = ["ObjectStorage", "ProgressCallback", "iter_local_files", "join_key", "read_ignore_file"]
+__all__ = ["BasepathAlias", "ObjectStorage", "ProgressCallback", "iter_local_files", "join_key", "read_ignore_file"]
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of bytes just transferred (may be called from worker threads)."""
@@ -114,6 +114,22 @@ def iter_local_files(
             if patterns and _ignored(rel, patterns):
                 continue
             yield path, rel
+
+
+class BasepathAlias:
+    """``basepath`` as another name of ``bucket_folder``, as Prefect's bucket blocks have it
+    (mix into a storage block whose folder field is ``bucket_folder``)."""
+
+    bucket_folder: str
+
+    @property
+    def basepath(self) -> str:
+        """``bucket_folder``, under the name Prefect's storage blocks give it."""
+        return self.bucket_folder
+
+    @basepath.setter
+    def basepath(self, value: str) -> None:
+        self.bucket_folder = value
 
 
 class ObjectStorage(Block):

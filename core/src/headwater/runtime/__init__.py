@@ -12,6 +12,7 @@ _EXPORTS = {
     "Flow": "headwater.runtime.flows",
     "task": "headwater.runtime.tasks",
     "Task": "headwater.runtime.tasks",
+    "async_twin": "headwater.runtime.tasks",
     "get_run_logger": "headwater.runtime._record",
     "unmapped": "headwater.runtime.futures",
     "allow_failure": "headwater.runtime.futures",
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
     from headwater.runtime.retries import exponential_backoff  # noqa: F401
     from headwater.runtime.states import State  # noqa: F401
     from headwater.runtime.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner  # noqa: F401
-    from headwater.runtime.tasks import Task, task  # noqa: F401
+    from headwater.runtime.tasks import Task, async_twin, task  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -376,3 +376,24 @@ def task(
     if __fn is not None:
         return Task(__fn, **options)
     return lambda fn: Task(fn, **options)
+
+
+def async_twin(sync: Any, name: str) -> Task:
+    """An async task named ``name`` that runs ``sync``'s function (a task or a plain function)
+    in a worker thread: how a plugin offers the ``a``-prefixed names of Prefect's async tasks.
+
+    Example:
+        >>> aupload_to_bucket = async_twin(upload_to_bucket, "aupload_to_bucket")  # doctest: +SKIP
+    """
+    import functools
+
+    fn = getattr(sync, "fn", sync)
+
+    @functools.wraps(fn)
+    async def twin(*args: Any, **kwargs: Any) -> Any:
+        from headwater.blocks.core import to_thread
+
+        return await to_thread(fn, *args, **kwargs)
+
+    twin.__name__ = twin.__qualname__ = name
+    return task(twin)

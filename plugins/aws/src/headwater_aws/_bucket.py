@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 from headwater.blocks.core import to_thread
-from headwater.blocks.storage import ObjectStorage, ProgressCallback, join_key
+from headwater.blocks.storage import BasepathAlias, ObjectStorage, ProgressCallback, join_key
 from headwater.errors import ObjectNotFoundError, StorageError
 from pydantic import Field, field_validator
 
@@ -22,7 +22,7 @@ _IO_CHUNKSIZE = MiB  # see S3Bucket._transfer_config
 _IO_QUEUE = 25
 
 
-class S3Bucket(ObjectStorage):
+class S3Bucket(BasepathAlias, ObjectStorage):
     """An S3 bucket (or a folder of one) with the object-storage interface.
 
     Every path given to a method is relative to ``bucket_folder``, which is applied exactly
@@ -63,15 +63,6 @@ class S3Bucket(ObjectStorage):
     @classmethod
     def _normal_folder(cls, value: str) -> str:
         return join_key(value)
-
-    @property
-    def basepath(self) -> str:
-        """``bucket_folder``, under the name Prefect's storage blocks give it."""
-        return self.bucket_folder
-
-    @basepath.setter
-    def basepath(self, value: str) -> None:
-        self.bucket_folder = value
 
     # -- plumbing -----------------------------------------------------------------------------
 

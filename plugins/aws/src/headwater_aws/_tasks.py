@@ -10,6 +10,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from headwater.runtime import async_twin
+
 from headwater_aws.credentials import AwsClientParameters, AwsCredentials, MinIOCredentials
 
 __all__ = [
@@ -128,27 +130,11 @@ def move_objects(
 # -- async twins and older names, as prefect-aws has them ---------------------------------------------
 
 
-def _async_twin(sync: Any, name: str) -> Any:
-    """An async task running ``sync``'s function in a worker thread, named ``name``."""
-    import functools
-
-    fn = getattr(sync, "fn", sync)
-
-    @functools.wraps(fn)
-    async def twin(*args: Any, **kwargs: Any) -> Any:
-        from headwater.blocks.core import to_thread
-
-        return await to_thread(fn, *args, **kwargs)
-
-    twin.__name__ = twin.__qualname__ = name
-    return _as_task(twin)
-
-
-adownload_from_bucket = _async_twin(download_from_bucket, "adownload_from_bucket")
-aupload_to_bucket = _async_twin(upload_to_bucket, "aupload_to_bucket")
-alist_objects = _async_twin(list_objects, "alist_objects")
-acopy_objects = _async_twin(copy_objects, "acopy_objects")
-amove_objects = _async_twin(move_objects, "amove_objects")
+adownload_from_bucket = async_twin(download_from_bucket, "adownload_from_bucket")
+aupload_to_bucket = async_twin(upload_to_bucket, "aupload_to_bucket")
+alist_objects = async_twin(list_objects, "alist_objects")
+acopy_objects = async_twin(copy_objects, "acopy_objects")
+amove_objects = async_twin(move_objects, "amove_objects")
 
 s3_download = download_from_bucket
 s3_upload = upload_to_bucket

@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from headwater.blocks.core import to_thread
-from headwater.blocks.storage import ObjectStorage, ProgressCallback, iter_local_files, join_key
+from headwater.blocks.storage import BasepathAlias, ObjectStorage, ProgressCallback, iter_local_files, join_key
 from headwater.errors import ObjectNotFoundError, StorageError, TransferError
 from pydantic import Field, field_validator
 
@@ -40,7 +40,7 @@ CHECK_RETRY_SECONDS = 5.0
 CHECK_CONNECT_TIMEOUT = 5.0
 
 
-class GcsBucket(ObjectStorage):
+class GcsBucket(BasepathAlias, ObjectStorage):
     """A Google Cloud Storage bucket (or a folder of one) with the object-storage interface.
 
     Paths given to every method are relative to ``bucket_folder``, which is applied exactly
@@ -86,15 +86,6 @@ class GcsBucket(ObjectStorage):
         if value is not None and (value <= 0 or value % (256 * 1024)):
             raise ValueError("must be a positive multiple of 262144 (256 KiB)")
         return value
-
-    @property
-    def basepath(self) -> str:
-        """``bucket_folder``, under the name Prefect's storage blocks give it."""
-        return self.bucket_folder
-
-    @basepath.setter
-    def basepath(self, value: str) -> None:
-        self.bucket_folder = value
 
     # -- plumbing -----------------------------------------------------------------------------
 

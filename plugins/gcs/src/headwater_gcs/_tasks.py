@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from headwater.errors import ObjectNotFoundError, StorageError
+from headwater.runtime import async_twin
 
 from headwater_gcs._errors import Where, translate
 from headwater_gcs.credentials import GcpCredentials
@@ -184,28 +185,12 @@ def cloud_storage_copy_blob(
 # -- async twins (prefect-gcp's ``acloud_storage_*`` tasks) ------------------------------------------
 
 
-def _async_twin(sync: Any, name: str) -> Any:
-    """An async task running ``sync``'s function in a worker thread, named ``name``."""
-    import functools
-
-    fn = getattr(sync, "fn", sync)
-
-    @functools.wraps(fn)
-    async def twin(*args: Any, **kwargs: Any) -> Any:
-        from headwater.blocks.core import to_thread
-
-        return await to_thread(fn, *args, **kwargs)
-
-    twin.__name__ = twin.__qualname__ = name
-    return _as_task(twin)
-
-
-acloud_storage_create_bucket = _async_twin(cloud_storage_create_bucket, "acloud_storage_create_bucket")
-acloud_storage_download_blob_as_bytes = _async_twin(cloud_storage_download_blob_as_bytes,
+acloud_storage_create_bucket = async_twin(cloud_storage_create_bucket, "acloud_storage_create_bucket")
+acloud_storage_download_blob_as_bytes = async_twin(cloud_storage_download_blob_as_bytes,
                                                     "acloud_storage_download_blob_as_bytes")
-acloud_storage_download_blob_to_file = _async_twin(cloud_storage_download_blob_to_file,
+acloud_storage_download_blob_to_file = async_twin(cloud_storage_download_blob_to_file,
                                                    "acloud_storage_download_blob_to_file")
-acloud_storage_upload_blob_from_string = _async_twin(cloud_storage_upload_blob_from_string,
+acloud_storage_upload_blob_from_string = async_twin(cloud_storage_upload_blob_from_string,
                                                      "acloud_storage_upload_blob_from_string")
-acloud_storage_upload_blob_from_file = _async_twin(cloud_storage_upload_blob_from_file,
+acloud_storage_upload_blob_from_file = async_twin(cloud_storage_upload_blob_from_file,
                                                    "acloud_storage_upload_blob_from_file")
