@@ -209,3 +209,20 @@ def test_runner_takes_a_running_distributed_cluster_as_in_prefect_dask(dask_clus
         DaskTaskRunner(cluster=dask_cluster, cluster_kwargs={"n_workers": 1})
     with pytest.raises(DaskClusterConfigError):
         DaskTaskRunner(cluster="tcp://127.0.0.1:1")
+
+
+def test_prefect_dask_performance_report_path_is_accepted_with_a_warning(dask_address: str, tmp_path: Any) -> None:
+    report = tmp_path / "report.html"
+    with pytest.warns(UserWarning, match="performance_report_path is not supported"):
+        runner = DaskTaskRunner(dask_address, performance_report_path=str(report))
+
+    @task
+    def double(x: int) -> int:
+        return x * 2
+
+    @flow(task_runner=runner)
+    def pipeline() -> list[int]:
+        return [f.result() for f in double.map([1, 2])]
+
+    assert pipeline() == [2, 4]
+    assert not report.exists()

@@ -37,7 +37,9 @@ class DaskTaskRunner(TaskRunner):
             (``cluster.adapt(**adapt_kwargs)``).
         client_kwargs: Keyword arguments for ``distributed.Client``.
         cluster: A :class:`~headwater_dask.DaskCluster` block to take all of the above from
-            (its secret ``cluster_secrets`` are merged into the cluster's keyword arguments).
+            (its secret ``cluster_secrets`` are merged into the cluster's keyword arguments),
+            or a running ``distributed`` cluster to connect to, as in prefect-dask.
+        performance_report_path: Accepted for prefect-dask compatibility; ignored, with a warning.
 
     Raises:
         DaskClusterConfigError: both an address and cluster settings are given.
@@ -58,9 +60,16 @@ class DaskTaskRunner(TaskRunner):
         client_kwargs: dict[str, Any] | None = None,
         *,
         cluster: DaskCluster | Any | None = None,
+        performance_report_path: str | None = None,
     ) -> None:
         super().__init__()
         from headwater_dask.blocks import DaskCluster
+
+        if performance_report_path is not None:  # prefect-dask's option: accepted so that migrated flows run
+            import warnings
+
+            warnings.warn("DaskTaskRunner: performance_report_path is not supported by headwater-dask; no Dask "
+                          "performance report is written (the run history has each task run's timing)", stacklevel=2)
 
         if cluster is not None and not isinstance(cluster, DaskCluster) and hasattr(cluster, "scheduler_address"):
             # prefect-dask's DaskTaskRunner(cluster=<a running distributed Cluster>): connect to it.
