@@ -25,7 +25,7 @@ def _pip_target(src: Path, target: Path) -> str:
 def installed(tmp_path_factory):
     base = tmp_path_factory.mktemp("plugins")
     return {
-        name: _pip_target(PKGS / name, base / name) for name in ("testplugin", "brokenplugin", "dupplugin")
+        name: _pip_target(PKGS / name, base / name) for name in ("testplugin", "brokenplugin", "dupplugin", "hookraise", "exitplugin")
     }
 
 
@@ -102,6 +102,43 @@ def test_two_plugins_registering_one_slug_is_an_error_naming_both(installed):
     proc = run_cli("block", "type", "ls", env=_env(installed["testplugin"], installed["dupplugin"]))
     assert proc.returncode == 1
     assert "testplugin" in proc.stderr and "dupplugin" in proc.stderr and "'widget'" in proc.stderr
+
+
+def test_duplicate_slug_still_lets_plugin_ls_and_the_other_plugins_work(installed):
+    env = _env(installed["testplugin"], installed["dupplugin"], HEADWATER_SECRETS_BACKEND="filevault")
+    proc = run_cli("plugin", "ls", "-o", "json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["name"]: r for r in json.loads(proc.stdout)}
+    assert rows["testplugin"]["status"] == "loaded"
+    assert rows["dupplugin"]["status"] == "error"
+    assert "'widget'" in rows["dupplugin"]["error"] and "testplugin" in rows["dupplugin"]["error"]
+    # testplugin's secret backend is still usable
+    run_python("from headwater import Secret\nSecret(value='kept-in-vault').save('s')\n", env=env)
+
+
+def test_plugin_whose_hook_raises_or_exits_at_import_breaks_only_itself(installed):
+    env = _env(installed["testplugin"], installed["hookraise"], installed["exitplugin"])
+    proc = run_cli("plugin", "ls", "-o", "json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["name"]: r for r in json.loads(proc.stdout)}
+    assert rows["hookraise"]["status"] == "error"
+    assert rows["hookraise"]["error"] == "its register_block_types hook raised RuntimeError: hook blew up"
+    assert rows["exitplugin"]["status"] == "error"
+    assert rows["exitplugin"]["error"] == "SystemExit: plugin exits at import"
+    assert rows["testplugin"]["status"] == "loaded"
+    types = run_cli("block", "type", "ls", "-o", "json", env=env)
+    assert types.returncode == 0, types.stderr
+    assert "widget" in [r["slug"] for r in json.loads(types.stdout)]
+
+
+def test_allow_list_naming_a_plugin_that_is_not_installed_is_reported(installed):
+    env = _env(installed["testplugin"], HEADWATER_LOAD_PLUGINS="testplugin,nosuch")
+    proc = run_cli("plugin", "ls", "-o", "json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["name"]: r for r in json.loads(proc.stdout)}
+    assert rows["testplugin"]["status"] == "loaded"
+    assert rows["nosuch"]["status"] == "not installed"
+    assert "HEADWATER_LOAD_PLUGINS names 'nosuch'" in rows["nosuch"]["error"]
 
 
 def test_plugin_secret_backend_and_command(installed, headwater_home):

@@ -48,6 +48,7 @@ class PluginInfo:
     secret_backends: list[str] = field(default_factory=list)
     task_runners: list[str] = field(default_factory=list)
     skipped: bool = False
+    missing: bool = False
 
 
 @dataclass
@@ -68,6 +69,7 @@ _loaded = False
 _block_types: dict[str, BlockTypeInfo] = {}
 _secret_backends: dict[str, tuple[str, Callable[[], Any]]] = {}
 _task_runners: dict[str, tuple[str, type]] = {}
+_conflicts: list[str] = []
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -119,30 +121,66 @@ def load_plugins() -> dict[str, PluginInfo]:
                 continue
             try:
                 module = ep.load()
-            except Exception as exc:  # recorded, shown by `headwater plugin ls`
+                pm.register(module, name=ep.name)
+            except (Exception, SystemExit) as exc:  # recorded, shown by `headwater plugin ls`
                 info.error = f"{type(exc).__name__}: {exc}"
                 continue
-            pm.register(module, name=ep.name)
             info.loaded = True
-        for name, info in _plugins.items():
-            if info.loaded:
+        for name in allowed or ():
+            if name not in _plugins:
+                _plugins[name] = PluginInfo(
+                    name, None, None, "", missing=True,
+                    error=f"HEADWATER_LOAD_PLUGINS names {name!r}, but no installed package provides a plugin of that name",
+                )
+        for name, info in list(_plugins.items()):
+            if info.loaded and name != CORE_PLUGIN:
+                try:
+                    _collect(name, info)
+                except DuplicateBlockTypeError as exc:  # the others stay usable; block types say why
+                    _drop(name, info, str(exc))
+                    _conflicts.append(str(exc))
+                except PluginError as exc:  # a hook that raises disables only its own plugin
+                    _drop(name, info, str(exc))
+            elif info.loaded:
                 _collect(name, info)
         _loaded = True
     return _plugins
 
 
+def _drop(name: str, info: PluginInfo, error: str) -> None:
+    """Take back what a plugin whose hook failed registered, and record why."""
+    for slug in info.block_types:
+        if _block_types.get(slug) is not None and _block_types[slug].plugin == name:
+            del _block_types[slug]
+    for reg in (_secret_backends, _task_runners):
+        for key in [k for k, (owner, _) in reg.items() if owner == name]:
+            del reg[key]
+    info.block_types, info.secret_backends, info.task_runners = [], [], []
+    pm = get_plugin_manager()
+    if pm.get_plugin(name) is not None:
+        pm.unregister(name=name)
+    info.loaded = False
+    info.error = error
+
+
 def _collect(name: str, info: PluginInfo) -> None:
     pm = get_plugin_manager()
     plugin = pm.get_plugin(name)
-    for impl in pm.hook.register_block_types.get_hookimpls():
-        if impl.plugin is plugin:
-            impl.function(register=lambda cls, _i=info: _register_block_type(cls, _i))
-    for impl in pm.hook.register_secret_backends.get_hookimpls():
-        if impl.plugin is plugin:
-            impl.function(register=lambda n, f, _i=info: _register_secret_backend(n, f, _i))
-    for impl in pm.hook.register_task_runners.get_hookimpls():
-        if impl.plugin is plugin:
-            impl.function(register=lambda n, c, _i=info: _register_task_runner(n, c, _i))
+    hooks: list[tuple[Any, Callable[..., None]]] = [
+        (pm.hook.register_block_types, lambda cls, _i=info: _register_block_type(cls, _i)),
+        (pm.hook.register_secret_backends, lambda n, f, _i=info: _register_secret_backend(n, f, _i)),
+        (pm.hook.register_task_runners, lambda n, c, _i=info: _register_task_runner(n, c, _i)),
+    ]
+    for caller, register in hooks:
+        for impl in caller.get_hookimpls():
+            if impl.plugin is not plugin:
+                continue
+            try:
+                impl.function(register=register)
+            except (DuplicateBlockTypeError, PluginError):
+                raise
+            except (Exception, SystemExit) as exc:
+                raise PluginError(f"its {caller.name} hook raised {type(exc).__name__}: {exc}") from exc
 
 
 def _register_block_type(cls: type, info: PluginInfo) -> None:
@@ -188,6 +226,8 @@ def block_type_registry(load: bool = True) -> dict[str, BlockTypeInfo]:
     """Registered block types by slug (loading plugins first unless ``load`` is False)."""
     if load:
         load_plugins()
+        if _conflicts:
+            raise DuplicateBlockTypeError(_conflicts[0])
     return _block_types
 
 
@@ -254,5 +294,6 @@ def _reset_for_tests() -> None:
         _plugins.clear()
         _secret_backends.clear()
         _task_runners.clear()
+        _conflicts.clear()
         for slug in [s for s, i in _block_types.items() if i.plugin is not None]:
             del _block_types[slug]

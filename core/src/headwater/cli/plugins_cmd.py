@@ -22,7 +22,7 @@ def ls(output: str) -> None:
 
     rows = []
     for info in list_plugins():
-        status = "error" if info.error else ("not allowed" if info.skipped else ("loaded" if info.loaded else "-"))
+        status = "not installed" if info.missing else "error" if info.error else ("not allowed" if info.skipped else ("loaded" if info.loaded else "-"))
         rows.append({
             "name": info.name, "distribution": info.dist, "version": info.version, "status": status,
             "block_types": info.block_types, "secret_backends": info.secret_backends,
