@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 import time
 
 import pytest
-from rt_support import cli
+from rt_support import cli, env
 
 FLOWS = textwrap.dedent('''
     from headwater import flow, task, get_run_logger
@@ -107,6 +109,56 @@ def test_unknown_run_id_and_prune(flows_file):
     assert gone == {"flow_runs": 1, "task_runs": 1}
     assert json.loads(cli("runs", "ls", "-o", "json").stdout) == []
     assert "is not a duration" in cli("runs", "prune", "--older-than", "soon").stderr
+
+
+@pytest.mark.parametrize("age", ["-1d", "-inf", "nan", "inf", "1e999"])
+def test_prune_refuses_negative_or_endless_ages_and_deletes_nothing(flows_file, age):
+    assert cli("run", f"{flows_file}:etl", "-p", "n=1").returncode == 0
+    result = cli("runs", "prune", f"--older-than={age}")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {age!r} is not a duration: use a number (0 or more) with s, m, h, d or w, e.g. 30d"
+    ]
+    assert len(json.loads(cli("runs", "ls", "-o", "json").stdout)) == 1
+
+
+def test_run_id_prefix_is_not_a_like_pattern_and_ignores_case(flows_file):
+    run_id = json.loads(cli("run", f"{flows_file}:etl", "-p", "n=1", "-o", "json").stdout)["id"]
+    for typed in ("%", "_", run_id[:3] + "%"):
+        result = cli("runs", "show", typed)
+        assert result.returncode == 1 and f"no flow run with id {typed!r}" in result.stderr, result.stderr
+    shown = cli("runs", "show", run_id[:6].upper(), "-o", "json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["id"] == run_id
+
+
+def test_task_runs_outside_flows_count_toward_the_cap_without_wiping_flow_history():
+    from rt_support import run_py
+
+    code = textwrap.dedent('''
+        from headwater import flow, task
+
+        @task
+        def one(i):
+            return i
+
+        @flow
+        def etl(n: int):
+            return [one(i) for i in range(n)]
+
+        etl(1)
+        for i in range(20):
+            one(i)
+        etl(2)
+    ''')
+    run_py(code)
+    later = "from headwater import flow\n\n@flow\ndef later():\n    return 1\n\nlater()\n"
+    proc = subprocess.run([sys.executable, "-c", later], capture_output=True, text=True, timeout=120,
+                          env={**env(), "HEADWATER_HISTORY_MAX_TASK_RUNS": "10"})
+    assert proc.returncode == 0, proc.stderr
+    runs = json.loads(cli("runs", "ls", "-o", "json").stdout)
+    # the oldest flow run and the oldest standalone task runs made room; the newer flow runs stay
+    assert [(r["flow_name"], r["task_runs"]) for r in runs] == [("later", 0), ("etl", 2)]
 
 
 def test_default_cap_keeps_the_newest_flow_runs():

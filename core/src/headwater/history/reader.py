@@ -8,6 +8,7 @@ process no longer exists on this host, or whose heartbeat is stale, is recorded 
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from typing import Any
@@ -154,7 +155,11 @@ def get_flow_run(id_or_prefix: str) -> dict[str, Any]:
     with db_read() as tx:
         rows = tx.execute("SELECT * FROM flow_runs WHERE id = :id", {"id": key})
         if not rows and key:
-            rows = tx.execute("SELECT * FROM flow_runs WHERE id LIKE :p ORDER BY created DESC LIMIT 2", {"p": key + "%"})
+            # ids are lower-case hex; % and _ in what was typed are characters, not LIKE wildcards
+            like = key.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            rows = tx.execute(
+                "SELECT * FROM flow_runs WHERE id LIKE :p ESCAPE '\\' ORDER BY created DESC LIMIT 2", {"p": like + "%"}
+            )
     if not rows:
         raise RunNotFoundError(f"no flow run with id {key!r}: see `headwater runs ls` for run ids")
     if len(rows) > 1:
@@ -226,11 +231,12 @@ def parse_age(text: str) -> float:
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
     t = text.strip().lower()
     try:
-        if t and t[-1] in units:
-            return float(t[:-1]) * units[t[-1]]
-        return float(t) * 86400
+        seconds = float(t[:-1]) * units[t[-1]] if t and t[-1] in units else float(t) * 86400
     except ValueError:
-        raise HeadwaterError(f"{text!r} is not a duration: use a number with s, m, h, d or w, e.g. 30d") from None
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:  # -1d would prune every finished run, nan none
+        raise HeadwaterError(f"{text!r} is not a duration: use a number (0 or more) with s, m, h, d or w, e.g. 30d")
+    return seconds
 
 
 def _delete_flow_runs(tx: Any, ids: list[str]) -> int:
@@ -279,18 +285,39 @@ def enforce_cap(max_flow_runs: int | None = None, max_task_runs: int | None = No
         n_tasks = int(tx.scalar("SELECT COUNT(*) AS n FROM task_runs") or 0)
     if n_flows <= max_flow_runs and n_tasks <= max_task_runs:
         return 0
-    deleted = 0
     with db_write() as tx:
-        rows = tx.execute(
-            "SELECT f.id, (SELECT COUNT(*) FROM task_runs t WHERE t.flow_run_id = f.id) AS n FROM flow_runs f "
+        flows = tx.execute(
+            "SELECT f.id, f.created, (SELECT COUNT(*) FROM task_runs t WHERE t.flow_run_id = f.id) AS n FROM flow_runs f "
             "WHERE f.state_type NOT IN ('PENDING', 'RUNNING', 'SCHEDULED') ORDER BY f.created"
         )
-        victims = []
-        for r in rows:
-            if n_flows <= max_flow_runs and n_tasks <= max_task_runs:
+        standalone: list[Any] = []
+        if n_tasks > max_task_runs:  # task runs outside any flow count too: the oldest go first
+            standalone = tx.execute(
+                "SELECT id, created FROM task_runs WHERE flow_run_id IS NULL "
+                "AND state_type NOT IN ('PENDING', 'RUNNING', 'SCHEDULED') ORDER BY created LIMIT :n",
+                {"n": n_tasks - max_task_runs},
+            )
+        victims, lone = [], []
+        i = j = 0
+        while n_flows > max_flow_runs or n_tasks > max_task_runs:
+            flow = flows[i] if i < len(flows) else None
+            task = standalone[j] if j < len(standalone) else None
+            if task is not None and n_tasks > max_task_runs and (flow is None or task.created < flow.created):
+                lone.append(task.id)
+                n_tasks -= 1
+                j += 1
+            elif flow is not None:
+                victims.append(flow.id)
+                n_flows -= 1
+                n_tasks -= int(flow.n or 0)
+                i += 1
+            else:
                 break
-            victims.append(r.id)
-            n_flows -= 1
-            n_tasks -= int(r.n or 0)
+        for k in range(0, len(lone), 500):
+            chunk = lone[k:k + 500]
+            marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+            params = {f"i{n}": v for n, v in enumerate(chunk)}
+            tx.execute(f"DELETE FROM run_logs WHERE flow_run_id IS NULL AND task_run_id IN ({marks})", params)
+            tx.execute(f"DELETE FROM task_runs WHERE id IN ({marks})", params)
         deleted = _delete_flow_runs(tx, victims)
     return deleted
