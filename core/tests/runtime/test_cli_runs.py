@@ -161,6 +161,26 @@ def test_task_runs_outside_flows_count_toward_the_cap_without_wiping_flow_histor
     assert [(r["flow_name"], r["task_runs"]) for r in runs] == [("later", 0), ("etl", 2)]
 
 
+def test_a_long_lived_process_keeps_the_history_within_the_cap():
+    code = textwrap.dedent('''
+        import time
+        from headwater import flow
+
+        @flow
+        def tick(i: int):
+            return i
+
+        for i in range(8):
+            tick(i)
+            time.sleep(0.4)  # the writer thread writes and re-checks the cap between runs
+    ''')
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**env(), "HEADWATER_HISTORY_MAX_FLOW_RUNS": "3"})
+    assert proc.returncode == 0, proc.stderr
+    kept = [r["parameters"]["i"] for r in json.loads(cli("runs", "ls", "-o", "json").stdout)]
+    assert kept[:3] == [7, 6, 5] and len(kept) <= 4, kept  # the last run may be written after the last check
+
+
 def test_default_cap_keeps_the_newest_flow_runs():
     from headwater.runtime import flow, task
     from rt_support import history

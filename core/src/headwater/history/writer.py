@@ -27,6 +27,16 @@ FLOW, TASK, LOG, EDGE = 0, 1, 2, 3
 _INTERVAL = 0.1
 _BACKLOG = 3000
 HEARTBEAT_SECONDS = 5.0
+_CAP_SECONDS = 60.0  # a process that finished flow runs re-checks the history caps this often at most...
+
+
+def _cap_every() -> int:
+    """...or after this many finished flow runs (a tenth of the cap, at most 100)."""
+    from headwater.settings import get_settings
+
+    return max(1, min(100, get_settings().history_max_flow_runs // 10))
+
+
 _LEVEL_NAMES = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
 
 FLOW_COLUMNS = (
@@ -111,6 +121,8 @@ class HistoryWriter:
         self._time_cache: tuple[int, str] = (0, "")
         self._console_level: int | None = None
         self._warned = False
+        self._finished = 0  # flow runs finished since the cap was last enforced
+        self._last_cap = time.time()
         self._thread = threading.Thread(target=self._loop, name="headwater-history", daemon=True)
         self._thread.start()
 
@@ -132,8 +144,20 @@ class HistoryWriter:
             if self.queue:
                 self.drain()
             now = time.time()
+            if self._finished and (self._finished >= _cap_every() or now - self._last_cap >= _CAP_SECONDS):
+                self._enforce_cap(now)
             if self.active_flow_runs and now - self._last_heartbeat >= HEARTBEAT_SECONDS:
                 self._heartbeat(now)
+
+    def _enforce_cap(self, now: float) -> None:
+        """A long-lived process keeps the history within its caps, not only its first flow run."""
+        self._finished, self._last_cap = 0, now
+        try:
+            from headwater.history.reader import enforce_cap
+
+            enforce_cap()
+        except Exception:
+            pass
 
     def wake(self) -> None:
         self._wake.set()
@@ -167,6 +191,8 @@ class HistoryWriter:
                     logs.append(payload)
                 elif kind == FLOW:
                     flows[payload[0]] = payload
+                    if payload[13] is not None:  # ended
+                        self._finished += 1
                 else:
                     edges.append(payload)
             if logs:
