@@ -25,7 +25,7 @@ def _pip_target(src: Path, target: Path) -> str:
 def installed(tmp_path_factory):
     base = tmp_path_factory.mktemp("plugins")
     return {
-        name: _pip_target(PKGS / name, base / name) for name in ("testplugin", "brokenplugin", "dupplugin", "hookraise", "exitplugin")
+        name: _pip_target(PKGS / name, base / name) for name in ("testplugin", "brokenplugin", "dupplugin", "hookraise", "exitplugin", "cmdraise")
     }
 
 
@@ -165,3 +165,17 @@ def test_every_hook_is_documented_with_its_exact_signature():
     for fn in hooks:
         params = ", ".join(inspect.signature(fn).parameters)
         assert f"## {fn.__name__}({params})" in doc, f"docs/plugin-hooks.md lacks '## {fn.__name__}({params})'"
+
+
+def test_plugin_whose_commands_hook_raises_loses_only_its_commands(installed):
+    env = _env(installed["testplugin"], installed["cmdraise"])
+    rows = {r["name"]: r for r in json.loads(run_cli("plugin", "ls", "-o", "json", env=env).stdout)}
+    assert rows["cmdraise"]["status"] == "error"
+    assert rows["cmdraise"]["error"] == "its register_commands hook raised RuntimeError: commands blew up"
+    assert rows["testplugin"]["status"] == "loaded"
+    helped = run_cli("--help", env=env)
+    assert helped.returncode == 0 and "half-made" not in helped.stdout
+    gone = run_cli("half-made", env=env)
+    assert gone.returncode == 2 and gone.stderr.strip().startswith("Error: No such command 'half-made'")
+    widget = run_cli("widget", env=env)  # the other plugin's command still works
+    assert widget.returncode == 0 and widget.stdout.strip() == "hello from testplugin"

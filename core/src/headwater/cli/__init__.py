@@ -36,8 +36,18 @@ class _LazyGroup(click.Group):
         self._plugins_loaded = True
         from headwater.plugins import get_plugin_manager, load_plugins
 
-        load_plugins()
-        get_plugin_manager().hook.register_commands(cli=self)
+        plugins = load_plugins()
+        pm = get_plugin_manager()
+        for impl in pm.hook.register_commands.get_hookimpls():  # one plugin's failure stays its own
+            before = dict(self.commands)
+            try:
+                impl.function(cli=self)
+            except (Exception, SystemExit) as exc:
+                self.commands = before  # nothing half-registered
+                name = pm.get_name(impl.plugin)
+                info = plugins.get(name) if name else None
+                if info is not None:
+                    info.error = f"its register_commands hook raised {type(exc).__name__}: {exc}"
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         try:

@@ -18,8 +18,10 @@ def plugin() -> None:
 @output_option
 def ls(output: str) -> None:
     """List plugins: name, distribution, version, what each provides, and load errors."""
+    from headwater.cli import cli
     from headwater.plugins import list_plugins
 
+    cli._load_plugin_commands()  # so that a failing register_commands hook shows below
     rows = []
     for info in list_plugins():
         status = "not installed" if info.missing else "error" if info.error else ("not allowed" if info.skipped else ("loaded" if info.loaded else "-"))
