@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 from enum import Enum
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from headwater.errors import ConfigError
@@ -17,34 +16,56 @@ __all__ = ["DataFrameSerializationFormat", "upload_dataframe"]
 
 
 class DataFrameSerializationFormat(Enum):
-    """How ``upload_from_dataframe`` writes a DataFrame: (format, compression, content type, suffix)."""
+    """How ``upload_from_dataframe`` writes a DataFrame; the member names are prefect-gcp's."""
 
-    CSV = ("csv", None, "text/csv", ".csv")
-    CSV_GZIP = ("csv", "gzip", "application/x-gzip", ".csv.gz")
-    PARQUET = ("parquet", None, "application/octet-stream", ".parquet")
-    PARQUET_SNAPPY = ("parquet", "snappy", "application/octet-stream", ".snappy.parquet")
-    PARQUET_GZIP = ("parquet", "gzip", "application/octet-stream", ".gz.parquet")
+    CSV = "csv"
+    CSV_GZIP = "csv_gzip"
+    PARQUET = "parquet"
+    PARQUET_SNAPPY = "parquet_snappy"
+    PARQUET_GZIP = "parquet_gzip"
 
     @property
     def format(self) -> str:
-        return str(self.value[0])
+        """``"csv"`` or ``"parquet"``."""
+        return _WRITERS[self][0]
 
     @property
     def compression(self) -> str | None:
-        return self.value[1]
+        """What pandas compresses with (``None``, ``"gzip"``, ``"snappy"``)."""
+        return _WRITERS[self][1]
 
     @property
     def content_type(self) -> str:
-        return str(self.value[2])
+        """The Content-Type the object is stored with."""
+        return _WRITERS[self][2]
 
     @property
     def suffix(self) -> str:
-        return str(self.value[3])
+        """The file name ending the object gets."""
+        return _WRITERS[self][3]
 
     def fix_extension_with(self, gcs_blob_path: str) -> str:
-        """``gcs_blob_path`` with its last extension replaced by this format's suffix."""
-        path = PurePosixPath(gcs_blob_path)
-        return str(path.parent / PurePosixPath(path.stem).with_suffix(self.suffix))
+        """``gcs_blob_path`` ending in :attr:`suffix` instead of its extension (up to two, as
+        prefect-gcp does: ``data.tar.gz`` -> ``data.csv``)."""
+        folder, _, name = gcs_blob_path.rpartition("/")
+        stem = _without_extension(_without_extension(name))
+        return f"{folder}/{stem}{self.suffix}" if folder else f"{stem}{self.suffix}"
+
+
+def _without_extension(name: str) -> str:
+    dot = name.rfind(".")
+    return name[:dot] if dot > 0 else name  # a leading dot starts a name, not an extension
+
+
+_BINARY = "application/octet-stream"
+# format -> (pandas writer, compression, content type, suffix)
+_WRITERS: dict[DataFrameSerializationFormat, tuple[str, str | None, str, str]] = {
+    DataFrameSerializationFormat.CSV: ("csv", None, "text/csv", ".csv"),
+    DataFrameSerializationFormat.CSV_GZIP: ("csv", "gzip", "application/x-gzip", ".csv.gz"),
+    DataFrameSerializationFormat.PARQUET: ("parquet", None, _BINARY, ".parquet"),
+    DataFrameSerializationFormat.PARQUET_SNAPPY: ("parquet", "snappy", _BINARY, ".snappy.parquet"),
+    DataFrameSerializationFormat.PARQUET_GZIP: ("parquet", "gzip", _BINARY, ".gz.parquet"),
+}
 
 
 def upload_dataframe(bucket: GcsBucket, df: Any, to_path: str, serialization_format: str | DataFrameSerializationFormat,
