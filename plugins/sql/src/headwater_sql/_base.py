@@ -79,7 +79,8 @@ class RuntimeState:
             return taken
         if query in self.open:
             self.open.remove(query)
-        return [query]
+            return [query]
+        return []  # already closed (a failed fetch closes its query at once)
 
 
 def freeze_parameters(parameters: Any) -> Any:

@@ -107,12 +107,12 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
             raise failure
 
     async def reset_connections(self) -> None:
-        """Close the open query (if any) and return its connection to the pool."""
+        """Close the open queries (if any), commit what they wrote and return their connections to the pool."""
         async with self._alock():
             await self._reset()
 
     async def close(self) -> None:
-        """Close the open query and dispose of the engine and its pool."""
+        """Close the open queries and dispose of the engine and its pool."""
         async with self._alock():
             try:
                 await self._reset()

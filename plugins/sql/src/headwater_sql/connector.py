@@ -31,15 +31,15 @@ class SqlAlchemyConnector(ConnectorBase):
     The engine and its connection pool are created on first use and kept until
     :meth:`close` (or the end of a ``with`` block).
 
-    Fetching and the open cursor:
-        ``fetch_one`` and ``fetch_many`` keep one query open. A call whose ``operation`` and
-        ``parameters`` equal those of the open query continues it and returns the next rows;
+    Fetching and open queries:
+        ``fetch_one`` and ``fetch_many`` keep their query open. A call whose ``operation`` and
+        ``parameters`` equal those of an open query continues it and returns the next rows;
         no row is ever returned twice, and once the rows run out they return ``None`` / ``[]``.
-        A new query starts (closing the open one) when a fetch call has a different operation or
-        different parameters, and after :meth:`fetch_all`, :meth:`execute`,
-        :meth:`execute_many`, :meth:`insert_rows`, :meth:`reset_connections` or :meth:`close`.
-        ``fetch_all`` with the inputs of the open query returns its remaining rows; otherwise it
-        runs the query and returns every row. Either way it leaves no query open.
+        A call with other inputs starts another query beside the open ones (at most 4 stay
+        open; the least recently used is closed). :meth:`execute`, :meth:`execute_many`,
+        :meth:`insert_rows`, :meth:`reset_connections`, :meth:`close` and a fetch of a statement
+        that may write close them all first. ``fetch_all`` with the inputs of an open query
+        returns its remaining rows and closes it; otherwise it runs the query and returns every row.
 
     Example:
         >>> with SqlAlchemyConnector(connection_info="sqlite:///warehouse.db") as db:  # doctest: +SKIP
@@ -148,7 +148,7 @@ class SqlAlchemyConnector(ConnectorBase):
             raise failure
 
     def close(self) -> None:
-        """Close the open query and dispose of the engine and its pool."""
+        """Close the open queries and dispose of the engine and its pool."""
         state = self._state
         with state.lock:
             try:
