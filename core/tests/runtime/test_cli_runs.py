@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 import time
 
 import pytest
-from rt_support import cli, env
+from rt_support import cli, run_py
 
 FLOWS = textwrap.dedent('''
     from headwater import flow, task, get_run_logger
@@ -133,8 +131,6 @@ def test_run_id_prefix_is_not_a_like_pattern_and_ignores_case(flows_file):
 
 
 def test_task_runs_outside_flows_count_toward_the_cap_without_wiping_flow_history():
-    from rt_support import run_py
-
     code = textwrap.dedent('''
         from headwater import flow, task
 
@@ -153,9 +149,7 @@ def test_task_runs_outside_flows_count_toward_the_cap_without_wiping_flow_histor
     ''')
     run_py(code)
     later = "from headwater import flow\n\n@flow\ndef later():\n    return 1\n\nlater()\n"
-    proc = subprocess.run([sys.executable, "-c", later], capture_output=True, text=True, timeout=120,
-                          env={**env(), "HEADWATER_HISTORY_MAX_TASK_RUNS": "10"})
-    assert proc.returncode == 0, proc.stderr
+    run_py(later, extra_env={"HEADWATER_HISTORY_MAX_TASK_RUNS": "10"})
     runs = json.loads(cli("runs", "ls", "-o", "json").stdout)
     # the oldest flow run and the oldest standalone task runs made room; the newer flow runs stay
     assert [(r["flow_name"], r["task_runs"]) for r in runs] == [("later", 0), ("etl", 2)]
@@ -174,9 +168,7 @@ def test_a_long_lived_process_keeps_the_history_within_the_cap():
             tick(i)
             time.sleep(0.4)  # the writer thread writes and re-checks the cap between runs
     ''')
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env={**env(), "HEADWATER_HISTORY_MAX_FLOW_RUNS": "3"})
-    assert proc.returncode == 0, proc.stderr
+    run_py(code, extra_env={"HEADWATER_HISTORY_MAX_FLOW_RUNS": "3"})
     kept = [r["parameters"]["i"] for r in json.loads(cli("runs", "ls", "-o", "json").stdout)]
     assert kept[:3] == [7, 6, 5] and len(kept) <= 4, kept  # the last run may be written after the last check
 

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from headwater.errors import HeadwaterError
@@ -239,11 +240,15 @@ def parse_age(text: str) -> float:
     return seconds
 
 
+def _in_lists(ids: list[str], size: int = 500) -> Iterator[tuple[str, dict[str, str]]]:
+    """``(":i0, :i1, ...", {"i0": id, ...})`` for each chunk of ``ids``: bound IN lists."""
+    for i in range(0, len(ids), size):
+        chunk = ids[i:i + size]
+        yield ", ".join(f":i{n}" for n in range(len(chunk))), {f"i{n}": v for n, v in enumerate(chunk)}
+
+
 def _delete_flow_runs(tx: Any, ids: list[str]) -> int:
-    for i in range(0, len(ids), 500):
-        chunk = ids[i:i + 500]
-        marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-        params = {f"i{n}": v for n, v in enumerate(chunk)}
+    for marks, params in _in_lists(ids):
         tx.execute(f"DELETE FROM run_logs WHERE flow_run_id IN ({marks})", params)
         tx.execute(f"DELETE FROM run_edges WHERE flow_run_id IN ({marks})", params)
         tx.execute(f"DELETE FROM task_runs WHERE flow_run_id IN ({marks})", params)
@@ -313,10 +318,7 @@ def enforce_cap(max_flow_runs: int | None = None, max_task_runs: int | None = No
                 i += 1
             else:
                 break
-        for k in range(0, len(lone), 500):
-            chunk = lone[k:k + 500]
-            marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-            params = {f"i{n}": v for n, v in enumerate(chunk)}
+        for marks, params in _in_lists(lone):
             tx.execute(f"DELETE FROM run_logs WHERE flow_run_id IS NULL AND task_run_id IN ({marks})", params)
             tx.execute(f"DELETE FROM task_runs WHERE id IN ({marks})", params)
         deleted = _delete_flow_runs(tx, victims)

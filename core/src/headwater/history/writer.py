@@ -104,7 +104,7 @@ def encode_parameters(params: dict[str, Any] | None) -> str | None:
             out[key] = json.loads(text)
         except ValueError:  # a mask that cut through an escape: keep the text
             out[key] = text
-    return redact(json.dumps(out, separators=(",", ":")))
+    return json.dumps(out, separators=(",", ":"))  # each value was redacted above
 
 
 class HistoryWriter:
