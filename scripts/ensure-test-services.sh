@@ -2,6 +2,7 @@
 # Make the system services that the test suite's fixtures start available:
 #   - Debian's PostgreSQL server binaries (the fixture starts a throw-away cluster on 127.0.0.1)
 #   - gnome-keyring and dbus (a real OS keyring, run under dbus-run-session by the keyring test)
+#   - Chromium (the headwater-ui browser tests drive it with Playwright's Python package)
 # Installs only when run as root with apt; otherwise says what is missing, and those tests skip.
 set -u
 need=()
@@ -11,6 +12,7 @@ if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 && ! command -v pg_ctl >/de
 fi
 command -v gnome-keyring-daemon >/dev/null 2>&1 || need+=(gnome-keyring)
 command -v dbus-run-session >/dev/null 2>&1 || need+=(dbus)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing for the tests: ${need[*]} (Debian packages)..."

@@ -11,7 +11,23 @@ import click
 
 from headwater.redaction import redact
 
-__all__ = ["emit", "emit_object", "format_time", "output_option"]
+__all__ = ["STATE_COLOURS", "emit", "emit_object", "format_time", "output_option", "state_colour"]
+
+# One colour per kind of state, shared by the CLI's tables and the web UI (headwater-ui).
+STATE_COLOURS = {
+    "COMPLETED": "#2f9e44",
+    "FAILED": "#e03131",
+    "CRASHED": "#c2255c",
+    "CANCELLED": "#868e96",
+    "RUNNING": "#1c7ed6",
+    "PENDING": "#f08c00",
+    "SCHEDULED": "#7048e8",
+}
+
+
+def state_colour(state_type: str | None) -> str:
+    """The colour (``#rrggbb``) of a state type such as ``FAILED``; grey for unknown ones."""
+    return STATE_COLOURS.get((state_type or "").upper(), "#868e96")
 
 
 def output_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -35,8 +51,11 @@ def _json_default(value: Any) -> Any:
 
 
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], output: str, title: str | None = None,
-         empty: str = "nothing to show") -> None:
-    """Print ``rows`` as a table (only ``columns``) or as a JSON list (every key)."""
+         empty: str = "nothing to show", state_column: str | None = None) -> None:
+    """Print ``rows`` as a table (only ``columns``) or as a JSON list (every key).
+
+    ``state_column`` is coloured by each row's ``state_type`` (see :data:`STATE_COLOURS`).
+    """
     if output == "json":
         click.echo(redact(json.dumps(list(rows), indent=2, default=_json_default)))
         return
@@ -45,12 +64,16 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], output: str, ti
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, show_edge=False, header_style="bold")
     for col in columns:
         table.add_column(col.replace("_", " "))
     for row in rows:
-        table.add_row(*(redact("" if row.get(c) is None else str(row.get(c))) for c in columns))
+        cells = [Text(redact("" if row.get(c) is None else str(row.get(c)))) for c in columns]
+        if state_column in columns and row.get("state_type"):
+            cells[columns.index(state_column)].stylize(state_colour(row["state_type"]))
+        table.add_row(*cells)
     Console(soft_wrap=True).print(table)
 
 

@@ -151,7 +151,8 @@ def ls(limit: int, flow_name: str | None, state: str | None, output: str) -> Non
         r["run"] = r["id"][:8]
         r["flow"] = r["flow_name"]
         r["tasks"] = r["task_runs"]
-    emit(rows, ["run", "flow", "name", "state", "start", "took", "tasks"], output, empty="no flow runs yet")
+    emit(rows, ["run", "flow", "name", "state", "start", "took", "tasks"], output, empty="no flow runs yet",
+         state_column="state")
 
 
 def _short_time(ts: float | None) -> str:
@@ -194,12 +195,12 @@ def show(run_id: str, output: str) -> None:
         t["took"] = _fmt_duration(t["duration"])
         t["tries"] = t["run_count"]
         t["start"] = _short_time(t["started"])
-    emit(tasks, ["name", "state", "start", "took", "tries"], output, empty="no task runs")
+    emit(tasks, ["name", "state", "start", "took", "tries"], output, empty="no task runs", state_column="state")
     if subflows:
         click.echo("")
         for r in subflows:
             r["run"], r["flow"], r["took"] = r["id"][:8], r["flow_name"], _fmt_duration(r["duration"])
-        emit(subflows, ["run", "flow", "name", "state", "took"], output, title="subflow runs")
+        emit(subflows, ["run", "flow", "name", "state", "took"], output, title="subflow runs", state_column="state")
 
 
 @runs.command("logs")

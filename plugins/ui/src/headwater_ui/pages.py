@@ -1,0 +1,138 @@
+"""The HTML pages (server-rendered; ``static/app.js`` adds live updates through the API)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from headwater.errors import HeadwaterError
+from headwater.redaction import redact
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from headwater_ui import blockforms, queries
+from headwater_ui.actions import cancel_flow_run
+from headwater_ui.colours import STATE_COLOURS
+from headwater_ui.rendering import error_response, redirect, render
+from headwater_ui.security import CSRF_FIELD, csrf_ok
+from headwater_ui.svg import MAX_TIMELINE_ROWS, lineage_svg, timeline_svg
+
+__all__ = ["block", "block_edit", "block_new", "blocks", "cancel", "dashboard", "run", "runs"]
+
+MAX_TASK_ROWS = 500
+
+
+async def _form(request: Request) -> dict[str, str] | None:
+    """The submitted url-encoded form, or None when its CSRF token is missing or wrong."""
+    from urllib.parse import parse_qsl
+
+    body = (await request.body()).decode("utf-8", "replace")
+    form = dict(parse_qsl(body, keep_blank_values=True))
+    return form if csrf_ok(request.scope, form.get(CSRF_FIELD)) else None
+
+
+def _csrf_refused(request: Request) -> Response:
+    return error_response(request, 403, "the form's CSRF token is missing or stale: reload the page and submit again")
+
+
+def dashboard(request: Request) -> Response:
+    data = queries.dashboard()
+    return render(request, "dashboard.html", data=data, states=list(STATE_COLOURS), nav="dashboard")
+
+
+def runs(request: Request) -> Response:
+    f = queries.RunFilter.from_query(request.query_params)
+    page = queries.runs_page(f)
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+    next_url = f"/runs?{urlencode([*params, ('cursor', page['next_cursor'])])}" if page["next_cursor"] else None
+    return render(request, "runs.html", page=page, f=f, states=list(STATE_COLOURS), flows=queries.flow_names(),
+                  next_url=next_url, first_url=f"/runs?{urlencode(params)}" if f.cursor else None,
+                  since_raw=request.query_params.get("since", ""), until_raw=request.query_params.get("until", ""),
+                  api_query=urlencode(params), nav="runs")
+
+
+def run(request: Request) -> Response:
+    detail = queries.run_detail(request.path_params["run_id"])
+    tasks = detail["task_runs"]
+    logs = queries.logs_after(detail["id"], 0, limit=5000)
+    failed = [t for t in tasks if t["state_type"] in ("FAILED", "CRASHED")][:50]
+    return render(
+        request, "run.html", run=detail, tasks=tasks[:MAX_TASK_ROWS], task_count=len(tasks), failed=failed,
+        timeline=timeline_svg(tasks), lineage=lineage_svg(tasks), logs=logs, last_log=logs[-1]["id"] if logs else 0,
+        timeline_rows=min(len(tasks), MAX_TIMELINE_ROWS), max_task_rows=MAX_TASK_ROWS, nav="runs",
+        unfinished=detail["state_type"] in ("RUNNING", "PENDING", "SCHEDULED"),
+    )
+
+
+async def cancel(request: Request) -> Response:
+    form = await _form(request)
+    if form is None:
+        return _csrf_refused(request)
+    run_id = request.path_params["run_id"]
+    try:
+        await run_in_threadpool(cancel_flow_run, run_id)
+    except HeadwaterError as exc:
+        detail = await run_in_threadpool(queries.run_detail, run_id)
+        return render(request, "error.html", status=409, message=redact(str(exc)), back=f"/runs/{detail['id']}")
+    return redirect(f"/runs/{quote(run_id)}")
+
+
+def blocks(request: Request) -> Response:
+    from headwater.store.documents import list_documents
+
+    slug = request.query_params.get("type") or None
+    docs = list_documents(slug)
+    grouped: dict[str, list[Any]] = {}
+    for d in docs:
+        grouped.setdefault(d.slug, []).append(d)
+    types = blockforms.block_types()
+    return render(request, "blocks.html", grouped=grouped, types=types, slug=slug, nav="blocks")
+
+
+def block(request: Request) -> Response:
+    from headwater.store.documents import read_document
+
+    doc = read_document(f"{request.path_params['slug']}/{request.path_params['name']}")
+    return render(request, "block.html", doc=doc, fields=blockforms.shown_fields(doc.data), nav="blocks")
+
+
+async def block_new(request: Request) -> Response:
+    slug = request.query_params.get("type", "")
+    if request.method == "GET":
+        if not slug:
+            return render(request, "block_types.html", types=blockforms.block_types(), nav="blocks")
+        cls = await run_in_threadpool(blockforms.block_type, slug)
+        fields = await run_in_threadpool(blockforms.form_fields, cls)
+        return render(request, "block_form.html", slug=slug, cls=cls, fields=fields, name="", editing=False, nav="blocks")
+    return await _submit(request, slug, editing=False)
+
+
+async def block_edit(request: Request) -> Response:
+    from headwater.store.documents import read_document
+
+    slug, name = request.path_params["slug"], request.path_params["name"]
+    if request.method == "GET":
+        doc = await run_in_threadpool(read_document, f"{slug}/{name}")
+        cls = await run_in_threadpool(blockforms.block_type, slug)
+        fields = await run_in_threadpool(blockforms.form_fields, cls, blockforms.shown_fields(doc.data), doc.secret_fields)
+        return render(request, "block_form.html", slug=slug, cls=cls, fields=fields, name=name, editing=True, nav="blocks")
+    return await _submit(request, slug, editing=True, name=name)
+
+
+async def _submit(request: Request, slug: str, editing: bool, name: str | None = None) -> Response:
+    form = await _form(request)
+    if form is None:
+        return _csrf_refused(request)
+    name = name if editing else form.get("_name", "").strip()
+    try:
+        ref = await run_in_threadpool(blockforms.save_from_form, slug, name or "", form, editing)
+    except HeadwaterError as exc:
+        cls = await run_in_threadpool(blockforms.block_type, slug)
+        fields = await run_in_threadpool(blockforms.form_fields, cls)
+        for f in fields:  # keep what was typed, except secrets (never sent back)
+            if f.kind not in ("secret", "secret-json") and f.name in form:
+                f.value = "true" if f.kind == "bool" else form[f.name]
+        return render(request, "block_form.html", status=400, slug=slug, cls=cls, fields=fields, name=name or "",
+                      editing=editing, error=redact(str(exc)), nav="blocks")
+    return redirect(f"/blocks/{ref}")

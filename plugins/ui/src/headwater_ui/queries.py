@@ -1,0 +1,284 @@
+"""Reading run history for the UI: filtered, keyset-paged run lists, run detail, logs, dashboard.
+
+Single-run reads go through :mod:`headwater.history.reader`; the list and the dashboard need
+filters and aggregates the reader does not offer, so they are plain SQL over the same tables,
+written to use the history's indexes (``created``, ``state_type``, ``flow_run_id``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from headwater.errors import HeadwaterError
+from headwater.history import reader
+from headwater.store.engine import db_read
+
+__all__ = [
+    "RunFilter",
+    "STATE_TYPES",
+    "dashboard",
+    "flow_names",
+    "logs_after",
+    "run_detail",
+    "runs_page",
+]
+
+STATE_TYPES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED", "RUNNING", "PENDING", "SCHEDULED")
+_SETTLE_EVERY = 5.0
+_last_settle = 0.0
+_SECRET_WORDS = ("password", "secret", "token", "passwd", "credential", "private_key", "api_key", "apikey", "access_key")
+
+
+class BadFilterError(HeadwaterError, ValueError):
+    """A filter value in the address cannot be understood."""
+
+
+def _settle() -> None:
+    """Mark runs whose process died as Crashed, at most every few seconds (not on every page)."""
+    global _last_settle
+    now = time.monotonic()
+    if now - _last_settle >= _SETTLE_EVERY:
+        _last_settle = now
+        reader.settle_crashed()
+
+
+def parse_when(text: str | None, now: float | None = None) -> float | None:
+    """``24h`` / ``7d`` (ago), an ISO date or datetime, or a Unix time -> a Unix time."""
+    if not text:
+        return None
+    t = text.strip()
+    now = time.time() if now is None else now
+    if t and t[-1].lower() in "smhdw" and t[:-1].replace(".", "", 1).isdigit():
+        return now - reader.parse_age(t)
+    try:
+        return float(t)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(t).timestamp()
+    except ValueError:
+        raise BadFilterError(f"{text!r} is not a time: use e.g. 24h, 7d, 2026-12-01 or 2026-12-01T08:00") from None
+
+
+@dataclass
+class RunFilter:
+    """What the runs list shows; every field is optional."""
+
+    states: list[str] = field(default_factory=list)
+    flow: str | None = None
+    tags: list[str] = field(default_factory=list)
+    since: float | None = None
+    until: float | None = None
+    q: str | None = None
+    limit: int = 50
+    cursor: str | None = None
+
+    @classmethod
+    def from_query(cls, params: Any) -> RunFilter:
+        """From a request's query parameters (``state`` and ``tag`` may repeat)."""
+        states = [s.upper() for v in params.getlist("state") for s in v.split(",") if s.strip()]
+        unknown = [s for s in states if s not in STATE_TYPES]
+        if unknown:
+            raise BadFilterError(f"unknown state {unknown[0]!r}: use one of {', '.join(STATE_TYPES)}")
+        tags = [t.strip() for v in params.getlist("tag") for t in v.split(",") if t.strip()]
+        try:
+            limit = max(1, min(500, int(params.get("limit") or 50)))
+        except ValueError:
+            raise BadFilterError(f"limit {params.get('limit')!r} is not a number") from None
+        return cls(
+            states=states, flow=(params.get("flow") or "").strip() or None, tags=tags,
+            since=parse_when(params.get("since")), until=parse_when(params.get("until")),
+            q=(params.get("q") or "").strip() or None, limit=limit, cursor=params.get("cursor") or None,
+        )
+
+
+def encode_cursor(created: float, id_: str) -> str:
+    return f"{created!r}_{id_}"
+
+
+def _decode_cursor(cursor: str) -> tuple[float, str]:
+    created, sep, id_ = cursor.partition("_")
+    try:
+        if not sep:
+            raise ValueError
+        return float(created), id_
+    except ValueError:
+        raise BadFilterError(f"cursor {cursor!r} is not one this UI made: start from the first page") from None
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def runs_query(f: RunFilter) -> tuple[str, dict[str, Any]]:
+    """The SQL (and parameters) of one page of runs: newest first, one row more than the page."""
+    where, params = [], {"limit": f.limit + 1}
+    if f.states:
+        marks = ", ".join(f":s{i}" for i in range(len(f.states)))
+        where.append(f"state_type IN ({marks})")
+        params.update({f"s{i}": s for i, s in enumerate(f.states)})
+    if f.flow:
+        where.append("flow_name = :flow")
+        params["flow"] = f.flow
+    for i, tag in enumerate(f.tags):
+        where.append(f"tags LIKE :t{i} ESCAPE '\\'")
+        params[f"t{i}"] = "%" + _like(json.dumps(tag)) + "%"
+    if f.since is not None:
+        where.append("created >= :since")
+        params["since"] = f.since
+    if f.until is not None:
+        where.append("created < :until")
+        params["until"] = f.until
+    if f.q:
+        where.append("(name LIKE :q ESCAPE '\\' OR id LIKE :qid ESCAPE '\\')")
+        params["q"] = "%" + _like(f.q) + "%"
+        params["qid"] = _like(f.q.lower()) + "%"
+    if f.cursor:
+        created, id_ = _decode_cursor(f.cursor)
+        where.append("created <= :cc AND (created < :cc OR id < :cid)")
+        params.update({"cc": created, "cid": id_})
+    clause = f"WHERE {' AND '.join(where)} " if where else ""
+    sql = (
+        "SELECT id, name, flow_name, state_type, state, tags, created, started, ended, run_count, "
+        f"parent_flow_run_id FROM flow_runs {clause}ORDER BY created DESC, id DESC LIMIT :limit"
+    )
+    return sql, params
+
+
+def runs_page(f: RunFilter) -> dict[str, Any]:
+    """One page of flow runs matching ``f`` and the cursor of the next page (``None`` at the end)."""
+    _settle()
+    sql, params = runs_query(f)
+    with db_read() as tx:
+        rows = tx.execute(sql, params)
+        more = len(rows) > f.limit
+        rows = rows[: f.limit]
+        counts: dict[str, int] = {}
+        if rows:
+            marks = ", ".join(f":i{i}" for i in range(len(rows)))
+            for r in tx.execute(
+                f"SELECT flow_run_id, COUNT(*) AS n FROM task_runs WHERE flow_run_id IN ({marks}) GROUP BY flow_run_id",
+                {f"i{i}": r.id for i, r in enumerate(rows)},
+            ):
+                counts[r.flow_run_id] = r.n
+    runs = [
+        {
+            "id": r.id, "name": r.name, "flow_name": r.flow_name, "state": r.state, "state_type": r.state_type,
+            "tags": json.loads(r.tags) if r.tags else [], "created": r.created, "started": r.started,
+            "ended": r.ended, "duration": None if r.started is None or r.ended is None else round(r.ended - r.started, 6),
+            "run_count": r.run_count, "parent_flow_run_id": r.parent_flow_run_id, "task_runs": counts.get(r.id, 0),
+        }
+        for r in rows
+    ]
+    last = rows[-1] if rows and more else None
+    return {"runs": runs, "next_cursor": encode_cursor(last.created, last.id) if last else None}
+
+
+def flow_names() -> list[str]:
+    """Every flow name in the history (for the filter's choices)."""
+    with db_read() as tx:
+        return [r.flow_name for r in tx.execute("SELECT DISTINCT flow_name FROM flow_runs ORDER BY flow_name")]
+
+
+def _looks_secret(key: str) -> bool:
+    k = key.lower()
+    return any(w in k for w in _SECRET_WORDS) and not k.endswith("_id")
+
+
+def mask_parameters(value: Any) -> Any:
+    """Parameters with the values of secret-looking keys masked (the history masks secret types;
+    this also covers a plain ``str`` parameter called ``password``)."""
+    if isinstance(value, dict):
+        return {k: ("**********" if _looks_secret(str(k)) and v not in (None, "") else mask_parameters(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_parameters(v) for v in value]
+    return value
+
+
+def run_detail(run_id: str) -> dict[str, Any]:
+    """A flow run with its task runs (upstreams included) and subflow runs.
+
+    Raises:
+        RunNotFoundError: No flow run has that id or id prefix.
+    """
+    _settle()
+    run = reader.get_flow_run(run_id)
+    run["parameters"] = mask_parameters(run["parameters"])
+    run.pop("pid", None)
+    tasks = reader.list_task_runs(run["id"])
+    for t in tasks:
+        if t.get("parameters"):
+            t["parameters"] = mask_parameters(t["parameters"])
+    with db_read() as tx:
+        subflows = tx.execute(
+            "SELECT id, name, flow_name, state, state_type, started, ended FROM flow_runs "
+            "WHERE parent_flow_run_id = :id ORDER BY created", {"id": run["id"]},
+        )
+    run["task_runs"] = tasks
+    run["subflow_runs"] = [dict(r) for r in subflows]
+    return run
+
+
+def logs_after(flow_run_id: str, after_id: int = 0, limit: int = 2000) -> list[dict[str, Any]]:
+    """Log lines of a flow run (its task runs' included) with an id above ``after_id``, oldest first."""
+    with db_read() as tx:
+        rows = tx.execute(
+            "SELECT id, task_run_id, ts, level, logger, message FROM run_logs "
+            "WHERE flow_run_id = :f AND id > :a ORDER BY id LIMIT :n",
+            {"f": flow_run_id, "a": int(after_id), "n": int(limit)},
+        )
+    return [dict(r) for r in rows]
+
+
+def dashboard(now: float | None = None) -> dict[str, Any]:
+    """Runs per state over 24 hours and 7 days, failure rate per flow and the slowest tasks (7 days),
+    and late runs (scheduled runs past their time, once deployments schedule runs)."""
+    _settle()
+    now = time.time() if now is None else now
+    day, week = now - 86400, now - 7 * 86400
+    out: dict[str, Any] = {"generated": now}
+    with db_read() as tx:
+        for key, since in (("last_24h", day), ("last_7d", week)):
+            rows = tx.execute(
+                "SELECT state_type, COUNT(*) AS n FROM flow_runs WHERE created >= :s GROUP BY state_type", {"s": since}
+            )
+            out[key] = {r.state_type: r.n for r in rows}
+        per_day = tx.execute(
+            "SELECT CAST((created - :w) / 86400 AS INTEGER) AS d, state_type, COUNT(*) AS n FROM flow_runs "
+            "WHERE created >= :w GROUP BY CAST((created - :w) / 86400 AS INTEGER), state_type", {"w": week},
+        )
+        days: list[dict[str, int]] = [{} for _ in range(7)]
+        for r in per_day:
+            if 0 <= r.d < 7:
+                days[r.d][r.state_type] = r.n
+        out["per_day"] = [{"day": week + 86400 * i, "counts": c} for i, c in enumerate(days)]
+        flows = tx.execute(
+            "SELECT flow_name, COUNT(*) AS runs, "
+            "SUM(CASE WHEN state_type IN ('FAILED', 'CRASHED') THEN 1 ELSE 0 END) AS failed "
+            "FROM flow_runs WHERE created >= :w GROUP BY flow_name ORDER BY flow_name", {"w": week},
+        )
+        out["flows"] = [
+            {"flow_name": r.flow_name, "runs": r.runs, "failed": int(r.failed or 0),
+             "failure_rate": round(int(r.failed or 0) / r.runs, 4) if r.runs else 0.0}
+            for r in flows
+        ]
+        out["flows"].sort(key=lambda f: (-f["failure_rate"], f["flow_name"]))
+        slow = tx.execute(
+            "SELECT t.id, t.name, t.task_key, t.flow_run_id, t.state_type, t.state, t.started, t.ended, "
+            "(t.ended - t.started) AS duration FROM flow_runs f JOIN task_runs t ON t.flow_run_id = f.id "
+            "WHERE f.created >= :d AND t.ended IS NOT NULL AND t.started IS NOT NULL "
+            "ORDER BY (t.ended - t.started) DESC LIMIT 10", {"d": day},
+        )
+        out["slowest_tasks"] = [dict(r) for r in slow]
+        late = tx.execute(
+            "SELECT id, name, flow_name, created, state, state_type FROM flow_runs "
+            "WHERE state_type = 'SCHEDULED' AND started IS NULL AND created < :now ORDER BY created LIMIT 20",
+            {"now": now - 60},
+        )
+        out["late_runs"] = [dict(r) for r in late]
+    return out

@@ -1,0 +1,68 @@
+"""Rendering helpers shared by the pages and the API: templates, safe JSON, errors."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from headwater.redaction import redact
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from headwater_ui.colours import state_colour
+
+__all__ = ["HERE", "SafeJSONResponse", "error_response", "redirect", "render"]
+
+HERE = Path(__file__).parent
+_env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
+                   trim_blocks=True, lstrip_blocks=True)
+
+
+def _fmt_time(ts: float | None) -> str:
+    return "" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def _fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 1:
+        return f"{seconds * 1000:.1f} ms"
+    if seconds < 120:
+        return f"{seconds:.2f} s"
+    return time.strftime("%H:%M:%S", time.gmtime(seconds))
+
+
+_env.globals["colour"] = state_colour
+_env.filters.update(time=_fmt_time, duration=_fmt_duration, short=lambda s: (s or "")[:8],
+                    level=lambda n: {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}.get(n, str(n)),
+                    tojson_pretty=lambda v: json.dumps(v, indent=2, default=str))
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON with every secret value this process knows replaced by a mask (a last line of defence)."""
+
+    def render(self, content: Any) -> bytes:
+        return redact(json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=str)).encode()
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+    """Render a page with the CSRF token and the current path in its context."""
+    html = _env.get_template(template).render(request=request, csrf=request.scope.get("state", {}).get("csrf", ""),
+                                              path=request.url.path, **context)
+    return Response(redact(html), status_code=status, media_type="text/html; charset=utf-8")
+
+
+
+def error_response(request: Request, status: int, message: str) -> Response:
+    """The error as JSON under /api, as a page elsewhere."""
+    if request.url.path.startswith("/api"):
+        return SafeJSONResponse({"error": message}, status_code=status)
+    return render(request, "error.html", status=status, message=message)
+
+
+def redirect(url: str) -> RedirectResponse:
+    """A 303 redirect (after a POST)."""
+    return RedirectResponse(url, status_code=303)
