@@ -42,12 +42,19 @@ def block_type(slug: str) -> type:
     """The class of a registered block type.
 
     Raises:
-        UnknownBlockTypeError: No installed plugin provides ``slug``.
+        UnknownBlockTypeError: No installed plugin provides ``slug``, and no saved block of that
+            type names a module that defines it.
     """
     info = block_types().get(slug)
-    if info is None:
-        raise UnknownBlockTypeError(f"unknown block type {slug!r}: see the block types page for the installed ones")
-    return info.cls
+    if info is not None:
+        return info.cls
+    from headwater.blocks.store import resolve_block_class
+    from headwater.store.documents import list_documents
+
+    saved = list_documents(slug)
+    if saved:  # a block type of the user's own code: the store knows its module
+        return resolve_block_class(slug, saved[0])
+    raise UnknownBlockTypeError(f"unknown block type {slug!r}: see the block types page for the installed ones")
 
 
 def _resolved(schema: dict[str, Any], prop: dict[str, Any]) -> dict[str, Any]:

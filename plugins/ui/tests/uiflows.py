@@ -1,0 +1,80 @@
+"""Flows and a block type the UI tests run (in the test process or in a subprocess)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from headwater import Block, SecretStr, flow, get_run_logger, task
+from headwater.blocks import SecretDict
+from pydantic import Field
+
+PLANTED = "pl4nted/Secret+value=ü&x"
+
+
+class Warehouse(Block):
+    """A warehouse connection (test block type with secrets)."""
+
+    url: str = Field(description="Where it is")
+    port: int = Field(default=5432, description="Its port")
+    password: SecretStr = Field(description="Its password")
+    extra: SecretDict | None = Field(default=None, description="More secret settings")
+
+
+@task
+def extract(n: int) -> list[int]:
+    get_run_logger().info("extracting %s rows", n)
+    return list(range(n))
+
+
+@task(retries=1)
+def transform(rows: list[int]) -> int:
+    return sum(rows)
+
+
+@task
+def load(total: int, label: str) -> str:
+    get_run_logger().info("loaded %s as %s", total, label)
+    return label
+
+
+@flow(tags=["nightly", "etl"])
+def etl(n: int = 5, label: str = "daily") -> str:
+    rows = extract.submit(n)
+    return load.submit(transform.submit(rows), label).result()
+
+
+@task
+def use_secret(name: str) -> None:
+    block = Warehouse.load(name)
+    get_run_logger().info("connecting with %s", block.password.get_secret_value())
+    raise ValueError(f"could not log in as {block.password.get_secret_value()}")
+
+
+@flow(tags=["secret"])
+def leaky(name: str, password: SecretStr, api_token: str) -> None:
+    get_run_logger().info("token is %s", api_token)
+    use_secret(name)
+
+
+@flow
+def gated(gate: str) -> str:
+    """Logs a line, waits for the file ``gate`` to exist, then logs another."""
+    log = get_run_logger()
+    log.info("before the gate")
+    deadline = time.time() + 60
+    while not Path(gate).exists() and time.time() < deadline:
+        time.sleep(0.05)
+    log.info("after the gate")
+    return "done"
+
+
+if __name__ == "__main__":  # python uiflows.py gated GATE
+    import sys
+
+    if sys.argv[1] == "gated":
+        gated(sys.argv[2])
+    elif sys.argv[1] == "etl":
+        etl()
+    print("pid", os.getpid())
