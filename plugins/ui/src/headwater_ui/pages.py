@@ -74,7 +74,8 @@ async def cancel(request: Request) -> Response:
         await run_in_threadpool(cancel_flow_run, run_id)
     except HeadwaterError as exc:
         detail = await run_in_threadpool(queries.run_detail, run_id)
-        return render(request, "error.html", status=409, message=redact(str(exc)), back=f"/runs/{detail['id']}")
+        return render(request, "error.html", status=409, message=redact(str(exc)), back=f"/runs/{detail['id']}",
+                      title="Cannot cancel this run")
     return redirect(f"/runs/{quote(run_id)}")
 
 
@@ -129,7 +130,12 @@ async def _submit(request: Request, slug: str, editing: bool, name: str | None =
         ref = await run_in_threadpool(blockforms.save_from_form, slug, name or "", form, editing)
     except HeadwaterError as exc:
         cls = await run_in_threadpool(blockforms.block_type, slug)
-        fields = await run_in_threadpool(blockforms.form_fields, cls)
+        stored: list[str] = []
+        if editing:
+            from headwater.store.documents import read_document
+
+            stored = (await run_in_threadpool(read_document, f"{slug}/{name}")).secret_fields
+        fields = await run_in_threadpool(blockforms.form_fields, cls, None, stored)
         for f in fields:  # keep what was typed, except secrets (never sent back)
             if f.kind not in ("secret", "secret-json") and f.name in form:
                 f.value = "true" if f.kind == "bool" else form[f.name]

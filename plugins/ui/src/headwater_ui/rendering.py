@@ -28,6 +28,8 @@ def _fmt_time(ts: float | None) -> str:
 def _fmt_duration(seconds: float | None) -> str:
     if seconds is None:
         return ""
+    if seconds < 0.001:
+        return f"{seconds * 1e6:.0f} µs"
     if seconds < 1:
         return f"{seconds * 1000:.1f} ms"
     if seconds < 120:

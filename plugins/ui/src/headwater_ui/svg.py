@@ -22,8 +22,10 @@ _ROW, _LABEL, _WIDTH, _RIGHT = 18, 200, 960, 40
 
 
 def _fmt(seconds: float) -> str:
+    if seconds < 0.001:
+        return f"{seconds * 1e6:.0f} µs"
     if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
+        return f"{seconds * 1000:.{1 if seconds < 0.01 else 0}f} ms"
     if seconds < 120:
         return f"{seconds:.2f} s"
     return f"{seconds / 60:.1f} min"

@@ -14,6 +14,7 @@
   }
   function fmtDuration(s) {
     if (s === null || s === undefined) return "";
+    if (s < 0.001) return Math.round(s * 1e6) + " \u00b5s";
     if (s < 1) return (s * 1000).toFixed(1) + " ms";
     if (s < 120) return s.toFixed(2) + " s";
     const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = Math.floor(s % 60);
@@ -106,7 +107,7 @@
       // redraw the timeline and lineage with the final task states
       if (sawUnfinished) setTimeout(function () { window.location.reload(); }, 1500);
     });
-    source.onerror = function () { if (status) status.textContent = "reconnecting…"; };
+    source.onerror = function () { if (status) status.textContent = "reconnecting\u2026"; };
     source.onopen = function () { if (status) status.textContent = "live"; };
   }
 
