@@ -88,4 +88,10 @@ HISTORY_V2 = Migration(
     _logs_table,
 )
 
-MIGRATIONS: list[Migration] = [HISTORY_V2]
+HISTORY_V3 = Migration(
+    3,
+    "run history: index on parent flow runs (subflow listings read it)",
+    ("CREATE INDEX ix_flow_runs_parent ON flow_runs (parent_flow_run_id)",),
+)
+
+MIGRATIONS: list[Migration] = [HISTORY_V2, HISTORY_V3]

@@ -20,7 +20,7 @@ from headwater_ui.svg import MAX_TIMELINE_ROWS, lineage_svg, timeline_svg
 
 __all__ = ["block", "block_edit", "block_new", "blocks", "cancel", "dashboard", "run", "runs"]
 
-MAX_TASK_ROWS = 500
+MAX_TASK_ROWS = 300
 
 
 async def _form(request: Request) -> dict[str, str] | None:
@@ -53,10 +53,10 @@ def runs(request: Request) -> Response:
 
 
 def run(request: Request) -> Response:
-    detail = queries.run_detail(request.path_params["run_id"])
-    tasks = detail["task_runs"]
+    detail = queries.run_summary(request.path_params["run_id"])
+    tasks, errors = queries.task_rows(detail["id"])
     logs = queries.logs_after(detail["id"], 0, limit=5000)
-    failed = [t for t in tasks if t["state_type"] in ("FAILED", "CRASHED")][:50]
+    failed = [{**t, "message": errors[t["id"]]} for t in tasks if t["id"] in errors]
     return render(
         request, "run.html", run=detail, tasks=tasks[:MAX_TASK_ROWS], task_count=len(tasks), failed=failed,
         timeline=timeline_svg(tasks), lineage=lineage_svg(tasks), logs=logs, last_log=logs[-1]["id"] if logs else 0,

@@ -24,7 +24,9 @@ __all__ = [
     "flow_names",
     "logs_after",
     "run_detail",
+    "run_summary",
     "runs_page",
+    "task_rows",
 ]
 
 STATE_TYPES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED", "RUNNING", "PENDING", "SCHEDULED")
@@ -178,10 +180,22 @@ def runs_page(f: RunFilter) -> dict[str, Any]:
     return {"runs": runs, "next_cursor": encode_cursor(last.created, last.id) if last else None}
 
 
+_FLOW_NAMES_TTL = 30.0
+_flow_names: tuple[float, str, list[str]] = (0.0, "", [])
+
+
 def flow_names() -> list[str]:
-    """Every flow name in the history (for the filter's choices)."""
-    with db_read() as tx:
-        return [r.flow_name for r in tx.execute("SELECT DISTINCT flow_name FROM flow_runs ORDER BY flow_name")]
+    """Every flow name in the history (for the filter's choices; a full scan, so kept 30 s)."""
+    global _flow_names
+    from headwater.settings import get_settings
+
+    at, url, names = _flow_names
+    store = get_settings().database_url
+    if time.monotonic() - at > _FLOW_NAMES_TTL or url != store:
+        with db_read() as tx:
+            names = [r.flow_name for r in tx.execute("SELECT DISTINCT flow_name FROM flow_runs ORDER BY flow_name")]
+        _flow_names = (time.monotonic(), store, names)
+    return names
 
 
 def _looks_secret(key: str) -> bool:
@@ -201,25 +215,54 @@ def mask_parameters(value: Any) -> Any:
 
 
 def run_detail(run_id: str) -> dict[str, Any]:
-    """A flow run with its task runs (upstreams included) and subflow runs.
+    """A flow run with its task runs (upstream ids, tries, durations, errors) and subflow runs.
 
     Raises:
         RunNotFoundError: No flow run has that id or id prefix.
     """
-    _settle()
-    run = reader.get_flow_run(run_id)
-    run["parameters"] = mask_parameters(run["parameters"])
-    run.pop("pid", None)
+    run = run_summary(run_id)
     tasks = reader.list_task_runs(run["id"])
     for t in tasks:
         if t.get("parameters"):
             t["parameters"] = mask_parameters(t["parameters"])
+    run["task_runs"] = tasks
+    return run
+
+
+def task_rows(flow_run_id: str, errors: int = 50) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """A flow run's task runs for its page, lean (no parameters or metadata: a run may have
+    10,000 of them), with their upstream ids; and the messages of up to ``errors`` failed ones."""
+    with db_read() as tx:
+        rows = tx.execute(
+            "SELECT id, name, task_key, state_type, state, run_count, started, ended, ended - started AS duration "
+            "FROM task_runs "
+            "WHERE flow_run_id = :id ORDER BY created", {"id": flow_run_id},
+        )
+        edges = tx.execute("SELECT upstream_id, downstream_id FROM run_edges WHERE flow_run_id = :id", {"id": flow_run_id})
+        failed = tx.execute(
+            "SELECT id, message FROM task_runs WHERE flow_run_id = :id AND state_type IN ('FAILED', 'CRASHED') "
+            "ORDER BY created LIMIT :n", {"id": flow_run_id, "n": errors},
+        )
+    upstream: dict[str, list[str]] = {}
+    for e in edges:
+        upstream.setdefault(e.downstream_id, []).append(e.upstream_id)
+    none: list[str] = []
+    for r in rows:
+        r["upstream"] = upstream.get(r["id"], none)
+    return rows, {r.id: r.message or "" for r in failed}
+
+
+def run_summary(run_id: str) -> dict[str, Any]:
+    """A flow run (parameters masked) with its subflow runs, without its task runs."""
+    _settle()
+    run = reader.get_flow_run(run_id)
+    run["parameters"] = mask_parameters(run["parameters"])
+    run.pop("pid", None)
     with db_read() as tx:
         subflows = tx.execute(
             "SELECT id, name, flow_name, state, state_type, started, ended FROM flow_runs "
             "WHERE parent_flow_run_id = :id ORDER BY created", {"id": run["id"]},
         )
-    run["task_runs"] = tasks
     run["subflow_runs"] = [dict(r) for r in subflows]
     return run
 

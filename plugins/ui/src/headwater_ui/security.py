@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
@@ -69,6 +70,7 @@ class SecurityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         headers = dict(scope.get("headers") or [])
         cookies = _cookies(headers)
         host = headers.get(b"host", b"").decode("latin-1").lower()
@@ -112,7 +114,8 @@ class SecurityMiddleware:
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *_HEADERS, *extra]
+                took = f"app;dur={(time.perf_counter() - started) * 1000:.2f}".encode()  # server time, for bench/ui.py
+                message["headers"] = [*message.get("headers", []), *_HEADERS, *extra, (b"server-timing", took)]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
