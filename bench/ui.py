@@ -76,7 +76,6 @@ def fill(db_path: Path, n_flows: int, n_tasks: int) -> str:
     conn.executemany("INSERT INTO run_logs (flow_run_id, task_run_id, ts, level, logger, message) VALUES (?,?,?,?,?,?)",
                      [(big_id, None, now - 100 + k, 20, "big-run", f"line {k}") for k in range(200)])
     conn.execute("COMMIT")
-    conn.execute("ANALYZE")
     conn.close()
     assert big_id is not None
     return big_id

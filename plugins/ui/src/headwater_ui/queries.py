@@ -292,8 +292,8 @@ def dashboard(now: float | None = None) -> dict[str, Any]:
             )
             out[key] = {r.state_type: r.n for r in rows}
         per_day = tx.execute(
-            "SELECT CAST((created - :w) / 86400 AS INTEGER) AS d, state_type, COUNT(*) AS n FROM flow_runs "
-            "WHERE created >= :w GROUP BY CAST((created - :w) / 86400 AS INTEGER), state_type", {"w": week},
+            "SELECT d, state_type, COUNT(*) AS n FROM (SELECT CAST(FLOOR((created - :w) / 86400) AS INTEGER) AS d, "
+            "state_type FROM flow_runs WHERE created >= :w) AS recent GROUP BY d, state_type", {"w": week},
         )
         days: list[dict[str, int]] = [{} for _ in range(7)]
         for r in per_day:
