@@ -168,3 +168,28 @@ def test_api_index_documents_every_route(client):
         for method in sorted(route.methods - {"HEAD"}):
             key = f"{method} {route.path}".replace("{run_id}", "{id}")
             assert key in documented, key
+
+
+def test_cancel_a_run_that_has_not_started(client):
+    import os
+
+    from headwater.history.writer import host_name
+    from headwater.store.engine import db_write
+
+    now = time.time()
+    with db_write() as tx:  # a run recorded as Pending by a live process (this one), not started yet
+        tx.execute(
+            "INSERT INTO flow_runs (id, name, flow_name, state_type, state, created, pid, host, heartbeat) "
+            "VALUES ('0123abcd' || '0000000000000000000000000000', 'queued-run', 'etl', 'PENDING', 'Pending', :t, :pid, :h, :t)",
+            {"t": now, "pid": os.getpid(), "h": host_name()},
+        )
+    client.get("/runs")
+    page = client.get("/runs/0123abcd").text
+    assert 'id="cancel-form"' in page
+    r = client.post("/runs/0123abcd/cancel", data={"csrf_token": client.cookies["hw_ui_csrf"]}, follow_redirects=False)
+    assert r.status_code == 303
+    run = client.get("/api/runs/0123abcd").json()
+    assert (run["state"], run["message"]) == ("Cancelled", "cancelled from the UI before it started")
+    assert 'id="cancel-form"' not in client.get("/runs/0123abcd").text
+    again = client.post("/api/runs/0123abcd/cancel", headers={"X-CSRF-Token": client.cookies["hw_ui_csrf"]})
+    assert again.status_code == 409 and "has finished (Cancelled)" in again.json()["error"]

@@ -88,10 +88,12 @@ HISTORY_V2 = Migration(
     _logs_table,
 )
 
-HISTORY_V3 = Migration(
-    3,
+# Wave-2 branches number their migrations apart (3: storage objects, 10: orchestration,
+# 12: events); this one, added with headwater-ui, takes 14. It only adds an index.
+HISTORY_V14 = Migration(
+    14,
     "run history: index on parent flow runs (subflow listings read it)",
     ("CREATE INDEX ix_flow_runs_parent ON flow_runs (parent_flow_run_id)",),
 )
 
-MIGRATIONS: list[Migration] = [HISTORY_V2, HISTORY_V3]
+MIGRATIONS: list[Migration] = [HISTORY_V2, HISTORY_V14]

@@ -19,33 +19,43 @@ class CancelError(HeadwaterError):
 
 
 def _orchestration_cancel() -> Any:
-    """Headwater's own cancel (``headwater runs cancel``), when this installation has it."""
+    """Headwater's orchestration cancel (``headwater runs cancel``), when this installation has it."""
     try:
-        from headwater.orchestration import cancel_flow_run  # type: ignore[attr-defined]
+        from headwater.orchestration.queue import cancel_run
     except ImportError:
         return None
-    return cancel_flow_run
+    return cancel_run
 
 
 def cancel_flow_run(run_id: str) -> dict[str, Any]:
     """Cancel a flow run; returns the run as it is afterwards.
 
-    A run that has not started (Scheduled, Pending) is marked Cancelled here; a running one is
-    handed to the orchestration's cancel, which stops its process.
+    A deployment's run goes to the orchestration's cancel (a queued one ends Cancelled, a
+    running one is stopped by its worker). A run that has not started (Scheduled, Pending) is
+    marked Cancelled here.
 
     Raises:
         RunNotFoundError: no such run.
-        CancelError: it has finished, or it is running and nothing here can stop it.
+        CancelError: it has finished, or it is running outside any worker, so nothing can stop it.
     """
     run = reader.get_flow_run(run_id)
     if run["state_type"] in _FINAL:
         raise CancelError(f"flow run {run['name']!r} has finished ({run['state']}): there is nothing to cancel")
     orchestrated = _orchestration_cancel()
     if orchestrated is not None:
-        orchestrated(run["id"])
-        return reader.get_flow_run(run["id"])
+        try:
+            orchestrated(run["id"])
+        except reader.RunNotFoundError:
+            pass  # not a deployment's run: handled below
+        except HeadwaterError as exc:
+            raise CancelError(str(exc)) from None
+        else:
+            return reader.get_flow_run(run["id"])
     if run["state_type"] == "RUNNING":
         raise CancelError(
+            f"flow run {run['name']!r} is running in process {run['pid']} on {run['host']}, outside any worker: "
+            f"only runs of a deployment can be cancelled while they run (stop that process to end it)"
+            if orchestrated is not None else
             f"flow run {run['name']!r} is running in process {run['pid']} on {run['host']}: stopping a running run "
             f"needs Headwater's orchestration (`headwater runs cancel`), which this installation does not have"
         )
