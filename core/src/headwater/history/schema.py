@@ -93,7 +93,7 @@ HISTORY_V2 = Migration(
 HISTORY_V14 = Migration(
     14,
     "run history: index on parent flow runs (subflow listings read it)",
-    ("CREATE INDEX ix_flow_runs_parent ON flow_runs (parent_flow_run_id)",),
+    ("CREATE INDEX IF NOT EXISTS ix_flow_runs_parent ON flow_runs (parent_flow_run_id)",),
 )
 
 MIGRATIONS: list[Migration] = [HISTORY_V2, HISTORY_V14]

@@ -145,8 +145,8 @@ def runs_query(f: RunFilter) -> tuple[str, dict[str, Any]]:
         params.update({"cc": created, "cid": id_})
     clause = f"WHERE {' AND '.join(where)} " if where else ""
     sql = (
-        "SELECT id, name, flow_name, state_type, state, tags, created, started, ended, run_count, "
-        f"parent_flow_run_id FROM flow_runs {clause}ORDER BY created DESC, id DESC LIMIT :limit"
+        "SELECT id, name, flow_name, state, state_type, tags, created, started, ended, ended - started AS duration, "
+        f"run_count, parent_flow_run_id FROM flow_runs {clause}ORDER BY created DESC, id DESC LIMIT :limit"
     )
     return sql, params
 
@@ -167,17 +167,13 @@ def runs_page(f: RunFilter) -> dict[str, Any]:
                 {f"i{i}": r.id for i, r in enumerate(rows)},
             ):
                 counts[r.flow_run_id] = r.n
-    runs = [
-        {
-            "id": r.id, "name": r.name, "flow_name": r.flow_name, "state": r.state, "state_type": r.state_type,
-            "tags": json.loads(r.tags) if r.tags else [], "created": r.created, "started": r.started,
-            "ended": r.ended, "duration": None if r.started is None or r.ended is None else round(r.ended - r.started, 6),
-            "run_count": r.run_count, "parent_flow_run_id": r.parent_flow_run_id, "task_runs": counts.get(r.id, 0),
-        }
-        for r in rows
-    ]
+    runs = []
+    for r in rows:  # rows are dicts already: fill in place (this loop is most of the page's own time)
+        r["tags"] = json.loads(r["tags"]) if r["tags"] else []
+        r["task_runs"] = counts.get(r["id"], 0)
+        runs.append(r)
     last = rows[-1] if rows and more else None
-    return {"runs": runs, "next_cursor": encode_cursor(last.created, last.id) if last else None}
+    return {"runs": runs, "next_cursor": encode_cursor(last["created"], last["id"]) if last else None}
 
 
 _FLOW_NAMES_TTL = 30.0
