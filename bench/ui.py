@@ -1,7 +1,8 @@
 """headwater-ui: runs page/API and run detail over a large history, log latency, server RSS (issue 17).
 
 The store is filled with bulk inserts (100,000 flow runs, 1,000,000 task runs by default;
-``--quick``: a fifth of that), then ``headwater ui`` runs as its own process. Figures:
+``--quick``: a fifth of that), then ``headwater ui`` runs as its own process. ``--postgres``
+also runs everything on a PostgreSQL store (a private server, bulk-loaded with COPY). Figures:
 - runs page and ``/api/runs`` server time (the ``Server-Timing`` header) for several filters,
   against the floor: the same SQL the UI runs (page query + task counts) on a raw sqlite3
   connection; target <= 100 ms at p50 and <= 3x the floor;
@@ -35,18 +36,32 @@ TAGS = ["nightly", "hourly", "etl", "reports", "backfill", "ml"]
 BIG_TASKS = 10_000
 
 
-def fill(db_path: Path, n_flows: int, n_tasks: int) -> str:
-    """Bulk-insert the history; returns the id of the run with BIG_TASKS task runs."""
+FLOW_COLS = ("id", "name", "flow_name", "state_type", "state", "message", "parameters", "tags", "run_count", "created",
+             "started", "ended", "pid", "host", "heartbeat")
+TASK_COLS = ("id", "flow_run_id", "name", "task_key", "state_type", "state", "message", "run_count", "created", "started",
+             "ended")
+EDGE_COLS = ("upstream_id", "downstream_id", "flow_run_id")
+LOG_COLS = ("flow_run_id", "task_run_id", "ts", "level", "logger", "message")
+
+
+def generate(n_flows: int, n_tasks: int, sink: object) -> str:
+    """Make the history's rows and hand them to ``sink(table, columns, rows)`` in batches;
+    returns the id of the run with BIG_TASKS task runs."""
     rnd = random.Random(17)
     now = time.time()
-    conn = sqlite3.connect(str(db_path), isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=OFF")
-    conn.execute("BEGIN")
     weights = [w for _, _, w in STATES]
     per_flow = max(1, (n_tasks - BIG_TASKS) // (n_flows - 1))
-    flows, tasks, edges = [], [], []
+    flows: list[tuple] = []
+    tasks: list[tuple] = []
+    edges: list[tuple] = []
     big_id = None
+
+    def flush() -> None:
+        for table, cols, rows in (("flow_runs", FLOW_COLS, flows), ("task_runs", TASK_COLS, tasks),
+                                  ("run_edges", EDGE_COLS, edges)):
+            sink(table, cols, rows)
+            rows.clear()
+
     for i in range(n_flows):
         fid = uuid.uuid4().hex
         created = now - 30 * 86400 * (n_flows - i) / n_flows
@@ -71,27 +86,43 @@ def fill(db_path: Path, n_flows: int, n_tasks: int) -> str:
                 edges.append((prev, tid, fid))
             prev = tid
         if len(tasks) >= 200_000:
-            _flush(conn, flows, tasks, edges)
-    _flush(conn, flows, tasks, edges)
-    conn.executemany("INSERT INTO run_logs (flow_run_id, task_run_id, ts, level, logger, message) VALUES (?,?,?,?,?,?)",
-                     [(big_id, None, now - 100 + k, 20, "big-run", f"line {k}") for k in range(200)])
-    conn.execute("COMMIT")
-    conn.close()
+            flush()
+    flush()
+    sink("run_logs", LOG_COLS, [(big_id, None, now - 100 + k, 20, "big-run", f"line {k}") for k in range(200)])
     assert big_id is not None
     return big_id
 
 
-def _flush(conn: sqlite3.Connection, flows: list, tasks: list, edges: list) -> None:
-    conn.executemany(
-        "INSERT INTO flow_runs (id, name, flow_name, state_type, state, message, parameters, tags, run_count, created, "
-        "started, ended, pid, host, heartbeat) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", flows)
-    conn.executemany(
-        "INSERT INTO task_runs (id, flow_run_id, name, task_key, state_type, state, message, run_count, created, started, "
-        "ended) VALUES (?,?,?,?,?,?,?,?,?,?,?)", tasks)
-    conn.executemany("INSERT INTO run_edges (upstream_id, downstream_id, flow_run_id) VALUES (?,?,?)", edges)
-    flows.clear()
-    tasks.clear()
-    edges.clear()
+def fill(db_path: Path, n_flows: int, n_tasks: int) -> str:
+    """Bulk-insert the history into the SQLite store (executemany in one transaction)."""
+    conn = sqlite3.connect(str(db_path), isolation_level=None)
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("BEGIN")
+
+    def sink(table: str, cols: tuple, rows: list) -> None:
+        conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", rows)
+
+    big = generate(n_flows, n_tasks, sink)
+    conn.execute("COMMIT")
+    conn.close()
+    return big
+
+
+def fill_postgres(url: str, n_flows: int, n_tasks: int) -> str:
+    """Bulk-load the history into the PostgreSQL store with COPY."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        def sink(table: str, cols: tuple, rows: list) -> None:
+            with conn.cursor().copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+        big = generate(n_flows, n_tasks, sink)
+        conn.commit()
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return big
 
 
 class UIServer:
@@ -146,26 +177,40 @@ class Timed:
         return total / number
 
 
-def floor_impl(db_path: Path, query: str) -> object:
-    """The same SQL as the UI's runs list (page + task counts), on a raw sqlite3 connection."""
+def floor_impl(store: str, query: str) -> object:
+    """The same SQL as the UI's runs list (page + task counts) on a raw connection: sqlite3 for a
+    SQLite file path, psycopg for a PostgreSQL URL."""
+    import re as _re
     from urllib.parse import parse_qs
 
     from headwater_ui.queries import RunFilter, runs_query
     from starlette.datastructures import QueryParams
 
-    params = QueryParams(query) if query else QueryParams("")
-    f = RunFilter.from_query(params)
+    f = RunFilter.from_query(QueryParams(query))
     if "cursor" in parse_qs(query):
         f.cursor = parse_qs(query)["cursor"][0]
     sql, binds = runs_query(f)
-    conn = sqlite3.connect(str(db_path), check_same_thread=False)
+    counts = "SELECT flow_run_id, COUNT(*) FROM task_runs WHERE flow_run_id IN ({}) GROUP BY flow_run_id"
+    if store.startswith("postgresql"):
+        import psycopg
+
+        conn = psycopg.connect(store.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+        pg_sql = _re.sub(r":(\w+)", r"%(\1)s", sql.replace("%", "%%"))
+
+        def run_pg() -> None:
+            rows = conn.execute(pg_sql, binds).fetchall()[: f.limit]
+            ids = [r[0] for r in rows]
+            if ids:
+                conn.execute(counts.format(", ".join("%s" for _ in ids)), ids).fetchall()
+
+        return run_pg
+    conn = sqlite3.connect(store, check_same_thread=False)
 
     def run() -> None:
         rows = conn.execute(sql, binds).fetchall()[: f.limit]
         ids = [r[0] for r in rows]
-        marks = ", ".join("?" for _ in ids)
-        conn.execute(f"SELECT flow_run_id, COUNT(*) FROM task_runs WHERE flow_run_id IN ({marks}) GROUP BY flow_run_id",
-                     ids).fetchall()
+        if ids:
+            conn.execute(counts.format(", ".join("?" for _ in ids)), ids).fetchall()
 
     return run
 
@@ -222,27 +267,10 @@ def log_latency(server: UIServer, env: dict[str, str], lines: int) -> list[float
         proc.wait(timeout=60)
 
 
-def main() -> int:
-    args = harness.bench_args(__doc__.splitlines()[0], repeat=15)
-    repeat = args.repeat or (7 if args.quick else 15)
-    n_flows, n_tasks = (20_000, 200_000) if args.quick else (100_000, 1_000_000)
-    home = harness.fresh_dir("hwbench-ui-")
-    env = harness.headwater_env(home)
-    # the history's default cap (10,000 flow runs) would trim the store under test
-    env.update(HEADWATER_HISTORY_MAX_FLOW_RUNS=str(10 * n_flows), HEADWATER_HISTORY_MAX_TASK_RUNS=str(10 * n_tasks))
-    os.environ.update({k: v for k, v in env.items() if k.startswith("HEADWATER_")})
-    from headwater.store.engine import get_database
-
-    db = get_database()
-    db_path = Path(db.path)
-    t0 = time.perf_counter()
-    big = fill(db_path, n_flows, n_tasks)
-    fill_s = time.perf_counter() - t0
-    print(f"[bench] filled {n_flows:,} flow runs / {n_tasks:,} task runs in {fill_s:.1f} s "
-          f"({db_path.stat().st_size / 2**20:.0f} MiB)", file=sys.stderr)
+def bench_store(label: str, env: dict[str, str], store: str, big: str, args: object, repeat: int) -> list[Row]:
+    """Every figure against one filled store (``store``: a SQLite path or a PostgreSQL URL)."""
     server = UIServer(env)
     rows: list[Row] = []
-    extra: dict[str, object] = {"flow_runs": n_flows, "task_runs": n_tasks, "fill_seconds": fill_s}
     try:
         first = json.loads(server.get("/api/runs?limit=50")[2])
         cursor = first["next_cursor"]
@@ -253,32 +281,74 @@ def main() -> int:
             ("state=FAILED", "state=FAILED&limit=50"),
             ("flow + tag", "flow=flow_07&tag=backfill&limit=50"),
             ("last 24 h, CRASHED", "since=24h&state=CRASHED&limit=50"),
-            ("search by name", "q=run-00421&limit=50"),
+            ("search by name", "q=run-00042&limit=50"),
             ("page 21 (keyset)", f"limit=50&cursor={cursor}"),
         ]
-        for label, query in cases:
+        for case, query in cases:
             walls: list[float] = []
             st = harness.compare({"api": Timed(server, f"/api/runs?{query}", walls),
                                   "page": Timed(server, f"/runs?{query}", walls),
-                                  "floor": floor_impl(db_path, query)}, repeat=repeat, warmup=2)
+                                  "floor": floor_impl(store, query)}, repeat=repeat, warmup=2)
             for kind in ("api", "page"):
                 ratio = st[kind].median / st["floor"].median
-                rows.append(Row(f"runs {kind}: {label}", st[kind], st["floor"], None, PAGE_TARGET,
+                rows.append(Row(f"{label} runs {kind}: {case}", st[kind], st["floor"], None, PAGE_TARGET,
                                 note=f"client wall p50 {sorted(walls)[len(walls) // 2] * 1000:.1f} ms"))
-                rows.append(Row(f"  {kind} / raw SQL ({label})", Stats.of([ratio]), None, None, RATIO_TARGET, unit="x"))
+                rows.append(Row(f"  {kind} / raw SQL ({case})", Stats.of([ratio]), None, None, RATIO_TARGET, unit="x"))
         walls = []
         st = harness.compare({"detail": Timed(server, f"/runs/{big}", walls)}, repeat=max(5, repeat // 2), warmup=1)
-        rows.append(Row(f"run detail page, {BIG_TASKS:,} task runs", st["detail"], None, None, DETAIL_TARGET,
+        rows.append(Row(f"{label} run detail page, {BIG_TASKS:,} task runs", st["detail"], None, None, DETAIL_TARGET,
                         note=f"client wall p50 {sorted(walls)[len(walls) // 2] * 1000:.0f} ms"))
         walls = []
         st = harness.compare({"dash": Timed(server, "/", walls)}, repeat=max(5, repeat // 2), warmup=1)
-        rows.append(Row("dashboard page", st["dash"], None, None, None))
+        rows.append(Row(f"{label} dashboard page", st["dash"], None, None, None))
         latencies = log_latency(server, env, 8 if args.quick else 20)
-        rows.append(Row("log line -> SSE client (p50)", Stats.of(latencies), None, None, LOG_TARGET))
-        rss = server.rss_mib()
-        rows.append(Row("server RSS after the above", Stats.of([rss]), None, None, RSS_TARGET, unit="MiB"))
+        rows.append(Row(f"{label} log line -> SSE client (p50)", Stats.of(latencies), None, None, LOG_TARGET))
+        rows.append(Row(f"{label} server RSS after the above", Stats.of([server.rss_mib()]), None, None, RSS_TARGET,
+                        unit="MiB"))
     finally:
         server.stop()
+    return rows
+
+
+def main() -> int:
+    postgres = "--postgres" in sys.argv
+    if postgres:
+        sys.argv.remove("--postgres")
+    args = harness.bench_args(__doc__.splitlines()[0], repeat=15)
+    repeat = args.repeat or (7 if args.quick else 15)
+    n_flows, n_tasks = (20_000, 200_000) if args.quick else (100_000, 1_000_000)
+    env = harness.headwater_env(harness.fresh_dir("hwbench-ui-"))
+    # the history's default cap (10,000 flow runs) would trim the store under test
+    env.update(HEADWATER_HISTORY_MAX_FLOW_RUNS=str(10 * n_flows), HEADWATER_HISTORY_MAX_TASK_RUNS=str(10 * n_tasks))
+    os.environ.update({k: v for k, v in env.items() if k.startswith("HEADWATER_")})
+    from headwater.settings import reset_settings
+    from headwater.store.engine import get_database
+
+    extra: dict[str, object] = {"flow_runs": n_flows, "task_runs": n_tasks}
+    t0 = time.perf_counter()
+    db_path = Path(get_database().path)
+    big = fill(db_path, n_flows, n_tasks)
+    extra["sqlite_fill_seconds"] = time.perf_counter() - t0
+    print(f"[bench] SQLite: {n_flows:,} flow runs / {n_tasks:,} task runs in {extra['sqlite_fill_seconds']:.1f} s "
+          f"({db_path.stat().st_size / 2**20:.0f} MiB)", file=sys.stderr)
+    rows = bench_store("SQLite", env, str(db_path), big, args, repeat)
+    if postgres:
+        from headwater.testing._postgres import PostgresUnavailable, running_postgres
+
+        try:
+            with running_postgres() as pg:
+                url = pg.create_database()
+                pg_env = {**env, "HEADWATER_DATABASE_URL": url}
+                os.environ["HEADWATER_DATABASE_URL"] = url
+                reset_settings()
+                get_database()  # creates the schema
+                t0 = time.perf_counter()
+                big = fill_postgres(url, n_flows, n_tasks)
+                extra["postgres_fill_seconds"] = time.perf_counter() - t0
+                print(f"[bench] PostgreSQL filled in {extra['postgres_fill_seconds']:.1f} s", file=sys.stderr)
+                rows += bench_store("PostgreSQL", pg_env, url, big, args, repeat)
+        except PostgresUnavailable as exc:
+            print(f"[bench] PostgreSQL rows skipped: {exc}", file=sys.stderr)
     missed = harness.report("ui", rows, extra=extra, json_out=not args.no_json)
     return harness.exit_code(missed)
 

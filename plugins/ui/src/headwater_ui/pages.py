@@ -16,7 +16,7 @@ from headwater_ui.actions import cancel_flow_run
 from headwater_ui.colours import STATE_COLOURS
 from headwater_ui.rendering import error_response, redirect, render
 from headwater_ui.security import CSRF_FIELD, csrf_ok
-from headwater_ui.svg import MAX_TIMELINE_ROWS, lineage_svg, timeline_svg
+from headwater_ui.svg import MAX_GRAPH_NODES, MAX_TIMELINE_ROWS, lineage_svg, timeline_svg
 
 __all__ = ["block", "block_edit", "block_new", "blocks", "cancel", "dashboard", "run", "runs"]
 
@@ -54,14 +54,14 @@ def runs(request: Request) -> Response:
 
 def run(request: Request) -> Response:
     detail = queries.run_summary(request.path_params["run_id"])
-    tasks, errors = queries.task_rows(detail["id"])
+    view = queries.task_view(detail["id"], shown=MAX_TASK_ROWS, whole_graph=MAX_GRAPH_NODES)
+    tasks = view["tasks"]
     logs = queries.logs_after(detail["id"], 0, limit=5000)
-    failed = [{**t, "message": errors[t["id"]]} for t in tasks if t["id"] in errors]
     return render(
-        request, "run.html", run=detail, tasks=tasks[:MAX_TASK_ROWS], task_count=len(tasks), failed=failed,
-        timeline=timeline_svg(tasks), lineage=lineage_svg(tasks), logs=logs, last_log=logs[-1]["id"] if logs else 0,
-        timeline_rows=min(len(tasks), MAX_TIMELINE_ROWS), max_task_rows=MAX_TASK_ROWS, nav="runs",
-        unfinished=detail["state_type"] in ("RUNNING", "PENDING", "SCHEDULED"),
+        request, "run.html", run=detail, tasks=tasks, task_count=view["count"], failed=view["errors"],
+        timeline=timeline_svg(tasks), lineage=lineage_svg(tasks, view["graph"]), logs=logs,
+        last_log=logs[-1]["id"] if logs else 0, timeline_rows=min(view["count"], MAX_TIMELINE_ROWS),
+        max_task_rows=MAX_TASK_ROWS, nav="runs", unfinished=detail["state_type"] in ("RUNNING", "PENDING", "SCHEDULED"),
     )
 
 

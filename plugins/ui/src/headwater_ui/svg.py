@@ -31,14 +31,18 @@ def _fmt(seconds: float) -> str:
     return f"{seconds / 60:.1f} min"
 
 
-def timeline_svg(tasks: list[dict[str, Any]], now: float | None = None) -> Markup:
-    """One bar per task run (the first :data:`MAX_TIMELINE_ROWS` by start), coloured by state."""
+def timeline_svg(tasks: list[dict[str, Any]], now: float | None = None,
+                 span: tuple[float, float] | None = None) -> Markup:
+    """One bar per task run (the first :data:`MAX_TIMELINE_ROWS` by start), coloured by state;
+    ``span`` is the axis (first start, last end) when ``tasks`` are only the first of many."""
     rows = [t for t in tasks if t.get("started") is not None][:MAX_TIMELINE_ROWS]
     if not rows:
         return Markup('<p class="muted">No task has started.</p>')
     now = time.time() if now is None else now
     start = min(t["started"] for t in rows)
     end = max((t["ended"] if t["ended"] is not None else now) for t in rows)
+    if span is not None:
+        start, end = min(start, span[0]), max(end, span[1])
     span = max(end - start, 1e-6)
     scale = (_WIDTH - _LABEL - _RIGHT) / span
     height = _ROW * len(rows) + 24
@@ -91,19 +95,47 @@ def _graph(tasks: list[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], set[
     return nodes, edges
 
 
+def _back_edges(nodes: dict[str, Any], downs: dict[str, list[str]]) -> set[tuple[str, str]]:
+    """Edges that close a cycle (task keys can call each other in a loop), found by depth-first search."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    back: set[tuple[str, str]] = set()
+    for root in nodes:
+        if root in state:
+            continue
+        state[root] = 1
+        stack = [(root, iter(downs[root]))]
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(child) == 1:
+                back.add((node, child))
+            elif child not in state:
+                state[child] = 1
+                stack.append((child, iter(downs[child])))
+    return back
+
+
 def _layers(nodes: dict[str, Any], edges: set[tuple[str, str]]) -> dict[str, int]:
-    """Longest-path layering (Kahn's order): a node sits one layer right of its deepest upstream."""
-    ups: dict[str, list[str]] = defaultdict(list)
+    """Longest-path layering (Kahn's order): a node sits one layer right of its deepest upstream;
+    edges that close a cycle are left out of the layering (they are still drawn)."""
     downs: dict[str, list[str]] = defaultdict(list)
-    for u, d in edges:
-        ups[d].append(u)
+    for u, d in sorted(edges):
         downs[u].append(d)
-    indegree = {n: len(ups[n]) for n in nodes}
+    back = _back_edges(nodes, downs)
+    indegree = dict.fromkeys(nodes, 0)
+    for u, d in edges:
+        if (u, d) not in back:
+            indegree[d] += 1
     ready = [n for n in nodes if indegree[n] == 0]
     depth = dict.fromkeys(nodes, 0)
     while ready:
         n = ready.pop()
         for d in downs[n]:
+            if (n, d) in back:
+                continue
             depth[d] = max(depth[d], depth[n] + 1)
             indegree[d] -= 1
             if indegree[d] == 0:
@@ -111,11 +143,20 @@ def _layers(nodes: dict[str, Any], edges: set[tuple[str, str]]) -> dict[str, int
     return depth
 
 
-def lineage_svg(tasks: list[dict[str, Any]]) -> Markup:
-    """The lineage graph: tasks left to right after their upstreams, edges from upstream to downstream."""
-    if not tasks:
+def lineage_svg(tasks: list[dict[str, Any]], grouped: tuple[dict[str, Any], set[tuple[str, str]]] | None = None) -> Markup:
+    """The lineage graph: tasks left to right after their upstreams, edges from upstream to downstream.
+
+    ``grouped`` (one node per task key with its run count and worst state, and the edges between
+    task keys) replaces ``tasks`` for runs with many task runs.
+    """
+    if grouped is not None:
+        nodes = {k: {"label": k.rsplit(".", 1)[-1], "count": v["count"], "state_type": v["state_type"],
+                     "title": f"{k}: {v['count']} runs"} for k, v in grouped[0].items()}
+        edges = {(u, d) for u, d in grouped[1] if u in nodes and d in nodes}
+    elif not tasks:
         return Markup('<p class="muted">No task runs.</p>')
-    nodes, edges = _graph(tasks)
+    else:
+        nodes, edges = _graph(tasks)
     depth = _layers(nodes, edges)
     columns: dict[int, list[str]] = defaultdict(list)
     for n in nodes:
@@ -133,8 +174,9 @@ def lineage_svg(tasks: list[dict[str, Any]]) -> Markup:
         (x1, y1), (x2, y2) = pos[u], pos[d]
         x1, y1, y2 = x1 + bw, y1 + bh / 2, y2 + bh / 2
         mid = (x1 + x2) / 2
+        dash = ' stroke-dasharray="4 3"' if depth[u] >= depth[d] else ""  # an edge back: a loop between tasks
         out.append(f'<path d="M{x1:.0f},{y1:.0f} C{mid:.0f},{y1:.0f} {mid:.0f},{y2:.0f} {x2:.0f},{y2:.0f}" '
-                   f'fill="none" stroke="#868e96" stroke-width="1.2"/>')
+                   f'fill="none" stroke="#868e96" stroke-width="1.2"{dash}/>')
     for n, node in nodes.items():
         x, y = pos[n]
         label = node["label"] if len(node["label"]) <= 20 else node["label"][:19] + "…"
