@@ -193,3 +193,27 @@ def test_cancel_a_run_that_has_not_started(client):
     assert 'id="cancel-form"' not in client.get("/runs/0123abcd").text
     again = client.post("/api/runs/0123abcd/cancel", headers={"X-CSRF-Token": client.cookies["hw_ui_csrf"]})
     assert again.status_code == 409 and "has finished (Cancelled)" in again.json()["error"]
+
+
+def test_a_large_run_is_drawn_per_task_and_listed_in_part(client, monkeypatch):
+    import headwater_ui.pages as pages
+
+    monkeypatch.setattr(pages, "MAX_TASK_ROWS", 50)
+    uiflows.fan_out(120)
+    flush()
+    run_id = uiflows.fan_out.last_flow_run.id
+    html = client.get(f"/runs/{run_id}").text
+    assert "<tr><th>Task runs</th><td>122</td></tr>" in html
+    assert "transform ×121" in html and ">load</text>" in html  # one node per task, with its count
+    assert "The first 50 of 122" in html and html.count('<tr><td><span class="badge') == 50
+    assert html.count("<path d=") == 1  # transform -> load (transform -> transform is within one node)
+    full = client.get(f"/api/runs/{run_id}").json()["task_runs"]
+    assert len(full) == 122 and sorted(len(t["upstream"]) for t in full if t["upstream"]) == [1, 120]
+
+
+def test_lineage_layers_with_a_loop_between_tasks():
+    from headwater_ui.svg import _layers
+
+    nodes = dict.fromkeys("abc", {})
+    assert _layers(nodes, {("a", "b"), ("b", "c"), ("c", "a")}) == {"a": 0, "b": 1, "c": 2}
+    assert _layers(nodes, {("a", "b"), ("a", "c"), ("b", "c")}) == {"a": 0, "b": 1, "c": 2}

@@ -45,6 +45,14 @@ def etl(n: int = 5, label: str = "daily") -> str:
     return load.submit(transform.submit(rows), label).result()
 
 
+@flow
+def fan_out(n: int = 120) -> int:
+    """``n`` mapped task runs feeding one total: more task runs than the lineage draws one by one."""
+    parts = transform.map([[i] for i in range(n)])
+    load.submit(transform.submit(parts), "fan").result()
+    return n
+
+
 @task
 def use_secret(name: str) -> None:
     block = Warehouse.load(name)
