@@ -217,3 +217,21 @@ def test_lineage_layers_with_a_loop_between_tasks():
     nodes = dict.fromkeys("abc", {})
     assert _layers(nodes, {("a", "b"), ("b", "c"), ("c", "a")}) == {"a": 0, "b": 1, "c": 2}
     assert _layers(nodes, {("a", "b"), ("a", "c"), ("b", "c")}) == {"a": 0, "b": 1, "c": 2}
+
+
+def test_an_unreachable_store_is_503_with_one_line(monkeypatch):
+    from headwater.settings import reset_settings
+    from headwater_ui import create_app
+    from starlette.testclient import TestClient
+
+    monkeypatch.setenv("HEADWATER_DATABASE_URL", "postgresql+psycopg://hw:pw-not-shown@127.0.0.1:1/nothing")
+    reset_settings()
+    try:
+        with TestClient(create_app()) as c:
+            r = c.get("/api/runs")
+            assert r.status_code == 503
+            assert "cannot use the store at" in r.json()["error"] and "pw-not-shown" not in r.text
+            page = c.get("/runs")
+            assert page.status_code == 503 and "pw-not-shown" not in page.text and "Traceback" not in page.text
+    finally:
+        reset_settings()

@@ -143,4 +143,8 @@ def test_create_a_block_through_the_form_and_load_it_from_python(server, page):
     _python('import uiflows; uiflows.Warehouse(url="postgresql://db:5432/sales", password="p" * 12).save("sales")')
     page.goto(server.url + "/blocks/warehouse/sales/edit")
     screenshot(page, "block-edit")
+    page.goto(server.url + "/blocks")
+    assert page.locator("a[href='/blocks/secret/api-key']").count() == 1
+    assert page.locator("a[href='/blocks/warehouse/sales']").count() == 1
+    screenshot(page, "blocks")
     assert page.errors == []

@@ -52,12 +52,14 @@ def create_app(auth_token: str | None = None, allowed_hosts: set[str] | None = N
     ]
 
     def handle_headwater(request: Request, exc: Exception) -> Response:
-        from headwater.errors import BlockExistsError, BlockNotFoundError, UnknownBlockTypeError
+        from headwater.errors import BlockExistsError, BlockNotFoundError, StoreUnavailableError, UnknownBlockTypeError
         from headwater.history.reader import RunNotFoundError
 
         status = 404 if isinstance(exc, (RunNotFoundError, BlockNotFoundError, UnknownBlockTypeError)) else 400
         if isinstance(exc, BlockExistsError):
             status = 409
+        elif isinstance(exc, StoreUnavailableError):
+            status = 503
         return error_response(request, status, redact(str(exc)))
 
     app = Starlette(routes=routes, exception_handlers={HeadwaterError: handle_headwater, 404: _error, 405: _error})
