@@ -33,3 +33,35 @@ def test_the_fixtures_are_one_option_away(tmp_path):
     opted_in = _pytest_in(tmp_path, "-p", "headwater.testing.pytest_plugin")
     assert opted_in.returncode == 0, opted_in.stdout + opted_in.stderr
     assert "1 passed" in opted_in.stdout
+
+
+ROOT = Path(__file__).resolve().parents[2]
+DISTRIBUTIONS = ["core", *sorted(f"plugins/{p.name}" for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").is_file())]
+
+
+def test_every_distribution_builds_without_warnings_and_with_pypi_metadata(tmp_path):
+    import zipfile
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path),
+         *(str(ROOT / d) for d in DISTRIBUTIONS)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "deprecat" not in (proc.stdout + proc.stderr).lower()
+    wheels = sorted(tmp_path.glob("*.whl"))
+    assert len(wheels) == len(DISTRIBUTIONS)
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as zf:
+            names = zf.namelist()
+            metadata = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+        headers, _, description = metadata.partition("\n\n")
+        assert "License-Expression: Apache-2.0" in headers, wheel.name
+        assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), wheel.name
+        assert "Description-Content-Type: text/markdown" in headers and description.startswith("# headwater"), wheel.name
+        assert "Project-URL: Documentation, https://" in headers and "Classifier: Typing :: Typed" in headers
+        assert "../" not in description, f"{wheel.name}: relative links do not work on PyPI"
+        packages = {n.split("/")[0] for n in names if n.endswith("/__init__.py") and n.count("/") == 1}
+        assert packages and all(f"{p}/py.typed" in names for p in packages), wheel.name
+        if not wheel.name.startswith("headwater-0"):
+            assert "Requires-Dist: headwater<0.2,>=0.1" in headers, wheel.name
