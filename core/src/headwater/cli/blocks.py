@@ -57,6 +57,12 @@ def inspect_(ref: str, output: str) -> None:
     )
 
 
+def _same_name(name: str) -> list[Any]:
+    from headwater.store.documents import list_documents
+
+    return [d for d in list_documents() if d.name == name]
+
+
 def _resolve_type(slug: str) -> type:
     from headwater.plugins import block_type_registry
 
@@ -109,12 +115,14 @@ def _read_secret(field: str, sources: dict[str, str], stdin_field: str | None, r
 @click.option("--secret-env", "secret_env", multiple=True, metavar="FIELD=VARIABLE",
               help="Read a secret field from an environment variable.")
 @click.option("--secret-stdin", "secret_stdin", metavar="FIELD", help="Read one secret field from standard input.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing block of that name.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing block of that type and name.")
+@click.option("--replace", is_flag=True,
+              help="Replace whatever block has that name, of any type, in one step (e.g. re-point raw from a folder to a bucket).")
 @click.option("-m", "--module", "modules", multiple=True, metavar="MODULE",
               help="Import MODULE first (a module of yours that defines block classes).")
 @output_option
 def create(slug: str, name: str, assignments: tuple[str, ...], secret_env: tuple[str, ...], secret_stdin: str | None,
-           overwrite: bool, modules: tuple[str, ...], output: str) -> None:
+           overwrite: bool, replace: bool, modules: tuple[str, ...], output: str) -> None:
     """Create (save) a block of type SLUG called NAME.
 
     Secret fields are prompted for with hidden input when interactive, or read with
@@ -155,11 +163,15 @@ def create(slug: str, name: str, assignments: tuple[str, ...], secret_env: tuple
         if value is not None:
             values[field] = value
     instance = cls(**values)
-    doc_id = instance.save(name, overwrite=overwrite)
+    doc_id = instance.save(name, overwrite=overwrite, replace=replace)
     if output == "json":
         emit_object({"ref": f"{slug}/{name}", "id": doc_id}, output)
     else:
         click.echo(f"saved {slug}/{name}")
+    others = sorted(d.ref for d in _same_name(name) if d.slug != slug)
+    if others:
+        click.echo(f"warning: {', '.join(others)} has the same name, so a bare {name!r} is ambiguous: load it as "
+                   f"{slug}/{name}, or re-run with --replace to keep only this one", err=True)
 
 
 @block.command("delete")
