@@ -44,12 +44,15 @@ def inspect_(ref: str, output: str) -> None:
     from headwater.store.documents import read_document
 
     doc = read_document(ref)
+    if not doc.intact:
+        click.echo(f"warning: block '{doc.ref}' is corrupted in the store (checksum mismatch: it was changed outside "
+                   f"Headwater), so loading it fails: re-create it with `headwater block create ... --overwrite`", err=True)
     emit_object(
         {
             "ref": doc.ref, "id": doc.id, "type": doc.slug, "class": f"{doc.module}.{doc.class_name}",
             "provided_by": f"{doc.dist} {doc.dist_version}" if doc.dist else "(user code)",
             "schema_version": doc.schema_version, "schema_checksum": doc.schema_checksum, "checksum": doc.checksum,
-            "secrets_backend": doc.secrets_backend, "secret_fields": doc.secret_fields,
+            "checksum_ok": doc.intact, "secrets_backend": doc.secrets_backend, "secret_fields": doc.secret_fields,
             "created": format_time(doc.created), "updated": format_time(doc.updated),
             "fields": display(doc.data),
         },
