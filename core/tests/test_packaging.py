@@ -40,11 +40,16 @@ DISTRIBUTIONS = ["core", *sorted(f"plugins/{p.name}" for p in (ROOT / "plugins")
 
 
 def test_every_distribution_builds_without_warnings_and_with_pypi_metadata(tmp_path):
+    import shutil
     import zipfile
 
+    sources = []
+    for d in DISTRIBUTIONS:  # copies: a build writes build/ and egg-info folders beside the sources
+        sources.append(tmp_path / "src" / d)
+        shutil.copytree(ROOT / d, sources[-1], ignore=shutil.ignore_patterns("tests", "build", "*.egg-info", "__pycache__"))
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path),
-         *(str(ROOT / d) for d in DISTRIBUTIONS)],
+         *map(str, sources)],
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -20,8 +20,9 @@ CORE_COMMANDS = {
     "block": ("headwater.cli.blocks", "block", "Create, list, inspect, check and delete saved blocks."),
     "plugin": ("headwater.cli.plugins_cmd", "plugin", "List installed plugins and what they provide."),
     "config": ("headwater.cli.config_cmd", "config", "Show settings, the store, and the secret backend in use."),
-    "run": ("headwater.cli.runs", "run", "Run a flow from a file: headwater run FILE.py:flow --param k=v"),
+    "run": ("headwater.cli.runs", "run", "Run a flow: headwater run FILE.py[:flow] | MODULE:flow --param k=v"),
     "runs": ("headwater.cli.runs", "runs", "List and inspect flow runs, their task runs and logs."),
+    "completion": ("headwater.cli.completion_cmd", "completion", "Print the shell completion script: bash, zsh or fish."),
 }
 
 
