@@ -86,3 +86,72 @@ def test_inspect_warns_about_a_document_edited_outside_headwater():
     assert json.loads(run_cli("block", "inspect", "raw", "-o", "json").stdout)["checksum_ok"] is False
     loaded = run_python("from headwater import Block; Block.load('raw')", check=False)
     assert "checksum mismatch" in loaded.stderr  # the warning says what load does
+
+
+def test_an_optional_secret_left_empty_is_prompted_for_and_enter_skips():
+    from terminal import on_terminal
+
+    code, seen = on_terminal("block", "create", "-m", "blockdefs", "warehouse-credentials", "login", "--set", "username=u",
+                             answers=[(b"password (hidden)", b"pw-typed-77\n")])
+    assert code == 0, seen
+    code, seen = on_terminal(
+        "block", "create", "-m", "blockdefs", "warehouse", "wh", "--set", "host=h", "--set", "credentials=warehouse-credentials/login",
+        answers=[(b"extra (hidden, optional: Enter skips)", b'{"token": "t-typed-88"}\n'),
+                 (b"cert (hidden, optional: Enter skips)", b"\n")],
+    )
+    assert code == 0 and b"saved warehouse/wh" in seen, seen
+    assert b"t-typed-88" not in seen.replace(b"<answered>", b"")  # hidden input is not echoed
+    loaded = run_python("import blockdefs\nfrom headwater import Block\nw = Block.load('warehouse/wh')\n"
+                        "print(w.extra.get_secret_value(), w.cert)")
+    assert loaded.stdout.strip() == "{'token': 't-typed-88'} None"
+
+
+def test_types_of_plugins_not_installed_or_not_loaded_carry_the_pip_install_hint():
+    import sqlite3
+
+    from headwater.cli.blocks import FIRST_PARTY_TYPES
+    from headwater.plugins import block_type_registry
+    from headwater.settings import get_settings
+
+    provided = {slug: info.dist for slug, info in block_type_registry().items() if info.dist != "headwater"}
+    assert provided == FIRST_PARTY_TYPES  # the table stays in step with the plugins
+    proc = run_cli("block", "create", "gcs-bucket", "x", "--set", "bucket=b", env={"HEADWATER_LOAD_PLUGINS": "aws"})
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert "provided by headwater-gcs, whose plugin 'gcs' is not in HEADWATER_LOAD_PLUGINS" in proc.stderr
+    # a store shared with a machine that has a plugin this one lacks
+    assert run_cli("block", "create", "secret", "tok", "--secret-env", "value=V", env={"V": "v"}).returncode == 0
+    with sqlite3.connect(get_settings().home / "headwater.db") as db:
+        db.execute("UPDATE block_documents SET slug = 'ftp-server', dist = 'headwater-ftp'")
+    listed = run_cli("block", "ls")
+    assert "ftp-server/tok" in listed.stdout and "pip install headwater-ftp" in listed.stdout, listed.stdout
+    row = json.loads(run_cli("block", "ls", "-o", "json").stdout)[0]
+    assert row["problem"] == "headwater-ftp is not installed: pip install headwater-ftp"
+    create = run_cli("block", "create", "ftp-server", "other")
+    assert create.returncode == 1
+    assert create.stderr.strip() == "Error: block type 'ftp-server' is provided by headwater-ftp, which is not installed: pip install headwater-ftp"
+    loaded = run_python("from headwater import Block; Block.load('tok')", check=False)
+    assert "which is not installed: pip install headwater-ftp" in loaded.stderr  # the hint load gives
+
+
+def test_block_json_timestamps_are_iso_8601_with_an_offset():
+    from datetime import datetime
+
+    assert run_cli("block", "create", "local-file-system", "raw", "--set", "basepath=/srv").returncode == 0
+    row = json.loads(run_cli("block", "ls", "-o", "json").stdout)[0]
+    detail = json.loads(run_cli("block", "inspect", "raw", "-o", "json").stdout)
+    for stamp in (row["updated"], detail["created"], detail["updated"]):
+        assert datetime.fromisoformat(stamp).utcoffset() is not None, stamp
+
+
+def test_completion_scripts_and_completing_block_refs():
+    for shell, marker in (("bash", "complete -o"), ("zsh", "compdef"), ("fish", "complete --no-files")):
+        proc = run_cli("completion", shell)
+        assert proc.returncode == 0 and "_HEADWATER_COMPLETE" in proc.stdout and marker in proc.stdout, shell
+    assert run_cli("completion", "tcsh").returncode == 2
+    run_cli("block", "create", "local-file-system", "raw-orders", "--set", "basepath=/srv")
+    run_cli("block", "create", "secret", "api", "--secret-env", "value=V", env={"V": "v"})
+    words = run_cli("block", "inspect", "r", env={"_HEADWATER_COMPLETE": "bash_complete",
+                                                   "COMP_WORDS": "headwater block inspect r", "COMP_CWORD": "3"})
+    assert words.stdout.split() == ["plain,raw-orders"]
+    words = run_cli(env={"_HEADWATER_COMPLETE": "bash_complete", "COMP_WORDS": "headwater block delete ", "COMP_CWORD": "3"})
+    assert words.stdout.split() == ["plain,api", "plain,local-file-system/raw-orders", "plain,raw-orders", "plain,secret/api"]

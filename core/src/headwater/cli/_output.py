@@ -80,8 +80,12 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], output: str, ti
 
     colour = colour_enabled()
     table = Table(title=title, show_edge=False, header_style="bold" if colour else "")
-    for col in columns:  # fold: a long name wraps onto more lines instead of being cut with "…"
-        table.add_column(col.replace("_", " "), overflow="fold")
+    for col in columns:
+        widest = max(len(col), *(len(str(r.get(col) or "")) for r in rows))
+        if col in _FOLDED:  # a long name wraps onto more lines instead of being cut with "…"
+            table.add_column(col.replace("_", " "), overflow="fold", min_width=min(widest, 16))
+        else:  # short facts (ids, states, times) stay on one line
+            table.add_column(col.replace("_", " "), no_wrap=True, min_width=widest)
     for row in rows:
         cells = []
         for c in columns:
@@ -93,7 +97,10 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], output: str, ti
 
     on_terminal = bool(getattr(sys.stdout, "isatty", lambda: False)())
     console = Console(no_color=not colour, highlight=False, width=None if on_terminal else _pipe_width())
-    console.print(table)
+    console.print(table, crop=False)  # a row wider than the screen wraps; it is never cut
+
+
+_FOLDED = {"flow", "name", "ref", "provided_by", "description", "note", "message", "slug"}
 
 
 def _pipe_width() -> int:
