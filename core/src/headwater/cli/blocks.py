@@ -74,7 +74,8 @@ def inspect_(ref: str, output: str) -> None:
     emit_object(
         {
             "ref": doc.ref, "id": doc.id, "type": doc.slug, "class": f"{doc.module}.{doc.class_name}",
-            "provided_by": f"{doc.dist} {doc.dist_version}" if doc.dist else "(user code)",
+            **({"provided_by": doc.dist, "version": doc.dist_version} if output == "json" else
+               {"provided_by": f"{doc.dist} {doc.dist_version}" if doc.dist else "(user code)"}),
             "schema_version": doc.schema_version, "schema_checksum": doc.schema_checksum, "checksum": doc.checksum,
             "checksum_ok": doc.intact, "secrets_backend": doc.secrets_backend, "secret_fields": doc.secret_fields,
             "created": (iso_time if output == "json" else format_time)(doc.created),
@@ -335,7 +336,8 @@ def type_inspect(slug: str, modules: tuple[str, ...], output: str) -> None:
             usage.append(f"--set {f['field']}=...")
     header = {
         "slug": slug, "class": f"{cls.__module__}.{cls.__qualname__}",
-        "provided_by": f"{info.dist} {info.dist_version}" if info.dist else "(user code)",
+        **({"provided_by": info.dist, "version": info.dist_version} if output == "json" else
+           {"provided_by": f"{info.dist} {info.dist_version}" if info.dist else "(user code)"}),
         "schema_version": cls._block_schema_version, "description": cls.get_description(),
         "create": " ".join(usage),
     }
