@@ -39,3 +39,16 @@ def test_the_documented_block_recipe_works_as_written(doc, tmp_path):
 
     raw = Block.load("raw")
     assert isinstance(raw, S3Bucket) and raw.credentials.aws_secret_access_key.get_secret_value() == "documented-secret"
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/getting-started.md"])
+def test_install_commands_work_before_headwater_is_published(doc):
+    """Nothing is on PyPI yet: every `pip install` shown installs from a checkout's folders."""
+    lines = [line.split("  #")[0].strip()
+             for block in re.findall(r"```bash\n(.*?)```", (ROOT / doc).read_text(), re.S)
+             for line in block.splitlines() if line.strip().startswith("pip install")]
+    for line in lines:
+        targets = [a for a in shlex.split(line)[2:] if not a.startswith("-")]
+        assert targets and all(t.startswith(("./", "../", "/")) for t in targets), line
+    if doc == "docs/getting-started.md":
+        assert lines and any("/core" in line for line in lines)
