@@ -89,7 +89,7 @@ def _import_module(name: str) -> Any:
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name and name.startswith(exc.name):
+        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
             raise FlowNotFoundError(
                 f"no module named {exc.name!r}: run from the folder that holds it, or install its package"
             ) from None
