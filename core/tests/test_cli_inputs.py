@@ -155,3 +155,28 @@ def test_completion_scripts_and_completing_block_refs():
     assert words.stdout.split() == ["plain,raw-orders"]
     words = run_cli(env={"_HEADWATER_COMPLETE": "bash_complete", "COMP_WORDS": "headwater block delete ", "COMP_CWORD": "3"})
     assert words.stdout.split() == ["plain,api", "plain,local-file-system/raw-orders", "plain,raw-orders", "plain,secret/api"]
+
+
+def test_every_core_command_with_json_output_documents_it_in_cli_md():
+    from pathlib import Path
+
+    import click
+    from headwater.cli import CORE_COMMANDS, cli
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    section = doc[doc.index("## JSON output"):]
+
+    def walk(cmd: click.Command, path: str):
+        if isinstance(cmd, click.Group):
+            if any(p.name == "output" for p in cmd.params):
+                yield path
+            for name, sub in cmd.commands.items():
+                yield from walk(sub, f"{path} {name}")
+        elif any(p.name == "output" for p in cmd.params):
+            yield path
+
+    ctx = click.Context(cli)
+    with_json = [p.strip() for name in CORE_COMMANDS for p in walk(cli.get_command(ctx, name), name)]
+    assert {"block ls", "runs ls", "runs logs", "config"} <= set(with_json)
+    undocumented = [p for p in with_json if f"| `{p}` |" not in section]
+    assert not undocumented, f"not in docs/cli.md's JSON output table: {undocumented}"
