@@ -13,7 +13,6 @@ from starlette.responses import Response
 
 from headwater_ui import blockforms, queries
 from headwater_ui.actions import cancel_flow_run
-from headwater_ui.colours import STATE_COLOURS
 from headwater_ui.rendering import error_response, redirect, render
 from headwater_ui.security import CSRF_FIELD, csrf_ok
 from headwater_ui.svg import MAX_GRAPH_NODES, MAX_TIMELINE_ROWS, lineage_svg, timeline_svg
@@ -38,7 +37,7 @@ def _csrf_refused(request: Request) -> Response:
 
 def dashboard(request: Request) -> Response:
     data = queries.dashboard()
-    return render(request, "dashboard.html", data=data, states=list(STATE_COLOURS), nav="dashboard")
+    return render(request, "dashboard.html", data=data, states=list(queries.STATE_TYPES), nav="dashboard")
 
 
 def runs(request: Request) -> Response:
@@ -46,7 +45,7 @@ def runs(request: Request) -> Response:
     page = queries.runs_page(f)
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
     next_url = f"/runs?{urlencode([*params, ('cursor', page['next_cursor'])])}" if page["next_cursor"] else None
-    return render(request, "runs.html", page=page, f=f, states=list(STATE_COLOURS), flows=queries.flow_names(),
+    return render(request, "runs.html", page=page, f=f, states=list(queries.STATE_TYPES), flows=queries.flow_names(),
                   next_url=next_url, first_url=f"/runs?{urlencode(params)}" if f.cursor else None,
                   since_raw=request.query_params.get("since", ""), until_raw=request.query_params.get("until", ""),
                   api_query=urlencode(params), nav="runs")
