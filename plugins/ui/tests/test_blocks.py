@@ -91,3 +91,22 @@ def test_blocks_list_by_type_and_unknown_block(client):
     r = client.get("/api/blocks/secret/nope")
     assert r.status_code == 404 and "no block named 'secret/nope'" in r.json()["error"]
     assert client.get("/blocks/new?type=nope").status_code == 404
+
+
+def test_a_field_holding_a_block_is_a_choice_of_saved_blocks(client):
+    uiflows.Warehouse(url="db://w", password="nested-secret-1").save("wh")
+    html = client.get("/blocks/new?type=nightly").text
+    assert re.search(r'<select name="target"><option value="">\(none\)</option>\s*<option\s*>warehouse/wh</option>', html)
+    assert re.search(r'<select name="mode">.*<option selected>append</option>\s*<option\s*>replace</option>', html, re.S)
+    csrf = _csrf(client)
+    r = client.post("/blocks/new?type=nightly", data={"csrf_token": csrf, "_name": "job", "target": "warehouse/wh",
+                                                        "tables": '["orders", "users"]', "mode": "replace"},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text[-400:]
+    job = uiflows.Nightly.load("job")
+    assert job.target.password.get_secret_value() == "nested-secret-1" and job.tables == ["orders", "users"]
+    assert job.mode == "replace"
+    shown = client.get("/api/blocks/nightly/job").json()["fields"]
+    assert shown["target"] == "-> warehouse/wh" and shown["tables"] == ["orders", "users"]
+    edit = client.get("/blocks/nightly/job/edit").text
+    assert re.search(r"<option selected>warehouse/wh</option>", edit) and "nested-secret-1" not in edit

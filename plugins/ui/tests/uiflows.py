@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Literal
 
 from headwater import Block, SecretStr, flow, get_run_logger, task
 from headwater.blocks import SecretDict
@@ -20,6 +21,14 @@ class Warehouse(Block):
     port: int = Field(default=5432, description="Its port")
     password: SecretStr = Field(description="Its password")
     extra: SecretDict | None = Field(default=None, description="More secret settings")
+
+
+class Nightly(Block):
+    """A job that writes to a saved warehouse (test block type with a nested block)."""
+
+    target: Warehouse | None = Field(default=None, description="The warehouse it loads into")
+    tables: list[str] = Field(default_factory=list, description="Tables it refreshes")
+    mode: Literal["append", "replace"] = Field(default="append", description="How rows are written")
 
 
 @task
