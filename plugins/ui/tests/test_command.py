@@ -24,3 +24,33 @@ def test_listing_commands_does_not_import_the_web_stack():
             "print(sorted(m for m in ('starlette', 'uvicorn', 'jinja2') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env(), timeout=60)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_the_server_stops_promptly_with_a_log_stream_open(tmp_path):
+    import signal
+    import time
+
+    import httpx
+    from conftest import TESTS, Server
+
+    gate = tmp_path / "gate"
+    flow = subprocess.Popen([sys.executable, str(TESTS / "uiflows.py"), "gated", str(gate)], env=subprocess_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = Server()
+    try:
+        deadline = time.monotonic() + 30
+        runs: list = []
+        while not runs and time.monotonic() < deadline:
+            runs = httpx.get(f"{server.url}/api/runs?state=RUNNING").json()["runs"]
+            time.sleep(0.1)
+        assert runs, "the gated flow run did not start"
+        with httpx.stream("GET", f"{server.url}/api/runs/{runs[0]['id']}/logs/stream", timeout=30) as stream:
+            next(stream.iter_lines())  # the stream is open
+            started = time.monotonic()
+            server.proc.send_signal(signal.SIGINT)  # Ctrl+C
+            server.proc.wait(timeout=15)
+            assert time.monotonic() - started < 10
+    finally:
+        server.stop()
+        gate.touch()
+        flow.wait(timeout=60)

@@ -74,5 +74,6 @@ def ui(host: str, port: int, auth_token: str | None) -> None:
     app = create_app(auth_token=auth_token, allowed_hosts=allowed)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"Headwater UI on http://{shown}:{port}/ (Ctrl+C to stop)", err=True)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    # a log stream stays open while its run goes on: Ctrl+C waits at most 3 s for open requests
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=3)
     uvicorn.Server(config).run(sockets=[sock])
