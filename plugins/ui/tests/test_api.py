@@ -235,3 +235,19 @@ def test_an_unreachable_store_is_503_with_one_line(monkeypatch):
             assert page.status_code == 503 and "pw-not-shown" not in page.text and "Traceback" not in page.text
     finally:
         reset_settings()
+
+
+def test_a_long_log_shows_its_last_lines_and_pages_through_the_api(client):
+    uiflows.chatty(2100)
+    flush()
+    run_id = uiflows.chatty.last_flow_run.id
+    html = client.get(f"/runs/{run_id}").text
+    assert "The last 2,000 lines" in html and "line 02099" in html and "line 00050" not in html
+    seen, after = [], 0
+    while True:
+        batch = client.get(f"/api/runs/{run_id}/logs?after={after}").json()["logs"]
+        if not batch:
+            break
+        seen += [x["message"] for x in batch]
+        after = batch[-1]["id"]
+    assert [m for m in seen if m.startswith("line ")] == [f"line {i:05d}" for i in range(2100)]

@@ -76,6 +76,13 @@ def leaky(name: str, password: SecretStr, api_token: str) -> None:
 
 
 @flow
+def chatty(lines: int = 2100) -> None:
+    log = get_run_logger()
+    for i in range(lines):
+        log.info("line %05d", i)
+
+
+@flow
 def gated(gate: str) -> str:
     """Logs a line, waits for the file ``gate`` to exist, then logs another."""
     log = get_run_logger()

@@ -20,6 +20,7 @@ from headwater_ui.svg import MAX_GRAPH_NODES, MAX_TIMELINE_ROWS, lineage_svg, ti
 __all__ = ["block", "block_edit", "block_new", "blocks", "cancel", "dashboard", "run", "runs"]
 
 MAX_TASK_ROWS = 300
+MAX_LOG_LINES = 2000
 
 
 async def _form(request: Request) -> dict[str, str] | None:
@@ -55,12 +56,13 @@ def run(request: Request) -> Response:
     detail = queries.run_summary(request.path_params["run_id"])
     view = queries.task_view(detail["id"], shown=MAX_TASK_ROWS, whole_graph=MAX_GRAPH_NODES)
     tasks = view["tasks"]
-    logs = queries.logs_after(detail["id"], 0, limit=5000)
+    logs, earlier = queries.logs_tail(detail["id"], MAX_LOG_LINES)
     return render(
         request, "run.html", run=detail, tasks=tasks, task_count=view["count"], failed=view["errors"],
         timeline=timeline_svg(tasks), lineage=lineage_svg(tasks, view["graph"]), logs=logs,
         last_log=logs[-1]["id"] if logs else 0, timeline_rows=min(view["count"], MAX_TIMELINE_ROWS),
-        max_task_rows=MAX_TASK_ROWS, nav="runs", unfinished=detail["state_type"] in ("RUNNING", "PENDING", "SCHEDULED"),
+        max_task_rows=MAX_TASK_ROWS, earlier_logs=earlier, nav="runs",
+        unfinished=detail["state_type"] in ("RUNNING", "PENDING", "SCHEDULED"),
     )
 
 

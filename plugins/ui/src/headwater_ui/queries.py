@@ -23,6 +23,7 @@ __all__ = [
     "dashboard",
     "flow_names",
     "logs_after",
+    "logs_tail",
     "run_detail",
     "run_summary",
     "runs_page",
@@ -310,6 +311,17 @@ def logs_after(flow_run_id: str, after_id: int = 0, limit: int = 2000) -> list[d
             {"f": flow_run_id, "a": int(after_id), "n": int(limit)},
         )
     return [dict(r) for r in rows]
+
+
+def logs_tail(flow_run_id: str, limit: int = 2000) -> tuple[list[dict[str, Any]], bool]:
+    """The last ``limit`` log lines of a flow run, oldest first, and whether there are earlier ones."""
+    with db_read() as tx:
+        rows = tx.execute(
+            "SELECT id, task_run_id, ts, level, logger, message FROM run_logs WHERE flow_run_id = :f "
+            "ORDER BY id DESC LIMIT :n", {"f": flow_run_id, "n": int(limit) + 1},
+        )
+    more = len(rows) > limit
+    return [dict(r) for r in reversed(rows[:limit])], more
 
 
 def dashboard(now: float | None = None) -> dict[str, Any]:
