@@ -251,3 +251,15 @@ def test_a_long_log_shows_its_last_lines_and_pages_through_the_api(client):
         seen += [x["message"] for x in batch]
         after = batch[-1]["id"]
     assert [m for m in seen if m.startswith("line ")] == [f"line {i:05d}" for i in range(2100)]
+
+
+def test_subflow_runs_link_both_ways(client):
+    uiflows.parent()
+    flush()
+    parent_id = uiflows.parent.last_flow_run.id
+    child = client.get("/api/runs?flow=etl").json()["runs"][0]
+    assert child["parent_flow_run_id"] == parent_id
+    detail = client.get(f"/api/runs/{parent_id}").json()
+    assert [s["id"] for s in detail["subflow_runs"]] == [child["id"]]
+    assert f'href="/runs/{child["id"]}"' in client.get(f"/runs/{parent_id}").text
+    assert f'subflow of <a href="/runs/{parent_id}"' in client.get(f"/runs/{child['id']}").text

@@ -76,6 +76,11 @@ def leaky(name: str, password: SecretStr, api_token: str) -> None:
 
 
 @flow
+def parent() -> str:
+    return etl(n=2, label="from-parent")
+
+
+@flow
 def chatty(lines: int = 2100) -> None:
     log = get_run_logger()
     for i in range(lines):
