@@ -8,7 +8,7 @@ import time
 
 import pytest
 import uiflows
-from conftest import flush
+from ui_support import flush
 
 
 def _run_etl(times: int = 1) -> list[str]:

@@ -10,8 +10,8 @@ import sys
 import time
 
 import httpx
-from conftest import TESTS, screenshot, subprocess_env, wait_until
 from playwright.sync_api import expect
+from ui_support import TESTS, screenshot, subprocess_env, wait_until
 
 
 def _python(code: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import HEADWATER_BIN, subprocess_env
+from ui_support import HEADWATER_BIN, subprocess_env
 
 
 def test_headwater_lists_ui_and_its_help_shows_the_options():
@@ -31,7 +31,7 @@ def test_the_server_stops_promptly_with_a_log_stream_open(tmp_path):
     import time
 
     import httpx
-    from conftest import TESTS, Server
+    from ui_support import TESTS, Server
 
     gate = tmp_path / "gate"
     flow = subprocess.Popen([sys.executable, str(TESTS / "uiflows.py"), "gated", str(gate)], env=subprocess_env(),

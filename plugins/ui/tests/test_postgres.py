@@ -6,9 +6,9 @@ import json
 
 import pytest
 import uiflows
-from conftest import flush
 from headwater.settings import reset_settings
 from starlette.testclient import TestClient
+from ui_support import flush
 
 pytestmark = pytest.mark.postgres
 

