@@ -32,9 +32,9 @@ except ValueError:
 """
 
 
-def _start_gated(tmp_path):
+def _start_gated(tmp_path, *more: str):
     gate = tmp_path / "gate"
-    proc = subprocess.Popen([sys.executable, str(TESTS / "uiflows.py"), "gated", str(gate)], env=subprocess_env(),
+    proc = subprocess.Popen([sys.executable, str(TESTS / "uiflows.py"), "gated", str(gate), *more], env=subprocess_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return proc, gate
 
@@ -78,23 +78,30 @@ def test_runs_list_then_run_detail(server, page):
 
 
 def test_logs_stream_into_the_open_page_while_the_flow_runs(server, page, tmp_path):
-    proc, gate = _start_gated(tmp_path)
+    gate2 = tmp_path / "gate2"
+    proc, gate = _start_gated(tmp_path, str(gate2))
     try:
         run = _running_run(server.url)
         page.goto(f"{server.url}/runs/{run['id']}")
         expect(page.locator("#logs")).to_contain_text("before the gate")
         expect(page.locator("#log-status")).to_have_text("live")
+        assert page.locator("table.tasks tr.empty").count() == 1  # no task run yet
         page.evaluate("window.__notReloaded = true")
         screenshot(page, "run-live")
         gate.touch()
         t0 = time.monotonic()
         expect(page.locator("#logs")).to_contain_text("after the gate", timeout=10000)
         latency = time.monotonic() - t0
-        assert page.evaluate("() => window.__notReloaded") is True  # streamed in, not a reload
+        # the task run that started meanwhile shows up in the table and the timeline, without a reload
+        expect(page.locator("table.tasks tbody tr .badge")).to_have_count(1, timeout=10000)
+        expect(page.locator("svg.timeline rect")).to_have_count(1)
+        assert page.evaluate("() => window.__notReloaded") is True
+        gate2.touch()
         expect(page.locator("#run-state .badge")).to_have_text("Completed", timeout=10000)
         print(f"log line to browser: {latency * 1000:.0f} ms")
     finally:
         gate.touch()
+        gate2.touch()
         proc.wait(timeout=60)
     assert proc.returncode == 0
     assert page.errors == []

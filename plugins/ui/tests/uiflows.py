@@ -87,15 +87,28 @@ def chatty(lines: int = 2100) -> None:
         log.info("line %05d", i)
 
 
-@flow
-def gated(gate: str) -> str:
-    """Logs a line, waits for the file ``gate`` to exist, then logs another."""
-    log = get_run_logger()
-    log.info("before the gate")
+@task
+def step(i: int) -> int:
+    return i + 1
+
+
+def _wait_for(gate: str) -> None:
     deadline = time.time() + 60
     while not Path(gate).exists() and time.time() < deadline:
         time.sleep(0.05)
+
+
+@flow
+def gated(gate: str, gate2: str | None = None) -> str:
+    """Logs a line, waits for the file ``gate`` to exist, logs another; with ``gate2``, then runs
+    a task and waits for that file too."""
+    log = get_run_logger()
+    log.info("before the gate")
+    _wait_for(gate)
     log.info("after the gate")
+    if gate2:
+        step(1)
+        _wait_for(gate2)
     return "done"
 
 
@@ -103,7 +116,7 @@ if __name__ == "__main__":  # python uiflows.py gated GATE
     import sys
 
     if sys.argv[1] == "gated":
-        gated(sys.argv[2])
+        gated(*sys.argv[2:4])
     elif sys.argv[1] == "etl":
         etl()
     print("pid", os.getpid())

@@ -100,6 +100,7 @@
     });
     source.addEventListener("end", function (ev) {
       source.close();
+      box.dataset.live = "no";
       const s = JSON.parse(ev.data);
       if (status) status.textContent = "run " + s.state.toLowerCase();
       const cancel = document.getElementById("cancel-form");
@@ -111,11 +112,33 @@
     source.onopen = function () { if (status) status.textContent = "live"; };
   }
 
+  // Run detail: while the run goes on, its summary, timeline, lineage and task table are
+  // re-read from the server every few seconds (the page itself, parsed, never executed).
+  function refreshRun() {
+    const boxes = document.querySelectorAll("[data-refresh=yes]");
+    if (!boxes.length) return;
+    const timer = setInterval(async function () {
+      const logs = document.getElementById("logs");
+      if (!logs || logs.dataset.live !== "yes") { clearInterval(timer); return; }
+      try {
+        const res = await fetch(window.location.pathname, { headers: { Accept: "text/html" } });
+        if (!res.ok) return;
+        const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+        boxes.forEach(function (box) {
+          const fresh = doc.getElementById(box.id);
+          if (fresh) box.replaceChildren.apply(box, Array.from(fresh.childNodes).map(function (n) {
+            return document.importNode(n, true);
+          }));
+        });
+      } catch (e) { /* the next round tries again */ }
+    }, 3000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     const runs = document.getElementById("runs-table");
     if (runs) liveRuns(runs);
     const logs = document.getElementById("logs");
-    if (logs) { logs.scrollTop = logs.scrollHeight; liveRun(logs); }
+    if (logs) { logs.scrollTop = logs.scrollHeight; liveRun(logs); refreshRun(); }
     if (document.getElementById("failure-rates")) setTimeout(function () { window.location.reload(); }, 30000);
   });
 })();
