@@ -43,6 +43,17 @@ async def to_thread(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> A
     return await asyncio.to_thread(func, *args, **kwargs)
 
 
+def _block_event(what: str, document_id: str | None, name: str, slug: str | None) -> None:
+    from headwater.events.emit import record_event_now
+
+    full = name if "/" in name or slug is None else f"{slug}/{name}"
+    resource = {"headwater.resource.id": f"headwater.block-document.{document_id or full}",
+                "headwater.resource.name": full}
+    if slug:
+        resource["headwater.block-type.slug"] = slug
+    record_event_now(f"headwater.block-document.{what}", resource)
+
+
 class Block(BaseModel):
     """Base class of every block.
 
@@ -124,7 +135,9 @@ class Block(BaseModel):
         """
         from headwater.blocks import store
 
-        return store.save_block(self, name, overwrite=overwrite)
+        document_id = store.save_block(self, name, overwrite=overwrite)
+        _block_event("saved", document_id, name, self.get_block_type_slug())
+        return document_id
 
     @classmethod
     def load(cls: type[B], name: str) -> B:
@@ -150,6 +163,7 @@ class Block(BaseModel):
         from headwater.blocks import store
 
         store.delete_block(cls, name, force=force)
+        _block_event("deleted", None, name, None if cls is Block else cls.get_block_type_slug())
 
     async def asave(self, name: str, overwrite: bool = False) -> str:
         return await to_thread(self.save, name, overwrite)

@@ -72,9 +72,10 @@ _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS headwater_schema_migrations (
 
 def all_migrations() -> list[Migration]:
     """Every migration known to this installation, in version order."""
+    from headwater.events.schema import MIGRATIONS as events
     from headwater.history.schema import MIGRATIONS as history
 
-    found = sorted([BLOCKS_V1, *history], key=lambda m: m.version)
+    found = sorted([BLOCKS_V1, *history, *events], key=lambda m: m.version)
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):
         raise StoreError(f"duplicate store migration versions: {versions}")
