@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -37,6 +38,7 @@ class HttpReceiver:
 
     statuses: list[int] = field(default_factory=list)
     requests: list[ReceivedRequest] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)  # time.perf_counter() of each request
 
     def __post_init__(self) -> None:
         receiver = self
@@ -47,6 +49,7 @@ class HttpReceiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 with receiver._arrived:
+                    receiver.arrivals.append(time.perf_counter())
                     receiver.requests.append(
                         ReceivedRequest(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                     )
