@@ -47,8 +47,8 @@ def _tables(tx: Tx) -> None:
     tx.execute("CREATE INDEX ix_automation_actions_due ON automation_actions (status, next_attempt)")
 
 
-EVENTS_V3 = Migration(
-    3,
+EVENTS_V12 = Migration(
+    12,
     "events, automations, webhooks",
     (
         """CREATE TABLE automations (
@@ -73,4 +73,4 @@ EVENTS_V3 = Migration(
     _tables,
 )
 
-MIGRATIONS: list[Migration] = [EVENTS_V3]
+MIGRATIONS: list[Migration] = [EVENTS_V12]
