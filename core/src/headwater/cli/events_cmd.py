@@ -189,9 +189,15 @@ def automation_actions(limit: int, output: str) -> None:
                           "m.name AS automation FROM automation_actions a LEFT JOIN automations m "
                           "ON m.id = a.automation_id ORDER BY a.seq DESC LIMIT :n", {"n": limit})
     out = [{"automation": r.automation, "action": r.action_index, "status": r.status, "attempts": r.attempts,
-            "created": format_time(r.created) if output == "table" else r.created, "error": r.error or ""}
+            "created": format_time(r.created) if output == "table" else _iso(r.created), "error": r.error or ""}
            for r in rows]
     emit(out, ["automation", "action", "status", "attempts", "created", "error"], output, empty="no actions yet")
+
+
+def _iso(ts: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat()
 
 
 @click.group()
