@@ -52,7 +52,7 @@ def emit_rows(args) -> list[Row]:
             emit_event("bench.tick", resource=resource, payload={"i": i})
 
     def floor() -> None:
-        for i in range(calls):
+        for _ in range(calls):
             queue.append((4, ("id", time.time(), "bench.tick", "bench.resource", "{}", None, '{"i": 1}')))
         queue.clear()
 
