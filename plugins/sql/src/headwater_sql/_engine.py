@@ -1,32 +1,16 @@
-"""Shared machinery: engine creation, translating driver errors into one clear error."""
+"""Engine creation for the connectors, with SQLAlchemy's errors turned into headwater-sql's."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from headwater.redaction import redact
 
-from headwater_sql.errors import (
-    SqlConfigError,
-    SqlConnectionError,
-    SqlDriverNotInstalledError,
-    SqlError,
-    SqlExecutionError,
-)
+from headwater_sql._translate import connection_error, first_line, missing_module_error, raise_execution_error
+from headwater_sql.errors import SqlConfigError, SqlDriverNotInstalledError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine
-
-_EXTRAS = {
-    "psycopg": "postgres",
-    "psycopg2": "postgres",
-    "duckdb": "duckdb",
-    "duckdb_engine": "duckdb",
-    "aiosqlite": "sqlite-async",
-    "pandas": "pandas",
-    "greenlet": "async",
-}
-_STATEMENT_LIMIT = 300
 
 # A plain "sqlite://" or "postgresql://" URL given to the async connector gets the async driver.
 ASYNC_DEFAULT_DRIVERS = {
@@ -35,13 +19,6 @@ ASYNC_DEFAULT_DRIVERS = {
     "postgresql": "postgresql+psycopg",
     "postgres": "postgresql+psycopg",
 }
-
-
-def missing_module_error(module: str, database: str) -> SqlDriverNotInstalledError:
-    top = module.split(".")[0]
-    extra = _EXTRAS.get(top)
-    fix = f"pip install 'headwater-sql[{extra}]'" if extra else f"pip install {top}"
-    return SqlDriverNotInstalledError(f"the driver module {top!r} needed for {database} is not installed: {fix}")
 
 
 def build_engine(url: URL, database: str, connect_args: dict[str, Any] | None, kwargs: dict[str, Any], is_async: bool = False) -> Any:
@@ -67,53 +44,9 @@ def build_engine(url: URL, database: str, connect_args: dict[str, Any] | None, k
             f"SQLAlchemy has no dialect {url.drivername!r} (for {database}); check the driver name or install its dialect package"
         ) from None
     except sa_exc.InvalidRequestError as exc:
-        raise SqlConfigError(f"cannot create an engine for {database}: {redact(_first_line(exc))}") from None
+        raise SqlConfigError(f"cannot create an engine for {database}: {redact(first_line(exc))}") from None
     except (sa_exc.ArgumentError, TypeError) as exc:
-        raise SqlConfigError(f"invalid engine options for {database}: {redact(_first_line(exc))}") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None)
-    text = str(orig if orig is not None else exc).strip()
-    line = text.splitlines()[0].strip() if text else type(exc).__name__
-    # SQLAlchemy appends "(Background on this error at: ...)" and "[SQL: ...]" blocks.
-    for marker in (" [SQL:", "(Background on this error"):
-        cut = line.find(marker)
-        if cut > 0:
-            line = line[:cut].rstrip()
-    return line
-
-
-def shorten(statement: Any) -> str:
-    text = " ".join(str(statement).split())
-    return text if len(text) <= _STATEMENT_LIMIT else text[: _STATEMENT_LIMIT - 3] + "..."
-
-
-def connection_error(exc: BaseException, database: str) -> SqlError:
-    if isinstance(exc, SqlError):
-        return exc
-    if isinstance(exc, ImportError):
-        missing = exc.name or getattr(exc.__cause__, "name", None) or ("greenlet" if "greenlet" in str(exc) else str(exc))
-        return missing_module_error(missing, database)
-    return SqlConnectionError(
-        f"cannot connect to {database}: {redact(_first_line(exc))}; "
-        "check the host, port, database name and credentials of the connection_info"
-    )
-
-
-def execution_error(exc: BaseException, database: str, statement: Any, what: str = "statement") -> SqlError:
-    if isinstance(exc, SqlError):
-        return exc
-    text = shorten(statement)
-    return SqlExecutionError(
-        f"SQL {what} failed on {database}: {redact(_first_line(exc))} [statement: {redact(text)}] (parameters hidden)",
-        statement=str(statement),
-        database=database,
-    )
-
-
-def raise_execution_error(exc: BaseException, database: str, statement: Any, what: str = "statement") -> NoReturn:
-    raise execution_error(exc, database, statement, what) from exc
+        raise SqlConfigError(f"invalid engine options for {database}: {redact(first_line(exc))}") from None
 
 
 def check_engine(engine: Engine, database: str) -> None:

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from headwater_sql import _engine
+from headwater_sql import _engine, _translate
 from headwater_sql._base import (
     DEFAULT_BATCH_SIZE,
     ConnectorBase,
@@ -18,6 +18,7 @@ from headwater_sql._base import (
     streamable,
 )
 from headwater_sql.connector import _create_label, _pandas, _to_sql
+from headwater_sql.errors import SqlError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult, Row
@@ -83,7 +84,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         try:
             return await engine.connect()
         except Exception as exc:
-            raise _engine.connection_error(exc, self.database_label) from exc
+            raise _translate.connection_error(exc, self.database_label) from exc
 
     async def _reset(self, commit: bool = True) -> None:
         """Close the open queries; commit what they wrote (``INSERT ... RETURNING``) unless they failed."""
@@ -98,7 +99,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
                     try:
                         await query.conn.commit()
                     except Exception as exc:
-                        _engine.raise_execution_error(exc, self.database_label, "COMMIT")
+                        _translate.raise_execution_error(exc, self.database_label, "COMMIT")
             except BaseException as exc:
                 failure = failure or exc
             finally:
@@ -135,7 +136,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         try:
             await conn.execute(text("SELECT 1"))
         except Exception as exc:
-            _engine.raise_execution_error(exc, self.database_label, "SELECT 1", "check")
+            _translate.raise_execution_error(exc, self.database_label, "SELECT 1", "check")
         finally:
             await conn.close()
 
@@ -187,7 +188,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
                 result = _BufferedResult(await conn.execute(text(operation), parameters, execution_options=execution_options))
         except Exception as exc:
             await conn.close()
-            _engine.raise_execution_error(exc, self.database_label, operation)
+            _translate.raise_execution_error(exc, self.database_label, operation)
         await self._close_queries(state.add(operation, parameters, conn, result), commit=True)
         return state.open[-1]
 
@@ -196,7 +197,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
             return await awaitable
         except Exception as exc:
             await self._close_queries(self._state.take(query), commit=False)
-            _engine.raise_execution_error(exc, self.database_label, query.operation)
+            _translate.raise_execution_error(exc, self.database_label, query.operation)
 
     async def fetch_one(self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any) -> Row | None:
         """The next row of ``operation``, or None when there are no more rows."""
@@ -233,7 +234,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
             await conn.commit()  # keeps what the statement wrote (INSERT ... RETURNING), as Prefect does
             return rows
         except Exception as exc:
-            _engine.raise_execution_error(exc, self.database_label, operation)
+            _translate.raise_execution_error(exc, self.database_label, operation)
         finally:
             await conn.close()
 
@@ -246,7 +247,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
             async with conn.begin():
                 return await work(conn)
         except Exception as exc:
-            _engine.raise_execution_error(exc, self.database_label, label)
+            _translate.raise_execution_error(exc, self.database_label, label)
         finally:
             await conn.close()
 
@@ -296,22 +297,22 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
                     try:
                         await conn.run_sync(target.create)
                     except Exception as exc:
-                        raise _engine.execution_error(exc, self.database_label, _create_label(target), "CREATE TABLE") from exc
+                        raise _translate.execution_error(exc, self.database_label, _create_label(target), "CREATE TABLE") from exc
                     created = True
                 for batch in iter_batches(iterator, first, max(1, batch_size)):
                     try:
                         await conn.execute(statement, batch)
                     except Exception as exc:
-                        raise _engine.execution_error(
+                        raise _translate.execution_error(
                             exc, self.database_label, label, f"insert of rows {done + 1}-{done + len(batch)}"
                         ) from exc
                     done += len(batch)
         except Exception as exc:
             if created:
                 await self._drop_quietly(target)
-            if isinstance(exc, _engine.SqlError) or not isinstance(exc, sa.exc.SQLAlchemyError):
+            if isinstance(exc, SqlError) or not isinstance(exc, sa.exc.SQLAlchemyError):
                 raise  # ours already, or raised by the caller's rows iterable
-            _engine.raise_execution_error(exc, self.database_label, label)
+            _translate.raise_execution_error(exc, self.database_label, label)
         finally:
             await conn.close()
         return done
@@ -333,7 +334,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         try:
             return await conn.run_sync(lambda c: pd.read_sql_query(text(operation), c, params=parameters, **read_sql_kwargs))
         except Exception as exc:
-            _engine.raise_execution_error(exc, self.database_label, operation)
+            _translate.raise_execution_error(exc, self.database_label, operation)
         finally:
             await conn.close()
 
@@ -367,7 +368,7 @@ class _AsyncTransaction:
         try:
             self._conn = await connector.get_engine().connect(**self._kwargs)
         except Exception as exc:
-            raise _engine.connection_error(exc, connector.database_label) from exc
+            raise _translate.connection_error(exc, connector.database_label) from exc
         if self._begin:
             try:
                 self._trans = await self._conn.begin()

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from headwater_sql import _engine
+from headwater_sql import _engine, _translate
 from headwater_sql._base import (
     DEFAULT_BATCH_SIZE,
     ConnectorBase,
@@ -16,6 +16,7 @@ from headwater_sql._base import (
     start_rows,
     streamable,
 )
+from headwater_sql.errors import SqlError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, CursorResult, Engine, Row
@@ -81,7 +82,7 @@ class SqlAlchemyConnector(ConnectorBase):
         try:
             return engine.connect()
         except Exception as exc:
-            raise _engine.connection_error(exc, self.database_label) from exc
+            raise _translate.connection_error(exc, self.database_label) from exc
 
     def _fresh_connection(self, close_open: bool = True) -> Connection:
         """A pooled connection; first, unless ``close_open`` is False, close the open queries
@@ -93,7 +94,7 @@ class SqlAlchemyConnector(ConnectorBase):
         try:
             return engine.connect()
         except Exception as exc:
-            raise _engine.connection_error(exc, self.database_label) from exc
+            raise _translate.connection_error(exc, self.database_label) from exc
 
     def get_connection(self, begin: bool = True, **connect_kwargs: Any) -> Any:
         """A new connection from the engine's pool; use it in a ``with`` block.
@@ -110,7 +111,7 @@ class SqlAlchemyConnector(ConnectorBase):
         try:
             return engine.connect(**connect_kwargs)
         except Exception as exc:
-            raise _engine.connection_error(exc, self.database_label) from exc
+            raise _translate.connection_error(exc, self.database_label) from exc
 
     def get_client(self, client_type: Literal["engine", "connection"] = "engine", **get_client_kwargs: Any) -> Any:
         """``get_engine(**kwargs)`` for ``"engine"``, ``get_connection(**kwargs)`` for ``"connection"``."""
@@ -139,7 +140,7 @@ class SqlAlchemyConnector(ConnectorBase):
                     try:
                         query.conn.commit()
                     except Exception as exc:
-                        _engine.raise_execution_error(exc, self.database_label, "COMMIT")
+                        _translate.raise_execution_error(exc, self.database_label, "COMMIT")
             except BaseException as exc:
                 failure = failure or exc
             finally:
@@ -189,7 +190,7 @@ class SqlAlchemyConnector(ConnectorBase):
             result = conn.execute(text(operation), parameters, execution_options=options)
         except Exception as exc:
             conn.close()
-            _engine.raise_execution_error(exc, self.database_label, operation)
+            _translate.raise_execution_error(exc, self.database_label, operation)
         self._close_queries(state.add(operation, parameters, conn, result), commit=True)
         return state.open[-1]
 
@@ -198,7 +199,7 @@ class SqlAlchemyConnector(ConnectorBase):
             return fetch()
         except Exception as exc:
             self._close_queries(self._state.take(query), commit=False)
-            _engine.raise_execution_error(exc, self.database_label, query.operation)
+            _translate.raise_execution_error(exc, self.database_label, query.operation)
 
     def fetch_one(self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any) -> Row | None:
         """The next row of ``operation`` (see the class docs on when a new query starts).
@@ -240,7 +241,7 @@ class SqlAlchemyConnector(ConnectorBase):
             conn.commit()  # keeps what the statement wrote (INSERT ... RETURNING), as Prefect does
             return rows
         except Exception as exc:
-            _engine.raise_execution_error(exc, self.database_label, operation)
+            _translate.raise_execution_error(exc, self.database_label, operation)
         finally:
             conn.close()
 
@@ -252,7 +253,7 @@ class SqlAlchemyConnector(ConnectorBase):
             with conn.begin():
                 return work(conn)
         except Exception as exc:
-            _engine.raise_execution_error(exc, self.database_label, label)
+            _translate.raise_execution_error(exc, self.database_label, label)
         finally:
             conn.close()
 
@@ -327,22 +328,22 @@ class SqlAlchemyConnector(ConnectorBase):
                     try:
                         target.create(conn)
                     except Exception as exc:
-                        raise _engine.execution_error(exc, self.database_label, _create_label(target), "CREATE TABLE") from exc
+                        raise _translate.execution_error(exc, self.database_label, _create_label(target), "CREATE TABLE") from exc
                     created = True
                 for batch in iter_batches(iterator, first, max(1, batch_size)):
                     try:
                         conn.execute(statement, batch)
                     except Exception as exc:
-                        raise _engine.execution_error(
+                        raise _translate.execution_error(
                             exc, self.database_label, label, f"insert of rows {done + 1}-{done + len(batch)}"
                         ) from exc
                     done += len(batch)
         except Exception as exc:
             if created:
                 self._drop_quietly(target)
-            if isinstance(exc, _engine.SqlError) or not isinstance(exc, sa.exc.SQLAlchemyError):
+            if isinstance(exc, SqlError) or not isinstance(exc, sa.exc.SQLAlchemyError):
                 raise  # ours already, or raised by the caller's rows iterable
-            _engine.raise_execution_error(exc, self.database_label, label)
+            _translate.raise_execution_error(exc, self.database_label, label)
         finally:
             conn.close()
         return done
@@ -368,7 +369,7 @@ class SqlAlchemyConnector(ConnectorBase):
         try:
             return pd.read_sql_query(text(operation), conn, params=parameters, **read_sql_kwargs)
         except Exception as exc:
-            _engine.raise_execution_error(exc, self.database_label, operation)
+            _translate.raise_execution_error(exc, self.database_label, operation)
         finally:
             conn.close()
 
@@ -406,7 +407,7 @@ class _Transaction:
         try:
             self._conn = connector.get_engine().connect(**self._kwargs)
         except Exception as exc:
-            raise _engine.connection_error(exc, connector.database_label) from exc
+            raise _translate.connection_error(exc, connector.database_label) from exc
         try:
             self._trans = self._conn.begin()
         except BaseException:
@@ -444,5 +445,5 @@ def _pandas(database: str) -> Any:
     try:
         import pandas
     except ModuleNotFoundError:
-        raise _engine.missing_module_error("pandas", database) from None
+        raise _translate.missing_module_error("pandas", database) from None
     return pandas
