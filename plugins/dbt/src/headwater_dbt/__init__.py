@@ -47,9 +47,9 @@ _EXPORTS = {
     "PostgresTargetConfigs": "headwater_dbt.targets",
     "DbtCoreOperation": "headwater_dbt.operation",
     "DbtOperationResult": "headwater_dbt.operation",
-    "DbtInvocation": "headwater_dbt._engine",
-    "NodeResult": "headwater_dbt._engine",
-    "clear_manifest_cache": "headwater_dbt._engine",
+    "DbtInvocation": "headwater_dbt._invocation",
+    "NodeResult": "headwater_dbt._invocation",
+    "clear_manifest_cache": "headwater_dbt._invocation",
     "DbtRunner": "headwater_dbt.runner",
     "run_dbt_build": "headwater_dbt.tasks",
     "run_dbt_model": "headwater_dbt.tasks",
@@ -60,7 +60,7 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
-    from headwater_dbt._engine import DbtInvocation, NodeResult, clear_manifest_cache
+    from headwater_dbt._invocation import DbtInvocation, NodeResult, clear_manifest_cache
     from headwater_dbt.errors import (
         DbtAdapterNotInstalledError,
         DbtError,

@@ -14,7 +14,7 @@ from headwater.blocks.core import to_thread
 from headwater.errors import ConfigError
 from pydantic import Field, field_validator
 
-from headwater_dbt._engine import DbtInvocation, check_adapter, check_project_dir, import_dbt, invoke, split_command
+from headwater_dbt._invocation import DbtInvocation, check_adapter, check_project_dir, import_dbt, invoke, split_command
 from headwater_dbt.profiles import DbtCliProfile, private_profiles_dir
 
 __all__ = ["DbtCoreOperation", "DbtOperationResult", "profile_context"]

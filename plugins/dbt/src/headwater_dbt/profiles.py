@@ -81,7 +81,7 @@ class DbtCliProfile(Block):
             DbtAdapterNotInstalledError: the target's adapter is not installed.
             ConnectionFailedError: (PostgreSQL) the server cannot be reached or refuses the credentials.
         """
-        from headwater_dbt._engine import check_adapter
+        from headwater_dbt._invocation import check_adapter
 
         check_target(self)
         check_adapter(self.target_configs.type, self.target)

@@ -77,7 +77,7 @@ class TargetConfigs(Block):
             DbtProfileError: the settings are incomplete.
             DbtAdapterNotInstalledError: the adapter is not installed.
         """
-        from headwater_dbt._engine import check_adapter
+        from headwater_dbt._invocation import check_adapter
 
         self.get_configs()
         check_adapter(self.type, None)

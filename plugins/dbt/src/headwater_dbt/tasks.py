@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from headwater_dbt._engine import DbtInvocation
+from headwater_dbt._invocation import DbtInvocation
 from headwater_dbt.profiles import DbtCliProfile
 
 logger = logging.getLogger("headwater_dbt")
