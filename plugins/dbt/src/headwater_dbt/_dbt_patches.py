@@ -125,8 +125,8 @@ def _speed_up_behavior_flags() -> None:
 
     dbt-common names the module that declared each adapter behavior flag by calling
     ``inspect.stack()``, which reads the source file of every frame on the stack, for each
-    flag, each time an adapter is registered (each command): about a tenth of a second per
-    command, more on a cold start. Walking the frames' ``__name__`` gives the same module
+    flag, each time an adapter is registered (each command), which shows in every command's
+    time, more on a cold start. Walking the frames' ``__name__`` gives the same module
     name (the first caller outside ``dbt_common.behavior_flags``) for nothing.
     """
     try:
@@ -157,8 +157,8 @@ def _speed_up_behavior_flags() -> None:
 class _SchemaStore:
     """JSON schemas dbt builds to validate dbt_project.yml, profiles and flags, kept on disk.
 
-    dbt-common builds each schema with mashumaro once per process (about a third of a
-    second of CPU per command in a fresh process). The file is keyed by the Python, dbt-core,
+    dbt-common builds each schema with mashumaro once per process, a visible part of the CPU
+    a command takes in a fresh process. The file is keyed by the Python, dbt-core,
     dbt-common and mashumaro versions; each schema by the size and modification time of the
     module that defines its class.
     """

@@ -140,8 +140,8 @@ def import_dbt() -> Any:
     Importing dbt leaves about 130,000 objects that the cyclic garbage collector tracks
     (classes, functions, the code mashumaro generates) and that live until the process ends.
     The collector walked them several times while dbt imported, at every later full
-    collection, and once more when the process exits: about half a second of CPU in a process
-    that runs one dbt command. Instead, the collector is paused for the import and
+    collection, and once more when the process exits, which is a large share of the CPU of a
+    process that runs one dbt command. Instead, the collector is paused for the import and
     ``gc.freeze()`` then moves everything it tracks to the permanent generation it skips. The
     cost: the few thousand objects the import left unreachable, and any object alive at that
     moment that later becomes unreachable inside a reference cycle, are reclaimed only when
