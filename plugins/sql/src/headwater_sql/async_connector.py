@@ -59,10 +59,15 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         return state.engine
 
     def get_connection(self, begin: bool = True, **connect_kwargs: Any) -> Any:
-        """Use with ``async with``: with ``begin`` a connection whose transaction commits at the end
-        of the block (rolls back on error); without, a plain ``AsyncConnection``. A connection
-        failure raises :class:`SqlConnectionError` on entry."""
-        return _AsyncTransaction(self, connect_kwargs, begin)
+        """``engine.begin()`` (with ``begin``: use with ``async with``; the transaction commits at
+        the end of the block, rolls back on error) or ``engine.connect()``, an ``AsyncConnection``
+        (``async with`` it, or ``await`` it and close it yourself).
+
+        Raises:
+            SqlConnectionError: the database cannot be reached (on entering the block).
+        """
+        engine = self.get_engine()
+        return engine.begin(**connect_kwargs) if begin else engine.connect(**connect_kwargs)
 
     def get_client(self, client_type: Literal["engine", "connection"] = "engine", **get_client_kwargs: Any) -> Any:
         """``get_engine(**kwargs)`` for ``"engine"``, ``get_connection(**kwargs)`` for ``"connection"``."""
@@ -84,7 +89,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         try:
             return await engine.connect()
         except Exception as exc:
-            raise _translate.connection_error(exc, self.database_label) from exc
+            _translate.raise_connection_error(exc, self.database_label)
 
     async def _reset(self, commit: bool = True) -> None:
         """Close the open queries; commit what they wrote (``INSERT ... RETURNING``) unless they failed."""
@@ -353,43 +358,6 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
 
         await self._run_in_transaction(label, work)
         return len(df)
-
-
-class _AsyncTransaction:
-    """``async with connector.get_connection(begin)``: connect (errors translated), maybe begin."""
-
-    def __init__(self, connector: AsyncSqlAlchemyConnector, connect_kwargs: dict[str, Any], begin: bool) -> None:
-        self._connector, self._kwargs, self._begin = connector, connect_kwargs, begin
-        self._conn: Any = None
-        self._trans: Any = None
-
-    async def __aenter__(self) -> AsyncConnection:
-        connector = self._connector
-        try:
-            self._conn = await connector.get_engine().connect(**self._kwargs)
-        except Exception as exc:
-            raise _translate.connection_error(exc, connector.database_label) from exc
-        if self._begin:
-            try:
-                self._trans = await self._conn.begin()
-            except BaseException:
-                await self._conn.close()
-                raise
-        return self._conn
-
-    def __await__(self) -> Any:
-        """``conn = await connector.get_connection(begin=False)`` also works (close it yourself)."""
-        return self.__aenter__().__await__()
-
-    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        try:
-            if self._trans is not None:
-                if exc_type is None:
-                    await self._trans.commit()
-                else:
-                    await self._trans.rollback()
-        finally:
-            await self._conn.close()
 
 
 class _BufferedResult:

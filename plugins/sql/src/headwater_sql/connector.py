@@ -82,7 +82,7 @@ class SqlAlchemyConnector(ConnectorBase):
         try:
             return engine.connect()
         except Exception as exc:
-            raise _translate.connection_error(exc, self.database_label) from exc
+            _translate.raise_connection_error(exc, self.database_label)
 
     def _fresh_connection(self, close_open: bool = True) -> Connection:
         """A pooled connection; first, unless ``close_open`` is False, close the open queries
@@ -94,7 +94,7 @@ class SqlAlchemyConnector(ConnectorBase):
         try:
             return engine.connect()
         except Exception as exc:
-            raise _translate.connection_error(exc, self.database_label) from exc
+            _translate.raise_connection_error(exc, self.database_label)
 
     def get_connection(self, begin: bool = True, **connect_kwargs: Any) -> Any:
         """A new connection from the engine's pool; use it in a ``with`` block.
@@ -102,19 +102,24 @@ class SqlAlchemyConnector(ConnectorBase):
         Args:
             begin: True returns ``engine.begin()``: a context manager yielding a connection
                 whose transaction commits at the end of the block (rolls back on error).
-                False returns a plain ``Connection`` (commit yourself).
-            **connect_kwargs: Passed to ``engine.connect()`` / ``engine.begin()``.
+                False returns ``engine.connect()``: a plain ``Connection`` (commit yourself).
+            **connect_kwargs: Passed to ``engine.begin()`` / ``engine.connect()``.
+
+        Raises:
+            SqlConnectionError: the database cannot be reached (on entering the block with
+                ``begin``).
         """
-        if begin:
-            return _Transaction(self, connect_kwargs)
         engine = self.get_engine()
+        if begin:
+            return engine.begin(**connect_kwargs)
         try:
             return engine.connect(**connect_kwargs)
         except Exception as exc:
-            raise _translate.connection_error(exc, self.database_label) from exc
+            _translate.raise_connection_error(exc, self.database_label)
 
     def get_client(self, client_type: Literal["engine", "connection"] = "engine", **get_client_kwargs: Any) -> Any:
-        """``get_engine(**kwargs)`` for ``"engine"``, ``get_connection(**kwargs)`` for ``"connection"``."""
+        """``get_engine(**kwargs)`` for ``"engine"``, ``get_connection(**kwargs)`` for ``"connection"``
+        (so ``get_client("connection", begin=True)`` is ``engine.begin()``)."""
         if client_type == "engine":
             return self.get_engine(**get_client_kwargs)
         if client_type == "connection":
@@ -392,38 +397,6 @@ class SqlAlchemyConnector(ConnectorBase):
             lambda conn: _to_sql(conn, df, table, schema, if_exists, index, chunksize),
         )
         return len(df)
-
-
-class _Transaction:
-    """``engine.begin()`` whose connection failure is a SqlConnectionError (raised on entry)."""
-
-    def __init__(self, connector: SqlAlchemyConnector, connect_kwargs: dict[str, Any]) -> None:
-        self._connector, self._kwargs = connector, connect_kwargs
-        self._conn: Connection | None = None
-        self._trans: Any = None
-
-    def __enter__(self) -> Connection:
-        connector = self._connector
-        try:
-            self._conn = connector.get_engine().connect(**self._kwargs)
-        except Exception as exc:
-            raise _translate.connection_error(exc, connector.database_label) from exc
-        try:
-            self._trans = self._conn.begin()
-        except BaseException:
-            self._conn.close()
-            raise
-        return self._conn
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        assert self._conn is not None
-        try:
-            if exc_type is None:
-                self._trans.commit()
-            else:
-                self._trans.rollback()
-        finally:
-            self._conn.close()
 
 
 def _create_label(target: Any) -> str:
