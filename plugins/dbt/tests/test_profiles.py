@@ -59,7 +59,8 @@ def test_extras_may_not_silently_override_fields():
     with pytest.raises(DbtProfileError, match="allow_field_overrides"):
         target.get_configs()
     target = TargetConfigs(type="duckdb", schema="main", extras={"schema": "other"}, allow_field_overrides=True)
-    assert target.get_configs()["schema"] == "other"
+    with pytest.warns(UserWarning, match="schema"):
+        assert target.get_configs()["schema"] == "main"  # prefect-dbt: the field wins
 
 
 def test_postgres_target_needs_somewhere_to_connect():

@@ -24,6 +24,13 @@ __all__ = [
     "NodeResult",
     "PostgresTargetConfigs",
     "TargetConfigs",
+    "arun_dbt_build",
+    "arun_dbt_model",
+    "arun_dbt_seed",
+    "arun_dbt_snapshot",
+    "arun_dbt_source_freshness",
+    "arun_dbt_test",
+    "atrigger_dbt_cli_command",
     "clear_manifest_cache",
     "run_dbt_build",
     "run_dbt_model",
@@ -31,6 +38,7 @@ __all__ = [
     "run_dbt_snapshot",
     "run_dbt_source_freshness",
     "run_dbt_test",
+    "trigger_dbt_cli_command",
 ]
 
 _EXPORTS = {
@@ -57,6 +65,14 @@ _EXPORTS = {
     "run_dbt_snapshot": "headwater_dbt.tasks",
     "run_dbt_source_freshness": "headwater_dbt.tasks",
     "run_dbt_test": "headwater_dbt.tasks",
+    "arun_dbt_build": "headwater_dbt.tasks",
+    "arun_dbt_model": "headwater_dbt.tasks",
+    "arun_dbt_seed": "headwater_dbt.tasks",
+    "arun_dbt_snapshot": "headwater_dbt.tasks",
+    "arun_dbt_source_freshness": "headwater_dbt.tasks",
+    "arun_dbt_test": "headwater_dbt.tasks",
+    "atrigger_dbt_cli_command": "headwater_dbt.tasks",
+    "trigger_dbt_cli_command": "headwater_dbt.tasks",
 }
 
 if TYPE_CHECKING:
@@ -74,12 +90,20 @@ if TYPE_CHECKING:
     from headwater_dbt.runner import DbtRunner
     from headwater_dbt.targets import DuckDBTargetConfigs, PostgresTargetConfigs, TargetConfigs
     from headwater_dbt.tasks import (
+        arun_dbt_build,
+        arun_dbt_model,
+        arun_dbt_seed,
+        arun_dbt_snapshot,
+        arun_dbt_source_freshness,
+        arun_dbt_test,
+        atrigger_dbt_cli_command,
         run_dbt_build,
         run_dbt_model,
         run_dbt_seed,
         run_dbt_snapshot,
         run_dbt_source_freshness,
         run_dbt_test,
+        trigger_dbt_cli_command,
     )
 
 
