@@ -19,6 +19,7 @@ __all__ = [
     "DbtProjectError",
     "DbtRunError",
     "DbtRunner",
+    "DbtValidationError",
     "DuckDBTargetConfigs",
     "GlobalConfigs",
     "NodeResult",
@@ -48,6 +49,7 @@ _EXPORTS = {
     "DbtProfileError": "headwater_dbt.errors",
     "DbtProjectError": "headwater_dbt.errors",
     "DbtRunError": "headwater_dbt.errors",
+    "DbtValidationError": "headwater_dbt.errors",
     "DbtCliProfile": "headwater_dbt.profiles",
     "GlobalConfigs": "headwater_dbt.profiles",
     "TargetConfigs": "headwater_dbt.targets",
@@ -84,6 +86,7 @@ if TYPE_CHECKING:
         DbtProfileError,
         DbtProjectError,
         DbtRunError,
+        DbtValidationError,
     )
     from headwater_dbt.operation import DbtCoreOperation, DbtOperationResult
     from headwater_dbt.profiles import DbtCliProfile, GlobalConfigs
