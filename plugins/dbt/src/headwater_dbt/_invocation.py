@@ -39,7 +39,6 @@ __all__ = [
 ]
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
-_FALSE = ("0", "false", "no", "off")
 _fallback_logger = logging.getLogger("headwater_dbt")
 
 

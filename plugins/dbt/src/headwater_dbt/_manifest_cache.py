@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "DISK_FORMAT",
     "LOCK",
     "DiskEntry",
     "Lookup",
     "capture",
     "clear_manifest_cache",
     "current_manifest",
+    "env_on",
     "lookup",
     "manifest_cache_allowed",
 ]
