@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import pickle
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,5 @@ def test_validation_errors_do_not_echo_the_input() -> None:
     err = info.value
     assert planted not in str(err) and planted not in repr(err)
     assert all(planted not in str(e) for e in err.errors())
+    again = pickle.loads(pickle.dumps(err))  # errors cross process boundaries with task states
+    assert type(again) is type(err) and str(again) == str(err) and again.errors() == err.errors()

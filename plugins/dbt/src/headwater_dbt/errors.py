@@ -40,6 +40,7 @@ class DbtValidationError(DbtError, BlockValidationError, ValidationError):
     """
 
     _hw_message: str
+    _hw_details: list[Any]
 
     @classmethod
     def from_pydantic(cls, message: str, exc: ValidationError) -> DbtValidationError:
@@ -51,9 +52,17 @@ class DbtValidationError(DbtError, BlockValidationError, ValidationError):
             if ctx:
                 detail["ctx"] = {k: (ValueError(redact(str(v))) if isinstance(v, BaseException) else v) for k, v in ctx.items()}
             details.append(detail)
-        error = cls.from_exception_data(exc.title, details)
-        error._hw_message = message
+        return cls._build(message, exc.title, details)
+
+    @classmethod
+    def _build(cls, message: str, title: str, details: list[Any]) -> DbtValidationError:
+        error = cls.from_exception_data(title, details)
+        error._hw_message, error._hw_details = message, details
         return error
+
+    def __reduce__(self) -> Any:
+        # pydantic's own reduce would rebuild the error without Headwater's message.
+        return (_rebuild_validation_error, (type(self), str(self), self.title, getattr(self, "_hw_details", [])))
 
     def __str__(self) -> str:
         return getattr(self, "_hw_message", "") or ValidationError.__str__(self)
@@ -92,3 +101,7 @@ class DbtRunError(DbtError):
         self.command = command
         self.project_dir = project_dir
         self.failures = failures
+
+
+def _rebuild_validation_error(cls: type[DbtValidationError], message: str, title: str, details: list[Any]) -> DbtValidationError:
+    return cls._build(message, title, details)
