@@ -103,7 +103,7 @@ def main() -> int:
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage
     from google.cloud.storage import transfer_manager
-    from headwater.testing._gcs import FakeGcsServer
+    from headwater.testing.gcs import FakeGcsServer
     from headwater_gcs import GcpCredentials, GcsBucket
 
     count = 300 if args.quick else 1000

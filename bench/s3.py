@@ -91,7 +91,7 @@ def _make_files(root: Path, count: int) -> list[Path]:
 
 
 def _start_server(kind: str, work: Path) -> Any:
-    from headwater.testing._s3 import MotoServer, SeaweedFsServer
+    from headwater.testing.s3 import MotoServer, SeaweedFsServer
 
     server = SeaweedFsServer(work / "seaweedfs") if kind == "seaweedfs" else MotoServer(work / "moto.log")
     return server.start()

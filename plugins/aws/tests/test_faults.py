@@ -17,7 +17,7 @@ from headwater.errors import (
     TransferError,
 )
 from headwater.testing import free_port
-from headwater.testing._s3 import SEAWEEDFS_SKIP_REASON, MotoServer, SeaweedFsServer, seaweedfs_binary
+from headwater.testing.s3 import SEAWEEDFS_SKIP_REASON, MotoServer, SeaweedFsServer, seaweedfs_binary
 from headwater_aws import AwsClientParameters, AwsCredentials, S3Bucket
 
 from .conftest import SECRET_MARKER, credentials_for, make_tree
@@ -77,7 +77,7 @@ def test_invalid_settings_are_refused() -> None:
 @pytest.fixture(scope="module")
 def authenticating_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     """A moto server that checks access keys against its IAM users (none exist)."""
-    from headwater.testing._s3 import MOTO_SKIP_REASON, moto_available
+    from headwater.testing.s3 import MOTO_SKIP_REASON, moto_available
 
     if not moto_available():
         pytest.skip(MOTO_SKIP_REASON)

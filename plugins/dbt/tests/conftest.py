@@ -79,7 +79,7 @@ def duckdb_built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
 
 
 try:
-    from headwater.testing import _postgres as _pg
+    from headwater.testing import postgres as _pg
 
     _HAVE_PG_FIXTURES = hasattr(_pg, "postgres_database")
 except ImportError:  # pragma: no cover

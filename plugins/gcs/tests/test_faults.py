@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 from headwater.errors import BlockValidationError, ConnectionFailedError, ObjectNotFoundError, TransferError
-from headwater.testing._gcs import FakeGcsServer
-from headwater.testing._process import free_port
+from headwater.testing.gcs import FakeGcsServer
+from headwater.testing.process import free_port
 from headwater_gcs import GcpCredentials, GcsBucket
 
 from .conftest import make_tree

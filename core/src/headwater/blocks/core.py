@@ -122,9 +122,9 @@ class Block(BaseModel):
             BlockExistsError: ``name`` exists for this block type and ``overwrite`` is False.
             InvalidBlockNameError: ``name`` is not a valid name.
         """
-        from headwater.blocks import store
+        from headwater.blocks import persistence
 
-        return store.save_block(self, name, overwrite=overwrite)
+        return persistence.save_block(self, name, overwrite=overwrite)
 
     @classmethod
     def load(cls: type[B], name: str) -> B:
@@ -135,9 +135,9 @@ class Block(BaseModel):
             BlockNotFoundError: nothing is saved under that name.
             UnknownBlockTypeError: the block's type is provided by a plugin that is not installed.
         """
-        from headwater.blocks import store
+        from headwater.blocks import persistence
 
-        return store.load_block(cls, name)  # type: ignore[return-value]
+        return persistence.load_block(cls, name)  # type: ignore[return-value]
 
     @classmethod
     def delete(cls, name: str, force: bool = False) -> None:
@@ -147,9 +147,9 @@ class Block(BaseModel):
             BlockInUseError: other saved blocks refer to it and ``force`` is False (they would no
                 longer load).
         """
-        from headwater.blocks import store
+        from headwater.blocks import persistence
 
-        store.delete_block(cls, name, force=force)
+        persistence.delete_block(cls, name, force=force)
 
     async def asave(self, name: str, overwrite: bool = False) -> str:
         return await to_thread(self.save, name, overwrite)

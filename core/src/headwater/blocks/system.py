@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 from pydantic import Field, SecretStr, model_validator
 
 from headwater.blocks.core import Block
-from headwater.blocks.storage import ObjectStorage, iter_local_files, join_key
+from headwater.blocks.object_storage import ObjectStorage, iter_local_files, join_key
 from headwater.errors import BlockValidationError, ObjectNotFoundError, StorageError
 
 __all__ = ["LocalFileSystem", "Secret"]

@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 from headwater.blocks.core import to_thread
-from headwater.blocks.storage import BasepathAlias, ObjectStorage, ProgressCallback, join_key
+from headwater.blocks.object_storage import BasepathAlias, ObjectStorage, ProgressCallback, join_key
 from headwater.errors import ObjectNotFoundError, StorageError
 from pydantic import Field, field_validator
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from headwater.blocks.storage import ProgressCallback, iter_local_files, join_key
+from headwater.blocks.object_storage import ProgressCallback, iter_local_files, join_key
 from headwater.errors import ObjectNotFoundError, StorageError, TransferError
 
 from headwater_aws._errors import is_connection_error, translate

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from headwater.testing._process import ServerProcess, free_port
+from headwater.testing.process import ServerProcess, free_port
 
 __all__ = ["FakeGcsServer", "fake_gcs_server_binary", "gcs_bucket_name", "gcs_server"]
 

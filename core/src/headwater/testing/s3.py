@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from headwater.testing._process import ServerProcess, ServerStartError, free_port
+from headwater.testing.process import ServerProcess, ServerStartError, free_port
 
 __all__ = [
     "MOTO_SKIP_REASON",

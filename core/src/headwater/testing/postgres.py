@@ -41,7 +41,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
-from headwater.testing._process import ServerStartError, free_port
+from headwater.testing.process import ServerStartError, free_port
 
 __all__ = [
     "POSTGRES_SKIP_REASON",
