@@ -81,9 +81,9 @@ class Block(BaseModel):
         super().__pydantic_init_subclass__(**kwargs)
         if inspect.isabstract(cls) or cls.__dict__.get("_block_abstract", False):
             return
-        from headwater.plugins import register_local_block_type
+        from headwater.registries import block_types
 
-        register_local_block_type(cls)
+        block_types.add_local(cls)
 
     # -- identity -------------------------------------------------------------------------
 

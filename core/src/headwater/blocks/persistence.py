@@ -53,12 +53,14 @@ def _provenance(cls: type[Block]) -> tuple[str | None, str | None]:
     cached = _provenance_cache.get(cls)
     if cached is not None:
         return cached
-    from headwater.plugins import block_type_registry, distribution_of_module
+    from headwater.registries import block_types
 
-    info = block_type_registry(load=False).get(cls.get_block_type_slug())
+    info = block_types.get(cls.get_block_type_slug())
     if info is not None and info.cls is cls and info.dist:
         found: tuple[str | None, str | None] = (info.dist, info.dist_version)
     else:
+        from headwater.plugins import distribution_of_module
+
         found = distribution_of_module(cls.__module__)
     _provenance_cache[cls] = found
     return found
@@ -247,17 +249,21 @@ def _migrate(cls: type[Block], fields: dict[str, Any], version: int, label: str)
 
 def resolve_block_class(slug: str, row: Any = None, preferred: type[Block] | None = None) -> type[Block]:
     """The class for ``slug``: the caller's class, a registered one, or a clear error."""
-    from headwater.plugins import block_type_registry, find_plugin_for_dist
+    from headwater.registries import block_types
 
     if preferred is not None and preferred.get_block_type_slug() == slug:
         return preferred
-    info = block_type_registry(load=False).get(slug)
+    info = block_types.get(slug)
     if info is None:
+        from headwater.plugins import block_type_registry
+
         info = block_type_registry(load=True).get(slug)
     if info is not None:
         return info.cls  # type: ignore[return-value]
     dist = getattr(row, "dist", None)
     if dist and dist != "headwater":
+        from headwater.plugins import find_plugin_for_dist
+
         plugin = find_plugin_for_dist(dist)
         if plugin is not None and plugin.error:
             raise UnknownBlockTypeError(
@@ -277,7 +283,7 @@ def resolve_block_class(slug: str, row: Any = None, preferred: type[Block] | Non
             except ImportError:
                 pass
             else:
-                found = block_type_registry(load=False).get(slug)
+                found = block_types.get(slug)
                 if found is not None:
                     return found.cls  # type: ignore[return-value]
         raise _unknown_local(slug, module, getattr(row, "class_name", None))
