@@ -130,3 +130,10 @@ def test_the_graph_sees_lazy_imports():
     graph = _graph()
     assert "headwater.blocks.persistence" in graph["headwater.blocks.core"]  # imported inside Block.save
     assert "headwater.blocks" in graph["headwater._core_plugin"]  # inside a hook function
+
+
+def test_run_history_and_the_store_import_each_other_in_one_direction():
+    for component in _strongly_connected(_graph()):
+        history = sorted(m for m in component if m.startswith("headwater.history"))
+        assert len(history) < 2, f"history modules import each other in a cycle: {sorted(component)}"
+        assert not (history and any(m.startswith("headwater.store") for m in component)), sorted(component)

@@ -130,7 +130,7 @@ class HistoryWriter:
 
     def _loop(self) -> None:
         try:  # open (and on first use create) the store while the flow runs, not at its end
-            from headwater.history.reader import enforce_cap
+            from headwater.history.retention import enforce_cap
             from headwater.store.engine import get_database
 
             get_database()
@@ -153,14 +153,11 @@ class HistoryWriter:
         """A long-lived process keeps the history within its caps, not only its first flow run."""
         self._finished, self._last_cap = 0, now
         try:
-            from headwater.history.reader import enforce_cap
+            from headwater.history.retention import enforce_cap
 
             enforce_cap()
         except Exception:
             pass
-
-    def wake(self) -> None:
-        self._wake.set()
 
     def stop(self) -> None:
         self._stop = True
