@@ -328,7 +328,3 @@ def get_secret_backend(name: str | None = None) -> SecretBackend:
         backend = factory()
         _instances[name] = backend
         return backend
-
-
-def key_file_path() -> Path:
-    return get_settings().home / "secret.key"

