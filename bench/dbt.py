@@ -121,7 +121,9 @@ def main() -> int:
     peer_second = None
     if peer:
         script = harness.fresh_dir("hwbench-dbt-peer-") / "second.py"
-        script.write_text(textwrap.dedent(PEER_SECOND.format(project=str(project), profiles=str(profiles), repeat=repeat)))
+        script.write_text(
+            textwrap.dedent(PEER_SECOND.format(project=str(project), profiles=str(profiles), repeat=repeat))
+        )
         peer_second = harness.Stats.of(harness.run_peer_script(script, env=peer_env))
     rows.append(Row("second DbtCoreOperation build, same process", second, floor=cli_s, peer=peer_second,
                     target=0.3 * cli_s.median, note="target 0.3x CLI; manifest reused"))
@@ -134,7 +136,8 @@ def main() -> int:
         repeat=pairs, warmup=1,
     )
     cpu = harness.compare(
-        {"with": _CpuTimed(lambda: with_runs.invoke(["build"])), "without": _CpuTimed(lambda: without.invoke(["build"]))},
+        {"with": _CpuTimed(lambda: with_runs.invoke(["build"])),
+         "without": _CpuTimed(lambda: without.invoke(["build"]))},
         repeat=pairs, warmup=1,
     )
 
@@ -160,15 +163,19 @@ def main() -> int:
     rows.append(Row("DbtRunner build without node task runs", nodes["without"], note="dbt's own time in-process"))
     rows.append(Row("DbtRunner build with 16 node task runs", nodes["with"], floor=nodes["without"]))
     rows.append(Row("added by per-node task runs, wall time", added,
-                    note=f"{100 * added.median / base:+.1f}% of {base:.3f}s median; wall-time noise here is larger than the effect"))
+                    note=f"{100 * added.median / base:+.1f}% of {base:.3f}s median; wall-time noise here is larger "
+                         "than the effect"))
     cpu_added = cpu["with"].paired_minus(cpu["without"])
     cpu_base = cpu["without"].median
     rows.append(Row("added by per-node task runs, CPU seconds of this process", cpu_added, target=0.05 * cpu_base,
-                    note=f"target <= 5% of {cpu_base:.3f} CPU s; {100 * cpu_added.median / cpu_base:+.1f}% median of {pairs} pairs"))
+                    note=f"target <= 5% of {cpu_base:.3f} CPU s; {100 * cpu_added.median / cpu_base:+.1f}% median of "
+                         f"{pairs} pairs"))
     callbacks = harness.Stats.of(in_callbacks)
     rows.append(Row("time inside the node task-run callbacks per build", callbacks, target=0.05 * base,
                     note=f"{100 * callbacks.median / base:.2f}% of dbt's time; not blurred by run-to-run noise"))
-    return harness.exit_code(harness.report("dbt", rows, extra={"project_nodes": 16, "threads": 1}, json_out=not args.no_json))
+    return harness.exit_code(
+        harness.report("dbt", rows, extra={"project_nodes": 16, "threads": 1}, json_out=not args.no_json)
+    )
 
 
 class _CpuTimed:

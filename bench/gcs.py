@@ -199,7 +199,8 @@ def main() -> int:
 
         def down_raw(dest: Path) -> None:
             def one(name: str) -> None:
-                r = raw_http.request("GET", f"{endpoint}/download/storage/v1/b/{dl_bucket}/o/{quote(name, safe='')}?alt=media")
+                r = raw_http.request("GET",
+                                     f"{endpoint}/download/storage/v1/b/{dl_bucket}/o/{quote(name, safe='')}?alt=media")
                 assert r.status == 200
                 target = dest / name[4:]
                 target.parent.mkdir(parents=True, exist_ok=True)

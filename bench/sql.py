@@ -1,6 +1,7 @@
 """Bench: headwater-sql's SqlAlchemyConnector vs the same work written directly in SQLAlchemy.
 
-Run: ``.venv/bin/python bench/sql.py [--quick] [--repeat N] [--no-peer]`` (``HW_BENCH_SQL_ROWS=N`` sets the row count)``.
+Run: ``.venv/bin/python bench/sql.py [--quick] [--repeat N] [--no-peer]``
+(``HW_BENCH_SQL_ROWS=N`` sets the row count).
 
 Workloads, each on a SQLite file and on a PostgreSQL server (started through
 ``headwater.testing.postgres.running_postgres``, the code path of the test fixture, or the
@@ -169,7 +170,8 @@ def bench_database(label: str, url: str, n: int, args: Any, peer: Any, peer_url:
         ("fetch_all", SetupThenTime(None, hw_fetch), SetupThenTime(None, floor_fetch), "peer_fetch_all"),
         (
             "execute_many",
-            SetupThenTime(empty("bench_hw", connector.get_engine()), lambda: connector.execute_many(INSERT.format(table="bench_hw"), rows)),
+            SetupThenTime(empty("bench_hw", connector.get_engine()),
+                          lambda: connector.execute_many(INSERT.format(table="bench_hw"), rows)),
             SetupThenTime(empty("bench_floor", engine), floor_execute_many),
             "peer_execute_many",
         ),
@@ -193,7 +195,8 @@ def bench_database(label: str, url: str, n: int, args: Any, peer: Any, peer_url:
             out.append(Row(f"{label}: {name} {n:,} rows", st["hw"], st["floor"], st.get("prefect"),
                            target=1.1 * st["floor"].median, note=note))  # fmt: skip
             out.append(Row("  same, CPU time of this process (user+sys)", harness.Stats.of(list(hw.cpu_samples)),
-                           harness.Stats.of(list(floor.cpu_samples)), note="steadier than wall time on a shared machine"))  # fmt: skip
+                           harness.Stats.of(list(floor.cpu_samples)),
+                           note="steadier than wall time on a shared machine"))  # fmt: skip
         # The connector's own cost per call, without a large result to hide it.
         one = "SELECT id, name, score FROM bench_source WHERE id < :id LIMIT 1"
 
@@ -203,10 +206,12 @@ def bench_database(label: str, url: str, n: int, args: Any, peer: Any, peer_url:
 
         calls = 200
         st = harness.compare(
-            {"hw": lambda: connector.fetch_all(one, {"id": 7}), "floor": floor_one}, repeat=args.repeat, warmup=1, number=calls
+            {"hw": lambda: connector.fetch_all(one, {"id": 7}), "floor": floor_one}, repeat=args.repeat, warmup=1,
+            number=calls
         )
+        added = 1e6 * (st["hw"].median - st["floor"].median)
         out.append(Row(f"{label}: fetch_all of 1 row (per call)", st["hw"], st["floor"], None, None,
-                       note=f"{calls} calls/sample; added {1e6 * (st['hw'].median - st['floor'].median):.0f} µs/call"))  # fmt: skip
+                       note=f"{calls} calls/sample; added {added:.0f} µs/call"))
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM bench_hw")).scalar_one() == n
     finally:
@@ -237,7 +242,8 @@ def main() -> int:
     rows = []
     try:
         folder = harness.fresh_dir("hwbench-sql-")
-        rows += bench_database("SQLite", f"sqlite:///{folder / 'bench.db'}", n, parser_args, peer, f"sqlite:///{folder / 'peer.db'}")
+        rows += bench_database("SQLite", f"sqlite:///{folder / 'bench.db'}", n, parser_args, peer,
+                               f"sqlite:///{folder / 'peer.db'}")
         try:
             with running_postgres() as server:
                 url = server.create_database()

@@ -223,7 +223,9 @@ def test_loading_a_block_whose_reference_was_deleted_names_the_referring_block()
     WarehouseCredentials.delete("gone", force=True)
     with pytest.raises(BlockNotFoundError) as info:
         Warehouse.load("parent")
-    assert "warehouse/parent refers to 'warehouse-credentials/gone', which does not exist" in str(info.value).replace("'warehouse/parent'", "warehouse/parent")
+    assert "warehouse/parent refers to 'warehouse-credentials/gone', which does not exist" in str(info.value).replace(
+        "'warehouse/parent'", "warehouse/parent"
+    )
 
 
 def test_secret_marked_json_must_hold_json():

@@ -32,8 +32,7 @@ def _hookimpls_in_tests() -> set[str]:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef) and any(
-                (isinstance(d, ast.Name) and d.id == "hookimpl") or (isinstance(d, ast.Attribute) and d.attr == "hookimpl")
-                for d in node.decorator_list
+                getattr(d, "id", getattr(d, "attr", None)) == "hookimpl" for d in node.decorator_list
             ):
                 found.add(node.name)
     return found

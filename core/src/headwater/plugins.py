@@ -156,7 +156,8 @@ def discover() -> dict[str, PluginInfo]:
             if name not in _plugins:
                 _plugins[name] = PluginInfo(
                     name, None, None, "", missing=True,
-                    error=f"HEADWATER_LOAD_PLUGINS names {name!r}, but no installed package provides a plugin of that name",
+                    error=f"HEADWATER_LOAD_PLUGINS names {name!r}, but no installed package provides a plugin of that "
+                          "name",
                 )
         _discovered = True
     return _plugins

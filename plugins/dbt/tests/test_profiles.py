@@ -50,8 +50,10 @@ def test_get_profile_is_the_profiles_yml_content():
 
 def test_duckdb_and_generic_targets():
     duck = DuckDBTargetConfigs(path="w.duckdb", extras={"threads_hint": 1})
-    assert duck.get_configs() == {"type": "duckdb", "schema": "main", "threads": 4, "path": "w.duckdb", "threads_hint": 1}
-    generic = TargetConfigs(type="snowflake", schema="raw", extras={"account": "x"}, secret_extras={"password": "sf-pass-1234"})
+    assert duck.get_configs() == {"type": "duckdb", "schema": "main", "threads": 4, "path": "w.duckdb",
+                                  "threads_hint": 1}
+    generic = TargetConfigs(type="snowflake", schema="raw", extras={"account": "x"},
+                            secret_extras={"password": "sf-pass-1234"})
     assert generic.get_configs()["password"] == "sf-pass-1234"
     assert "sf-pass-1234" not in repr(generic) and "sf-pass-1234" not in generic.model_dump_json()
 
@@ -166,7 +168,8 @@ class TestTargetConfigsConformance(BlockConformanceSuite):
     plugin_name = "dbt"
 
     def make_block(self):
-        return TargetConfigs(type="snowflake", schema="raw", extras={"account": "acme"}, secret_extras={"password": "sf-pass-1234"})
+        return TargetConfigs(type="snowflake", schema="raw", extras={"account": "acme"},
+                             secret_extras={"password": "sf-pass-1234"})
 
 
 class TestGlobalConfigsConformance(BlockConformanceSuite):
@@ -182,4 +185,5 @@ class TestDbtCoreOperationConformance(BlockConformanceSuite):
     plugin_name = "dbt"
 
     def make_block(self):
-        return DbtCoreOperation(commands=["dbt build --select tag:daily"], project_dir="/srv/dbt", dbt_cli_profile=pg_profile())
+        return DbtCoreOperation(commands=["dbt build --select tag:daily"], project_dir="/srv/dbt",
+                                dbt_cli_profile=pg_profile())

@@ -43,7 +43,9 @@ def test_each_test_gets_a_fresh_database(postgres_server: Any, postgres_database
         with engine.begin() as conn:
             name = conn.execute(sa.text("SELECT current_database()")).scalar_one()
             assert name != postgres_server.dbname
-            tables = conn.execute(sa.text("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"))
+            tables = conn.execute(
+                sa.text("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+            )
             assert tables.scalar_one() == 0
             conn.execute(sa.text("CREATE TABLE mine (a INTEGER)"))
     finally:

@@ -120,10 +120,12 @@ def save_block(block: Block, name: str, overwrite: bool = False) -> str:
             for path, value in plain.items():
                 assert backend is not None
                 ref = f"{doc_id}:{path}"
-                rows.append({"document_id": doc_id, "path": path, "backend": backend.name, "stored": backend.store(ref, value)})
+                rows.append({"document_id": doc_id, "path": path, "backend": backend.name,
+                             "stored": backend.store(ref, value)})
                 stored_keyring.append(ref)
             tx.executemany(
-                "INSERT INTO block_secrets (document_id, path, backend, stored) VALUES (:document_id, :path, :backend, :stored)",
+                "INSERT INTO block_secrets (document_id, path, backend, stored) VALUES (:document_id, :path, :backend, "
+                ":stored)",
                 rows,
             )
         except BaseException:
@@ -181,7 +183,8 @@ def _materialise(cls: type[Block], row: Row, secret_rows: list[Row], depth: int)
 
     where = f"{row.slug}/{row.name}"
     if _checksum(row.data) != row.checksum:
-        raise StoreError(f"block '{where}' is corrupted in the store (checksum mismatch): re-create it with `headwater block create` or save()")
+        raise StoreError(f"block '{where}' is corrupted in the store (checksum mismatch): re-create it with `headwater "
+                         "block create` or save()")
     try:
         data = json.loads(row.data)
     except ValueError:
@@ -272,9 +275,12 @@ def resolve_block_class(slug: str, row: Any = None, preferred: type[Block] | Non
             )
         if plugin is not None and plugin.skipped:
             raise UnknownBlockTypeError(
-                f"block type {slug!r} is provided by {dist}, whose plugin {plugin.name!r} is not in HEADWATER_LOAD_PLUGINS"
+                f"block type {slug!r} is provided by {dist}, whose plugin {plugin.name!r} is not in "
+                "HEADWATER_LOAD_PLUGINS"
             )
-        raise UnknownBlockTypeError(f"block type {slug!r} is provided by {dist}, which is not installed: pip install {dist}")
+        raise UnknownBlockTypeError(
+            f"block type {slug!r} is provided by {dist}, which is not installed: pip install {dist}"
+        )
     module = getattr(row, "module", None)
     if module:
         if module != "__main__" and module.split(".")[0] not in sys.modules:
@@ -287,7 +293,8 @@ def resolve_block_class(slug: str, row: Any = None, preferred: type[Block] | Non
                 if found is not None:
                     return found.cls  # type: ignore[return-value]
         raise _unknown_local(slug, module, getattr(row, "class_name", None))
-    raise UnknownBlockTypeError(f"unknown block type {slug!r}: install the plugin that provides it (`headwater block type ls` lists known types)")
+    raise UnknownBlockTypeError(f"unknown block type {slug!r}: install the plugin that provides it (`headwater block "
+                                "type ls` lists known types)")
 
 
 def _unknown_local(slug: str, module: str, class_name: str | None) -> UnknownBlockTypeError:

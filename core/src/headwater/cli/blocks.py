@@ -32,7 +32,8 @@ def ls(slug: str | None, output: str) -> None:
          "secret_fields": d.secret_fields, "updated": format_time(d.updated), "id": d.id}
         for d in list_documents(slug)
     ]
-    emit(rows, ["ref", "provided_by", "updated"], output, empty="no blocks saved yet: headwater block create SLUG NAME --set field=value")
+    emit(rows, ["ref", "provided_by", "updated"], output,
+         empty="no blocks saved yet: headwater block create SLUG NAME --set field=value")
 
 
 @block.command("inspect")
@@ -63,7 +64,9 @@ def _resolve_type(slug: str) -> type:
     info = block_type_registry().get(slug)
     if info is None:
         known = ", ".join(sorted(block_type_registry())) or "none"
-        raise UnknownBlockTypeError(f"unknown block type {slug!r}: known types are {known} (plugins add more: headwater plugin ls)")
+        raise UnknownBlockTypeError(
+            f"unknown block type {slug!r}: known types are {known} (plugins add more: headwater plugin ls)"
+        )
     return info.cls
 
 
@@ -141,7 +144,8 @@ def create(slug: str, name: str, assignments: tuple[str, ...], secret_env: tuple
             )
     on_command_line = {item.partition("=")[0].strip() for item in assignments}
     for field in sorted(on_command_line & set(every_secret)):
-        click.echo(f"warning: {field} was given on the command line, where shell history can see it; prefer --secret-env", err=True)
+        click.echo(f"warning: {field} was given on the command line, where shell history can see it; prefer "
+                   "--secret-env", err=True)
     nested = []  # nested secrets are set like --set a.b=..., without ever being on the command line
     for field in [f for f in every_secret if "." in f and f not in on_command_line]:
         value = _read_secret(field, sources, secret_stdin, False)

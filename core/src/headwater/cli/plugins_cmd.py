@@ -24,7 +24,9 @@ def ls(output: str) -> None:
     cli._load_plugin_commands()  # so that a failing register_commands hook shows below
     rows = []
     for info in list_plugins():
-        status = "not installed" if info.missing else "error" if info.error else ("not allowed" if info.skipped else ("loaded" if info.loaded else "-"))
+        status = "not installed" if info.missing else "error" if info.error else (
+            "not allowed" if info.skipped else ("loaded" if info.loaded else "-")
+        )
         rows.append({
             "name": info.name, "distribution": info.dist, "version": info.version, "status": status,
             "block_types": info.block_types, "secret_backends": info.secret_backends,

@@ -90,7 +90,8 @@ def _text_parameters(flow: Any) -> set[str]:
 @click.command("run")
 @click.argument("target")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
-              help="A flow parameter; the value is parsed as JSON when it parses (kept as text for str parameters). Repeatable.")
+              help="A flow parameter; the value is parsed as JSON when it parses (kept as text for str parameters). "
+                   "Repeatable.")
 @output_option
 def run(target: str, params: tuple[str, ...], output: str) -> None:
     """Run a flow from a file: headwater run FILE.py:flow_name --param key=value"""
@@ -234,4 +235,6 @@ def prune(older_than: str, output: str) -> None:
     if output == "json":
         emit_object(counts, output)
     else:
-        click.echo(f"deleted {counts['flow_runs']} flow run(s) and {counts['task_runs']} task run(s) older than {older_than}")
+        click.echo(
+            f"deleted {counts['flow_runs']} flow run(s) and {counts['task_runs']} task run(s) older than {older_than}"
+        )

@@ -78,10 +78,14 @@ def settle_crashed(now: float | None = None) -> int:
         return 0
     with db_write() as tx:
         for r in dead:
-            msg = f"the flow run's process (pid {r.pid} on {r.host}) stopped without finishing the run: it was killed or crashed"
+            msg = (
+                f"the flow run's process (pid {r.pid} on {r.host}) stopped without finishing the run: "
+                "it was killed or crashed"
+            )
             tx.execute(
                 "UPDATE flow_runs SET state_type = 'CRASHED', state = 'Crashed', message = :m, "
-                "ended = COALESCE(ended, heartbeat) WHERE id = :id AND state_type IN ('PENDING', 'RUNNING', 'SCHEDULED')",
+                "ended = COALESCE(ended, heartbeat) WHERE id = :id AND state_type IN ('PENDING', 'RUNNING', "
+                "'SCHEDULED')",
                 {"m": msg, "id": r.id},
             )
             tx.execute(
@@ -175,7 +179,8 @@ def list_task_runs(flow_run_id: str | None) -> list[dict[str, Any]]:
             edges = []
         else:
             rows = tx.execute("SELECT * FROM task_runs WHERE flow_run_id = :id ORDER BY created", {"id": flow_run_id})
-            edges = tx.execute("SELECT upstream_id, downstream_id FROM run_edges WHERE flow_run_id = :id", {"id": flow_run_id})
+            edges = tx.execute("SELECT upstream_id, downstream_id FROM run_edges WHERE flow_run_id = :id",
+                               {"id": flow_run_id})
     upstream: dict[str, list[str]] = {}
     for e in edges:
         upstream.setdefault(e.downstream_id, []).append(e.upstream_id)

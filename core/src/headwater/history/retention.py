@@ -45,7 +45,8 @@ def enforce_cap(max_flow_runs: int | None = None, max_task_runs: int | None = No
         return 0
     with db_write() as tx:
         flows = tx.execute(
-            "SELECT f.id, f.created, (SELECT COUNT(*) FROM task_runs t WHERE t.flow_run_id = f.id) AS n FROM flow_runs f "
+            "SELECT f.id, f.created, (SELECT COUNT(*) FROM task_runs t WHERE t.flow_run_id = f.id) AS n FROM flow_runs "
+            "f "
             "WHERE f.state_type NOT IN ('PENDING', 'RUNNING', 'SCHEDULED') ORDER BY f.created"
         )
         standalone: list[Any] = []

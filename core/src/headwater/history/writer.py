@@ -63,7 +63,9 @@ def host_name() -> str:
 @cache
 def _upsert(table: str, columns: tuple[str, ...], style: str) -> str:
     marks = ", ".join("?" for _ in columns) if style == "qmark" else ", ".join(f":{c}" for c in columns)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("id", "created", "parameters", "pid", "host"))
+    updates = ", ".join(
+        f"{c} = excluded.{c}" for c in columns if c not in ("id", "created", "parameters", "pid", "host")
+    )
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {updates}"
 
 

@@ -11,4 +11,5 @@ from headwater.store.engine import (
     write_tx,
 )
 
-__all__ = ["check_integrity", "db_read", "db_write", "get_database", "get_engine", "read_tx", "store_description", "write_tx"]
+__all__ = ["check_integrity", "db_read", "db_write", "get_database", "get_engine", "read_tx", "store_description",
+           "write_tx"]

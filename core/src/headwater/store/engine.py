@@ -114,9 +114,11 @@ def unavailable(exc: BaseException) -> StoreError:
         fix = HOME_FIX if get_settings().database_url_is_default else DATABASE_FIX
         return StoreUnavailableError(f"cannot create or write the store file {store_description()} ({reason}): {fix}")
     if "ModuleNotFoundError" in type(exc).__name__ or isinstance(exc, ModuleNotFoundError):
-        return StoreError(f"the store {store_description()} needs a driver that is not installed ({exc}): pip install 'psycopg[binary]'")
+        return StoreError(f"the store {store_description()} needs a driver that is not installed ({exc}): pip install "
+                          "'psycopg[binary]'")
     return StoreUnavailableError(
-        f"cannot use the store at {store_description()}: {reason}; check HEADWATER_DATABASE_URL and that the database is running"
+        f"cannot use the store at {store_description()}: {reason}; check HEADWATER_DATABASE_URL and that the database "
+        "is running"
     )
 
 

@@ -4,4 +4,5 @@ from headwater.testing.conformance import BlockConformanceSuite
 from headwater.testing.process import ServerProcess, ServerStartError, free_port, wait_for_port
 from headwater.testing.pytest_plugin import TEST_SECRET_KEY
 
-__all__ = ["TEST_SECRET_KEY", "BlockConformanceSuite", "ServerProcess", "ServerStartError", "free_port", "wait_for_port"]
+__all__ = ["TEST_SECRET_KEY", "BlockConformanceSuite", "ServerProcess", "ServerStartError", "free_port",
+           "wait_for_port"]

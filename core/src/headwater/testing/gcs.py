@@ -48,11 +48,14 @@ def fake_gcs_server_binary() -> Path | None:
     except (ImportError, ValueError):
         spec = None
     if spec is not None and spec.submodule_search_locations:
-        arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower())
+        arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+            platform.machine().lower()
+        )
         system = platform.system().lower()
         suffix = ".exe" if system == "windows" else ""
         for location in spec.submodule_search_locations:
-            candidate = Path(location) / "vendor" / "fake-gcs-server" / "bin" / f"fake-gcs-server-{system}-{arch}{suffix}"
+            binary = f"fake-gcs-server-{system}-{arch}{suffix}"
+            candidate = Path(location) / "vendor" / "fake-gcs-server" / "bin" / binary
             if candidate.is_file():
                 return candidate
     found = shutil.which("fake-gcs-server")
@@ -123,7 +126,8 @@ class FakeGcsServer(ServerProcess):
         """The bytes of ``bucket/name`` straight from the server, or None if it does not exist."""
         quoted = urllib.parse.quote(name, safe="")
         try:
-            with urllib.request.urlopen(f"{self.endpoint}/download/storage/v1/b/{bucket}/o/{quoted}?alt=media", timeout=10) as response:
+            url = f"{self.endpoint}/download/storage/v1/b/{bucket}/o/{quoted}?alt=media"
+            with urllib.request.urlopen(url, timeout=10) as response:
                 return response.read()
         except urllib.error.HTTPError as exc:
             if exc.code == 404:

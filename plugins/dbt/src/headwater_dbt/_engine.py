@@ -115,9 +115,13 @@ def check_project_dir(project_dir: str | os.PathLike[str]) -> Path:
     """The resolved project folder; raise a clear error when it is not a dbt project."""
     path = Path(project_dir).expanduser().resolve()
     if not path.is_dir():
-        raise DbtProjectError(f"dbt project directory {path} does not exist: pass project_dir= pointing at your dbt project")
+        raise DbtProjectError(
+            f"dbt project directory {path} does not exist: pass project_dir= pointing at your dbt project"
+        )
     if not (path / "dbt_project.yml").is_file():
-        raise DbtProjectError(f"{path} is not a dbt project (no dbt_project.yml): pass the folder that holds dbt_project.yml")
+        raise DbtProjectError(
+            f"{path} is not a dbt project (no dbt_project.yml): pass the folder that holds dbt_project.yml"
+        )
     return path
 
 
@@ -188,7 +192,10 @@ def _fingerprint(project: Path) -> tuple[Any, ...]:
     skip = _output_dirs(project)
     for root, dirs, files in os.walk(project):
         top = root == str(project)
-        dirs[:] = sorted(d for d in dirs if not (top and d in skip) and d not in ("__pycache__", "node_modules") and not d.startswith("."))
+        dirs[:] = sorted(
+            d for d in dirs
+            if not (top and d in skip) and d not in ("__pycache__", "node_modules") and not d.startswith(".")
+        )
         for name in sorted(files):
             try:
                 st = os.stat(os.path.join(root, name))
@@ -541,7 +548,8 @@ class _DiskEntry:
     variables dbt read while parsing (kept as hashes) are all unchanged.
     """
 
-    def __init__(self, project: Path, key: tuple[Any, ...], fingerprint: tuple[Any, ...], args: list[str], flags: dict[str, Any]) -> None:
+    def __init__(self, project: Path, key: tuple[Any, ...], fingerprint: tuple[Any, ...], args: list[str],
+                 flags: dict[str, Any]) -> None:
         import sys
 
         from dbt.version import __version__ as dbt_version
@@ -837,7 +845,9 @@ def failure_error(out: DbtInvocation, project_dir: Path) -> DbtRunError:
     if failures:
         listing = "; ".join(str(f) for f in failures)
         tail = f" ({skipped} downstream node(s) skipped)" if skipped else ""
-        message = f"'{out.command}' failed in dbt project {project_dir}: {len(failures)} node(s) failed: {listing}{tail}"
+        message = (
+            f"'{out.command}' failed in dbt project {project_dir}: {len(failures)} node(s) failed: {listing}{tail}"
+        )
     else:
         message = f"'{out.command}' failed in dbt project {project_dir}; see the dbt log lines above for why"
     return DbtRunError(redact(message), command=out.command, project_dir=str(project_dir), failures=failures)
@@ -868,4 +878,5 @@ def _startup_error(exc: BaseException, command: str, project_dir: Path, target: 
         return DbtProfileError(f"dbt project {project_dir}: {text}")
     if "dbt_project.yml" in lowered or "project" in type(exc).__name__.lower():
         return DbtProjectError(f"dbt project {project_dir}: {text}")
-    return DbtRunError(f"'{command}' failed in dbt project {project_dir}: {type(exc).__name__}: {text}", command=command, project_dir=str(project_dir))
+    return DbtRunError(f"'{command}' failed in dbt project {project_dir}: {type(exc).__name__}: {text}",
+                       command=command, project_dir=str(project_dir))

@@ -95,7 +95,8 @@ def _make(command: list[str], name: str) -> Any:
         del overwrite_profiles, summary_artifact_key  # Prefect compatibility only
         if create_summary_artifact:
             logger.debug("create_summary_artifact: the node results are recorded as task runs and in .nodes")
-        return _run(command, project_dir, profiles_dir, dbt_cli_profile, extra_command_args, stream_output, env, node_task_runs)
+        return _run(command, project_dir, profiles_dir, dbt_cli_profile, extra_command_args, stream_output, env,
+                    node_task_runs)
 
     run.__name__ = run.__qualname__ = name.replace("-", "_")
     run.__doc__ = _DOC.format(cmd=" ".join(command))

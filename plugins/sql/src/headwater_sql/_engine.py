@@ -44,7 +44,8 @@ def missing_module_error(module: str, database: str) -> SqlDriverNotInstalledErr
     return SqlDriverNotInstalledError(f"the driver module {top!r} needed for {database} is not installed: {fix}")
 
 
-def build_engine(url: URL, database: str, connect_args: dict[str, Any] | None, kwargs: dict[str, Any], is_async: bool = False) -> Any:
+def build_engine(url: URL, database: str, connect_args: dict[str, Any] | None, kwargs: dict[str, Any],
+                 is_async: bool = False) -> Any:
     """``create_engine`` (or ``create_async_engine``) with errors turned into SqlError."""
     from sqlalchemy import exc as sa_exc
 
@@ -64,7 +65,8 @@ def build_engine(url: URL, database: str, connect_args: dict[str, Any] | None, k
         raise missing_module_error(exc.name or str(exc), database) from None
     except sa_exc.NoSuchModuleError:
         raise SqlDriverNotInstalledError(
-            f"SQLAlchemy has no dialect {url.drivername!r} (for {database}); check the driver name or install its dialect package"
+            f"SQLAlchemy has no dialect {url.drivername!r} (for {database}); check the driver name or install its "
+            "dialect package"
         ) from None
     except sa_exc.InvalidRequestError as exc:
         raise SqlConfigError(f"cannot create an engine for {database}: {redact(_first_line(exc))}") from None
@@ -93,7 +95,9 @@ def connection_error(exc: BaseException, database: str) -> SqlError:
     if isinstance(exc, SqlError):
         return exc
     if isinstance(exc, ImportError):
-        missing = exc.name or getattr(exc.__cause__, "name", None) or ("greenlet" if "greenlet" in str(exc) else str(exc))
+        missing = exc.name or getattr(exc.__cause__, "name", None) or (
+            "greenlet" if "greenlet" in str(exc) else str(exc)
+        )
         return missing_module_error(missing, database)
     return SqlConnectionError(
         f"cannot connect to {database}: {redact(_first_line(exc))}; "
