@@ -76,6 +76,10 @@ class PluginInfo:
     def owner(self) -> Owner:
         return Owner(self.name, self.dist, self.version)
 
+    def provides(self) -> dict[str, list[str]]:
+        """What this plugin registered, by registry (``{"block_types": [...], ...}``)."""
+        return {key: registry.names_of(self.name) for key, registry in registries.registries.items()}
+
     @property
     def block_types(self) -> list[str]:
         return registries.block_types.names_of(self.name)

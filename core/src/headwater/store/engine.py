@@ -122,7 +122,7 @@ def unavailable(exc: BaseException) -> StoreError:
     )
 
 
-@_state.on_reset
+@_state.on_reset_late
 def _dispose() -> None:
     global _database
     if _database is not None:
