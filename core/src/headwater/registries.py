@@ -6,14 +6,15 @@ A lookup here sees only what has been registered so far: the functions of the sa
 :mod:`headwater.plugins` (``block_type_registry()``, ``task_runner_classes()``, ...) load the
 plugins first.
 
-Adding a kind of registration is a :class:`Registry` here, a hook in ``hookspecs.py`` and one
-line in ``plugins.REGISTRATION_HOOKS``.
+Adding a kind of registration (worker types, say) is a :class:`Registry` here with its entry in
+``registries``, a ``register_*`` hook in ``hookspecs.py``, and one line in
+``plugins.REGISTRATION_HOOKS``; ``headwater plugin ls`` lists it without further change.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -87,12 +88,6 @@ class Registry(Generic[T]):
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._entries
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self._entries))
 
 
 @dataclass
