@@ -23,7 +23,8 @@ def _run(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]
     return code, out.out, out.err
 
 
-def test_upload_download_ls(s3_server: Any, s3_bucket_name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_upload_download_ls(s3_server: Any, s3_bucket_name: str, tmp_path: Path,
+                            capsys: pytest.CaptureFixture[str]) -> None:
     S3Bucket(bucket_name=s3_bucket_name, credentials=credentials_for(s3_server), bucket_folder="base").save("raw")
     tree = make_tree(tmp_path / "src", files=5)
     code, out, err = _run("s3", "upload", "raw", str(tmp_path / "src"), "--to", "day1", capsys=capsys)
@@ -37,7 +38,8 @@ def test_upload_download_ls(s3_server: Any, s3_bucket_name: str, tmp_path: Path,
     assert read_tree(tmp_path / "dst") == tree
 
 
-def test_errors_are_one_line_without_secrets(s3_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_errors_are_one_line_without_secrets(s3_server: Any, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run("s3", "upload", "nope", str(tmp_path), capsys=capsys)
     assert code == 1 and "no block named 's3-bucket/nope'" in err and "Traceback" not in err
     creds = credentials_for(s3_server).model_copy(update={"aws_secret_access_key": None})

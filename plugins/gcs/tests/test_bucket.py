@@ -196,7 +196,8 @@ def test_one_flow_body_runs_on_any_storage(kind: str, gcs_bucket: GcsBucket, tmp
 
 
 def test_concurrent_large_files_share_one_client(gcs_bucket_name: str, gcp_credentials: GcpCredentials,
-                                                 tmp_path: Path, gcs_server: Any, caplog: pytest.LogCaptureFixture) -> None:
+                                                 tmp_path: Path, gcs_server: Any,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
     """Resumable uploads from several threads on the shared google-cloud-storage client."""
     block = GcsBucket(bucket=gcs_bucket_name, gcp_credentials=gcp_credentials, max_concurrency=4,
                       chunk_size=4 * 1024 * 1024)
@@ -212,7 +213,8 @@ def test_concurrent_large_files_share_one_client(gcs_bucket_name: str, gcp_crede
     assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
 
 
-def test_downloads_return_absolute_paths(gcs_bucket: GcsBucket, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_downloads_return_absolute_paths(gcs_bucket: GcsBucket, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """As prefect-gcp: the returned paths stay right after the working directory changes."""
     gcs_bucket.write_path("f/a.txt", b"A")
     monkeypatch.chdir(tmp_path)

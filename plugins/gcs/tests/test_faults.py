@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 from headwater.errors import BlockValidationError, ConnectionFailedError, ObjectNotFoundError, TransferError
-from headwater.testing._gcs import FakeGcsServer
-from headwater.testing._process import free_port
+from headwater.testing.gcs import FakeGcsServer
+from headwater.testing.process import free_port
 from headwater_gcs import GcpCredentials, GcsBucket
 
 from .conftest import make_tree
@@ -59,7 +59,8 @@ def test_unreachable_endpoint_is_one_clear_error(service_account_info: dict[str,
         with pytest.raises(ConnectionFailedError) as info:
             call()
         message = str(info.value)
-        assert endpoint in message and "b-unreachable" in message and "cannot be reached (Connection refused)" in message
+        assert endpoint in message and "b-unreachable" in message
+        assert "cannot be reached (Connection refused)" in message
         assert "PRIVATE KEY" not in message and service_account_info["private_key_id"] not in message
 
 
@@ -343,7 +344,8 @@ def test_credentials_check_asks_for_a_token_and_names_a_refused_key(
     token_uri, grants, accept = token_service
     creds = GcpCredentials(service_account_info={**service_account_info, "token_uri": token_uri})
     creds.check()
-    assert grants == [{"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "iss": service_account_info["client_email"]}]
+    assert grants == [{"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                       "iss": service_account_info["client_email"]}]
     accept[0] = False
     with pytest.raises(ConnectionFailedError) as info:
         creds.check()

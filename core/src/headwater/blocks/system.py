@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 from pydantic import Field, SecretStr, model_validator
 
 from headwater.blocks.core import Block
-from headwater.blocks.storage import ObjectStorage, iter_local_files, join_key
+from headwater.blocks.object_storage import ObjectStorage, iter_local_files, join_key
 from headwater.errors import BlockValidationError, ObjectNotFoundError, StorageError
 
 __all__ = ["LocalFileSystem", "Secret"]
@@ -150,7 +150,8 @@ class LocalFileSystem(ObjectStorage):
         return self._key(target)
 
     def upload_from_folder(
-        self, from_folder: str | os.PathLike[str], to_folder: str | None = None, skip_unchanged: bool = False, **kwargs: Any
+        self, from_folder: str | os.PathLike[str], to_folder: str | None = None, skip_unchanged: bool = False,
+        **kwargs: Any
     ) -> str | None:
         source = Path(from_folder)
         if not source.is_dir():
@@ -165,7 +166,8 @@ class LocalFileSystem(ObjectStorage):
             copied = True
         return (to_folder or "") if copied else None
 
-    def download_object_to_path(self, from_path: str, to_path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Path:
+    def download_object_to_path(self, from_path: str, to_path: str | os.PathLike[str] | None = None,
+                                **kwargs: Any) -> Path:
         source = self._resolve(from_path)
         if not source.is_file():
             raise ObjectNotFoundError(f"no file {from_path!r} in {self._root()}")
@@ -183,7 +185,8 @@ class LocalFileSystem(ObjectStorage):
             shutil.copyfileobj(fh, to_file_object)
         return to_file_object
 
-    def download_folder_to_path(self, from_folder: str, to_folder: str | os.PathLike[str] | None = None, **kwargs: Any) -> Path:
+    def download_folder_to_path(self, from_folder: str, to_folder: str | os.PathLike[str] | None = None,
+                                **kwargs: Any) -> Path:
         source = self._resolve(from_folder)
         target = Path(to_folder) if to_folder is not None else Path(".")
         target.mkdir(parents=True, exist_ok=True)

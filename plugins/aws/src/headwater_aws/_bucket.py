@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 from headwater.blocks.core import to_thread
-from headwater.blocks.storage import BasepathAlias, ObjectStorage, ProgressCallback, join_key
+from headwater.blocks.object_storage import BasepathAlias, ObjectStorage, ProgressCallback, join_key
 from headwater.errors import ObjectNotFoundError, StorageError
 from pydantic import Field, field_validator
 
@@ -50,7 +50,8 @@ class S3Bucket(BasepathAlias, ObjectStorage):
     multipart_threshold: int = Field(
         default=8 * MiB, ge=5 * MiB, description="Files of at least this many bytes are uploaded/downloaded in parts."
     )
-    multipart_chunksize: int = Field(default=8 * MiB, ge=5 * MiB, description="Size in bytes of each part of a multipart transfer.")
+    multipart_chunksize: int = Field(default=8 * MiB, ge=5 * MiB,
+                                     description="Size in bytes of each part of a multipart transfer.")
     lean_requests: bool = Field(
         default=True,
         description=(
@@ -97,7 +98,8 @@ class S3Bucket(BasepathAlias, ObjectStorage):
 
     def _where(self, key: str | None = None) -> Where:
         return Where(self.credentials.describe_endpoint(), self.bucket_name, key,
-                     getattr(self.credentials, "aws_access_key_id", None) or getattr(self.credentials, "minio_root_user", None))
+                     getattr(self.credentials, "aws_access_key_id", None) or getattr(self.credentials,
+                                                                                     "minio_root_user", None))
 
     def _bucket_exists(self) -> bool | None:
         try:
@@ -165,10 +167,12 @@ class S3Bucket(BasepathAlias, ObjectStorage):
         cutoff = time.time() - older_than_seconds
         aborted = 0
         try:
-            pages = client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket_name, Prefix=self._prefix(folder))
+            pages = client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket_name,
+                                                                            Prefix=self._prefix(folder))
             for upload in (u for page in pages for u in page.get("Uploads", [])):
                 if upload["Initiated"].timestamp() <= cutoff:
-                    client.abort_multipart_upload(Bucket=self.bucket_name, Key=upload["Key"], UploadId=upload["UploadId"])
+                    client.abort_multipart_upload(Bucket=self.bucket_name, Key=upload["Key"],
+                                                  UploadId=upload["UploadId"])
                     aborted += 1
         except Exception as exc:
             raise self._fail(exc, "abort incomplete uploads in") from None
@@ -311,7 +315,8 @@ class S3Bucket(BasepathAlias, ObjectStorage):
             raise self._fail(exc, "download", key) from None
         return to_file_object
 
-    def copy_object(self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None, **copy_kwargs: Any) -> str:
+    def copy_object(self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None,
+                    **copy_kwargs: Any) -> str:
         """Copy an object on the server side (large objects in parts); returns the target key.
 
         Args:
@@ -342,7 +347,9 @@ class S3Bucket(BasepathAlias, ObjectStorage):
             self._client().delete_object(Bucket=self.bucket_name, Key=source)
         except Exception as exc:
             reason = translate(exc, "delete", self._where(source))
-            raise StorageError(f"copied {self._where(source)} to {target!r} but could not delete the source: {reason}") from None
+            raise StorageError(
+                f"copied {self._where(source)} to {target!r} but could not delete the source: {reason}"
+            ) from None
         return target
 
     def _target(self, to_path: str, to_bucket: S3Bucket | str | None) -> tuple[str, str]:
@@ -396,7 +403,8 @@ class S3Bucket(BasepathAlias, ObjectStorage):
             TransferError: some files failed; the message lists what was and was not transferred.
         """
         extra, progress, config = _transfer_args(upload_kwargs, progress)
-        count = _folders.upload_folder(self, from_folder, to_folder, skip_unchanged, progress, ignore_file, extra, config)
+        count = _folders.upload_folder(self, from_folder, to_folder, skip_unchanged, progress, ignore_file, extra,
+                                       config)
         return self._key(to_folder) if count else None
 
     def put_directory(
@@ -429,7 +437,8 @@ class S3Bucket(BasepathAlias, ObjectStorage):
     ) -> list[dict[str, Any]]:
         return await to_thread(self.list_objects, folder, delimiter, page_size, max_items, jmespath_query)
 
-    async def acopy_object(self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None, **kw: Any) -> str:
+    async def acopy_object(self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None,
+                           **kw: Any) -> str:
         return await to_thread(self.copy_object, from_path, to_path, to_bucket, **kw)
 
     async def amove_object(self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None) -> str:

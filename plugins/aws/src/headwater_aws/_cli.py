@@ -49,7 +49,7 @@ def _load(block_name: str) -> Any:
 def upload(block_name: str, local_folder: Path, to_folder: str | None, skip_unchanged: bool,
            ignore_file: Path | None, quiet: bool) -> None:
     """Upload LOCAL_FOLDER into the S3Bucket block BLOCK_NAME."""
-    from headwater.blocks.storage import iter_local_files
+    from headwater.blocks.object_storage import iter_local_files
 
     bucket = _load(block_name)
     files = list(iter_local_files(local_folder, ignore_file))

@@ -85,7 +85,8 @@ def translate(exc: BaseException, action: str, where: Where, bucket_exists: bool
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return ConnectionFailedError(
             f"cannot {action} {where}: no usable AWS credentials ({exc}); set aws_access_key_id and "
-            "aws_secret_access_key (or profile_name) on the credentials block, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+            "aws_secret_access_key (or profile_name) on the credentials block, or "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
         )
     code = error_code(exc)
     if code in _NO_BUCKET or (code in _NOT_FOUND and (bucket_exists is False or where.key is None)):
@@ -93,7 +94,9 @@ def translate(exc: BaseException, action: str, where: Where, bucket_exists: bool
             f"cannot {action} {where}: bucket {where.bucket!r} does not exist there; create it or fix bucket_name"
         )
     if code in _NOT_FOUND:
-        return ObjectNotFoundError(f"cannot {action} {where}: no object with key {where.key!r} in bucket {where.bucket!r}")
+        return ObjectNotFoundError(
+            f"cannot {action} {where}: no object with key {where.key!r} in bucket {where.bucket!r}"
+        )
     if code in _AUTH:
         return ConnectionFailedError(
             f"cannot {action} {where}: the endpoint refused the credentials ({code}; access key id "

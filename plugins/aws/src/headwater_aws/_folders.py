@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from headwater.blocks.storage import ProgressCallback, iter_local_files, join_key
+from headwater.blocks.object_storage import ProgressCallback, iter_local_files, join_key
 from headwater.errors import ObjectNotFoundError, StorageError, TransferError
 
 from headwater_aws._errors import is_connection_error, translate
@@ -160,7 +160,9 @@ def download_folder(
     for obj in bucket.list_objects(from_folder):
         rel = PurePosixPath(obj["Key"][len(prefix):])
         if rel.is_absolute() or ".." in rel.parts or not rel.parts:
-            raise StorageError(f"refusing to download {bucket._where(obj['Key'])}: its key leads outside {str(target)!r}")
+            raise StorageError(
+                f"refusing to download {bucket._where(obj['Key'])}: its key leads outside {str(target)!r}"
+            )
         jobs.append((obj["Key"], target.joinpath(*rel.parts), int(obj.get("Size") or 0), rel.as_posix()))
     if not jobs:
         raise ObjectNotFoundError(f"no objects under {bucket._where(prefix or None)}")

@@ -37,7 +37,8 @@ class LeanS3:
             self._http = client._endpoint.http_session
             self._signer_credentials = client._request_signer._credentials
             self._region = client.meta.region_name or "us-east-1"
-            probe = client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "hw-probe"}, ExpiresIn=60)
+            probe = client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "hw-probe"},
+                                                  ExpiresIn=60)
         except Exception:
             return
         base = probe.split("?", 1)[0]

@@ -10,7 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from headwater.blocks.storage import ProgressCallback
+from headwater.blocks.object_storage import ProgressCallback
 from headwater.errors import HeadwaterError, TransferError
 
 __all__ = ["etag_matches", "multipart_etag", "replace_atomically", "run_bounded", "serialised"]

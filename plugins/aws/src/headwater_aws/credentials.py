@@ -40,7 +40,8 @@ class AwsClientParameters(BaseModel):
     api_version: str | None = Field(default=None, description="The service API version to use (default: the latest).")
     use_ssl: bool = Field(default=True, description="Whether to use SSL (ignored when endpoint_url has a scheme).")
     verify: bool | None = Field(default=None, description="Whether to verify SSL certificates (default: verify).")
-    verify_cert_path: str | None = Field(default=None, description="Path of a CA bundle to verify SSL certificates with.")
+    verify_cert_path: str | None = Field(default=None,
+                                         description="Path of a CA bundle to verify SSL certificates with.")
     endpoint_url: str | None = Field(
         default=None, description="Full URL of the service endpoint, e.g. http://127.0.0.1:9000 for MinIO or moto."
     )
@@ -196,9 +197,11 @@ class AwsCredentials(_CredentialsBase):
     profile_name: str | None = Field(default=None, description="The profile of ~/.aws/config to use.")
     region_name: str | None = Field(default=None, description="The AWS region, e.g. eu-west-1.")
     aws_client_parameters: AwsClientParameters = Field(
-        default_factory=AwsClientParameters, description="Extra parameters for creating clients (endpoint, SSL, botocore config)."
+        default_factory=AwsClientParameters,
+        description="Extra parameters for creating clients (endpoint, SSL, botocore config)."
     )
-    assume_role_arn: str | None = Field(default=None, description="ARN of an IAM role to assume with these credentials.")
+    assume_role_arn: str | None = Field(default=None,
+                                        description="ARN of an IAM role to assume with these credentials.")
     assume_role_kwargs: dict[str, Any] = Field(
         default_factory=dict,
         description="Extra arguments of sts.assume_role, e.g. {'RoleSessionName': 'etl', 'DurationSeconds': 3600}.",
@@ -241,7 +244,8 @@ class MinIOCredentials(_CredentialsBase):
     minio_root_password: SecretStr = Field(description="The MinIO root password (used as the secret access key).")
     region_name: str | None = Field(default=None, description="The region to sign requests for (default: us-east-1).")
     aws_client_parameters: AwsClientParameters = Field(
-        default_factory=AwsClientParameters, description="Extra parameters for creating clients; set endpoint_url to the server."
+        default_factory=AwsClientParameters,
+        description="Extra parameters for creating clients; set endpoint_url to the server."
     )
 
     def get_boto3_session(self) -> boto3.Session:

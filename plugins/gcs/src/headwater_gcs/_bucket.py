@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from headwater.blocks.core import to_thread
-from headwater.blocks.storage import BasepathAlias, ObjectStorage, ProgressCallback, iter_local_files, join_key
+from headwater.blocks.object_storage import BasepathAlias, ObjectStorage, ProgressCallback, iter_local_files, join_key
 from headwater.errors import ObjectNotFoundError, StorageError, TransferError
 from pydantic import Field, field_validator
 

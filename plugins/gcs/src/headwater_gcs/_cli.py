@@ -45,7 +45,7 @@ def _load(block_name: str):  # noqa: ANN202 - GcsBucket, imported lazily
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def upload(block_name: str, local_folder: Path, to_folder: str | None, skip_unchanged: bool, quiet: bool) -> None:
     """Upload LOCAL_FOLDER into the GcsBucket block BLOCK_NAME."""
-    from headwater.blocks.storage import iter_local_files
+    from headwater.blocks.object_storage import iter_local_files
 
     bucket = _load(block_name)
     files = list(iter_local_files(local_folder))

@@ -334,7 +334,9 @@ class JsonApi:
         expected = crc32c_b64(data)
         if meta.get("crc32c") not in (None, expected):
             self.delete(bucket, name)
-            raise TransferError(f"upload of gs://{bucket}/{name} was corrupted in transit (CRC32C mismatch); deleted it")
+            raise TransferError(
+                f"upload of gs://{bucket}/{name} was corrupted in transit (CRC32C mismatch); deleted it"
+            )
         return meta
 
     def download_to(self, bucket: str, name: str, sink: IO[bytes] | Callable[[bytes], Any],

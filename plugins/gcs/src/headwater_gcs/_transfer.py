@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from headwater.blocks.storage import ProgressCallback
+from headwater.blocks.object_storage import ProgressCallback
 from headwater.errors import HeadwaterError, TransferError
 
 __all__ = ["ProgressReader", "ProgressWriter", "local_matches", "replace_atomically", "run_bounded", "safe_progress"]

@@ -172,7 +172,8 @@ class ObjectStorage(Block):
         """Upload every file under ``from_folder``; returns the destination folder, or None if empty."""
 
     @abstractmethod
-    def download_object_to_path(self, from_path: str, to_path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Path:
+    def download_object_to_path(self, from_path: str, to_path: str | os.PathLike[str] | None = None,
+                                **kwargs: Any) -> Path:
         """Download one object to a local file; returns the local path."""
 
     @abstractmethod
@@ -220,20 +221,25 @@ class ObjectStorage(Block):
     async def aupload_from_file_object(self, from_file_object: BinaryIO, to_path: str, **kw: Any) -> str:
         return await to_thread(self.upload_from_file_object, from_file_object, to_path, **kw)
 
-    async def aupload_from_folder(self, from_folder: str | os.PathLike[str], to_folder: str | None = None, skip_unchanged: bool = False, **kw: Any) -> str | None:
+    async def aupload_from_folder(self, from_folder: str | os.PathLike[str], to_folder: str | None = None,
+                                  skip_unchanged: bool = False, **kw: Any) -> str | None:
         return await to_thread(self.upload_from_folder, from_folder, to_folder, skip_unchanged, **kw)
 
-    async def adownload_object_to_path(self, from_path: str, to_path: str | os.PathLike[str] | None = None, **kw: Any) -> Path:
+    async def adownload_object_to_path(self, from_path: str, to_path: str | os.PathLike[str] | None = None,
+                                       **kw: Any) -> Path:
         return await to_thread(self.download_object_to_path, from_path, to_path, **kw)
 
     async def adownload_object_to_file_object(self, from_path: str, to_file_object: BinaryIO, **kw: Any) -> BinaryIO:
         return await to_thread(self.download_object_to_file_object, from_path, to_file_object, **kw)
 
-    async def adownload_folder_to_path(self, from_folder: str, to_folder: str | os.PathLike[str] | None = None, **kw: Any) -> Path:
+    async def adownload_folder_to_path(self, from_folder: str, to_folder: str | os.PathLike[str] | None = None,
+                                       **kw: Any) -> Path:
         return await to_thread(self.download_folder_to_path, from_folder, to_folder, **kw)
 
-    async def aget_directory(self, from_path: str | None = None, local_path: str | os.PathLike[str] | None = None) -> Path:
+    async def aget_directory(self, from_path: str | None = None,
+                             local_path: str | os.PathLike[str] | None = None) -> Path:
         return await to_thread(self.get_directory, from_path, local_path)
 
-    async def aput_directory(self, local_path: str | os.PathLike[str] | None = None, to_path: str | None = None, ignore_file: str | os.PathLike[str] | None = None) -> int:
+    async def aput_directory(self, local_path: str | os.PathLike[str] | None = None, to_path: str | None = None,
+                             ignore_file: str | os.PathLike[str] | None = None) -> int:
         return await to_thread(self.put_directory, local_path, to_path, ignore_file)
