@@ -292,7 +292,7 @@ def test_check_retries_a_busy_server(gcs_server: Any, gcs_bucket_name: str) -> N
 
 def test_a_host_name_that_does_not_resolve_is_an_unreachable_endpoint() -> None:
     """What http.client raises when the endpoint's name does not resolve (no lookup is made here)."""
-    from headwater_gcs._errors import Where, translate
+    from headwater_gcs._translate import Where, translate
 
     error = translate(socket.gaierror(-2, "Name or service not known"), "download",
                       Where("http://gcs.example.invalid:4443", "b", "k.txt"))

@@ -17,28 +17,30 @@ _EXPORTS = {
     "MinIOCredentials": "headwater_aws.credentials",
     "S3Bucket": "headwater_aws._bucket",
     "AwsSecret": "headwater_aws.secrets_manager",
-    "acopy_objects": "headwater_aws._tasks",
-    "adownload_from_bucket": "headwater_aws._tasks",
-    "alist_objects": "headwater_aws._tasks",
-    "amove_objects": "headwater_aws._tasks",
-    "aupload_to_bucket": "headwater_aws._tasks",
-    "s3_copy": "headwater_aws._tasks",
-    "s3_download": "headwater_aws._tasks",
-    "s3_list_objects": "headwater_aws._tasks",
-    "s3_move": "headwater_aws._tasks",
-    "s3_upload": "headwater_aws._tasks",
-    "copy_objects": "headwater_aws._tasks",
-    "download_from_bucket": "headwater_aws._tasks",
-    "list_objects": "headwater_aws._tasks",
-    "move_objects": "headwater_aws._tasks",
-    "upload_to_bucket": "headwater_aws._tasks",
+    "acopy_objects": "headwater_aws.tasks",
+    "adownload_from_bucket": "headwater_aws.tasks",
+    "alist_objects": "headwater_aws.tasks",
+    "amove_objects": "headwater_aws.tasks",
+    "aupload_to_bucket": "headwater_aws.tasks",
+    "s3_copy": "headwater_aws.tasks",
+    "s3_download": "headwater_aws.tasks",
+    "s3_list_objects": "headwater_aws.tasks",
+    "s3_move": "headwater_aws.tasks",
+    "s3_upload": "headwater_aws.tasks",
+    "copy_objects": "headwater_aws.tasks",
+    "download_from_bucket": "headwater_aws.tasks",
+    "list_objects": "headwater_aws.tasks",
+    "move_objects": "headwater_aws.tasks",
+    "upload_to_bucket": "headwater_aws.tasks",
 }
 
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
     from headwater_aws._bucket import S3Bucket  # noqa: F401
-    from headwater_aws._tasks import (  # noqa: F401
+    from headwater_aws.credentials import AwsClientParameters, AwsCredentials, ClientType, MinIOCredentials  # noqa: F401
+    from headwater_aws.secrets_manager import AwsSecret  # noqa: F401
+    from headwater_aws.tasks import (  # noqa: F401
         acopy_objects,
         adownload_from_bucket,
         alist_objects,
@@ -55,8 +57,6 @@ if TYPE_CHECKING:
         s3_upload,
         upload_to_bucket,
     )
-    from headwater_aws.credentials import AwsClientParameters, AwsCredentials, ClientType, MinIOCredentials  # noqa: F401
-    from headwater_aws.secrets_manager import AwsSecret  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -141,7 +141,7 @@ class _CredentialsBase(Block):
         Raises:
             ConnectionFailedError: the endpoint cannot be reached, or refuses the credentials.
         """
-        from headwater_aws._errors import Where, translate
+        from headwater_aws._translate import Where, translate
 
         custom_endpoint = bool(self._client_parameters().endpoint_url)
         where = Where(self.describe_endpoint(), service="S3" if custom_endpoint else "AWS STS",

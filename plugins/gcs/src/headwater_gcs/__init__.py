@@ -13,24 +13,25 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "GcpCredentials": "headwater_gcs.credentials",
     "GcsBucket": "headwater_gcs._bucket",
-    "acloud_storage_create_bucket": "headwater_gcs._tasks",
-    "acloud_storage_download_blob_as_bytes": "headwater_gcs._tasks",
-    "acloud_storage_download_blob_to_file": "headwater_gcs._tasks",
-    "acloud_storage_upload_blob_from_file": "headwater_gcs._tasks",
-    "acloud_storage_upload_blob_from_string": "headwater_gcs._tasks",
-    "cloud_storage_copy_blob": "headwater_gcs._tasks",
-    "cloud_storage_create_bucket": "headwater_gcs._tasks",
-    "cloud_storage_download_blob_as_bytes": "headwater_gcs._tasks",
-    "cloud_storage_download_blob_to_file": "headwater_gcs._tasks",
-    "cloud_storage_upload_blob_from_file": "headwater_gcs._tasks",
-    "cloud_storage_upload_blob_from_string": "headwater_gcs._tasks",
+    "acloud_storage_create_bucket": "headwater_gcs.tasks",
+    "acloud_storage_download_blob_as_bytes": "headwater_gcs.tasks",
+    "acloud_storage_download_blob_to_file": "headwater_gcs.tasks",
+    "acloud_storage_upload_blob_from_file": "headwater_gcs.tasks",
+    "acloud_storage_upload_blob_from_string": "headwater_gcs.tasks",
+    "cloud_storage_copy_blob": "headwater_gcs.tasks",
+    "cloud_storage_create_bucket": "headwater_gcs.tasks",
+    "cloud_storage_download_blob_as_bytes": "headwater_gcs.tasks",
+    "cloud_storage_download_blob_to_file": "headwater_gcs.tasks",
+    "cloud_storage_upload_blob_from_file": "headwater_gcs.tasks",
+    "cloud_storage_upload_blob_from_string": "headwater_gcs.tasks",
 }
 
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
     from headwater_gcs._bucket import GcsBucket  # noqa: F401
-    from headwater_gcs._tasks import (  # noqa: F401
+    from headwater_gcs.credentials import GcpCredentials  # noqa: F401
+    from headwater_gcs.tasks import (  # noqa: F401
         acloud_storage_create_bucket,
         acloud_storage_download_blob_as_bytes,
         acloud_storage_download_blob_to_file,
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
         cloud_storage_upload_blob_from_file,
         cloud_storage_upload_blob_from_string,
     )
-    from headwater_gcs.credentials import GcpCredentials  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

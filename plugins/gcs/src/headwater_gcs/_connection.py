@@ -9,7 +9,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from headwater_gcs._jsonapi import JsonApi
+from headwater_gcs._fast_path import JsonApi
 
 if TYPE_CHECKING:
     from google.cloud.storage import Client

@@ -2,7 +2,7 @@
 
 from headwater_gcs._bucket import GcsBucket
 from headwater_gcs._dataframe import DataFrameSerializationFormat
-from headwater_gcs._tasks import (
+from headwater_gcs.tasks import (
     acloud_storage_create_bucket,
     acloud_storage_download_blob_as_bytes,
     acloud_storage_download_blob_to_file,

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from headwater.errors import ObjectNotFoundError, StorageError
 from headwater.runtime import async_twin
 
-from headwater_gcs._errors import Where, translate
+from headwater_gcs._translate import Where, translate
 from headwater_gcs.credentials import GcpCredentials
 
 __all__ = [
@@ -105,7 +105,7 @@ def cloud_storage_download_blob_to_file(
 
     The file appears only once the download is complete.
     """
-    from headwater_gcs._transfer import replace_atomically
+    from headwater_gcs._checksums import replace_atomically
 
     target = Path(path)
     if target.is_dir():

@@ -26,7 +26,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from headwater.errors import HeadwaterError, TransferError
 
-from headwater_gcs._errors import Where, translate
+from headwater_gcs._translate import Where, translate
 
 __all__ = ["JsonApi", "crc32c_b64"]
 

@@ -20,10 +20,10 @@ import threading
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["LeanS3"]
+__all__ = ["FastPathS3"]
 
 
-class LeanS3:
+class FastPathS3:
     """Signed single-request PUT/GET of small objects in one bucket, on a boto3 client's session."""
 
     def __init__(self, client: Any, bucket: str) -> None:
