@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
-from headwater.blocks.storage import BasepathAlias, ObjectStorage, ProgressCallback, iter_local_files, join_key
+from headwater.blocks.storage import (
+    BasepathAlias,
+    ObjectStorage,
+    ProgressCallback,
+    contained_path,
+    iter_local_files,
+    join_key,
+)
 from headwater.blocks.transfers import run_bounded, serialised
 from headwater.errors import HeadwaterError, ObjectNotFoundError, StorageError
 
@@ -28,7 +35,6 @@ __all__ = [
     "FolderUpload",
     "Where",
     "check_bucket_name",
-    "contained_path",
     "is_caused_by",
 ]
 
@@ -38,29 +44,6 @@ DownloadJob = tuple[str, Path, int, str]
 """A full key, the local file it goes to, its size, its path relative to the folder."""
 Sender = Callable[[Path, str, int, "ProgressCallback | None"], None]
 Receiver = Callable[[str, Path, int, "ProgressCallback | None"], None]
-
-
-def contained_path(path: str | os.PathLike[str] | None) -> str:
-    """``path`` as a key relative to a block's base, refused if it leads outside it.
-
-    The rule LocalFileSystem applies to ``basepath``, for object keys: ``.`` parts vanish and
-    ``..`` goes up one part; going above the base raises.
-
-    Raises:
-        StorageError: ``path`` climbs above the base (``../x``, ``a/../../x``).
-    """
-    if path is None:
-        return ""
-    text = str(path).replace("\\", "/")
-    parts: list[str] = []
-    for part in text.split("/"):
-        if part == "..":
-            if not parts:
-                raise StorageError(f"path {str(path)!r} is outside the block's base folder; use a path below it")
-            parts.pop()
-        elif part not in (".", ""):
-            parts.append(part)
-    return "/".join(parts)
 
 
 _BUCKET_RULES = {
@@ -195,6 +178,10 @@ class BucketStorage(BasepathAlias, ObjectStorage):
     def _abandon_uploads(self, keys: set[str], started: float) -> None:
         """Best effort, after an interrupt: remove what this transfer started (e.g. S3's
         incomplete multipart uploads of ``keys``, started at or after ``started``)."""
+
+    def object_url(self, key: str = "") -> str:
+        """``s3://bucket/key`` (``gs://...``) of a full key."""
+        return f"{self.scheme}://{self._where().bucket}/{key}"
 
     # -- keys and errors ------------------------------------------------------------------------
 
