@@ -212,3 +212,29 @@ def test_credentials_check_asks_sts_on_aws(s3_server: Any, authenticating_moto: 
                               "the endpoint refused the credentials")
     assert SECRET_MARKER not in message and "AKIAWRONGKEY000" not in message
     clear_client_cache()
+
+
+def test_paths_that_leave_the_bucket_folder_are_refused(s3_server: Any, s3_bucket_name: str, tmp_path: Path) -> None:
+    source = tmp_path / "f.txt"
+    source.write_bytes(b"x")
+    for folder in ("", "base"):
+        bucket = S3Bucket(bucket_name=s3_bucket_name, credentials=credentials_for(s3_server), bucket_folder=folder)
+        for call in (lambda: bucket.write_path("../../etc/passwd", b"owned"),
+                     lambda: bucket.upload_from_path(source, "../f.txt"),
+                     lambda: bucket.read_path("a/../../x")):
+            with pytest.raises(StorageError, match="outside"):
+                call()
+    assert s3_server.object_keys(s3_bucket_name) == []
+    inside = S3Bucket(bucket_name=s3_bucket_name, credentials=credentials_for(s3_server), bucket_folder="base")
+    assert inside.write_path("a/../b.txt", b"ok") == "base/b.txt"
+
+
+def test_bucket_names_and_client_config_are_checked_at_construction() -> None:
+    from headwater.errors import ConfigError
+
+    for name in ("", "../../etc passwd", "Has_Upper", "x" * 64, "192.168.1.1"):
+        with pytest.raises(BlockValidationError, match="bucket_name"):
+            S3Bucket(bucket_name=name)
+    with pytest.raises(ConfigError, match="retriez"):
+        AwsCredentials(aws_client_parameters=AwsClientParameters(config={"retriez": {"max_attempts": 1}}))
+    assert AwsClientParameters(config={"retries": {"max_attempts": 1}}).config == {"retries": {"max_attempts": 1}}

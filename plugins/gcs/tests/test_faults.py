@@ -131,7 +131,7 @@ def test_server_killed_mid_download_leaves_no_file(tmp_path: Path) -> None:
     port = free_port()
     server = FakeGcsServer(tmp_path / "server.log", port=port).start()
     try:
-        bucket = server.create_bucket("dl")
+        bucket = server.create_bucket("dl-bucket")
         block = GcsBucket(bucket=bucket, gcp_credentials=GcpCredentials(endpoint=server.endpoint, retry_timeout=1))
         block.write_path("big.bin", os.urandom(48 * 1024 * 1024))
         killed = []
@@ -144,7 +144,7 @@ def test_server_killed_mid_download_leaves_no_file(tmp_path: Path) -> None:
         target = tmp_path / "out" / "big.bin"
         with pytest.raises(TransferError) as info:
             block.download_object_to_path("big.bin", target, progress=progress)
-        assert "gs://dl/big.bin" in str(info.value)
+        assert "gs://dl-bucket/big.bin" in str(info.value)
         assert not target.exists() and list((tmp_path / "out").iterdir()) == []
     finally:
         server.stop()
@@ -156,7 +156,8 @@ def test_folder_upload_failure_says_what_was_done(gcs_bucket: GcsBucket, tmp_pat
     with pytest.raises(TransferError) as info:
         gcs_bucket.upload_from_folder(tmp_path / "src", "f")
     message = str(info.value)
-    assert "zz-dangling" in message and "stopped after" in message and gcs_bucket.bucket in message
+    assert "failed: zz-dangling" in message and "stopped: 5 of 6 file(s) transferred" in message
+    assert gcs_bucket.bucket in message
 
 
 def test_no_local_source_is_a_clear_error(gcs_bucket: GcsBucket, tmp_path: Path) -> None:
@@ -168,7 +169,7 @@ def test_no_local_source_is_a_clear_error(gcs_bucket: GcsBucket, tmp_path: Path)
 
 def test_bad_chunk_size_is_rejected() -> None:
     with pytest.raises(BlockValidationError, match="chunk_size: .*multiple of 262144"):
-        GcsBucket(bucket="b", chunk_size=1000)
+        GcsBucket(bucket="bkt", chunk_size=1000)
 
 
 def test_server_restart_between_calls_is_transparent(tmp_path: Path) -> None:
@@ -199,7 +200,8 @@ def test_folder_download_failure_says_what_was_done(gcs_bucket: GcsBucket, tmp_p
     with pytest.raises(TransferError) as info:
         gcs_bucket.download_folder_to_path("run", tmp_path / "dst")
     message = str(info.value)
-    assert f"gs://{gcs_bucket.bucket}/run/d1/sub1/f1.bin failed" in message and "stopped after" in message
+    assert f"download of gs://{gcs_bucket.bucket}/run/" in message and "failed: d1/sub1/f1.bin" in message
+    assert "stopped: " in message and "of 12 file(s) transferred" in message
     assert (blocker / "inside").is_dir()
     assert not [p for p in (tmp_path / "dst").rglob("*") if p.name.endswith(".hw-partial")]
 
@@ -352,3 +354,27 @@ def test_credentials_check_asks_for_a_token_and_names_a_refused_key(
     assert "Google refused the credentials (invalid_grant: Invalid JWT Signature.)" in message
     assert "BEGIN PRIVATE KEY" not in message and service_account_info["private_key_id"] not in message
     assert len(grants) == 2
+
+
+def test_paths_that_leave_the_bucket_folder_are_refused(gcs_bucket_name: str, gcp_credentials: GcpCredentials,
+                                                        gcs_server: Any, tmp_path: Path) -> None:
+    from headwater.errors import StorageError
+
+    source = tmp_path / "f.txt"
+    source.write_bytes(b"x")
+    for folder in ("", "base"):
+        bucket = GcsBucket(bucket=gcs_bucket_name, gcp_credentials=gcp_credentials, bucket_folder=folder)
+        for call in (lambda: bucket.write_path("../../etc/passwd", b"owned"),
+                     lambda: bucket.upload_from_path(source, "../f.txt"),
+                     lambda: bucket.read_path("a/../../x")):
+            with pytest.raises(StorageError, match="outside"):
+                call()
+    assert gcs_server.object_names(gcs_bucket_name) == []
+    inside = GcsBucket(bucket=gcs_bucket_name, gcp_credentials=gcp_credentials, bucket_folder="base")
+    assert inside.write_path("a/../b.txt", b"ok") == "base/b.txt"
+
+
+def test_bad_bucket_names_are_refused_at_construction() -> None:
+    for name in ("", "../../etc passwd", "Has-Upper", "x" * 64, "192.168.1.1", "-dash"):
+        with pytest.raises(BlockValidationError, match="bucket"):
+            GcsBucket(bucket=name)

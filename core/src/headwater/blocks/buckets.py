@@ -241,7 +241,7 @@ class BucketStorage(BasepathAlias, ObjectStorage):
         if not source.is_dir():
             raise ObjectNotFoundError(f"no local folder {str(source)!r} to upload")
         destination = self._key(to_folder)
-        jobs = [(path, self._key(join_key(to_folder, rel)), path.stat().st_size)
+        jobs = [(path, self._key(join_key(to_folder, rel)), _size(path))
                 for path, rel in iter_local_files(source, ignore_file)]
         if not jobs:
             return FolderUpload(destination, 0, 0)
@@ -254,6 +254,8 @@ class BucketStorage(BasepathAlias, ObjectStorage):
 
         def one(job: UploadJob) -> None:
             path, key, size = job
+            if size < 0:  # e.g. a dangling link: fails here, reported with the others
+                path.stat()
             known = remote.get(key)
             if known is not None and self._unchanged(path, size, known):
                 with lock:
@@ -321,3 +323,11 @@ class BucketStorage(BasepathAlias, ObjectStorage):
         run_bounded(jobs, lambda job: fetch(job[0], job[1], job[2], report), self.max_concurrency,
                     lambda job: job[3], f"download of {self._where(prefix or None)} to {str(target)!r}")
         return target.absolute()
+
+
+def _size(path: Path) -> int:
+    """The file's size, or -1 if it cannot be read (the transfer then reports it as failed)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1

@@ -105,7 +105,7 @@ def cloud_storage_download_blob_to_file(
 
     The file appears only once the download is complete.
     """
-    from headwater_gcs._checksums import replace_atomically
+    from headwater.blocks.transfers import replace_atomically
 
     target = Path(path)
     if target.is_dir():
