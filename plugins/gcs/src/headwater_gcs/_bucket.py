@@ -101,7 +101,7 @@ class GcsBucket(BucketStorage):
         return getattr(exc, "code", None) == 404
 
     def _bucket_exists(self) -> bool | None:
-        return self._conn().api.bucket_exists(self.bucket)
+        return self._conn().bucket_exists(self.bucket)
 
     def _translate(self, exc: BaseException, action: str, where: Where, bucket_exists: bool | None) -> HeadwaterError:
         return translate(exc, action, where, bucket_exists=bucket_exists)
@@ -184,10 +184,14 @@ class GcsBucket(BucketStorage):
     def _list_raw(self, prefix: str, fields: str) -> list[dict[str, Any]]:
         """Like :meth:`list_blobs` (``prefix`` already has ``bucket_folder``), as plain dicts of
         ``fields``: one JSON request per 1,000 objects, no ``Blob`` objects built."""
-        try:
-            items = self._conn().api.list_objects(self.bucket, prefix, fields)
-        except Exception as exc:
-            raise self._fail(exc, "list") from None
+        conn = self._conn()
+        items = conn.api.list(self.bucket, prefix, fields)
+        if items is None:
+            try:
+                blobs = conn.client.list_blobs(self.bucket, prefix=prefix or None, retry=conn.retry, timeout=conn.timeout)
+                items = [{name: blob._properties.get(name) for name in fields.split(",")} for blob in blobs]
+            except Exception as exc:
+                raise self._fail(exc, "list") from None
         return [item for item in items if not item["name"].endswith("/")]
 
     def list_folders(self, folder: str = "") -> list[str]:
@@ -220,7 +224,7 @@ class GcsBucket(BucketStorage):
         Raises:
             ObjectNotFoundError: no such object (or bucket).
         """
-        return self._conn().api.read_bytes(self.bucket, self._key(path))
+        return self._read(self._key(path))
 
     def write_path(self, path: str, content: bytes) -> str:
         """Write ``content`` to ``path``; returns the full name of the object written."""
@@ -356,7 +360,9 @@ class GcsBucket(BucketStorage):
 
         def fetch(name: str, dest: Path, size: int, report: ProgressCallback | None) -> None:
             if size <= SMALL_OBJECT_LIMIT and not options:
-                data = api.read_bytes(self.bucket, name)
+                data = api.read(self.bucket, name)
+                if data is None:
+                    data = self._read(name)
                 replace_atomically(dest, lambda fh: fh.write(data), make_parents=False)
                 if report is not None:
                     report(len(data))
@@ -380,10 +386,11 @@ class GcsBucket(BucketStorage):
         simple = set(upload_kwargs) <= {"content_type"}
         if simple and size is not None and size <= SMALL_OBJECT_LIMIT:
             data = fh.read()
-            conn.api.upload_bytes(self.bucket, key, data, upload_kwargs.get("content_type"))
-            if progress is not None:
-                progress(len(data))
-            return
+            if conn.api.upload(self.bucket, key, data, upload_kwargs.get("content_type")):
+                if progress is not None:
+                    progress(len(data))
+                return
+            fh = io.BytesIO(data)
         blob = self._bucket_ref().blob(key, chunk_size=self.chunk_size)
         source = ProgressReader(fh, progress) if progress is not None else fh
         try:
@@ -399,10 +406,19 @@ class GcsBucket(BucketStorage):
                 ) from None
             raise self._fail(exc, "upload to", key) from None
 
+    def _read(self, key: str) -> bytes:
+        conn = self._conn()
+        data = conn.api.read(self.bucket, key)
+        if data is not None:
+            return data
+        try:
+            return bytes(self._bucket_ref().blob(key).download_as_bytes(retry=conn.retry, timeout=conn.timeout))
+        except Exception as exc:
+            raise self._fail(exc, "download", key) from None
+
     def _download(self, key: str, fh: Any, progress: ProgressCallback | None, download_kwargs: dict[str, Any]) -> None:
         conn = self._conn()
-        if not download_kwargs:
-            conn.api.download_to(self.bucket, key, fh, progress)
+        if not download_kwargs and conn.api.download_to(self.bucket, key, fh.write, progress):
             return
         sink = ProgressWriter(fh, progress) if progress is not None else fh
         try:
