@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
+from pydantic import field_validator
+
 from headwater.blocks.storage import (
     BasepathAlias,
     ObjectStorage,
@@ -133,6 +135,16 @@ class BucketStorage(BasepathAlias, ObjectStorage):
     bucket_folder: str
     max_concurrency: int
 
+    @field_validator("bucket_folder", check_fields=False)
+    @classmethod
+    def _normal_folder(cls, value: str) -> str:
+        return join_key(value)
+
+    @field_validator("bucket_name", "bucket", check_fields=False)
+    @classmethod
+    def _valid_bucket_name(cls, value: str) -> str:
+        return check_bucket_name(value, cls.scheme)
+
     # -- what each service supplies -----------------------------------------------------------
 
     @abstractmethod
@@ -162,6 +174,16 @@ class BucketStorage(BasepathAlias, ObjectStorage):
     @abstractmethod
     def _unchanged(self, path: Path, size: int, remote: dict[str, Any]) -> bool:
         """Whether the local file has the object's size and checksum."""
+
+    @abstractmethod
+    def _upload_one(self, source: Path, key: str, size: int, progress: ProgressCallback | None,
+                    upload_kwargs: dict[str, Any]) -> None:
+        """Upload one local file with the service's keyword arguments."""
+
+    @abstractmethod
+    def _download_one(self, key: str, target: Path, progress: ProgressCallback | None,
+                      download_kwargs: dict[str, Any]) -> None:
+        """Download one object to a local file that appears only once complete."""
 
     @abstractmethod
     def _upload_sender(self, jobs: Sequence[UploadJob], options: Any) -> Sender:
@@ -201,7 +223,50 @@ class BucketStorage(BasepathAlias, ObjectStorage):
         exists = self._bucket_exists() if key is not None and self._is_not_found(exc) else None
         return self._translate(exc, action, self._where(key), exists)
 
-    # -- folders ----------------------------------------------------------------------------------
+    # -- files and folders ------------------------------------------------------------------------
+
+    def upload_from_path(
+        self, from_path: str | os.PathLike[str], to_path: str | None = None,
+        progress: ProgressCallback | None = None, **upload_kwargs: Any,
+    ) -> str:
+        """Upload a local file to ``to_path`` (default: the file's name); returns the full key.
+
+        Args:
+            from_path: The local file.
+            to_path: Destination relative to ``bucket_folder``.
+            progress: Called with the number of bytes just sent.
+            **upload_kwargs: The service's arguments (S3: ``ContentType=...``, ``ExtraArgs={...}``;
+                GCS: ``content_type=...`` and what ``Blob.upload_from_file`` takes).
+
+        Raises:
+            ObjectNotFoundError: the local file does not exist.
+            TransferError: the upload failed part-way (no object was written).
+        """
+        source = Path(from_path)
+        if not source.is_file():
+            raise ObjectNotFoundError(f"no local file {str(source)!r} to upload")
+        key = self._key(to_path or source.name)
+        self._upload_one(source, key, source.stat().st_size, progress, upload_kwargs)
+        return key
+
+    def download_object_to_path(
+        self, from_path: str, to_path: str | os.PathLike[str] | None = None,
+        progress: ProgressCallback | None = None, **download_kwargs: Any,
+    ) -> Path:
+        """Download the object at ``from_path`` to a local file (default: its name, here); returns
+        the file's absolute path.
+
+        The file appears only once complete (and checked); an interrupted download leaves
+        nothing behind.
+
+        Raises:
+            ObjectNotFoundError: no such object (or bucket).
+        """
+        target = Path(to_path) if to_path is not None else Path(PurePosixPath(from_path).name)
+        if target.is_dir():
+            target = target / PurePosixPath(from_path).name
+        self._download_one(self._key(from_path), target, progress, download_kwargs)
+        return target.absolute()
 
     def upload_from_folder(
         self, from_folder: str | os.PathLike[str], to_folder: str | None = None, skip_unchanged: bool = False,

@@ -9,12 +9,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, ClassVar
 
-from headwater.blocks.buckets import BucketStorage, DownloadJob, Receiver, Sender, UploadJob, check_bucket_name
+from headwater.blocks.buckets import BucketStorage, DownloadJob, Receiver, Sender, UploadJob
 from headwater.blocks.core import to_thread
 from headwater.blocks.storage import ProgressCallback, join_key
 from headwater.blocks.transfers import replace_atomically
-from headwater.errors import HeadwaterError, ObjectNotFoundError, StorageError, TransferError
-from pydantic import Field, field_validator
+from headwater.errors import HeadwaterError, StorageError, TransferError
+from pydantic import Field
 
 from headwater_aws._checksums import etag_matches
 from headwater_aws._fast_path import FastPathS3
@@ -68,16 +68,6 @@ class S3Bucket(BucketStorage):
             "(falling back to boto3 on anything unexpected); False always uses boto3's full call path."
         ),
     )
-
-    @field_validator("bucket_folder")
-    @classmethod
-    def _normal_folder(cls, value: str) -> str:
-        return join_key(value)
-
-    @field_validator("bucket_name")
-    @classmethod
-    def _valid_bucket_name(cls, value: str) -> str:
-        return check_bucket_name(value, "s3")
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -242,31 +232,6 @@ class S3Bucket(BucketStorage):
             raise self._fail(exc, "write", key) from None
         return key
 
-    def upload_from_path(
-        self, from_path: str | os.PathLike[str], to_path: str | None = None,
-        progress: ProgressCallback | None = None, **upload_kwargs: Any,
-    ) -> str:
-        """Upload a local file to ``to_path`` (default: the file's name); returns the full key.
-
-        Args:
-            from_path: The local file.
-            to_path: Destination relative to ``bucket_folder``.
-            progress: Called with the number of bytes just sent.
-            **upload_kwargs: S3 arguments such as ``ContentType=...`` or ``ExtraArgs={...}``.
-
-        Raises:
-            ObjectNotFoundError: the local file does not exist.
-            TransferError: a multipart upload failed (it was aborted; no object was written).
-        """
-        source = Path(from_path)
-        if not source.is_file():
-            raise ObjectNotFoundError(f"no local file {str(source)!r} to upload")
-        key = self._key(to_path or source.name)
-        extra, progress, config = _transfer_args(upload_kwargs, progress)
-        self._upload_file(self._client(), source, key, source.stat().st_size, progress,
-                          extra, config or self._transfer_config())
-        return key
-
     def upload_from_file_object(
         self, from_file_object: BinaryIO, to_path: str, progress: ProgressCallback | None = None, **upload_kwargs: Any
     ) -> str:
@@ -279,28 +244,6 @@ class S3Bucket(BucketStorage):
         except Exception as exc:
             raise self._fail(exc, "upload to", key) from None
         return key
-
-    def download_object_to_path(
-        self, from_path: str, to_path: str | os.PathLike[str] | None = None,
-        progress: ProgressCallback | None = None, **download_kwargs: Any,
-    ) -> Path:
-        """Download the object at ``from_path`` to a local file (default: its name, here); returns
-        the file's absolute path.
-
-        The file appears only once complete; an interrupted download leaves nothing behind.
-        """
-        target = Path(to_path) if to_path is not None else Path(PurePosixPath(from_path).name)
-        if target.is_dir():
-            target = target / PurePosixPath(from_path).name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        key = self._key(from_path)
-        extra, progress, config = _transfer_args(download_kwargs, progress)
-        try:
-            self._client().download_file(self.bucket_name, key, str(target), ExtraArgs=extra or None,
-                                         Callback=progress, Config=config or self._transfer_config())
-        except Exception as exc:
-            raise self._fail(exc, "download", key) from None
-        return target.absolute()
 
     def download_object_to_file_object(
         self, from_path: str, to_file_object: BinaryIO, progress: ProgressCallback | None = None, **download_kwargs: Any
@@ -408,6 +351,21 @@ class S3Bucket(BucketStorage):
     def _transfer_options(self, kwargs: dict[str, Any], progress: ProgressCallback | None) -> tuple[Any, ProgressCallback | None]:
         extra, progress, config = _transfer_args(kwargs, progress)
         return (extra, config or self._transfer_config(threads=_PARTS_PER_FILE_IN_FOLDERS)), progress
+
+    def _upload_one(self, source: Path, key: str, size: int, progress: ProgressCallback | None,
+                    upload_kwargs: dict[str, Any]) -> None:
+        extra, progress, config = _transfer_args(upload_kwargs, progress)
+        self._upload_file(self._client(), source, key, size, progress, extra, config or self._transfer_config())
+
+    def _download_one(self, key: str, target: Path, progress: ProgressCallback | None,
+                      download_kwargs: dict[str, Any]) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        extra, progress, config = _transfer_args(download_kwargs, progress)
+        try:  # boto3 writes a temporary file and renames it once complete
+            self._client().download_file(self.bucket_name, key, str(target), ExtraArgs=extra or None,
+                                         Callback=progress, Config=config or self._transfer_config())
+        except Exception as exc:
+            raise self._fail(exc, "download", key) from None
 
     def _fast_path(self, client: Any, extra: dict[str, Any]) -> FastPathS3 | None:
         """The fast path, for folder transfers with no extra S3 arguments."""

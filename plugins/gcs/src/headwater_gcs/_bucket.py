@@ -9,11 +9,11 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
-from headwater.blocks.buckets import BucketStorage, DownloadJob, Receiver, Sender, UploadJob, check_bucket_name
+from headwater.blocks.buckets import BucketStorage, DownloadJob, Receiver, Sender, UploadJob
 from headwater.blocks.core import to_thread
 from headwater.blocks.storage import ProgressCallback, join_key
 from headwater.blocks.transfers import ProgressReader, ProgressWriter, replace_atomically
-from headwater.errors import HeadwaterError, ObjectNotFoundError, StorageError, TransferError
+from headwater.errors import HeadwaterError, StorageError, TransferError
 from pydantic import Field, field_validator
 
 from headwater_gcs._checksums import local_matches
@@ -45,10 +45,9 @@ class GcsBucket(BucketStorage):
     checked against the server's CRC32C.
 
     Example:
-        >>> raw = GcsBucket(bucket="acme-raw", bucket_folder="landing",
-        ...                 gcp_credentials=GcpCredentials.load("prod"))    # doctest: +SKIP
-        >>> raw.upload_from_folder("exports/", "2024-06-01", skip_unchanged=True)  # doctest: +SKIP
-        'landing/2024-06-01'
+        >>> lake = GcsBucket.load("lake")                                  # doctest: +SKIP
+        >>> lake.download_folder_to_path("daily/2024-06-01", "/tmp/daily")  # doctest: +SKIP
+        PosixPath('/tmp/daily')
     """
 
     _block_description = "A Google Cloud Storage bucket (or a folder of one) with the object-storage interface."
@@ -71,16 +70,6 @@ class GcsBucket(BucketStorage):
             "None uploads each file in one resumable request."
         ),
     )
-
-    @field_validator("bucket_folder")
-    @classmethod
-    def _normal_folder(cls, value: str) -> str:
-        return join_key(value)
-
-    @field_validator("bucket")
-    @classmethod
-    def _valid_bucket_name(cls, value: str) -> str:
-        return check_bucket_name(value, "gs")
 
     @field_validator("chunk_size")
     @classmethod
@@ -232,28 +221,6 @@ class GcsBucket(BucketStorage):
         self._upload_file_object(io.BytesIO(content), key, len(content), None, {})
         return key
 
-    def upload_from_path(
-        self, from_path: str | os.PathLike[str], to_path: str | None = None,
-        progress: ProgressCallback | None = None, **upload_kwargs: Any,
-    ) -> str:
-        """Upload a local file to ``to_path`` (default: the file's name).
-
-        Args:
-            from_path: The local file.
-            to_path: Destination path relative to ``bucket_folder``.
-            progress: Called with the number of bytes just sent.
-            **upload_kwargs: Passed to ``Blob.upload_from_file`` (``content_type``, ...).
-
-        Returns:
-            The full name of the object written.
-        """
-        source = Path(from_path)
-        if not source.is_file():
-            raise ObjectNotFoundError(f"no local file {str(source)!r} to upload")
-        key = self._key(to_path or source.name)
-        self._upload_local(source, key, source.stat().st_size, progress, upload_kwargs)
-        return key
-
     def upload_from_file_object(
         self, from_file_object: BinaryIO, to_path: str, progress: ProgressCallback | None = None, **upload_kwargs: Any
     ) -> str:
@@ -277,23 +244,6 @@ class GcsBucket(BucketStorage):
             return key
         self._upload_file_object(from_file_object, key, size, progress, upload_kwargs)
         return key
-
-    def download_object_to_path(
-        self, from_path: str, to_path: str | os.PathLike[str] | None = None,
-        progress: ProgressCallback | None = None, **download_kwargs: Any,
-    ) -> Path:
-        """Download the object at ``from_path`` to a local file (default: its name, here); returns
-        the file's absolute path.
-
-        The file appears only once complete and verified; an interrupted download leaves
-        nothing behind.
-        """
-        target = Path(to_path) if to_path is not None else Path(PurePosixPath(from_path).name)
-        if target.is_dir():
-            target = target / PurePosixPath(from_path).name
-        key = self._key(from_path)
-        replace_atomically(target, lambda fh: self._download(key, fh, progress, download_kwargs))
-        return target.absolute()
 
     def download_object_to_file_object(
         self, from_path: str, to_file_object: BinaryIO, progress: ProgressCallback | None = None, **download_kwargs: Any
@@ -352,8 +302,12 @@ class GcsBucket(BucketStorage):
     def _unchanged(self, path: Path, size: int, remote: dict[str, Any]) -> bool:
         return local_matches(path, size, remote)
 
+    def _download_one(self, key: str, target: Path, progress: ProgressCallback | None,
+                      download_kwargs: dict[str, Any]) -> None:
+        replace_atomically(target, lambda fh: self._download(key, fh, progress, download_kwargs))
+
     def _upload_sender(self, jobs: Sequence[UploadJob], options: Any) -> Sender:
-        return lambda path, key, size, report: self._upload_local(path, key, size, report, options)
+        return lambda path, key, size, report: self._upload_one(path, key, size, report, options)
 
     def _download_receiver(self, jobs: Sequence[DownloadJob], options: Any) -> Receiver:
         api = self._conn().api
@@ -371,7 +325,7 @@ class GcsBucket(BucketStorage):
 
         return fetch
 
-    def _upload_local(self, path: Path, key: str, size: int, progress: ProgressCallback | None,
+    def _upload_one(self, path: Path, key: str, size: int, progress: ProgressCallback | None,
                       upload_kwargs: dict[str, Any]) -> None:
         try:
             fh = open(path, "rb")

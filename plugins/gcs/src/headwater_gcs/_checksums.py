@@ -17,15 +17,14 @@ def local_matches(path: Path, size: int, remote: dict[str, Any]) -> bool:
     if remote.get("crc32c"):
         import google_crc32c
 
-        checksum = google_crc32c.Checksum()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1024 * 1024), b""):
-                checksum.update(chunk)
-        return base64.b64encode(checksum.digest()).decode() == remote["crc32c"]
+        return _digest_b64(path, google_crc32c.Checksum()) == remote["crc32c"]
     if remote.get("md5Hash"):
-        digest = hashlib.md5()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1024 * 1024), b""):
-                digest.update(chunk)
-        return base64.b64encode(digest.digest()).decode() == remote["md5Hash"]
+        return _digest_b64(path, hashlib.md5()) == remote["md5Hash"]
     return False
+
+
+def _digest_b64(path: Path, digest: Any) -> str:
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return base64.b64encode(digest.digest()).decode()
