@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -40,10 +40,11 @@ def run_bounded(
 ) -> int:
     """Run ``work(item)`` for every item on at most ``max_workers`` threads; return how many ran.
 
-    At most ``2 * max_workers`` items are queued at once. After the first failure nothing new
-    starts; once the running items finish, a :class:`TransferError` says how many items were
-    transferred, which failed (and why) and which were not attempted (also as the error's
-    ``transferred``, ``failed`` and ``not_transferred`` lists).
+    Each thread takes the next item from a shared iterator, so nothing is queued ahead (a huge
+    folder costs no future per file). After the first failure nothing new starts; once the
+    running items finish, a :class:`TransferError` says how many items were transferred, which
+    failed (and why) and which were not attempted (also as the error's ``transferred``,
+    ``failed`` and ``not_transferred`` lists).
 
     Args:
         items: What to transfer.
@@ -56,36 +57,40 @@ def run_bounded(
     """
     if max_workers <= 1 or len(items) <= 1:
         return _run_serial(items, work, name, what)
+    iterator = iter(items)
+    lock = threading.Lock()
     done: list[T] = []
     failed: list[tuple[T, BaseException]] = []
-    pending: dict[Future[Any], T] = {}
-    iterator = iter(items)
-    exhausted = False
-    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="headwater-transfer") as pool:
-        try:
-            while True:
-                while not exhausted and not failed and len(pending) < 2 * max_workers:
-                    item = next(iterator, _END)
-                    if item is _END:
-                        exhausted = True
-                        break
-                    pending[pool.submit(work, item)] = item
-                if not pending:
-                    break
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    item = pending.pop(future)
-                    exc = future.exception()
-                    if exc is None:
-                        done.append(item)
-                    else:
-                        failed.append((item, exc))
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            if on_interrupt is not None:
-                _best_effort(on_interrupt)
-            raise
+    stopped = [False]
+
+    def drain() -> None:
+        while True:
+            with lock:
+                if stopped[0] or failed:
+                    return
+                item = next(iterator, _END)
+            if item is _END:
+                return
+            try:
+                work(item)
+            except BaseException as exc:
+                with lock:
+                    failed.append((item, exc))
+                return
+            done.append(item)
+
+    workers = min(max_workers, len(items))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="headwater-transfer")
+    try:
+        for future in [pool.submit(drain) for _ in range(workers)]:
+            future.result()
+    except BaseException:
+        stopped[0] = True
+        if on_interrupt is not None:
+            _best_effort(on_interrupt)
+        raise
+    finally:
+        pool.shutdown(wait=True)
     if failed:
         raise _transfer_error(items, done, failed, name, what)
     return len(done)
