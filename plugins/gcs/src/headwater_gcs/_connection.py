@@ -1,4 +1,4 @@
-"""One shared client (and lean transport) per credentials, endpoint and process."""
+"""One shared google-cloud-storage client and fast path (``_fast_path``) per credentials, endpoint and process."""
 
 from __future__ import annotations
 
