@@ -11,7 +11,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from headwater.blocks.buckets import BucketStorage, DownloadJob, Receiver, Sender, UploadJob
 from headwater.blocks.core import to_thread
-from headwater.blocks.storage import ProgressCallback, join_key
+from headwater.blocks.storage import ProgressCallback, contained_path, join_key
 from headwater.blocks.transfers import replace_atomically
 from headwater.errors import HeadwaterError, StorageError, TransferError
 from pydantic import Field
@@ -296,7 +296,7 @@ class S3Bucket(BucketStorage):
         if isinstance(to_bucket, S3Bucket):
             return to_bucket.bucket_name, to_bucket._key(to_path)
         if isinstance(to_bucket, str):
-            return to_bucket, join_key(to_path)
+            return to_bucket, join_key(contained_path(to_path))
         return self.bucket_name, self._key(to_path)
 
     def stream_from(self, bucket: S3Bucket, from_path: str, to_path: str | None = None, **upload_kwargs: Any) -> str:
