@@ -214,22 +214,6 @@ def test_credentials_check_asks_sts_on_aws(s3_server: Any, authenticating_moto: 
     clear_client_cache()
 
 
-def test_paths_that_leave_the_bucket_folder_are_refused(s3_server: Any, s3_bucket_name: str, tmp_path: Path) -> None:
-    source = tmp_path / "f.txt"
-    source.write_bytes(b"x")
-    for folder in ("", "base"):
-        bucket = S3Bucket(bucket_name=s3_bucket_name, credentials=credentials_for(s3_server), bucket_folder=folder)
-        with pytest.raises(StorageError, match="outside"):
-            bucket.write_path("../../etc/passwd", b"owned")
-        with pytest.raises(StorageError, match="outside"):
-            bucket.upload_from_path(source, "../f.txt")
-        with pytest.raises(StorageError, match="outside"):
-            bucket.read_path("a/../../x")
-    assert s3_server.object_keys(s3_bucket_name) == []
-    inside = S3Bucket(bucket_name=s3_bucket_name, credentials=credentials_for(s3_server), bucket_folder="base")
-    assert inside.write_path("a/../b.txt", b"ok") == "base/b.txt"
-
-
 def test_bucket_names_and_client_config_are_checked_at_construction() -> None:
     from headwater.errors import ConfigError
 

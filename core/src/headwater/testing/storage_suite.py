@@ -90,7 +90,11 @@ class ObjectStorageSuite:
             storage.write_path("../escape.txt", b"x")
         with pytest.raises(StorageError, match="outside"):
             storage.upload_from_path(source, "a/../../f.txt")
+        with pytest.raises(StorageError, match="outside"):
+            storage.read_path("a/../../x")
         assert storage.list_objects() == []
+        storage.write_path("a/../b.txt", b"ok")
+        assert self.stored(storage, "b.txt") == b"ok"
 
     def test_files_and_file_objects(self, storage: ObjectStorage, tmp_path: Path) -> None:
         storage.upload_from_file_object(io.BytesIO(b"abc"), "f/obj.bin")
