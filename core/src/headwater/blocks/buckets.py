@@ -62,7 +62,7 @@ def check_bucket_name(name: str, scheme: str) -> str:
 
     Raises:
         ValueError: the name breaks the service's naming rules (pydantic reports it as a
-            field error, which ``Block`` turns into a ConfigError).
+            field error, which ``Block`` turns into a ``BlockValidationError``).
     """
     pattern, rule = _BUCKET_RULES[scheme]
     dotted_parts_ok = all(0 < len(part) <= 63 for part in name.split("."))
