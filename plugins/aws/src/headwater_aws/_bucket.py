@@ -381,7 +381,10 @@ class S3Bucket(BucketStorage):
         threshold = getattr(config, "multipart_threshold", self.multipart_threshold)
         large = {key for _path, key, size in jobs if size >= threshold}
         if large:  # a retry of an interrupted transfer: its earlier multipart uploads go first
-            self._abort_uploads_of(client, large, before=time.time())
+            try:
+                self._abort_uploads_of(client, large, before=time.time())
+            except Exception:  # best effort: e.g. no permission to list multipart uploads
+                pass
 
         def send(path: Path, key: str, size: int, report: ProgressCallback | None) -> None:
             self._upload_file(client, path, key, size, report, extra, config, fast)
