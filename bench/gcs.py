@@ -110,7 +110,7 @@ def main() -> int:
     big_mb = 20 if args.quick else 50
     work = harness.fresh_dir("hwbench-gcs-")
     server = FakeGcsServer(work / "fake-gcs-server.log").start()
-    names = (f"b{i}" for i in itertools.count())
+    names = (f"bench-{i}" for i in itertools.count())
     try:
         endpoint = server.endpoint
         client = storage.Client(credentials=AnonymousCredentials(), project="bench",

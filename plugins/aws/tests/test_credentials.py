@@ -70,10 +70,9 @@ def test_client_parameters_reach_the_client(s3_server: Any) -> None:
     assert client.meta.region_name == s3_server.region
 
 
-def test_bad_client_config_is_one_clear_error() -> None:
-    creds = AwsCredentials(aws_client_parameters=AwsClientParameters(config={"no_such_option": 1}))
-    with pytest.raises(ConfigError, match="aws_client_parameters.config"):
-        creds.get_s3_client()
+def test_bad_client_config_is_one_clear_error_at_construction() -> None:
+    with pytest.raises(ConfigError, match="aws_client_parameters.config: unknown botocore option.*'no_such_option'"):
+        AwsCredentials(aws_client_parameters=AwsClientParameters(config={"no_such_option": 1}))
 
 
 def test_contradictory_verify_settings_are_rejected() -> None:

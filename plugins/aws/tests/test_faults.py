@@ -217,3 +217,14 @@ def test_credentials_check_asks_sts_on_aws(s3_server: Any, authenticating_moto: 
                               "the endpoint refused the credentials")
     assert SECRET_MARKER not in message and "AKIAWRONGKEY000" not in message
     clear_client_cache()
+
+
+def test_bucket_names_and_client_config_are_checked_at_construction() -> None:
+    from headwater.errors import ConfigError
+
+    for name in ("", "../../etc passwd", "Has_Upper", "x" * 64, "192.168.1.1"):
+        with pytest.raises(BlockValidationError, match="bucket_name"):
+            S3Bucket(bucket_name=name)
+    with pytest.raises(ConfigError, match="retriez"):
+        AwsCredentials(aws_client_parameters=AwsClientParameters(config={"retriez": {"max_attempts": 1}}))
+    assert AwsClientParameters(config={"retries": {"max_attempts": 1}}).config == {"retries": {"max_attempts": 1}}

@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 from pydantic import Field, SecretStr, model_validator
 
 from headwater.blocks.core import Block
-from headwater.blocks.object_storage import ObjectStorage, iter_local_files, join_key
+from headwater.blocks.object_storage import ObjectStorage, contained_path, iter_local_files, join_key
 from headwater.errors import BlockValidationError, ObjectNotFoundError, StorageError
 
 __all__ = ["LocalFileSystem", "Secret"]
@@ -90,7 +90,9 @@ class LocalFileSystem(ObjectStorage):
         if path in (None, ""):
             return root
         target = Path(path).expanduser()
-        target = (target if target.is_absolute() else root / target).resolve()
+        if not target.is_absolute():
+            target = root / contained_path(path)
+        target = target.resolve()
         if target != root and root not in target.parents:
             raise StorageError(f"path {str(path)!r} is outside the block's basepath {str(root)!r}")
         return target

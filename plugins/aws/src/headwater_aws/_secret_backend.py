@@ -24,7 +24,7 @@ from typing import Any
 from headwater.blocks.secrets import SecretBackend
 from headwater.errors import ConfigError, SecretBackendError
 
-from headwater_aws._errors import error_code, is_connection_error
+from headwater_aws._translate import error_code, is_connection_error
 
 __all__ = ["AwsSecretsManagerBackend"]
 

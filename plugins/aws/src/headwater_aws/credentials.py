@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.blocks.core import Block
 from headwater.errors import ConfigError
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 if TYPE_CHECKING:
     import boto3
@@ -49,6 +49,21 @@ class AwsClientParameters(BaseModel):
         default=None,
         description="botocore Config options as a dict, e.g. {'retries': {'max_attempts': 3}, 'connect_timeout': 5}.",
     )
+
+    @field_validator("config")
+    @classmethod
+    def _known_config_options(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        # ConfigError, not ValueError: pydantic lets it through as it is, at construction.
+        if value:
+            from botocore.config import Config
+
+            unknown = sorted(set(value) - set(Config.OPTION_DEFAULTS))
+            if unknown:
+                raise ConfigError(
+                    f"invalid aws_client_parameters.config: unknown botocore option(s) {', '.join(map(repr, unknown))}; "
+                    "see botocore.config.Config for the options it takes"
+                )
+        return value
 
     @model_validator(mode="after")
     def _one_verify(self) -> AwsClientParameters:
@@ -142,7 +157,7 @@ class _CredentialsBase(Block):
         Raises:
             ConnectionFailedError: the endpoint cannot be reached, or refuses the credentials.
         """
-        from headwater_aws._errors import Where, translate
+        from headwater_aws._translate import Where, translate
 
         custom_endpoint = bool(self._client_parameters().endpoint_url)
         where = Where(self.describe_endpoint(), service="S3" if custom_endpoint else "AWS STS",

@@ -8,7 +8,7 @@ from headwater.blocks.core import Block, to_thread
 from headwater.errors import ObjectNotFoundError, SecretBackendError
 from pydantic import Field
 
-from headwater_aws._errors import error_code, is_connection_error
+from headwater_aws._translate import error_code, is_connection_error
 from headwater_aws.credentials import AwsCredentials
 
 __all__ = ["AwsSecret"]

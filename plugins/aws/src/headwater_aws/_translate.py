@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from headwater.blocks.buckets import Where, is_caused_by
 from headwater.errors import ConnectionFailedError, HeadwaterError, ObjectNotFoundError, StorageError
 from headwater.redaction import redact
 
@@ -16,26 +15,6 @@ _AUTH = {
     "InvalidToken", "InvalidClientTokenId", "UnrecognizedClientException", "AuthFailure",
     "AccessDeniedException", "InvalidSignatureException",
 }
-
-
-@dataclass(frozen=True)
-class Where:
-    """What an operation was touching, for error messages."""
-
-    endpoint: str
-    bucket: str | None = None
-    key: str | None = None
-    access_key_id: str | None = None
-    service: str = "S3"
-
-    def __str__(self) -> str:
-        if self.bucket and self.key:
-            target = f"s3://{self.bucket}/{self.key}"
-        elif self.bucket:
-            target = f"s3://{self.bucket}"
-        else:
-            target = self.service
-        return f"{target} (endpoint {self.endpoint})"
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -52,15 +31,7 @@ def is_connection_error(exc: BaseException) -> bool:
     from botocore.exceptions import ConnectionError as BotoConnectionError
     from botocore.exceptions import HTTPClientError, ReadTimeoutError
 
-    kinds = (BotoConnectionError, HTTPClientError, ReadTimeoutError, ConnectionError, TimeoutError)
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, kinds):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
+    return is_caused_by(exc, (BotoConnectionError, HTTPClientError, ReadTimeoutError, ConnectionError, TimeoutError))
 
 
 def _masked_id(access_key_id: str | None) -> str:
