@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from headwater.events import schema as _schema  # noqa: F401  (registers the event tables with the store)
+
 __all__ = [
     "Automation",
     "Event",

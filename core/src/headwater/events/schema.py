@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from headwater.store.migrations import Migration
+from headwater.store.migrations import Migration, register_migrations
 
 if TYPE_CHECKING:
     from headwater.store._db import Tx
@@ -74,3 +74,4 @@ EVENTS_V12 = Migration(
 )
 
 MIGRATIONS: list[Migration] = [EVENTS_V12]
+register_migrations(*MIGRATIONS)
