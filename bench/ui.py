@@ -29,17 +29,47 @@ import harness
 from harness import Row, Stats
 
 PAGE_TARGET, DETAIL_TARGET, RATIO_TARGET, LOG_TARGET, RSS_TARGET = 0.100, 0.300, 3.0, 1.0, 150.0
-STATES = [("COMPLETED", "Completed", 0.86), ("FAILED", "Failed", 0.08), ("CRASHED", "Crashed", 0.03),
-          ("CANCELLED", "Cancelled", 0.03)]
+STATES = [
+    ("COMPLETED", "Completed", 0.86),
+    ("FAILED", "Failed", 0.08),
+    ("CRASHED", "Crashed", 0.03),
+    ("CANCELLED", "Cancelled", 0.03),
+]
 FLOWS = [f"flow_{i:02d}" for i in range(40)]
 TAGS = ["nightly", "hourly", "etl", "reports", "backfill", "ml"]
 BIG_TASKS = 10_000
 
 
-FLOW_COLS = ("id", "name", "flow_name", "state_type", "state", "message", "parameters", "tags", "run_count", "created",
-             "started", "ended", "pid", "host", "heartbeat")
-TASK_COLS = ("id", "flow_run_id", "name", "task_key", "state_type", "state", "message", "run_count", "created", "started",
-             "ended")
+FLOW_COLS = (
+    "id",
+    "name",
+    "flow_name",
+    "state_type",
+    "state",
+    "message",
+    "parameters",
+    "tags",
+    "run_count",
+    "created",
+    "started",
+    "ended",
+    "pid",
+    "host",
+    "heartbeat",
+)
+TASK_COLS = (
+    "id",
+    "flow_run_id",
+    "name",
+    "task_key",
+    "state_type",
+    "state",
+    "message",
+    "run_count",
+    "created",
+    "started",
+    "ended",
+)
 EDGE_COLS = ("upstream_id", "downstream_id", "flow_run_id")
 LOG_COLS = ("flow_run_id", "task_run_id", "ts", "level", "logger", "message")
 
@@ -57,8 +87,11 @@ def generate(n_flows: int, n_tasks: int, sink: object) -> str:
     big_id = None
 
     def flush() -> None:
-        for table, cols, rows in (("flow_runs", FLOW_COLS, flows), ("task_runs", TASK_COLS, tasks),
-                                  ("run_edges", EDGE_COLS, edges)):
+        for table, cols, rows in (
+            ("flow_runs", FLOW_COLS, flows),
+            ("task_runs", TASK_COLS, tasks),
+            ("run_edges", EDGE_COLS, edges),
+        ):
             sink(table, cols, rows)
             rows.clear()
 
@@ -71,17 +104,45 @@ def generate(n_flows: int, n_tasks: int, sink: object) -> str:
             big_id = fid
         dur = rnd.uniform(0.5, 120)
         tags = json.dumps(rnd.sample(TAGS, 2))
-        flows.append((fid, f"run-{i:07d}-{rnd.choice(['calm', 'brisk', 'witty', 'jolly'])}", FLOWS[i % len(FLOWS)],
-                      stype, sname, None, '{"day":"2026-12-01","limit":100}', tags, 1, created, created + 0.01,
-                      created + dur, 1234, "benchhost", created + dur))
+        flows.append(
+            (
+                fid,
+                f"run-{i:07d}-{rnd.choice(['calm', 'brisk', 'witty', 'jolly'])}",
+                FLOWS[i % len(FLOWS)],
+                stype,
+                sname,
+                None,
+                '{"day":"2026-12-01","limit":100}',
+                tags,
+                1,
+                created,
+                created + 0.01,
+                created + dur,
+                1234,
+                "benchhost",
+                created + dur,
+            )
+        )
         prev = None
         for j in range(count):
             tid = uuid.uuid4().hex
             start = created + 0.01 + j * dur / count
             t_state = ("FAILED", "Failed") if stype == "FAILED" and j == count - 1 else ("COMPLETED", "Completed")
-            tasks.append((tid, fid, f"task_{j % 7}-{j}", f"bench.task_{j % 7}", t_state[0], t_state[1],
-                          "Traceback ...\nValueError: bad row" if t_state[0] == "FAILED" else None,
-                          1, start, start, start + dur / count * 0.8))
+            tasks.append(
+                (
+                    tid,
+                    fid,
+                    f"task_{j % 7}-{j}",
+                    f"bench.task_{j % 7}",
+                    t_state[0],
+                    t_state[1],
+                    "Traceback ...\nValueError: bad row" if t_state[0] == "FAILED" else None,
+                    1,
+                    start,
+                    start,
+                    start + dur / count * 0.8,
+                )
+            )
             if prev is not None:
                 edges.append((prev, tid, fid))
             prev = tid
@@ -113,6 +174,7 @@ def fill_postgres(url: str, n_flows: int, n_tasks: int) -> str:
     import psycopg
 
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+
         def sink(table: str, cols: tuple, rows: list) -> None:
             with conn.cursor().copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
                 for row in rows:
@@ -286,25 +348,48 @@ def bench_store(label: str, env: dict[str, str], store: str, big: str, args: obj
         ]
         for case, query in cases:
             walls: list[float] = []
-            st = harness.compare({"api": Timed(server, f"/api/runs?{query}", walls),
-                                  "page": Timed(server, f"/runs?{query}", walls),
-                                  "floor": floor_impl(store, query)}, repeat=repeat, warmup=2)
+            st = harness.compare(
+                {
+                    "api": Timed(server, f"/api/runs?{query}", walls),
+                    "page": Timed(server, f"/runs?{query}", walls),
+                    "floor": floor_impl(store, query),
+                },
+                repeat=repeat,
+                warmup=2,
+            )
             for kind in ("api", "page"):
                 ratio = st[kind].median / st["floor"].median
-                rows.append(Row(f"{label} runs {kind}: {case}", st[kind], st["floor"], None, PAGE_TARGET,
-                                note=f"client wall p50 {sorted(walls)[len(walls) // 2] * 1000:.1f} ms"))
+                rows.append(
+                    Row(
+                        f"{label} runs {kind}: {case}",
+                        st[kind],
+                        st["floor"],
+                        None,
+                        PAGE_TARGET,
+                        note=f"client wall p50 {sorted(walls)[len(walls) // 2] * 1000:.1f} ms",
+                    )
+                )
                 rows.append(Row(f"  {kind} / raw SQL ({case})", Stats.of([ratio]), None, None, RATIO_TARGET, unit="x"))
         walls = []
         st = harness.compare({"detail": Timed(server, f"/runs/{big}", walls)}, repeat=max(5, repeat // 2), warmup=1)
-        rows.append(Row(f"{label} run detail page, {BIG_TASKS:,} task runs", st["detail"], None, None, DETAIL_TARGET,
-                        note=f"client wall p50 {sorted(walls)[len(walls) // 2] * 1000:.0f} ms"))
+        rows.append(
+            Row(
+                f"{label} run detail page, {BIG_TASKS:,} task runs",
+                st["detail"],
+                None,
+                None,
+                DETAIL_TARGET,
+                note=f"client wall p50 {sorted(walls)[len(walls) // 2] * 1000:.0f} ms",
+            )
+        )
         walls = []
         st = harness.compare({"dash": Timed(server, "/", walls)}, repeat=max(5, repeat // 2), warmup=1)
         rows.append(Row(f"{label} dashboard page", st["dash"], None, None, None))
         latencies = log_latency(server, env, 8 if args.quick else 20)
         rows.append(Row(f"{label} log line -> SSE client (p50)", Stats.of(latencies), None, None, LOG_TARGET))
-        rows.append(Row(f"{label} server RSS after the above", Stats.of([server.rss_mib()]), None, None, RSS_TARGET,
-                        unit="MiB"))
+        rows.append(
+            Row(f"{label} server RSS after the above", Stats.of([server.rss_mib()]), None, None, RSS_TARGET, unit="MiB")
+        )
     finally:
         server.stop()
     return rows
@@ -329,8 +414,11 @@ def main() -> int:
     db_path = Path(get_database().path)
     big = fill(db_path, n_flows, n_tasks)
     extra["sqlite_fill_seconds"] = time.perf_counter() - t0
-    print(f"[bench] SQLite: {n_flows:,} flow runs / {n_tasks:,} task runs in {extra['sqlite_fill_seconds']:.1f} s "
-          f"({db_path.stat().st_size / 2**20:.0f} MiB)", file=sys.stderr)
+    print(
+        f"[bench] SQLite: {n_flows:,} flow runs / {n_tasks:,} task runs in {extra['sqlite_fill_seconds']:.1f} s "
+        f"({db_path.stat().st_size / 2**20:.0f} MiB)",
+        file=sys.stderr,
+    )
     rows = bench_store("SQLite", env, str(db_path), big, args, repeat)
     if postgres:
         from headwater.testing._postgres import PostgresUnavailable, running_postgres

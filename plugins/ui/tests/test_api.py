@@ -63,12 +63,15 @@ def test_runs_filters(client):
     assert re.search(r'value="FAILED" checked', html)
 
 
-@pytest.mark.parametrize("query, message", [
-    ("state=EXPLODED", "unknown state 'EXPLODED'"),
-    ("since=yesterday", "'yesterday' is not a time"),
-    ("limit=lots", "limit 'lots' is not a number"),
-    ("cursor=garbage", "cursor 'garbage' is not one this UI made"),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("state=EXPLODED", "unknown state 'EXPLODED'"),
+        ("since=yesterday", "'yesterday' is not a time"),
+        ("limit=lots", "limit 'lots' is not a number"),
+        ("cursor=garbage", "cursor 'garbage' is not one this UI made"),
+    ],
+)
 def test_bad_filters_are_one_clear_line(client, query, message):
     r = client.get(f"/api/runs?{query}")
     assert r.status_code == 400
@@ -180,7 +183,8 @@ def test_cancel_a_run_that_has_not_started(client):
     with db_write() as tx:  # a run recorded as Pending by a live process (this one), not started yet
         tx.execute(
             "INSERT INTO flow_runs (id, name, flow_name, state_type, state, created, pid, host, heartbeat) "
-            "VALUES ('0123abcd' || '0000000000000000000000000000', 'queued-run', 'etl', 'PENDING', 'Pending', :t, :pid, :h, :t)",
+            "VALUES ('0123abcd' || '0000000000000000000000000000', 'queued-run', 'etl', 'PENDING', 'Pending', "
+            ":t, :pid, :h, :t)",
             {"t": now, "pid": os.getpid(), "h": host_name()},
         )
     client.get("/runs")

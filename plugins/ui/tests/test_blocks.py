@@ -28,10 +28,18 @@ def test_form_fields_follow_the_schema(client):
 
 def test_create_through_the_form_then_load_from_python(client):
     csrf = _csrf(client)
-    r = client.post("/blocks/new?type=warehouse", data={
-        "csrf_token": csrf, "_name": "prod", "url": "postgresql://db:5432/x", "port": "6543",
-        "password": "s3cret-from-the-form", "extra": '{"sslkey": "key-material-xyz"}',
-    }, follow_redirects=False)
+    r = client.post(
+        "/blocks/new?type=warehouse",
+        data={
+            "csrf_token": csrf,
+            "_name": "prod",
+            "url": "postgresql://db:5432/x",
+            "port": "6543",
+            "password": "s3cret-from-the-form",
+            "extra": '{"sslkey": "key-material-xyz"}',
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/blocks/warehouse/prod"
     block = uiflows.Warehouse.load("prod")
     assert block.url == "postgresql://db:5432/x" and block.port == 6543
@@ -49,8 +57,11 @@ def test_edit_keeps_a_blank_secret_and_replaces_a_typed_one(client):
     form = client.get("/blocks/warehouse/wh/edit").text
     assert "first-password" not in form and 'placeholder="stored: leave blank to keep it"' in form
     assert 'value="db://one"' in form
-    r = client.post("/blocks/warehouse/wh/edit", data={"csrf_token": csrf, "url": "db://two", "port": "1", "password": ""},
-                    follow_redirects=False)
+    r = client.post(
+        "/blocks/warehouse/wh/edit",
+        data={"csrf_token": csrf, "url": "db://two", "port": "1", "password": ""},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     block = uiflows.Warehouse.load("wh")
     assert (block.url, block.port, block.password.get_secret_value()) == ("db://two", 1, "first-password")
@@ -60,15 +71,24 @@ def test_edit_keeps_a_blank_secret_and_replaces_a_typed_one(client):
 
 def test_invalid_input_is_shown_on_the_form_without_the_secret(client):
     csrf = _csrf(client)
-    r = client.post("/blocks/new?type=warehouse", data={
-        "csrf_token": csrf, "_name": "bad", "url": "db://x", "port": "many", "password": "never-echo-this",
-    })
+    r = client.post(
+        "/blocks/new?type=warehouse",
+        data={
+            "csrf_token": csrf,
+            "_name": "bad",
+            "url": "db://x",
+            "port": "many",
+            "password": "never-echo-this",
+        },
+    )
     assert r.status_code == 400
     assert "port: &#39;many&#39; is not a whole number" in r.text and "never-echo-this" not in r.text
     assert 'value="db://x"' in r.text  # what was typed is kept, except the secret
     r = client.post("/blocks/new?type=warehouse", data={"csrf_token": csrf, "_name": "bad", "url": "db://x"})
     assert r.status_code == 400 and "password" in r.text
-    r = client.post("/blocks/new?type=warehouse", data={"csrf_token": csrf, "_name": "a b", "url": "x", "password": "p" * 8})
+    r = client.post(
+        "/blocks/new?type=warehouse", data={"csrf_token": csrf, "_name": "a b", "url": "x", "password": "p" * 8}
+    )
     assert r.status_code == 400 and "a b" in r.text and "p" * 8 not in r.text
     assert client.get("/api/blocks").json()["blocks"] == []  # nothing half-written
 
@@ -96,12 +116,24 @@ def test_blocks_list_by_type_and_unknown_block(client):
 def test_a_field_holding_a_block_is_a_choice_of_saved_blocks(client):
     uiflows.Warehouse(url="db://w", password="nested-secret-1").save("wh")
     html = client.get("/blocks/new?type=nightly").text
-    assert re.search(r'<select name="target"><option value="">\(none\)</option>\s*<option\s*>warehouse/wh</option>', html)
-    assert re.search(r'<select name="mode">.*<option selected>append</option>\s*<option\s*>replace</option>', html, re.S)
+    assert re.search(
+        r'<select name="target"><option value="">\(none\)</option>\s*<option\s*>warehouse/wh</option>', html
+    )
+    assert re.search(
+        r'<select name="mode">.*<option selected>append</option>\s*<option\s*>replace</option>', html, re.S
+    )
     csrf = _csrf(client)
-    r = client.post("/blocks/new?type=nightly", data={"csrf_token": csrf, "_name": "job", "target": "warehouse/wh",
-                                                        "tables": '["orders", "users"]', "mode": "replace"},
-                    follow_redirects=False)
+    r = client.post(
+        "/blocks/new?type=nightly",
+        data={
+            "csrf_token": csrf,
+            "_name": "job",
+            "target": "warehouse/wh",
+            "tables": '["orders", "users"]',
+            "mode": "replace",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text[-400:]
     job = uiflows.Nightly.load("job")
     assert job.target.password.get_secret_value() == "nested-secret-1" and job.tables == ["orders", "users"]

@@ -15,7 +15,9 @@ from ui_support import TESTS, screenshot, subprocess_env, wait_until
 
 
 def _python(code: str) -> str:
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env(), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env(), timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -34,8 +36,13 @@ except ValueError:
 
 def _start_gated(tmp_path, *more: str):
     gate = tmp_path / "gate"
-    proc = subprocess.Popen([sys.executable, str(TESTS / "uiflows.py"), "gated", str(gate), *more], env=subprocess_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(TESTS / "uiflows.py"), "gated", str(gate), *more],
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     return proc, gate
 
 
@@ -43,6 +50,7 @@ def _running_run(base: str) -> dict:
     def find():
         runs = httpx.get(f"{base}/api/runs?flow=gated&state=RUNNING").json()["runs"]
         return runs[0] if runs else None
+
     return wait_until(find, what="the gated flow run to be recorded as running")
 
 
@@ -115,7 +123,9 @@ def test_cancel_button_of_a_running_run(server, page, tmp_path):
         page.locator("#cancel-form button").click()
         page.wait_for_selector("#error-message")
         message = page.locator("#error-message").inner_text()
-        assert "is running in process" in message and ("needs Headwater's orchestration" in message or "outside any worker" in message)
+        assert "is running in process" in message and (
+            "needs Headwater's orchestration" in message or "outside any worker" in message
+        )
         screenshot(page, "cancel-running")
     finally:
         gate.touch()
@@ -133,7 +143,10 @@ def test_create_a_block_through_the_form_and_load_it_from_python(server, page):
     page.wait_for_url("**/blocks/secret/api-key")
     assert "typed-in-the-browser-42" not in page.content()
     screenshot(page, "block")
-    assert _python("from headwater import Secret; print(Secret.load('api-key').get())").strip() == "typed-in-the-browser-42"
+    assert (
+        _python("from headwater import Secret; print(Secret.load('api-key').get())").strip()
+        == "typed-in-the-browser-42"
+    )
     # editing with the secret left blank keeps it
     page.locator("#edit-block").click()
     assert page.locator("input[name=value]").input_value() == ""
@@ -145,7 +158,9 @@ def test_create_a_block_through_the_form_and_load_it_from_python(server, page):
     page.locator("input[name=is_json]").uncheck()
     page.locator("#save-block").click()
     page.wait_for_url("**/blocks/secret/api-key")
-    out = _python("from headwater import Secret; s = Secret.load('api-key'); print(s.value.get_secret_value(), s.is_json)")
+    out = _python(
+        "from headwater import Secret; s = Secret.load('api-key'); print(s.value.get_secret_value(), s.is_json)"
+    )
     assert out.split() == ["typed-in-the-browser-42", "False"]
     _python('import uiflows; uiflows.Warehouse(url="postgresql://db:5432/sales", password="p" * 12).save("sales")')
     page.goto(server.url + "/blocks/warehouse/sales/edit")

@@ -38,9 +38,16 @@ def forms(secret: str) -> set[str]:
     """The ways a secret could appear in a page or a JSON document."""
     raw = secret.encode()
     out = {
-        secret, quote(secret), quote(secret, safe=""), quote_plus(secret), html.escape(secret), html.escape(secret, quote=False),
-        json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
-        base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode(),
+        secret,
+        quote(secret),
+        quote(secret, safe=""),
+        quote_plus(secret),
+        html.escape(secret),
+        html.escape(secret, quote=False),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        base64.b64encode(raw).decode(),
+        base64.urlsafe_b64encode(raw).decode(),
         base64.b64encode(raw).decode().rstrip("="),
     }
     return {f for f in out if len(f) >= 6}
@@ -59,11 +66,27 @@ def _pages(base: str) -> dict[str, str]:
     with httpx.Client(base_url=base, timeout=30) as c:
         runs = c.get("/api/runs").json()["runs"]
         assert {r["flow_name"] for r in runs} == {"leaky", "connect"}
-        paths = ["/", "/runs", "/runs?tag=secret", "/api/runs", "/api/dashboard", "/api/flows", "/blocks", "/blocks/new",
-                 "/api/blocks", "/api/block-types", "/blocks/new?type=warehouse", "/blocks/new?type=secret"]
+        paths = [
+            "/",
+            "/runs",
+            "/runs?tag=secret",
+            "/api/runs",
+            "/api/dashboard",
+            "/api/flows",
+            "/blocks",
+            "/blocks/new",
+            "/api/blocks",
+            "/api/block-types",
+            "/blocks/new?type=warehouse",
+            "/blocks/new?type=secret",
+        ]
         for r in runs:
-            paths += [f"/runs/{r['id']}", f"/api/runs/{r['id']}", f"/api/runs/{r['id']}/logs",
-                      f"/api/runs/{r['id']}/logs/stream"]
+            paths += [
+                f"/runs/{r['id']}",
+                f"/api/runs/{r['id']}",
+                f"/api/runs/{r['id']}/logs",
+                f"/api/runs/{r['id']}/logs/stream",
+            ]
         for ref in ("warehouse/wh", "secret/token"):
             paths += [f"/blocks/{ref}", f"/blocks/{ref}/edit", f"/api/blocks/{ref}"]
         out = {}
@@ -75,7 +98,9 @@ def _pages(base: str) -> dict[str, str]:
 
 
 def test_no_secret_in_any_page_or_json_answer():
-    proc = subprocess.run([sys.executable, "-c", SETUP], capture_output=True, text=True, env=subprocess_env(), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", SETUP], capture_output=True, text=True, env=subprocess_env(), timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     server = Server()
     try:

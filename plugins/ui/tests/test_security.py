@@ -17,8 +17,9 @@ TOKEN = "t0ken-for-the-ui-tests-0123456789"
 
 
 def _headwater(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(HEADWATER_BIN), *args], capture_output=True, text=True, timeout=60,
-                          env={**subprocess_env(), **(env or {})})
+    return subprocess.run(
+        [str(HEADWATER_BIN), *args], capture_output=True, text=True, timeout=60, env={**subprocess_env(), **(env or {})}
+    )
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "example.org"])
@@ -51,7 +52,10 @@ def test_a_server_with_a_token_answers_401_without_it():
             r = httpx.get(server.url + path)
             assert r.status_code == 401, path
             assert TOKEN not in r.text
-        assert httpx.get(server.url + "/api/runs", headers={"Authorization": "Bearer wrong-token-wrong-token"}).status_code == 401
+        assert (
+            httpx.get(server.url + "/api/runs", headers={"Authorization": "Bearer wrong-token-wrong-token"}).status_code
+            == 401
+        )
         ok = httpx.get(server.url + "/api/runs", headers={"Authorization": f"Bearer {TOKEN}"})
         assert ok.status_code == 200 and ok.json() == {"runs": [], "next_cursor": None}
         # a browser opens /?token=... once: the token moves into a cookie and out of the address
@@ -98,8 +102,18 @@ def test_every_page_has_a_strict_csp_and_no_inline_script(client):
     flush()
     run_id = uiflows.etl.last_flow_run.id
     uiflows.Warehouse(url="db://x", password="p4ssword-long").save("wh")
-    for path in ("/", "/runs", f"/runs/{run_id}", "/blocks", "/blocks/new", "/blocks/new?type=warehouse",
-                 "/blocks/warehouse/wh", "/blocks/warehouse/wh/edit", "/api/runs", "/runs/nope"):
+    for path in (
+        "/",
+        "/runs",
+        f"/runs/{run_id}",
+        "/blocks",
+        "/blocks/new",
+        "/blocks/new?type=warehouse",
+        "/blocks/warehouse/wh",
+        "/blocks/warehouse/wh/edit",
+        "/api/runs",
+        "/runs/nope",
+    ):
         r = client.get(path)
         csp = r.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "default-src 'none'" in csp

@@ -34,8 +34,11 @@ class Server:
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
-            [str(HEADWATER_BIN), "ui", "--port", "0", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env={**subprocess_env(), **(env or {})},
+            [str(HEADWATER_BIN), "ui", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**subprocess_env(), **(env or {})},
         )
         assert self.proc.stderr is not None
         line = self.proc.stderr.readline()

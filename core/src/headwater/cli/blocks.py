@@ -101,6 +101,8 @@ FIRST_PARTY_TYPES = {
     **dict.fromkeys(["dbt-cli-duckdb-target-configs", "dbt-cli-global-configs", "dbt-cli-postgres-target-configs",
                      "dbt-cli-profile", "dbt-cli-target-configs", "dbt-core-operation"], "headwater-dbt"),
     "dask-cluster": "headwater-dask",
+    **dict.fromkeys(["custom-webhook", "discord-webhook", "email-server-credentials", "microsoft-teams-webhook",
+                     "slack-webhook"], "headwater-notify"),
 }
 
 
@@ -133,11 +135,13 @@ def _resolve_type(slug: str) -> type:
         if dist is not None:  # the same message as loading a saved block of that type
             from types import SimpleNamespace
 
-            from headwater.blocks.store import resolve_block_class
+            from headwater.blocks.persistence import resolve_block_class
 
             resolve_block_class(slug, row=SimpleNamespace(dist=dist, module=None))
         known = ", ".join(sorted(block_type_registry())) or "none"
-        raise UnknownBlockTypeError(f"unknown block type {slug!r}: known types are {known} (plugins add more: headwater plugin ls)")
+        raise UnknownBlockTypeError(
+            f"unknown block type {slug!r}: known types are {known} (plugins add more: headwater plugin ls)"
+        )
     return info.cls
 
 
@@ -221,7 +225,8 @@ def create(slug: str, name: str, assignments: tuple[str, ...], secret_env: tuple
             )
     on_command_line = {item.partition("=")[0].strip() for item in assignments}
     for field in sorted(on_command_line & set(every_secret)):
-        click.echo(f"warning: {field} was given on the command line, where shell history can see it; prefer --secret-env", err=True)
+        click.echo(f"warning: {field} was given on the command line, where shell history can see it; prefer "
+                   "--secret-env", err=True)
     nested = []  # nested secrets are set like --set a.b=..., without ever being on the command line
     for field in [f for f in every_secret if "." in f and f not in on_command_line]:
         value = _read_secret(field, sources, secret_stdin, False)

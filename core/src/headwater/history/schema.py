@@ -1,5 +1,7 @@
 """Store migrations for run history (versions 2 and up; version 1 is the block store).
 
+Registered with the store when this module is imported, which ``headwater.history`` does.
+
 Rows are kept small (well under 1 KB per task run): a task run is one row whose state
 transitions are a compact JSON list; task inputs are recorded as lineage edges, not values.
 """
@@ -8,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from headwater.store.migrations import Migration
+from headwater.store.migrations import Migration, register_migrations
 
 if TYPE_CHECKING:
     from headwater.store._db import Tx
@@ -88,13 +90,12 @@ HISTORY_V2 = Migration(
     _logs_table,
 )
 
-# Wave-2 branches number their migrations apart (3: storage objects, 10: orchestration,
-# 12: events); this one, added with headwater-ui, takes 14. It only changes indexes: a list of
+# Added with headwater-ui (10 is orchestration's, 12 events'). It only changes indexes: a list of
 # one state's or one flow's runs, newest first, reads them in order instead of sorting every
 # match (100,000 runs: 18 ms -> 0.04 ms for state=FAILED, 49 ms -> 0 for a rare flow), and
 # subflows are found without a scan. (state_type, created) also serves what the old state index did.
-HISTORY_V14 = Migration(
-    14,
+HISTORY_V13 = Migration(
+    13,
     "run history: indexes for runs by state, by flow and by parent, newest first",
     (
         "CREATE INDEX IF NOT EXISTS ix_flow_runs_parent ON flow_runs (parent_flow_run_id)",
@@ -104,4 +105,6 @@ HISTORY_V14 = Migration(
     ),
 )
 
-MIGRATIONS: list[Migration] = [HISTORY_V2, HISTORY_V14]
+MIGRATIONS: list[Migration] = [HISTORY_V2, HISTORY_V13]
+
+register_migrations(*MIGRATIONS)

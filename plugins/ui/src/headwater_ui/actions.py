@@ -55,9 +55,10 @@ def cancel_flow_run(run_id: str) -> dict[str, Any]:
         raise CancelError(
             f"flow run {run['name']!r} is running in process {run['pid']} on {run['host']}, outside any worker: "
             f"only runs of a deployment can be cancelled while they run (stop that process to end it)"
-            if orchestrated is not None else
-            f"flow run {run['name']!r} is running in process {run['pid']} on {run['host']}: stopping a running run "
-            f"needs Headwater's orchestration (`headwater runs cancel`), which this installation does not have"
+            if orchestrated is not None
+            else f"flow run {run['name']!r} is running in process {run['pid']} on {run['host']}: stopping a "
+            f"running run needs Headwater's orchestration (`headwater runs cancel`), which this installation "
+            f"does not have"
         )
     with db_write() as tx:
         tx.execute(

@@ -31,12 +31,12 @@ _FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 
 ENDPOINTS = {
     "GET /api/runs": "flow runs, newest first; filters: state (repeat or comma list), flow, tag (repeat), since, until "
-                     "(24h, 7d, ISO date or Unix time), q (name or id), limit (<= 500), cursor (next_cursor of the previous page)",
-    "GET /api/runs/{id}": "a flow run (id or unique prefix) with parameters (secrets masked), state transitions, task runs "
-                          "(upstream ids, tries, durations, error) and subflow runs",
+    "(24h, 7d, ISO date or Unix time), q (name or id), limit (<= 500), cursor (next_cursor of the previous page)",
+    "GET /api/runs/{id}": "a flow run (id or unique prefix) with parameters (secrets masked), state transitions, "
+    "task runs (upstream ids, tries, durations, error) and subflow runs",
     "GET /api/runs/{id}/logs": "log lines of a run; after=ID for lines after that id",
     "GET /api/runs/{id}/logs/stream": "server-sent events: 'log' (one line as JSON, id = line id), 'state' (the run's "
-                                      "state when it changes), 'end' (the run finished and every line was sent)",
+    "state when it changes), 'end' (the run finished and every line was sent)",
     "POST /api/runs/{id}/cancel": "cancel a run (header X-CSRF-Token)",
     "GET /api/dashboard": "runs per state (24 h, 7 days, per day), failure rate per flow, slowest tasks, late runs",
     "GET /api/flows": "flow names in the history",
@@ -153,17 +153,37 @@ def block_types(request: Request) -> Response:
     out = []
     for slug, info in blockforms.block_types().items():
         fields = blockforms.form_fields(info.cls)
-        out.append({
-            "slug": slug, "provided_by": info.dist, "description": info.cls.get_description(),
-            "fields": [{"name": f.name, "kind": f.kind, "required": f.required, "secret": f.kind.startswith("secret"),
-                        "description": f.description, "choices": f.choices} for f in fields],
-        })
+        out.append(
+            {
+                "slug": slug,
+                "provided_by": info.dist,
+                "description": info.cls.get_description(),
+                "fields": [
+                    {
+                        "name": f.name,
+                        "kind": f.kind,
+                        "required": f.required,
+                        "secret": f.kind.startswith("secret"),
+                        "description": f.description,
+                        "choices": f.choices,
+                    }
+                    for f in fields
+                ],
+            }
+        )
     return _json({"block_types": out})
 
 
 def _doc(d: Any, with_fields: bool) -> dict[str, Any]:
-    out = {"ref": d.ref, "slug": d.slug, "name": d.name, "provided_by": d.dist or d.module,
-           "secret_fields": d.secret_fields, "created": d.created, "updated": d.updated}
+    out = {
+        "ref": d.ref,
+        "slug": d.slug,
+        "name": d.name,
+        "provided_by": d.dist or d.module,
+        "secret_fields": d.secret_fields,
+        "created": d.created,
+        "updated": d.updated,
+    }
     if with_fields:
         out["fields"] = blockforms.shown_fields(d.data)
     return out

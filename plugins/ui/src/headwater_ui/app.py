@@ -64,4 +64,3 @@ def create_app(auth_token: str | None = None, allowed_hosts: set[str] | None = N
 
     app = Starlette(routes=routes, exception_handlers={HeadwaterError: handle_headwater, 404: _error, 405: _error})
     return SecurityMiddleware(app, auth_token, allowed_hosts)
-

@@ -48,7 +48,7 @@ def block_type(slug: str) -> type:
     info = block_types().get(slug)
     if info is not None:
         return info.cls
-    from headwater.blocks.store import resolve_block_class
+    from headwater.blocks.persistence import resolve_block_class
     from headwater.store.documents import list_documents
 
     saved = list_documents(slug)
@@ -71,7 +71,9 @@ def _resolved(schema: dict[str, Any], prop: dict[str, Any]) -> dict[str, Any]:
     return prop
 
 
-def form_fields(cls: Any, current: dict[str, Any] | None = None, stored_secrets: list[str] | None = None) -> list[FormField]:
+def form_fields(
+    cls: Any, current: dict[str, Any] | None = None, stored_secrets: list[str] | None = None
+) -> list[FormField]:
     """The form's inputs for ``cls``, from its JSON schema; ``current`` holds the stored document's
     fields as :func:`headwater.blocks.codec.display` shows them (secrets already masked there)."""
     from headwater.store.documents import list_documents
@@ -82,8 +84,13 @@ def form_fields(cls: Any, current: dict[str, Any] | None = None, stored_secrets:
     out = []
     for name, info in cls.model_fields.items():
         prop = _resolved(schema, props.get(name, {}))
-        f = FormField(name=name, title=prop.get("title") or name, kind="text", required=name in required,
-                      description=info.description or prop.get("description", ""))
+        f = FormField(
+            name=name,
+            title=prop.get("title") or name,
+            kind="text",
+            required=name in required,
+            description=info.description or prop.get("description", ""),
+        )
         value = (current or {}).get(name, prop.get("default"))
         if is_secret_annotation(info.annotation):
             f.kind = "secret-json" if prop.get("type") == "object" else "secret"
@@ -105,7 +112,11 @@ def form_fields(cls: Any, current: dict[str, Any] | None = None, stored_secrets:
         elif prop.get("type") in ("object", "array") or "anyOf" in prop or "allOf" in prop:
             f.kind = "json"
         if f.kind != "block" and value is not None:
-            f.value = json.dumps(value, indent=1) if f.kind == "json" else (str(value).lower() if f.kind == "bool" else str(value))
+            f.value = (
+                json.dumps(value, indent=1)
+                if f.kind == "json"
+                else (str(value).lower() if f.kind == "bool" else str(value))
+            )
         out.append(f)
     return out
 
@@ -119,7 +130,9 @@ def _value(f: FormField, raw: str) -> Any:
         try:
             return json.loads(raw)
         except ValueError as exc:
-            what = f"{f.name}: not valid JSON" + ("" if f.kind == "secret-json" else f" ({exc.msg} at character {exc.pos})")
+            what = f"{f.name}: not valid JSON" + (
+                "" if f.kind == "secret-json" else f" ({exc.msg} at character {exc.pos})"
+            )
             raise BlockValidationError(what) from None
     if f.kind == "integer":
         try:

@@ -45,10 +45,17 @@ def check_bind(host: str, token: str | None) -> None:
 
 
 @click.command("ui")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (other than loopback needs a token).")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (other than loopback needs a token)."
+)
 @click.option("--port", default=4200, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
-@click.option("--auth-token", envvar="HEADWATER_UI_TOKEN", default=None, show_envvar=True,
-              help="Token every request must carry (Authorization: Bearer TOKEN, or open /?token=TOKEN once).")
+@click.option(
+    "--auth-token",
+    envvar="HEADWATER_UI_TOKEN",
+    default=None,
+    show_envvar=True,
+    help="Token every request must carry (Authorization: Bearer TOKEN, or open /?token=TOKEN once).",
+)
 def ui(host: str, port: int, auth_token: str | None) -> None:
     """Serve the web UI: runs, logs, lineage, dashboard and blocks."""
     import socket
@@ -61,7 +68,9 @@ def ui(host: str, port: int, auth_token: str | None) -> None:
         sock.bind((host.strip("[]"), port))
     except OSError as exc:
         sock.close()
-        raise UIConfigError(f"cannot listen on {host}:{port} ({exc.strerror or exc}): pick another --port or --host") from None
+        raise UIConfigError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}): pick another --port or --host"
+        ) from None
     sock.listen(128)
     sock.set_inheritable(True)
     port = sock.getsockname()[1]

@@ -46,10 +46,20 @@ def runs(request: Request) -> Response:
     page = queries.runs_page(f)
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
     next_url = f"/runs?{urlencode([*params, ('cursor', page['next_cursor'])])}" if page["next_cursor"] else None
-    return render(request, "runs.html", page=page, f=f, states=list(queries.STATE_TYPES), flows=queries.flow_names(),
-                  next_url=next_url, first_url=f"/runs?{urlencode(params)}" if f.cursor else None,
-                  since_raw=request.query_params.get("since", ""), until_raw=request.query_params.get("until", ""),
-                  api_query=urlencode(params), nav="runs")
+    return render(
+        request,
+        "runs.html",
+        page=page,
+        f=f,
+        states=list(queries.STATE_TYPES),
+        flows=queries.flow_names(),
+        next_url=next_url,
+        first_url=f"/runs?{urlencode(params)}" if f.cursor else None,
+        since_raw=request.query_params.get("since", ""),
+        until_raw=request.query_params.get("until", ""),
+        api_query=urlencode(params),
+        nav="runs",
+    )
 
 
 def run(request: Request) -> Response:
@@ -58,10 +68,20 @@ def run(request: Request) -> Response:
     tasks = view["tasks"]
     logs, earlier = queries.logs_tail(detail["id"], MAX_LOG_LINES)
     return render(
-        request, "run.html", run=detail, tasks=tasks, task_count=view["count"], failed=view["errors"],
-        timeline=timeline_svg(tasks), lineage=lineage_svg(tasks, view["graph"]), logs=logs,
-        last_log=logs[-1]["id"] if logs else 0, timeline_rows=min(view["count"], MAX_TIMELINE_ROWS),
-        max_task_rows=MAX_TASK_ROWS, earlier_logs=earlier, nav="runs",
+        request,
+        "run.html",
+        run=detail,
+        tasks=tasks,
+        task_count=view["count"],
+        failed=view["errors"],
+        timeline=timeline_svg(tasks),
+        lineage=lineage_svg(tasks, view["graph"]),
+        logs=logs,
+        last_log=logs[-1]["id"] if logs else 0,
+        timeline_rows=min(view["count"], MAX_TIMELINE_ROWS),
+        max_task_rows=MAX_TASK_ROWS,
+        earlier_logs=earlier,
+        nav="runs",
         unfinished=detail["state_type"] in ("RUNNING", "PENDING", "SCHEDULED"),
     )
 
@@ -75,8 +95,14 @@ async def cancel(request: Request) -> Response:
         await run_in_threadpool(cancel_flow_run, run_id)
     except HeadwaterError as exc:
         detail = await run_in_threadpool(queries.run_detail, run_id)
-        return render(request, "error.html", status=409, message=redact(str(exc)), back=f"/runs/{detail['id']}",
-                      title="Cannot cancel this run")
+        return render(
+            request,
+            "error.html",
+            status=409,
+            message=redact(str(exc)),
+            back=f"/runs/{detail['id']}",
+            title="Cannot cancel this run",
+        )
     return redirect(f"/runs/{quote(run_id)}")
 
 
@@ -106,7 +132,9 @@ async def block_new(request: Request) -> Response:
             return render(request, "block_types.html", types=blockforms.block_types(), nav="blocks")
         cls = await run_in_threadpool(blockforms.block_type, slug)
         fields = await run_in_threadpool(blockforms.form_fields, cls)
-        return render(request, "block_form.html", slug=slug, cls=cls, fields=fields, name="", editing=False, nav="blocks")
+        return render(
+            request, "block_form.html", slug=slug, cls=cls, fields=fields, name="", editing=False, nav="blocks"
+        )
     return await _submit(request, slug, editing=False)
 
 
@@ -117,8 +145,12 @@ async def block_edit(request: Request) -> Response:
     if request.method == "GET":
         doc = await run_in_threadpool(read_document, f"{slug}/{name}")
         cls = await run_in_threadpool(blockforms.block_type, slug)
-        fields = await run_in_threadpool(blockforms.form_fields, cls, blockforms.shown_fields(doc.data), doc.secret_fields)
-        return render(request, "block_form.html", slug=slug, cls=cls, fields=fields, name=name, editing=True, nav="blocks")
+        fields = await run_in_threadpool(
+            blockforms.form_fields, cls, blockforms.shown_fields(doc.data), doc.secret_fields
+        )
+        return render(
+            request, "block_form.html", slug=slug, cls=cls, fields=fields, name=name, editing=True, nav="blocks"
+        )
     return await _submit(request, slug, editing=True, name=name)
 
 
@@ -140,6 +172,16 @@ async def _submit(request: Request, slug: str, editing: bool, name: str | None =
         for f in fields:  # keep what was typed, except secrets (never sent back)
             if f.kind not in ("secret", "secret-json") and f.name in form:
                 f.value = "true" if f.kind == "bool" else form[f.name]
-        return render(request, "block_form.html", status=400, slug=slug, cls=cls, fields=fields, name=name or "",
-                      editing=editing, error=redact(str(exc)), nav="blocks")
+        return render(
+            request,
+            "block_form.html",
+            status=400,
+            slug=slug,
+            cls=cls,
+            fields=fields,
+            name=name or "",
+            editing=editing,
+            error=redact(str(exc)),
+            nav="blocks",
+        )
     return redirect(f"/blocks/{ref}")

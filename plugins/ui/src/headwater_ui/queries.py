@@ -33,7 +33,17 @@ __all__ = [
 STATE_TYPES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED", "RUNNING", "PENDING", "SCHEDULED")
 _SETTLE_EVERY = 5.0
 _last_settle = 0.0
-_SECRET_WORDS = ("password", "secret", "token", "passwd", "credential", "private_key", "api_key", "apikey", "access_key")
+_SECRET_WORDS = (
+    "password",
+    "secret",
+    "token",
+    "passwd",
+    "credential",
+    "private_key",
+    "api_key",
+    "apikey",
+    "access_key",
+)
 
 
 class BadFilterError(HeadwaterError, ValueError):
@@ -93,9 +103,14 @@ class RunFilter:
         except ValueError:
             raise BadFilterError(f"limit {params.get('limit')!r} is not a number") from None
         return cls(
-            states=states, flow=(params.get("flow") or "").strip() or None, tags=tags,
-            since=parse_when(params.get("since")), until=parse_when(params.get("until")),
-            q=(params.get("q") or "").strip() or None, limit=limit, cursor=params.get("cursor") or None,
+            states=states,
+            flow=(params.get("flow") or "").strip() or None,
+            tags=tags,
+            since=parse_when(params.get("since")),
+            until=parse_when(params.get("until")),
+            q=(params.get("q") or "").strip() or None,
+            limit=limit,
+            cursor=params.get("cursor") or None,
         )
 
 
@@ -204,8 +219,10 @@ def mask_parameters(value: Any) -> Any:
     """Parameters with the values of secret-looking keys masked (the history masks secret types;
     this also covers a plain ``str`` parameter called ``password``)."""
     if isinstance(value, dict):
-        return {k: ("**********" if _looks_secret(str(k)) and v not in (None, "") else mask_parameters(v))
-                for k, v in value.items()}
+        return {
+            k: ("**********" if _looks_secret(str(k)) and v not in (None, "") else mask_parameters(v))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [mask_parameters(v) for v in value]
     return value
@@ -251,40 +268,50 @@ def task_view(flow_run_id: str, shown: int = 300, errors: int = 50, whole_graph:
         span = (min(firsts), max(r.last for r in per_task if r.first is not None)) if firsts else None
         rows = tx.execute(
             "SELECT id, name, task_key, state_type, state, run_count, started, ended, ended - started AS duration "
-            "FROM task_runs WHERE flow_run_id = :id ORDER BY created LIMIT :n", {"id": flow_run_id, "n": shown},
+            "FROM task_runs WHERE flow_run_id = :id ORDER BY created LIMIT :n",
+            {"id": flow_run_id, "n": shown},
         )
         failed = tx.execute(
             "SELECT id, name, state_type, state, run_count, message FROM task_runs WHERE flow_run_id = :id "
-            "AND state_type IN ('FAILED', 'CRASHED') ORDER BY created LIMIT :n", {"id": flow_run_id, "n": errors},
+            "AND state_type IN ('FAILED', 'CRASHED') ORDER BY created LIMIT :n",
+            {"id": flow_run_id, "n": errors},
         )
         upstream: dict[str, list[str]] = {}
         if count <= max(shown, whole_graph):
-            edges = tx.execute("SELECT upstream_id, downstream_id FROM run_edges WHERE flow_run_id = :id", {"id": flow_run_id})
+            edges = tx.execute(
+                "SELECT upstream_id, downstream_id FROM run_edges WHERE flow_run_id = :id", {"id": flow_run_id}
+            )
         else:
             marks = ", ".join(f":i{i}" for i in range(len(rows)))
-            edges = tx.execute(
-                f"SELECT upstream_id, downstream_id FROM run_edges WHERE downstream_id IN ({marks})",
-                {f"i{i}": r["id"] for i, r in enumerate(rows)},
-            ) if rows else []
+            edges = (
+                tx.execute(
+                    f"SELECT upstream_id, downstream_id FROM run_edges WHERE downstream_id IN ({marks})",
+                    {f"i{i}": r["id"] for i, r in enumerate(rows)},
+                )
+                if rows
+                else []
+            )
         for e in edges:
             upstream.setdefault(e.downstream_id, []).append(e.upstream_id)
         graph = None
         if count > whole_graph:
-            nodes = {r.task_key: {"count": int(r.n), "state_type": _RANK[min(int(r.worst), len(_RANK) - 1)]}
-                     for r in per_task}
+            nodes = {
+                r.task_key: {"count": int(r.n), "state_type": _RANK[min(int(r.worst), len(_RANK) - 1)]}
+                for r in per_task
+            }
             links = {
                 (r.up, r.down)
                 for r in tx.execute(
                     "SELECT DISTINCT u.task_key AS up, d.task_key AS down FROM run_edges e "
                     "JOIN task_runs u ON u.id = e.upstream_id JOIN task_runs d ON d.id = e.downstream_id "
-                    "WHERE e.flow_run_id = :id AND u.task_key <> d.task_key", {"id": flow_run_id},
+                    "WHERE e.flow_run_id = :id AND u.task_key <> d.task_key",
+                    {"id": flow_run_id},
                 )
             }
             graph = (nodes, links)
     for r in rows:
         r["upstream"] = upstream.get(r["id"], [])
-    return {"count": count, "tasks": rows, "span": span, "graph": graph,
-            "errors": [dict(r) for r in failed]}
+    return {"count": count, "tasks": rows, "span": span, "graph": graph, "errors": [dict(r) for r in failed]}
 
 
 def run_summary(run_id: str) -> dict[str, Any]:
@@ -296,7 +323,8 @@ def run_summary(run_id: str) -> dict[str, Any]:
     with db_read() as tx:
         subflows = tx.execute(
             "SELECT id, name, flow_name, state, state_type, started, ended FROM flow_runs "
-            "WHERE parent_flow_run_id = :id ORDER BY created", {"id": run["id"]},
+            "WHERE parent_flow_run_id = :id ORDER BY created",
+            {"id": run["id"]},
         )
     run["subflow_runs"] = [dict(r) for r in subflows]
     return run
@@ -318,7 +346,8 @@ def logs_tail(flow_run_id: str, limit: int = 2000) -> tuple[list[dict[str, Any]]
     with db_read() as tx:
         rows = tx.execute(
             "SELECT id, task_run_id, ts, level, logger, message FROM run_logs WHERE flow_run_id = :f "
-            "ORDER BY id DESC LIMIT :n", {"f": flow_run_id, "n": int(limit) + 1},
+            "ORDER BY id DESC LIMIT :n",
+            {"f": flow_run_id, "n": int(limit) + 1},
         )
     more = len(rows) > limit
     return [dict(r) for r in reversed(rows[:limit])], more
@@ -339,7 +368,8 @@ def dashboard(now: float | None = None) -> dict[str, Any]:
             out[key] = {r.state_type: r.n for r in rows}
         per_day = tx.execute(
             "SELECT d, state_type, COUNT(*) AS n FROM (SELECT CAST(FLOOR((created - :w) / 86400) AS INTEGER) AS d, "
-            "state_type FROM flow_runs WHERE created >= :w) AS recent GROUP BY d, state_type", {"w": week},
+            "state_type FROM flow_runs WHERE created >= :w) AS recent GROUP BY d, state_type",
+            {"w": week},
         )
         days: list[dict[str, int]] = [{} for _ in range(7)]
         for r in per_day:
@@ -349,11 +379,16 @@ def dashboard(now: float | None = None) -> dict[str, Any]:
         flows = tx.execute(
             "SELECT flow_name, COUNT(*) AS runs, "
             "SUM(CASE WHEN state_type IN ('FAILED', 'CRASHED') THEN 1 ELSE 0 END) AS failed "
-            "FROM flow_runs WHERE created >= :w GROUP BY flow_name ORDER BY flow_name", {"w": week},
+            "FROM flow_runs WHERE created >= :w GROUP BY flow_name ORDER BY flow_name",
+            {"w": week},
         )
         out["flows"] = [
-            {"flow_name": r.flow_name, "runs": r.runs, "failed": int(r.failed or 0),
-             "failure_rate": round(int(r.failed or 0) / r.runs, 4) if r.runs else 0.0}
+            {
+                "flow_name": r.flow_name,
+                "runs": r.runs,
+                "failed": int(r.failed or 0),
+                "failure_rate": round(int(r.failed or 0) / r.runs, 4) if r.runs else 0.0,
+            }
             for r in flows
         ]
         out["flows"].sort(key=lambda f: (-f["failure_rate"], f["flow_name"]))
@@ -361,7 +396,8 @@ def dashboard(now: float | None = None) -> dict[str, Any]:
             "SELECT t.id, t.name, t.task_key, t.flow_run_id, t.state_type, t.state, t.started, t.ended, "
             "(t.ended - t.started) AS duration FROM flow_runs f JOIN task_runs t ON t.flow_run_id = f.id "
             "WHERE f.created >= :d AND t.ended IS NOT NULL AND t.started IS NOT NULL "
-            "ORDER BY (t.ended - t.started) DESC LIMIT 10", {"d": day},
+            "ORDER BY (t.ended - t.started) DESC LIMIT 10",
+            {"d": day},
         )
         out["slowest_tasks"] = [dict(r) for r in slow]
         late = tx.execute(

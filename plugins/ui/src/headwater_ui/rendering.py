@@ -17,8 +17,12 @@ from headwater_ui.colours import state_colour
 __all__ = ["HERE", "SafeJSONResponse", "error_response", "redirect", "render"]
 
 HERE = Path(__file__).parent
-_env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
-                   trim_blocks=True, lstrip_blocks=True)
+_env = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
 def _fmt_time(ts: float | None) -> str:
@@ -38,9 +42,13 @@ def _fmt_duration(seconds: float | None) -> str:
 
 
 _env.globals["colour"] = state_colour
-_env.filters.update(time=_fmt_time, duration=_fmt_duration, short=lambda s: (s or "")[:8],
-                    level=lambda n: {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}.get(n, str(n)),
-                    tojson_pretty=lambda v: json.dumps(v, indent=2, default=str))
+_env.filters.update(
+    time=_fmt_time,
+    duration=_fmt_duration,
+    short=lambda s: (s or "")[:8],
+    level=lambda n: {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}.get(n, str(n)),
+    tojson_pretty=lambda v: json.dumps(v, indent=2, default=str),
+)
 
 
 class SafeJSONResponse(JSONResponse):
@@ -52,10 +60,10 @@ class SafeJSONResponse(JSONResponse):
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> Response:
     """Render a page with the CSRF token and the current path in its context."""
-    html = _env.get_template(template).render(request=request, csrf=request.scope.get("state", {}).get("csrf", ""),
-                                              path=request.url.path, **context)
+    html = _env.get_template(template).render(
+        request=request, csrf=request.scope.get("state", {}).get("csrf", ""), path=request.url.path, **context
+    )
     return Response(redact(html), status_code=status, media_type="text/html; charset=utf-8")
-
 
 
 def error_response(request: Request, status: int, message: str) -> Response:

@@ -89,13 +89,19 @@ class SecurityMiddleware:
                 rest = urlencode([(k, v) for k, v in query.items() if k != "token"])
                 location = scope.get("path", "/") + (f"?{rest}" if rest else "")
                 cookie = f"{TOKEN_COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict"
-                await _plain(send, 303, "signed in", [(b"location", location.encode()), (b"set-cookie", cookie.encode())])
+                await _plain(
+                    send, 303, "signed in", [(b"location", location.encode()), (b"set-cookie", cookie.encode())]
+                )
                 return
             by_bearer = _same(bearer, self.token)
             if not (by_bearer or _same(cookies.get(TOKEN_COOKIE), self.token)):
-                await _plain(send, 401, "unauthorised: this Headwater UI needs its token "
-                             "(Authorization: Bearer TOKEN, or open /?token=TOKEN once in the browser)",
-                             [(b"www-authenticate", b'Bearer realm="headwater-ui"')])
+                await _plain(
+                    send,
+                    401,
+                    "unauthorised: this Headwater UI needs its token "
+                    "(Authorization: Bearer TOKEN, or open /?token=TOKEN once in the browser)",
+                    [(b"www-authenticate", b'Bearer realm="headwater-ui"')],
+                )
                 return
         csrf = cookies.get(CSRF_COOKIE)
         if not csrf or len(csrf) < 20:
@@ -123,10 +129,16 @@ class SecurityMiddleware:
 
 async def _plain(send: Any, status: int, text: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = (text + "\n").encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
-                    *_HEADERS, *(headers or [])],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                *_HEADERS,
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

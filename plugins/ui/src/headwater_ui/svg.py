@@ -31,8 +31,9 @@ def _fmt(seconds: float) -> str:
     return f"{seconds / 60:.1f} min"
 
 
-def timeline_svg(tasks: list[dict[str, Any]], now: float | None = None,
-                 span: tuple[float, float] | None = None) -> Markup:
+def timeline_svg(
+    tasks: list[dict[str, Any]], now: float | None = None, span: tuple[float, float] | None = None
+) -> Markup:
     """One bar per task run (the first :data:`MAX_TIMELINE_ROWS` by start), coloured by state;
     ``span`` is the axis (first start, last end) when ``tasks`` are only the first of many."""
     rows = [t for t in tasks if t.get("started") is not None][:MAX_TIMELINE_ROWS]
@@ -46,13 +47,17 @@ def timeline_svg(tasks: list[dict[str, Any]], now: float | None = None,
     span = max(end - start, 1e-6)
     scale = (_WIDTH - _LABEL - _RIGHT) / span
     height = _ROW * len(rows) + 24
-    out = [f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{height}" '
-           f'viewBox="0 0 {_WIDTH} {height}" role="img" aria-label="task timeline">']
+    out = [
+        f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{height}" '
+        f'viewBox="0 0 {_WIDTH} {height}" role="img" aria-label="task timeline">'
+    ]
     for i in range(5):
         x = _LABEL + (_WIDTH - _LABEL - _RIGHT) * i / 4
         out.append(f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height - 18}" stroke="#dee2e6"/>')
-        out.append(f'<text x="{x:.1f}" y="{height - 4}" font-size="11" fill="#495057" text-anchor="middle">'
-                   f'+{escape(_fmt(span * i / 4))}</text>')
+        out.append(
+            f'<text x="{x:.1f}" y="{height - 4}" font-size="11" fill="#495057" text-anchor="middle">'
+            f"+{escape(_fmt(span * i / 4))}</text>"
+        )
     for i, t in enumerate(rows):
         y = i * _ROW
         finish = t["ended"] if t["ended"] is not None else now
@@ -61,8 +66,10 @@ def timeline_svg(tasks: list[dict[str, Any]], now: float | None = None,
         name = escape(t["name"])
         tip = escape(f"{t['name']}: {t['state']}, {_fmt(finish - t['started'])}, tries {t.get('run_count') or 1}")
         out.append(f'<text x="{_LABEL - 6}" y="{y + 13}" font-size="11" fill="#212529" text-anchor="end">{name}</text>')
-        out.append(f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{_ROW - 6}" rx="2" '
-                   f'fill="{state_colour(t["state_type"])}"><title>{tip}</title></rect>')
+        out.append(
+            f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{_ROW - 6}" rx="2" '
+            f'fill="{state_colour(t["state_type"])}"><title>{tip}</title></rect>'
+        )
     out.append("</svg>")
     return Markup("".join(out))
 
@@ -73,7 +80,12 @@ def _graph(tasks: list[dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], set[
     edges: set[tuple[str, str]] = set()
     if len(tasks) <= MAX_GRAPH_NODES:
         for t in tasks:
-            nodes[t["id"]] = {"label": t["name"], "state_type": t["state_type"], "count": 1, "title": f"{t['name']}: {t['state']}"}
+            nodes[t["id"]] = {
+                "label": t["name"],
+                "state_type": t["state_type"],
+                "count": 1,
+                "title": f"{t['name']}: {t['state']}",
+            }
         for t in tasks:
             edges.update((u, t["id"]) for u in t.get("upstream") or () if u in nodes)
         return nodes, edges
@@ -143,15 +155,24 @@ def _layers(nodes: dict[str, Any], edges: set[tuple[str, str]]) -> dict[str, int
     return depth
 
 
-def lineage_svg(tasks: list[dict[str, Any]], grouped: tuple[dict[str, Any], set[tuple[str, str]]] | None = None) -> Markup:
+def lineage_svg(
+    tasks: list[dict[str, Any]], grouped: tuple[dict[str, Any], set[tuple[str, str]]] | None = None
+) -> Markup:
     """The lineage graph: tasks left to right after their upstreams, edges from upstream to downstream.
 
     ``grouped`` (one node per task key with its run count and worst state, and the edges between
     task keys) replaces ``tasks`` for runs with many task runs.
     """
     if grouped is not None:
-        nodes = {k: {"label": k.rsplit(".", 1)[-1], "count": v["count"], "state_type": v["state_type"],
-                     "title": f"{k}: {v['count']} runs"} for k, v in grouped[0].items()}
+        nodes = {
+            k: {
+                "label": k.rsplit(".", 1)[-1],
+                "count": v["count"],
+                "state_type": v["state_type"],
+                "title": f"{k}: {v['count']} runs",
+            }
+            for k, v in grouped[0].items()
+        }
         edges = {(u, d) for u, d in grouped[1] if u in nodes and d in nodes}
     elif not tasks:
         return Markup('<p class="muted">No task runs.</p>')
@@ -168,24 +189,31 @@ def lineage_svg(tasks: list[dict[str, Any]], grouped: tuple[dict[str, Any], set[
             pos[n] = (10 + c * (bw + gx), 10 + r * (bh + gy))
     width = 20 + (max(columns) + 1) * (bw + gx) - gx
     height = 20 + max(len(m) for m in columns.values()) * (bh + gy) - gy
-    out = [f'<svg class="lineage" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" role="img" aria-label="task lineage">']
+    out = [
+        f'<svg class="lineage" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="task lineage">'
+    ]
     for u, d in sorted(edges):
         (x1, y1), (x2, y2) = pos[u], pos[d]
         x1, y1, y2 = x1 + bw, y1 + bh / 2, y2 + bh / 2
         mid = (x1 + x2) / 2
         dash = ' stroke-dasharray="4 3"' if depth[u] >= depth[d] else ""  # an edge back: a loop between tasks
-        out.append(f'<path d="M{x1:.0f},{y1:.0f} C{mid:.0f},{y1:.0f} {mid:.0f},{y2:.0f} {x2:.0f},{y2:.0f}" '
-                   f'fill="none" stroke="#868e96" stroke-width="1.2"{dash}/>')
+        out.append(
+            f'<path d="M{x1:.0f},{y1:.0f} C{mid:.0f},{y1:.0f} {mid:.0f},{y2:.0f} {x2:.0f},{y2:.0f}" '
+            f'fill="none" stroke="#868e96" stroke-width="1.2"{dash}/>'
+        )
     for n, node in nodes.items():
         x, y = pos[n]
         label = node["label"] if len(node["label"]) <= 20 else node["label"][:19] + "…"
         if node["count"] > 1:
             label = f"{label} ×{node['count']}"
         colour = state_colour(node["state_type"])
-        out.append(f'<g><title>{escape(node["title"])}</title>'
-                   f'<rect x="{x:.0f}" y="{y:.0f}" width="{bw}" height="{bh}" rx="5" fill="#ffffff" stroke="{colour}" stroke-width="2"/>'
-                   f'<rect x="{x:.0f}" y="{y:.0f}" width="6" height="{bh}" rx="2" fill="{colour}"/>'
-                   f'<text x="{x + 14:.0f}" y="{y + 19:.0f}" font-size="12" fill="#212529">{escape(label)}</text></g>')
+        out.append(
+            f"<g><title>{escape(node['title'])}</title>"
+            f'<rect x="{x:.0f}" y="{y:.0f}" width="{bw}" height="{bh}" rx="5" fill="#ffffff" '
+            f'stroke="{colour}" stroke-width="2"/>'
+            f'<rect x="{x:.0f}" y="{y:.0f}" width="6" height="{bh}" rx="2" fill="{colour}"/>'
+            f'<text x="{x + 14:.0f}" y="{y + 19:.0f}" font-size="12" fill="#212529">{escape(label)}</text></g>'
+        )
     out.append("</svg>")
     return Markup("".join(out))
