@@ -202,9 +202,19 @@ class Flow:
         return state, None
 
     def _wait_futures(self, fr: FlowRun) -> None:
-        futures, fr.futures = fr.futures, []
-        for f in futures:
+        for f in fr.futures:  # kept until all are done: an interrupted wait is resumed after cancelling
             f.wait()
+        fr.futures = []
+
+    def _interrupted(self, fr: FlowRun, exc: BaseException) -> None:
+        """On Ctrl-C (or SystemExit), task runs that have not started are cancelled, not run."""
+        if isinstance(exc, Exception):
+            return
+        cancel = getattr(fr.task_runner, "cancel_pending", None)
+        if cancel is not None:
+            n = cancel(f"not started: the flow run was interrupted ({type(exc).__name__})")
+            if n:
+                _record.log(fr, logging.WARNING, f"Cancelled {n} task run(s) that had not started")
 
     def _finish(self, fr: FlowRun, state: State) -> State:
         from headwater.history.writer import get_writer
@@ -269,6 +279,7 @@ class Flow:
                             result = self.fn(*bound.args, **bound.kwargs)
                         self._wait_futures(fr)
                     except BaseException as exc:
+                        self._interrupted(fr, exc)
                         self._wait_futures(fr)
                         state, delay = self._failed_attempt(fr, exc)
                         if delay is not None:
@@ -316,6 +327,7 @@ class Flow:
                             result = await coro
                         self._wait_futures(fr)
                     except BaseException as exc:
+                        self._interrupted(fr, exc)
                         self._wait_futures(fr)
                         state, delay = self._failed_attempt(fr, exc)
                         if delay is not None:

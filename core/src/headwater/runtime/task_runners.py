@@ -86,6 +86,11 @@ class TaskRunner:
             self._started = False
             self.shutdown()
 
+    def cancel_pending(self, message: str) -> int:
+        """Cancel the submitted calls that have not started (the flow run was interrupted);
+        returns how many. The base runner cannot tell them apart and cancels none."""
+        return 0
+
     def submit(self, call: TaskCall) -> HeadwaterFuture:
         """Start running ``call``; return its future without waiting.
 
@@ -182,6 +187,24 @@ class ThreadPoolTaskRunner(TaskRunner):
         if self._executor is None:
             self.__enter__()
         return HeadwaterFuture(call.task_run, self._executor.submit(call.run), None, call.crashed)  # type: ignore[union-attr]
+
+    def cancel_pending(self, message: str) -> int:
+        if self._executor is None:
+            return 0
+        import time
+
+        from headwater.runtime import _record
+        from headwater.runtime.states import Cancelled
+
+        taken = self._executor.take_pending()
+        for fn, future in taken:
+            state = Cancelled(message)
+            tr = getattr(getattr(fn, "__self__", None), "task_run", None)
+            if tr is not None:
+                tr.ended = time.time()
+                _record.set_task_state(tr, state)
+            future._finish(state, None)
+        return len(taken)
 
     def map(self, calls: Sequence[TaskCall]) -> list[HeadwaterFuture]:
         if self._executor is None:
