@@ -12,9 +12,8 @@ import sys
 import textwrap
 import time
 
-from rt_support import cli, env, history
-
 from headwater.store.engine import db_write
+from rt_support import cli, env, history
 
 SLEEPER = textwrap.dedent('''
     import sys, time

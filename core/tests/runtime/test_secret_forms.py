@@ -9,9 +9,8 @@ import json
 import logging
 import urllib.parse
 
-from rt_support import cli, history, run_py
-
 from headwater import Secret, flow, get_run_logger, task
+from rt_support import cli, history, run_py
 
 
 def _files_without(home, *needles: bytes) -> None:
