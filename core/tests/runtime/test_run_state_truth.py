@@ -175,3 +175,44 @@ def test_a_killed_run_ends_at_its_last_sign_of_life_not_its_first_heartbeat():
     assert crashed["state"] == "Crashed"
     assert crashed["duration"] >= 2.0, crashed  # it ran 2.5 s
     assert crashed["ended"] <= time.time()
+
+
+STUCK_TASKS = textwrap.dedent('''
+    import time
+    from headwater.runtime import ThreadPoolTaskRunner, flow, task
+
+    @task
+    def stuck(i):
+        time.sleep(120)
+
+    @flow(task_runner=ThreadPoolTaskRunner(max_workers=2))
+    def many():
+        futures = [stuck.submit(i) for i in range(20)]
+        print("SUBMITTED", flush=True)
+        return [f.result() for f in futures]
+
+    many()
+''')
+
+
+def test_a_second_ctrl_c_stops_waiting_for_running_task_runs():
+    proc = subprocess.Popen([sys.executable, "-c", STUCK_TASKS], env=env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "SUBMITTED"
+        _wait_for_run(lambda r: r["task_runs"] >= 2)
+        proc.send_signal(signal.SIGINT)
+        for line in proc.stderr:  # the flow says what it waits for, and how not to
+            if "Waiting for 2 running task run(s) to finish; press Ctrl-C again" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)  # the running tasks sleep 120 s
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert "Stopped without waiting for 2 running task run(s)" in err
+    run = history().list_flow_runs(limit=1)[0]
+    assert run["state"] == "Crashed"
+    states = [t["state"] for t in history().list_task_runs(run["id"])]
+    assert sorted(states) == ["Cancelled"] * 18 + ["Crashed"] * 2, states

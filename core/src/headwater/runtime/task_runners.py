@@ -87,9 +87,14 @@ class TaskRunner:
             self.shutdown()
 
     def cancel_pending(self, message: str) -> int:
-        """Cancel the submitted calls that have not started (the flow run was interrupted);
-        returns how many. The base runner cannot tell them apart and cancels none."""
+        """Cancel the submitted calls that have not started (the flow run was interrupted):
+        record each one's task run as ``Cancelled(message)`` and finish its future with that
+        state; returns how many. The base runner cannot tell them apart and cancels none."""
         return 0
+
+    def abandon(self) -> None:
+        """Stop without waiting for the running calls (the flow run was interrupted twice);
+        :meth:`shutdown` then returns at once. The base runner does nothing."""
 
     def submit(self, call: TaskCall) -> HeadwaterFuture:
         """Start running ``call``; return its future without waiting.
@@ -187,6 +192,12 @@ class ThreadPoolTaskRunner(TaskRunner):
         if self._executor is None:
             self.__enter__()
         return HeadwaterFuture(call.task_run, self._executor.submit(call.run), None, call.crashed)  # type: ignore[union-attr]
+
+    def abandon(self) -> None:
+        """Stop without waiting for the running calls (the flow run was interrupted twice)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
 
     def cancel_pending(self, message: str) -> int:
         if self._executor is None:
