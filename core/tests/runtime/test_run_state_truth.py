@@ -216,3 +216,51 @@ def test_a_second_ctrl_c_stops_waiting_for_running_task_runs():
     assert run["state"] == "Crashed"
     states = [t["state"] for t in history().list_task_runs(run["id"])]
     assert sorted(states) == ["Cancelled"] * 18 + ["Crashed"] * 2, states
+
+
+IN_PROCESSES = textwrap.dedent('''
+    import os, time
+    from headwater.runtime import ProcessPoolTaskRunner, flow, task
+
+    @task
+    def slow(i):
+        with open(os.environ["STARTED_FILE"], "a") as fh:
+            fh.write("started\\n")
+        time.sleep(120)
+        return i
+
+    @flow(task_runner=ProcessPoolTaskRunner(max_workers=2))
+    def many():
+        futures = [slow.submit(i) for i in range(20)]
+        print("SUBMITTED", flush=True)
+        return [f.result() for f in futures]
+
+    many()
+''')
+
+
+def test_ctrl_c_cancels_what_has_not_started_in_a_process_pool_and_again_stops_the_workers(tmp_path):
+    started = tmp_path / "started.txt"
+    proc = subprocess.Popen([sys.executable, "-c", IN_PROCESSES], env={**env(), "STARTED_FILE": str(started)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "SUBMITTED"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (started.exists() and started.read_text().count("started") == 2):
+            time.sleep(0.1)  # both workers run a task
+        proc.send_signal(signal.SIGINT)
+        for line in proc.stderr:
+            if "press Ctrl-C again" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)  # the running tasks sleep 120 s
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    run = history().list_flow_runs(limit=1)[0]
+    assert run["state"] == "Crashed", err[-2000:]
+    states = [t["state"] for t in history().list_task_runs(run["id"])]
+    # the executor hands one call more than it has workers to its queue, where it cannot be cancelled
+    assert len(states) == 20 and states.count("Cancelled") >= 17 and set(states) == {"Cancelled", "Crashed"}, states
+    assert started.read_text().count("started") == 2  # no cancelled task ever started
