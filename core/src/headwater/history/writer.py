@@ -29,7 +29,7 @@ FLOW, TASK, LOG, EDGE = 0, 1, 2, 3
 _INTERVAL = 0.1
 _BACKLOG = 3000
 HEARTBEAT_SECONDS = 2.0  # also bounds the error of a killed run's end time (its last heartbeat)
-_CONSOLE_BACKLOG = 20_000  # console lines held while the console takes no output; older ones are dropped
+_CONSOLE_BACKLOG = 16 << 20  # characters of console output held while the console takes none; older are dropped
 _CAP_SECONDS = 60.0  # a process that finished flow runs re-checks the history caps this often at most...
 
 
@@ -128,7 +128,7 @@ class HistoryWriter:
         self._last_cap = time.time()
         self._console_lines: deque[str] = deque()
         self._console_cv = threading.Condition()
-        self._console_queued = self._console_written = self._console_dropped = 0
+        self._console_queued = self._console_written = self._console_dropped = self._console_chars = 0
         self._console_thread: threading.Thread | None = None
         from headwater.redaction import install_log_redaction
 
@@ -253,10 +253,12 @@ class HistoryWriter:
         with self._console_cv:
             self._console_lines.append(text)
             self._console_queued += 1
-            while len(self._console_lines) > _CONSOLE_BACKLOG:
-                self._console_lines.popleft()
+            self._console_chars += len(text)
+            while self._console_chars > _CONSOLE_BACKLOG and len(self._console_lines) > 1:
+                old = self._console_lines.popleft()
+                self._console_chars -= len(old)
                 self._console_written += 1
-                self._console_dropped += 1
+                self._console_dropped += old.count("\n")
             if self._console_thread is None:
                 self._console_thread = threading.Thread(target=self._console_loop, name="headwater-console", daemon=True)
                 self._console_thread.start()
@@ -270,15 +272,16 @@ class HistoryWriter:
                     cv.wait()
                 texts = list(self._console_lines)
                 self._console_lines.clear()
+                self._console_chars = 0
                 dropped, self._console_dropped = self._console_dropped, 0
             if dropped:
-                texts.insert(0, f"headwater: {dropped} console output(s) were dropped while the console took no "
+                texts.insert(0, f"headwater: {dropped} console line(s) were not printed while the console took no "
                                 "output; the run history has every log line (headwater runs logs)\n")
             try:
                 stream = sys.stderr
                 stream.write("".join(texts))
                 stream.flush()
-            except (ValueError, OSError, AttributeError):
+            except Exception:  # a closed or replaced stderr: the lines are in the run history
                 pass
             with cv:
                 self._console_written += len(texts) - (1 if dropped else 0)
