@@ -83,3 +83,14 @@ def test_blocks_saved_under_another_key_do_not_mix_into_one_store(key_file_home,
     reset_settings()
     with pytest.raises(SecretBackendError, match="encrypted with another key"):
         WarehouseCredentials(username="a", password="some-password").save("k")
+
+
+@pytest.mark.postgres
+def test_a_shared_postgresql_store_refuses_a_second_key(postgres_database, monkeypatch):
+    monkeypatch.setenv("HEADWATER_DATABASE_URL", postgres_database)
+    reset_settings()
+    WarehouseCredentials(username="a", password="team-key-secret-1").save("team")
+    monkeypatch.setenv("HEADWATER_SECRET_KEY", "a-laptop-with-another-key-0123456789")
+    reset_settings()
+    with pytest.raises(SecretBackendError, match=r"encrypted with another key \(1 secret\(s\) with key [0-9a-f]{12}\)"):
+        WarehouseCredentials(username="b", password="laptop-secret-2").save("laptop")

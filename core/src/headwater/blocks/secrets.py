@@ -144,16 +144,14 @@ def _store_key_ids() -> dict[str, int]:
     try:
         from headwater.store.engine import db_read
 
-        with db_read() as tx:
-            rows = tx.execute("SELECT stored FROM block_secrets WHERE backend = 'encrypted'")
+        with db_read() as tx:  # "v1:<12 hex digits of key id>:<sealed value>"
+            rows = tx.execute(
+                "SELECT SUBSTR(stored, 4, 12) AS key_id, COUNT(*) AS n FROM block_secrets "
+                "WHERE backend = 'encrypted' AND stored LIKE 'v1:%' GROUP BY SUBSTR(stored, 4, 12)"
+            )
     except Exception:  # no store yet, or one that cannot be read: nothing to compare with
         return {}
-    found: dict[str, int] = {}
-    for r in rows:
-        parts = (r.stored or "").split(":", 2)
-        if len(parts) == 3:
-            found[parts[1]] = found.get(parts[1], 0) + 1
-    return found
+    return {r.key_id: int(r.n) for r in rows}
 
 
 def _create_key_file(path: Path) -> None:
