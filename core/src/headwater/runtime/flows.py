@@ -209,7 +209,7 @@ class Flow:
     def _interrupted(self, fr: FlowRun, exc: BaseException) -> None:
         """On Ctrl-C (or SystemExit), task runs that have not started are cancelled, not run, and
         the running ones are waited for; a second Ctrl-C stops waiting (they are then Crashed)."""
-        if isinstance(exc, Exception):
+        if not isinstance(exc, (KeyboardInterrupt, SystemExit)):  # a time limit is handled as before
             return
         cancel = getattr(fr.task_runner, "cancel_pending", None)
         if cancel is not None:
