@@ -130,7 +130,7 @@ def test_type_ls_plugin_ls_config_json():
 
 def test_type_inspect_shows_fields_defaults_secrets_and_how_to_create():
     shown = json.loads(run_cli("block", "type", "inspect", "-m", "blockdefs", "warehouse", "-o", "json").stdout)
-    assert shown["provided_by"] == "(user code)" and shown["description"] == "A test warehouse."
+    assert shown["provided_by"] is None and shown["description"] == "A test warehouse."
     fields = {f["field"]: f for f in shown["fields"]}
     assert list(fields) == ["host", "port", "credentials", "extra", "cert"]
     assert fields["port"]["type"] == "int" and fields["port"]["default"] == "5432" and not fields["port"]["required"]

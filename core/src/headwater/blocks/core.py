@@ -115,16 +115,25 @@ class Block(BaseModel):
 
     # -- persistence ----------------------------------------------------------------------
 
-    def save(self, name: str, overwrite: bool = False) -> str:
+    def save(self, name: str, overwrite: bool = False, *, replace: bool = False) -> str:
         """Save this block as ``name``; returns the document id.
 
+        Args:
+            name: The name to save it under.
+            overwrite: Replace a saved block of this type and name.
+            replace: Replace whatever is saved under ``name``, of any block type, in one
+                transaction (re-pointing ``raw`` from a ``LocalFileSystem`` to an ``S3Bucket``
+                leaves one ``raw``, so ``Block.load("raw")`` stays unambiguous).
+
         Raises:
-            BlockExistsError: ``name`` exists for this block type and ``overwrite`` is False.
+            BlockExistsError: ``name`` exists for this block type and neither flag is given.
+            BlockInUseError: ``replace`` would remove a block of another type that other saved
+                blocks refer to.
             InvalidBlockNameError: ``name`` is not a valid name.
         """
         from headwater.blocks import store
 
-        return store.save_block(self, name, overwrite=overwrite)
+        return store.save_block(self, name, overwrite=overwrite, replace=replace)
 
     @classmethod
     def load(cls: type[B], name: str) -> B:
@@ -151,8 +160,8 @@ class Block(BaseModel):
 
         store.delete_block(cls, name, force=force)
 
-    async def asave(self, name: str, overwrite: bool = False) -> str:
-        return await to_thread(self.save, name, overwrite)
+    async def asave(self, name: str, overwrite: bool = False, *, replace: bool = False) -> str:
+        return await to_thread(self.save, name, overwrite, replace=replace)
 
     @classmethod
     async def aload(cls: type[B], name: str) -> B:

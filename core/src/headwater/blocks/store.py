@@ -68,7 +68,7 @@ def _checksum(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def save_block(block: Block, name: str, overwrite: bool = False) -> str:
+def save_block(block: Block, name: str, overwrite: bool = False, replace: bool = False) -> str:
     from headwater.blocks.secrets import get_secret_backend
 
     validate_name(name)
@@ -83,7 +83,8 @@ def save_block(block: Block, name: str, overwrite: bool = False) -> str:
     with db_write() as tx:
         found = tx.execute(f"{_DOC} WHERE slug = :slug AND name = :name", {"slug": slug, "name": name})
         row = found[0] if found else None
-        if row is not None and not overwrite:
+        replaced = _drop_other_types(tx, slug, name) if replace else []
+        if row is not None and not (overwrite or replace):
             raise BlockExistsError(
                 f"block '{slug}/{name}' already exists: pass overwrite=True (CLI: --overwrite) to replace it"
             )
@@ -132,10 +133,33 @@ def save_block(block: Block, name: str, overwrite: bool = False) -> str:
     for path, r in old.items():
         if path not in plain or (backend and r.backend != backend.name):
             _delete_secret(doc_id, r)
+    for other_id, r in replaced:
+        _delete_secret(other_id, r)
     remember(list(plain.values()))
     block._block_document_name = name
     block._block_document_id = doc_id
     return doc_id
+
+
+def _drop_other_types(tx: Any, slug: str, name: str) -> list[tuple[str, Any]]:
+    """Delete the documents called ``name`` of types other than ``slug`` in ``tx`` (so that a
+    re-pointed name stays unambiguous); returns their secret rows, to delete once committed."""
+    from headwater.blocks.core import BlockInUseError
+
+    secrets: list[tuple[str, Any]] = []
+    for other in query_documents(tx, None, name):
+        if other.slug == slug:
+            continue
+        users = referrers(tx, other.slug, other.name)
+        if users:
+            raise BlockInUseError(
+                f"cannot replace '{other.slug}/{other.name}' with a {slug} block: {', '.join(users)} refer to it "
+                f"and would no longer load; re-save those first"
+            )
+        secrets.extend((other.id, r) for r in tx.execute(_SECRETS, {"id": other.id}))
+        tx.execute("DELETE FROM block_secrets WHERE document_id = :id", {"id": other.id})
+        tx.execute("DELETE FROM block_documents WHERE id = :id", {"id": other.id})
+    return secrets
 
 
 def _delete_secret(doc_id: str, row: Any) -> None:

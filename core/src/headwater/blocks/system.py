@@ -71,7 +71,16 @@ class LocalFileSystem(ObjectStorage):
     Paths are relative to ``basepath``; a path that would escape it is refused.
     """
 
-    basepath: str | None = Field(default=None, description="The folder that paths are relative to (default: the working directory).")
+    basepath: str | None = Field(
+        default=None,
+        description="The folder that paths are relative to (default: the working directory). A relative "
+        "folder is made absolute when the block is saved, so a loaded block means the same folder anywhere.",
+    )
+
+    def save(self, name: str, overwrite: bool = False, *, replace: bool = False) -> str:
+        if self.basepath and not self.basepath.startswith("~") and not Path(self.basepath).is_absolute():
+            self.basepath = str(Path(self.basepath).resolve())
+        return super().save(name, overwrite, replace=replace)
 
     def _root(self) -> Path:
         return Path(self.basepath or ".").expanduser().resolve()

@@ -20,8 +20,9 @@ CORE_COMMANDS = {
     "block": ("headwater.cli.blocks", "block", "Create, list, inspect, check and delete saved blocks."),
     "plugin": ("headwater.cli.plugins_cmd", "plugin", "List installed plugins and what they provide."),
     "config": ("headwater.cli.config_cmd", "config", "Show settings, the store, and the secret backend in use."),
-    "run": ("headwater.cli.runs", "run", "Run a flow from a file: headwater run FILE.py:flow --param k=v"),
+    "run": ("headwater.cli.runs", "run", "Run a flow: headwater run FILE.py[:flow] | MODULE:flow --param k=v"),
     "runs": ("headwater.cli.runs", "runs", "List and inspect flow runs, their task runs and logs."),
+    "completion": ("headwater.cli.completion_cmd", "completion", "Print the shell completion script: bash, zsh or fish."),
 }
 
 
@@ -84,10 +85,39 @@ class _LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
+BUILTIN_SECRET_BACKENDS = ("auto", "encrypted", "keyring")
+# Commands that must work whatever the settings say: they are how a user finds the fix.
+_SETTINGS_FREE = {"plugin", "completion"}
+
+
+def _check_secrets_backend() -> None:
+    """Refuse a HEADWATER_SECRETS_BACKEND that nothing provides before any command uses the
+    store (plugins are loaded only when the name is not a built-in one)."""
+    from headwater.errors import ConfigError
+    from headwater.settings import get_settings
+
+    name = get_settings().secrets_backend
+    if name in BUILTIN_SECRET_BACKENDS:
+        return
+    from headwater.plugins import secret_backend_factories
+
+    provided = secret_backend_factories()
+    if name not in provided:
+        known = ", ".join(["auto", *sorted(set(provided) | {"encrypted", "keyring"})])
+        raise ConfigError(
+            f"HEADWATER_SECRETS_BACKEND={name!r} is not a secret backend: use one of {known} "
+            f"(a plugin may add it: headwater plugin ls)"
+        )
+
+
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="headwater", prog_name="headwater")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Headwater: fast, local-first workflow orchestration with secret-safe blocks."""
+    if ctx.resilient_parsing or ctx.invoked_subcommand in _SETTINGS_FREE:
+        return
+    _check_secrets_backend()
 
 
 def main(argv: list[str] | None = None) -> None:

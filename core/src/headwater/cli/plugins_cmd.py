@@ -31,4 +31,6 @@ def ls(output: str) -> None:
             "task_runners": info.task_runners, "error": info.error,
             "provides": ", ".join(info.block_types + info.secret_backends + info.task_runners),
         })
+    if output == "json":  # "provides" is the three lists joined for the table
+        rows = [{k: v for k, v in r.items() if k != "provides"} for r in rows]
     emit(rows, ["name", "distribution", "version", "status", "provides", "error"], output)

@@ -249,13 +249,17 @@ def _plain_transitions(r: Any) -> list[list[Any]]:
     return out
 
 
-def list_logs(flow_run_id: str) -> list[dict[str, Any]]:
-    """Log lines of a flow run and its task runs, oldest first."""
+def list_logs(flow_run_id: str, after_id: int | None = None) -> list[dict[str, Any]]:
+    """Log lines of a flow run and its task runs, oldest first (``after_id``: only lines
+    recorded after that line's ``id``, for following a run)."""
     flush()
+    where, params = "flow_run_id = :id", {"id": flow_run_id}
+    if after_id is not None:
+        where += " AND id > :after"
+        params["after"] = after_id
     with db_read() as tx:
         rows = tx.execute(
-            "SELECT task_run_id, ts, level, logger, message FROM run_logs WHERE flow_run_id = :id ORDER BY ts, id",
-            {"id": flow_run_id},
+            f"SELECT id, task_run_id, ts, level, logger, message FROM run_logs WHERE {where} ORDER BY ts, id", params,
         )
     return [dict(r) for r in rows]
 
@@ -293,8 +297,9 @@ def _delete_flow_runs(tx: Any, ids: list[str]) -> int:
     return len(ids)
 
 
-def prune(older_than_seconds: float) -> dict[str, int]:
-    """Delete finished runs (and their task runs, logs, edges) that ended before now - ``older_than_seconds``."""
+def prune(older_than_seconds: float, dry_run: bool = False) -> dict[str, int]:
+    """Delete finished runs (and their task runs, logs, edges) that ended before now - ``older_than_seconds``
+    (``dry_run``: only count them)."""
     flush()
     cutoff = time.time() - older_than_seconds
     with db_write() as tx:
@@ -308,9 +313,11 @@ def prune(older_than_seconds: float) -> dict[str, int]:
             marks = ", ".join(f":i{n}" for n in range(len(chunk)))
             n_tasks += int(tx.scalar(f"SELECT COUNT(*) AS n FROM task_runs WHERE flow_run_id IN ({marks})",
                                      {f"i{n}": v for n, v in enumerate(chunk)}) or 0)
-        _delete_flow_runs(tx, ids)
         standalone = int(tx.scalar("SELECT COUNT(*) AS n FROM task_runs WHERE flow_run_id IS NULL AND created < :c",
                                    {"c": cutoff}) or 0)
+        if dry_run:
+            return {"flow_runs": len(ids), "task_runs": n_tasks + standalone}
+        _delete_flow_runs(tx, ids)
         tx.execute("DELETE FROM run_logs WHERE flow_run_id IS NULL AND ts < :c", {"c": cutoff})
         tx.execute("DELETE FROM task_runs WHERE flow_run_id IS NULL AND created < :c", {"c": cutoff})
     return {"flow_runs": len(ids), "task_runs": n_tasks + standalone}

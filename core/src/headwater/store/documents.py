@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,7 @@ class DocumentInfo:
     created: float
     updated: float
     secret_fields: list[str]
+    intact: bool = True  # the stored text matches its checksum (False: edited outside Headwater)
 
     @property
     def ref(self) -> str:
@@ -66,6 +68,7 @@ def _info(row: Row, secret_paths: list[str]) -> DocumentInfo:
         schema_checksum=row.schema_checksum, checksum=row.checksum, dist=row.dist, dist_version=row.dist_version,
         module=row.module, class_name=row.class_name, secrets_backend=row.secrets_backend,
         created=row.created, updated=row.updated, secret_fields=secret_paths,
+        intact="sha256:" + hashlib.sha256(row.data.encode()).hexdigest() == row.checksum,
     )
 
 
