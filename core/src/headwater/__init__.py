@@ -21,6 +21,8 @@ _EXPORTS = {
     "hookimpl": "headwater.hookspecs",
     "flow": "headwater.runtime",
     "task": "headwater.runtime",
+    "Flow": "headwater.runtime",
+    "Task": "headwater.runtime",
     "get_run_logger": "headwater.runtime",
     "unmapped": "headwater.runtime",
     "allow_failure": "headwater.runtime",

@@ -1,26 +1,11 @@
-"""The DaskCluster block: conformance, validation, check() against a real scheduler."""
+"""The DaskCluster block: validation, check() against a real scheduler."""
 
 from __future__ import annotations
 
 import pytest
 from headwater.blocks import Block
 from headwater.errors import BlockValidationError, HeadwaterError
-from headwater.testing import BlockConformanceSuite
 from headwater_dask import DaskCluster, DaskClusterConfigError, DaskConnectionError
-
-
-class TestDaskClusterConformance(BlockConformanceSuite):
-    block_cls = DaskCluster
-    plugin_name = "dask"
-
-    def make_block(self) -> DaskCluster:
-        return DaskCluster(
-            cluster_class="distributed.LocalCluster",
-            cluster_kwargs={"n_workers": 2, "threads_per_worker": 1},
-            cluster_secrets={"api_token": "tok-Secret-9f2c1e7a"},
-            adapt_kwargs={"minimum": 1, "maximum": 4},
-            client_kwargs={"timeout": "20s"},
-        )
 
 
 def test_address_and_cluster_class_are_exclusive() -> None:

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["DaskCluster", "DaskClusterConfigError", "DaskConnectionError", "DaskTaskRunner"]
+__all__ = ["DaskCluster", "DaskClusterConfigError", "DaskConnectionError", "DaskTaskRunner", "WorkerDiedError"]
 
 _EXPORTS = {
     "DaskCluster": "headwater_dask.blocks",
     "DaskTaskRunner": "headwater_dask.task_runners",
     "DaskClusterConfigError": "headwater_dask.errors",
     "DaskConnectionError": "headwater_dask.errors",
+    "WorkerDiedError": "headwater_dask.errors",
 }
 
 if TYPE_CHECKING:
     from headwater_dask.blocks import DaskCluster
-    from headwater_dask.errors import DaskClusterConfigError, DaskConnectionError
+    from headwater_dask.errors import DaskClusterConfigError, DaskConnectionError, WorkerDiedError
     from headwater_dask.task_runners import DaskTaskRunner
 
 

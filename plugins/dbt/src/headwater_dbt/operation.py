@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from headwater.blocks import Block
 from headwater.blocks.core import to_thread
 from headwater.errors import ConfigError
 from pydantic import Field, field_validator
 
-from headwater_dbt._engine import DbtInvocation, check_adapter, check_project_dir, import_dbt, invoke, split_command
+from headwater_dbt._invocation import DbtInvocation, check_adapter, check_project_dir, import_dbt, invoke, split_command
+from headwater_dbt._validation import DbtBlock
 from headwater_dbt.profiles import DbtCliProfile, private_profiles_dir
 
 __all__ = ["DbtCoreOperation", "DbtOperationResult", "profile_context"]
@@ -32,7 +32,7 @@ class DbtOperationResult(list):
         self.invocations = invocations
 
 
-class DbtCoreOperation(Block):
+class DbtCoreOperation(DbtBlock):
     """Run dbt commands against a project, in-process, with a profile kept in a block.
 
     Commands run one after another through dbt's programmatic runner (no subprocess per

@@ -10,17 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from headwater.blocks import Block
 from headwater.redaction import remember
 from pydantic import Field
 
+from headwater_dbt._validation import DbtBlock
 from headwater_dbt.errors import DbtProfileError
 from headwater_dbt.targets import TargetConfigs
 
 __all__ = ["DbtCliProfile", "GlobalConfigs", "private_profiles_dir"]
 
 
-class GlobalConfigs(Block):
+class GlobalConfigs(DbtBlock):
     """dbt's global flags (``send_anonymous_usage_stats``, ``partial_parse``, ...).
 
     Headwater passes them to dbt as flags of each invocation rather than as the ``config:``
@@ -54,7 +54,7 @@ class GlobalConfigs(Block):
         return configs
 
 
-class DbtCliProfile(Block):
+class DbtCliProfile(DbtBlock):
     """A dbt profile: a name, the target to use, and its settings.
 
     Example:
@@ -81,7 +81,7 @@ class DbtCliProfile(Block):
             DbtAdapterNotInstalledError: the target's adapter is not installed.
             ConnectionFailedError: (PostgreSQL) the server cannot be reached or refuses the credentials.
         """
-        from headwater_dbt._engine import check_adapter
+        from headwater_dbt._invocation import check_adapter
 
         check_target(self)
         check_adapter(self.target_configs.type, self.target)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from headwater_dbt._engine import DbtInvocation, check_project_dir, current_manifest, invoke, split_command
+from headwater_dbt._invocation import DbtInvocation, check_project_dir, current_manifest, invoke, split_command
 from headwater_dbt.errors import DbtError
 from headwater_dbt.operation import _missing, profile_context
 from headwater_dbt.profiles import DbtCliProfile
