@@ -65,7 +65,7 @@ def _pid_alive(pid: int, since: float | None = None) -> bool:
     boot = _boot_time()
     if since is not None and boot is not None:
         started = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-        return started <= since + 2.0  # btime has whole seconds
+        return started <= since + 60.0  # slack: whole-second btime, and a wall clock set forward since
     return True
 
 
