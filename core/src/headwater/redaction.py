@@ -69,18 +69,17 @@ def remember(value: Any) -> None:
 
 
 def _literal_forms(text: str) -> set[str]:
-    forms = {text, repr(text)[1:-1], json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
     data = text.encode()
     whole = base64.b64encode(data).decode()
-    forms.update((whole, whole.rstrip("=")))
+    b64 = {whole, whole.rstrip("=")}
     for offset in range(3):
         encoded = base64.b64encode(b"\0" * offset + data).decode()
         # only the characters made of the secret's bits alone, whatever surrounds it
         core = encoded[-(-8 * offset // 6):(8 * (offset + len(data))) // 6]
         if len(core) >= _MIN_B64:
-            forms.add(core)
-    forms.update([f.replace("+", "-").replace("/", "_") for f in forms if "+" in f or "/" in f])
-    return forms
+            b64.add(core)
+    b64.update([f.replace("+", "-").replace("/", "_") for f in b64 if "+" in f or "/" in f])  # URL-safe base64
+    return {text, repr(text)[1:-1], json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1], *b64}
 
 
 def _url_regex(text: str) -> str | None:

@@ -117,14 +117,16 @@ def _load_key() -> tuple[bytes, str]:
     path = settings.home / "secret.key"
     if not path.exists():
         held = _store_key_ids()
-        if held:  # a new key could decrypt none of them: the old key file was deleted or moved
+        # a process starting together with this one may have created the key and saved with it meanwhile
+        if held and not path.exists():  # a new key could decrypt none of them: the key file was deleted
             keys = ", ".join(f"{n} with key {k}" for k, n in sorted(held.items()))
             raise SecretBackendError(
                 f"the key file {path} is missing, but the store holds secrets encrypted with it ({keys}): restore "
                 f"the key file from a backup (or set HEADWATER_SECRET_KEY to its key); to start over without those "
                 f"secrets, delete the blocks that hold them (headwater block delete)"
             )
-        _create_key_file(path)
+        if not path.exists():
+            _create_key_file(path)
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise SecretBackendError(f"key file {path} is readable by other users (mode {mode:o}): run chmod 600 {path}")
