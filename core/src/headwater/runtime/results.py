@@ -21,6 +21,7 @@ import os
 import pickle
 import threading
 import time
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -141,14 +142,18 @@ class _SpottingPickler(_Spotter, pickle.Pickler):
     pass
 
 
+@cache
+def _cloud_spotter() -> type:
+    import cloudpickle
+
+    return type("_SpottingCloudPickler", (_Spotter, cloudpickle.Pickler), {})
+
+
 def _dumps(value: Any, serializer: str) -> tuple[bytes, bool]:
     """``(bytes, holds a secret-typed object)`` with pickle or cloudpickle."""
     buffer = io.BytesIO()
     if serializer == "cloudpickle":
-        import cloudpickle
-
-        pickler: Any = type("_SpottingCloudPickler", (_Spotter, cloudpickle.Pickler), {})(
-            buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler: Any = _cloud_spotter()(buffer, protocol=pickle.HIGHEST_PROTOCOL)
     else:
         pickler = _SpottingPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
     pickler.dump(value)
