@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python bench/sql.py [--quick] [--repeat N] [--no-peer]`` (``HW_BENCH_SQL_ROWS=N`` sets the row count)``.
 
 Workloads, each on a SQLite file and on a PostgreSQL server (started through
-``headwater.testing._postgres.running_postgres``, the code path of the test fixture, or the
+``headwater.testing.postgres.running_postgres``, the code path of the test fixture, or the
 server of ``HEADWATER_TEST_POSTGRES_URL``):
 
 - ``fetch_all`` of N rows (3 columns) vs ``conn.execute(text(q)).fetchall()``;
@@ -261,7 +261,7 @@ def main() -> int:
     n = int(os.environ.get("HW_BENCH_SQL_ROWS", "0")) or (20_000 if parser_args.quick else 100_000)
     os.environ.update(harness.headwater_env())
 
-    from headwater.testing._postgres import PostgresUnavailable, running_postgres
+    from headwater.testing.postgres import PostgresUnavailable, running_postgres
 
     peer = None
     if harness.peer_enabled(parser_args):

@@ -10,8 +10,8 @@ from conftest import run_cli
 def test_create_with_nested_reference_ls_inspect_delete(tmp_path):
     assert run_cli("block", "create", "-m", "blockdefs", "warehouse-credentials", "ann", "--set", "username=ann",
                    "--secret-env", "password=PW", env={"PW": "cli-pass-4242"}).returncode == 0
-    proc = run_cli("block", "create", "-m", "blockdefs", "warehouse", "prod", "--set", "host=db.local", "--set", "port=6543",
-                   "--set", "credentials=warehouse-credentials/ann", "-o", "json")
+    proc = run_cli("block", "create", "-m", "blockdefs", "warehouse", "prod", "--set", "host=db.local", "--set",
+                   "port=6543", "--set", "credentials=warehouse-credentials/ann", "-o", "json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["ref"] == "warehouse/prod"
     listed = json.loads(run_cli("block", "ls", "-o", "json").stdout)

@@ -35,7 +35,9 @@ def test_a_key_file_that_is_not_text_gives_one_clear_line(key_file_home):
     assert created.returncode == 0, created.stderr
     key = key_file_home / "secret.key"
     key.write_bytes(b"\xff\xfe\x00 not a key \x81")
-    line = _one_line_error(run_cli("block", "create", "secret", "api2", "--secret-stdin", "value", input="second-value\n"))
+    line = _one_line_error(
+        run_cli("block", "create", "secret", "api2", "--secret-stdin", "value", input="second-value\n")
+    )
     assert f"the key file {key} is damaged" in line and "restore it" in line
     reset_settings()
     with pytest.raises(SecretBackendError, match="is damaged"):

@@ -45,7 +45,8 @@ def flows_file(tmp_path):
 
 
 def test_run_a_flow_with_json_parsed_params_then_inspect_it(flows_file):
-    result = cli("run", f"{flows_file}:etl", "--param", "n=3", "--param", "label=hourly", "-p", 'extra={"a": 1}', "-o", "json")
+    result = cli("run", f"{flows_file}:etl", "--param", "n=3", "--param", "label=hourly", "-p", 'extra={"a": 1}', "-o",
+                 "json")
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["state"] == "Completed" and out["result"] == [0, 2, 4]
@@ -81,7 +82,8 @@ def test_failed_flow_exits_non_zero_and_keeps_the_traceback(flows_file):
     ("args", "expected"),
     [
         (["{f}:etl", "--param", "n=abc"], "parameter 'n' expects int"),
-        (["{f}:etl", "--param", "n=1", "--param", "colour=red"], "flow 'etl' has no parameter 'colour' (its parameters: n, label, extra)"),
+        (["{f}:etl", "--param", "n=1", "--param", "colour=red"],
+         "flow 'etl' has no parameter 'colour' (its parameters: n, label, extra)"),
         (["{f}:etl"], "missing a required argument: 'n'"),
         (["{f}:nope"], "has no flow named 'nope' (flows in it: broken, etl, misconfigured)"),
         (["missing.py:etl"], "flow file 'missing.py' does not exist"),

@@ -34,7 +34,7 @@ def test_check_reaches_a_running_scheduler(dask_address: str) -> None:
 
 
 def test_check_names_an_unreachable_scheduler() -> None:
-    from headwater.testing._process import free_port
+    from headwater.testing.process import free_port
 
     address = f"tcp://127.0.0.1:{free_port()}"
     with pytest.raises(DaskConnectionError, match="cannot reach the Dask scheduler") as info:
@@ -46,7 +46,7 @@ def test_check_names_an_unreachable_scheduler() -> None:
 @pytest.mark.parametrize("scheme", ["tcp://", ""])
 def test_check_of_a_refusing_scheduler_says_so_without_waiting_for_the_client(scheme: str) -> None:
     """The default client timeout is 10 s; the check answers from the refused connection."""
-    from headwater.testing._process import free_port
+    from headwater.testing.process import free_port
 
     address = f"{scheme}127.0.0.1:{free_port()}"
     with pytest.raises(DaskConnectionError) as info:

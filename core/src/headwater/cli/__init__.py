@@ -35,20 +35,18 @@ class _LazyGroup(click.Group):
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
-        from headwater.plugins import get_plugin_manager, load_plugins
+        from headwater.errors import PluginError
+        from headwater.plugins import call_hook, implementers, load_plugins
 
         plugins = load_plugins()
-        pm = get_plugin_manager()
-        for impl in pm.hook.register_commands.get_hookimpls():  # one plugin's failure stays its own
+        for name in implementers("register_commands"):  # one plugin's failure stays its own
             before = dict(self.commands)
             try:
-                impl.function(cli=self)
-            except (Exception, SystemExit) as exc:
+                call_hook("register_commands", name, cli=self)
+            except PluginError as exc:
                 self.commands = before  # nothing half-registered
-                name = pm.get_name(impl.plugin)
-                info = plugins.get(name) if name else None
-                if info is not None:
-                    info.error = f"its register_commands hook raised {type(exc).__name__}: {exc}"
+                if name in plugins:
+                    plugins[name].error = str(exc)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         try:

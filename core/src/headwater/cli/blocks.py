@@ -133,11 +133,13 @@ def _resolve_type(slug: str) -> type:
         if dist is not None:  # the same message as loading a saved block of that type
             from types import SimpleNamespace
 
-            from headwater.blocks.store import resolve_block_class
+            from headwater.blocks.persistence import resolve_block_class
 
             resolve_block_class(slug, row=SimpleNamespace(dist=dist, module=None))
         known = ", ".join(sorted(block_type_registry())) or "none"
-        raise UnknownBlockTypeError(f"unknown block type {slug!r}: known types are {known} (plugins add more: headwater plugin ls)")
+        raise UnknownBlockTypeError(
+            f"unknown block type {slug!r}: known types are {known} (plugins add more: headwater plugin ls)"
+        )
     return info.cls
 
 
@@ -158,7 +160,9 @@ def _utf8(value: str | bytes, what: str) -> str:
     try:
         return value.decode("utf-8") if isinstance(value, bytes) else value.encode("utf-8").decode("utf-8")
     except UnicodeError:
-        raise click.UsageError(f"{what} is not UTF-8 text: give the secret as UTF-8 (for binary data, base64-encode it)") from None
+        raise click.UsageError(
+            f"{what} is not UTF-8 text: give the secret as UTF-8 (for binary data, base64-encode it)"
+        ) from None
 
 
 def _read_secret(field: str, sources: dict[str, str], stdin_field: str | None, required: bool,
@@ -231,7 +235,8 @@ def create(slug: str, name: str, assignments: tuple[str, ...], secret_env: tuple
             )
     on_command_line = {item.partition("=")[0].strip() for item in assignments}
     for field in sorted(on_command_line & set(every_secret)):
-        click.echo(f"warning: {field} was given on the command line, where shell history can see it; prefer --secret-env", err=True)
+        click.echo(f"warning: {field} was given on the command line, where shell history can see it; prefer "
+                   "--secret-env", err=True)
     nested = []  # nested secrets are set like --set a.b=..., without ever being on the command line
     for field in [f for f in every_secret if "." in f and f not in on_command_line]:
         value = _read_secret(field, sources, secret_stdin, False)

@@ -140,7 +140,8 @@ def _text_parameters(flow: Any) -> set[str]:
 @click.command("run")
 @click.argument("target", metavar="FILE.py[:FLOW] | MODULE[:FLOW]")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
-              help="A flow parameter; the value is parsed as JSON when it parses (kept as text for str parameters). Repeatable.")
+              help="A flow parameter; the value is parsed as JSON when it parses (kept as text for str parameters). "
+                   "Repeatable.")
 @output_option
 def run(target: str, params: tuple[str, ...], output: str) -> None:
     """Run a flow: headwater run FILE.py:flow --param key=value
@@ -374,4 +375,6 @@ def prune(older_than: str, yes: bool, dry_run: bool, output: str) -> None:
         emit_object({**counts, "dry_run": dry_run}, output)
     else:
         verb = "would delete" if dry_run else "deleted"
-        click.echo(f"{verb} {counts['flow_runs']} flow run(s) and {counts['task_runs']} task run(s) older than {older_than}")
+        click.echo(
+            f"{verb} {counts['flow_runs']} flow run(s) and {counts['task_runs']} task run(s) older than {older_than}"
+        )

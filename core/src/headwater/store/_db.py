@@ -138,7 +138,8 @@ class Database:
             from sqlalchemy import create_engine, event
 
             if self.dialect == "sqlite":
-                engine = create_engine(f"sqlite:///{self.path}", connect_args={"timeout": 60, "check_same_thread": False})
+                engine = create_engine(f"sqlite:///{self.path}",
+                                       connect_args={"timeout": 60, "check_same_thread": False})
 
                 @event.listens_for(engine, "connect")
                 def _tune(dbapi_conn: Any, _record: Any) -> None:

@@ -55,7 +55,10 @@ def not_found_message(tx: Tx, slug: str | None, name: str) -> str:
     shown = f"{slug}/{name}" if slug else name
     similar = [f"{r.slug}/{r.name}" for r in query_documents(tx, None, name)]
     hint = f" (found {', '.join(similar)})" if similar else ""
-    return f"no block named '{shown}'{hint}: create it with `headwater block create` or Block.save(), list them with `headwater block ls`"
+    return (
+        f"no block named '{shown}'{hint}: create it with `headwater block create` or Block.save(), "
+        "list them with `headwater block ls`"
+    )
 
 
 def _info(row: Row, secret_paths: list[str]) -> DocumentInfo:

@@ -9,7 +9,9 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from headwater.lazy import lazy_exports
 
 __all__ = ["DaskCluster", "DaskClusterConfigError", "DaskConnectionError", "DaskTaskRunner", "WorkerDiedError"]
 
@@ -27,12 +29,4 @@ if TYPE_CHECKING:
     from headwater_dask.task_runners import DaskTaskRunner
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'headwater_dask' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

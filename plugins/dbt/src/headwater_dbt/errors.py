@@ -96,7 +96,8 @@ class DbtRunError(DbtError):
         failures: The nodes that errored or failed, with dbt's message for each.
     """
 
-    def __init__(self, message: str, *, command: str = "", project_dir: str = "", failures: tuple[DbtNodeFailure, ...] = ()):
+    def __init__(self, message: str, *, command: str = "", project_dir: str = "",
+                 failures: tuple[DbtNodeFailure, ...] = ()):
         super().__init__(message)
         self.command = command
         self.project_dir = project_dir

@@ -51,7 +51,8 @@ class DbtCoreOperation(DbtBlock):
     _block_type_slug: ClassVar[str] = "dbt-core-operation"
 
     commands: list[str] = Field(description="dbt commands to run in order, e.g. 'dbt build --select tag:daily'.")
-    project_dir: Path | None = Field(default=None, description="The dbt project folder (default: the working directory).")
+    project_dir: Path | None = Field(default=None,
+                                     description="The dbt project folder (default: the working directory).")
     profiles_dir: Path | None = Field(
         default=None, description="Folder with an existing profiles.yml, used when no dbt_cli_profile is given."
     )
@@ -232,7 +233,8 @@ def _flags(profile: DbtCliProfile) -> dict[str, Any]:
 
 def _file_digest(path: Path | None) -> str:
     if path is None:
-        candidates = [Path(os.environ["DBT_PROFILES_DIR"]) / "profiles.yml"] if os.environ.get("DBT_PROFILES_DIR") else []
+        from_env = os.environ.get("DBT_PROFILES_DIR")
+        candidates = [Path(from_env) / "profiles.yml"] if from_env else []
         candidates += [Path.cwd() / "profiles.yml", Path.home() / ".dbt" / "profiles.yml"]
         path = next((p for p in candidates if p.is_file()), None)
     try:

@@ -29,7 +29,8 @@ class GlobalConfigs(DbtBlock):
 
     _block_type_slug: ClassVar[str] = "dbt-cli-global-configs"
 
-    send_anonymous_usage_stats: bool | None = Field(default=None, description="Send anonymous usage statistics to dbt Labs.")
+    send_anonymous_usage_stats: bool | None = Field(default=None,
+                                                    description="Send anonymous usage statistics to dbt Labs.")
     use_colors: bool | None = Field(default=None, description="Colorize dbt's console output.")
     partial_parse: bool | None = Field(default=None, description="Re-parse only the files that changed.")
     printer_width: int | None = Field(default=None, description="Width of dbt's console output.")
@@ -37,7 +38,8 @@ class GlobalConfigs(DbtBlock):
     warn_error: bool | None = Field(default=None, description="Treat warnings as errors.")
     log_format: str | None = Field(default=None, description="dbt's log format: text, json or default.")
     debug: bool | None = Field(default=None, description="Log debug messages.")
-    version_check: bool | None = Field(default=None, description="Check that the project's require-dbt-version matches.")
+    version_check: bool | None = Field(default=None,
+                                       description="Check that the project's require-dbt-version matches.")
     fail_fast: bool | None = Field(default=None, description="Stop at the first failing node.")
     use_experimental_parser: bool | None = Field(default=None, description="Use dbt's experimental parser.")
     static_parser: bool | None = Field(default=None, description="Use dbt's static parser.")
@@ -98,7 +100,8 @@ class DbtCliProfile(DbtBlock):
 
     @classmethod
     def from_profiles_yml(
-        cls, profile_name: str | None = None, target_name: str | None = None, profiles_dir: str | os.PathLike[str] | None = None
+        cls, profile_name: str | None = None, target_name: str | None = None,
+        profiles_dir: str | os.PathLike[str] | None = None
     ) -> DbtCliProfile:
         """Import a whole profile (its chosen target) from an existing profiles.yml.
 

@@ -88,7 +88,8 @@ class DbtRunner:
         """
         split = split_command(args)
         recorder = _NodeRecorder(self) if self.record_task_runs else None
-        with profile_context(self.profile, self.profiles_dir, self.project_dir, self.env) as (profiles_dir, digest, extra, flags):
+        with profile_context(self.profile, self.profiles_dir, self.project_dir, self.env) as (profiles_dir, digest,
+                                                                                              extra, flags):
             try:
                 result = invoke(
                     split if isinstance(args, list) else args,

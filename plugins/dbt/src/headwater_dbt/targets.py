@@ -64,7 +64,8 @@ class TargetConfigs(DbtBlock):
     type: str = Field(description="The dbt adapter type, for example 'duckdb' or 'postgres'.")
     schema_: str = Field(alias="schema", description="The schema dbt builds models in.")
     threads: int = Field(default=4, ge=1, description="How many nodes dbt runs at the same time.")
-    extras: dict[str, Any] | None = Field(default=None, description="Other adapter settings, written into the target as they are.")
+    extras: dict[str, Any] | None = Field(default=None,
+                                          description="Other adapter settings, written into the target as they are.")
     secret_extras: SecretDict | None = Field(
         default=None, description="Adapter settings that are credentials (passwords, tokens, key files)."
     )
@@ -192,7 +193,8 @@ class TargetConfigs(DbtBlock):
         target_name = target_name or profile.get("target")
         if target_name not in outputs:
             raise DbtProfileError(
-                f"profile {profile_name!r} has no target {target_name!r} (targets: {', '.join(sorted(outputs)) or 'none'})"
+                f"profile {profile_name!r} has no target {target_name!r} (targets: "
+                f"{', '.join(sorted(outputs)) or 'none'})"
             )
         return cls._from_target_dict(dict(outputs[target_name]), allow_field_overrides)
 
@@ -205,7 +207,9 @@ class TargetConfigs(DbtBlock):
         if "threads" in target:
             fields["threads"] = target.pop("threads")
         fields.update(cls._pop_own_fields(target))
-        secret = {k: target.pop(k) for k in list(target) if _SECRET_KEY.search(k) and isinstance(target[k], (str, dict))}
+        secret = {
+            k: target.pop(k) for k in list(target) if _SECRET_KEY.search(k) and isinstance(target[k], (str, dict))
+        }
         fields["extras"] = target or None
         fields["secret_extras"] = secret or None
         fields["allow_field_overrides"] = allow_field_overrides
@@ -254,7 +258,9 @@ class PostgresTargetConfigs(TargetConfigs):
     headwater-sql), or the connection fields directly; fields given directly take precedence.
 
     Example:
-        >>> PostgresTargetConfigs(host="127.0.0.1", user="etl", password="...", dbname="dw", schema="analytics")  # doctest: +SKIP
+        >>> PostgresTargetConfigs(
+        ...     host="127.0.0.1", user="etl", password="...", dbname="dw", schema="analytics"
+        ... )  # doctest: +SKIP
     """
 
     _block_type_slug: ClassVar[str] = "dbt-cli-postgres-target-configs"
