@@ -406,6 +406,7 @@ def main() -> int:
     # the history's default cap (10,000 flow runs) would trim the store under test
     env.update(HEADWATER_HISTORY_MAX_FLOW_RUNS=str(10 * n_flows), HEADWATER_HISTORY_MAX_TASK_RUNS=str(10 * n_tasks))
     os.environ.update({k: v for k, v in env.items() if k.startswith("HEADWATER_")})
+    import headwater.history.schema  # noqa: F401  (registers the history tables' migrations)
     from headwater.settings import reset_settings
     from headwater.store.engine import get_database
 
