@@ -163,10 +163,10 @@ def test_create_a_block_through_the_form_and_load_it_from_python(server, page):
     )
     assert out.split() == ["typed-in-the-browser-42", "False"]
     _python('import uiflows; uiflows.Warehouse(url="postgresql://db:5432/sales", password="p" * 12).save("sales")')
-    page.goto(server.url + "/blocks/warehouse/sales/edit")
+    page.goto(server.url + "/blocks/ui-warehouse/sales/edit")
     screenshot(page, "block-edit")
     page.goto(server.url + "/blocks")
     assert page.locator("a[href='/blocks/secret/api-key']").count() == 1
-    assert page.locator("a[href='/blocks/warehouse/sales']").count() == 1
+    assert page.locator("a[href='/blocks/ui-warehouse/sales']").count() == 1
     screenshot(page, "blocks")
     assert page.errors == []

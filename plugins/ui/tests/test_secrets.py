@@ -77,7 +77,7 @@ def _pages(base: str) -> dict[str, str]:
             "/blocks/new",
             "/api/blocks",
             "/api/block-types",
-            "/blocks/new?type=warehouse",
+            "/blocks/new?type=ui-warehouse",
             "/blocks/new?type=secret",
         ]
         for r in runs:
@@ -87,7 +87,7 @@ def _pages(base: str) -> dict[str, str]:
                 f"/api/runs/{r['id']}/logs",
                 f"/api/runs/{r['id']}/logs/stream",
             ]
-        for ref in ("warehouse/wh", "secret/token"):
+        for ref in ("ui-warehouse/wh", "secret/token"):
             paths += [f"/blocks/{ref}", f"/blocks/{ref}/edit", f"/api/blocks/{ref}"]
         out = {}
         for path in paths:
@@ -114,7 +114,7 @@ def test_no_secret_in_any_page_or_json_answer():
     assert "could not log in as **********" in pages[leaky] and "connecting with **********" in pages[leaky]
     connect = next(t for p, t in pages.items() if p.startswith("/api/runs/") and '"flow_name":"connect"' in t)
     assert json.loads(connect)["parameters"] == {"db_password": "**********", "host": "db"}
-    assert "db://warehouse" in pages["/blocks/warehouse/wh"]
+    assert "db://warehouse" in pages["/blocks/ui-warehouse/wh"]
     logs = server.proc.stderr.read() + server.proc.stdout.read()
     assert hits(logs, [PLANTED, UNKNOWN]) == []
 
@@ -124,5 +124,5 @@ def test_edit_form_never_holds_the_stored_secret(field, client):
     import uiflows
 
     uiflows.Warehouse(url="db://x", password=PLANTED, extra={"k": PLANTED}).save("wh")
-    form = client.get("/blocks/warehouse/wh/edit").text
+    form = client.get("/blocks/ui-warehouse/wh/edit").text
     assert f'name="{field}"' in form and hits(form, [PLANTED]) == []

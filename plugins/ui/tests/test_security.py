@@ -108,9 +108,9 @@ def test_every_page_has_a_strict_csp_and_no_inline_script(client):
         f"/runs/{run_id}",
         "/blocks",
         "/blocks/new",
-        "/blocks/new?type=warehouse",
-        "/blocks/warehouse/wh",
-        "/blocks/warehouse/wh/edit",
+        "/blocks/new?type=ui-warehouse",
+        "/blocks/ui-warehouse/wh",
+        "/blocks/ui-warehouse/wh/edit",
         "/api/runs",
         "/runs/nope",
     ):

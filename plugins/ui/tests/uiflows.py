@@ -17,6 +17,8 @@ PLANTED = "pl4nted/Secret+value=ü&x"
 class Warehouse(Block):
     """A warehouse connection (test block type with secrets)."""
 
+    _block_type_slug = "ui-warehouse"  # core's tests have a "warehouse" of their own
+
     url: str = Field(description="Where it is")
     port: int = Field(default=5432, description="Its port")
     password: SecretStr = Field(description="Its password")
@@ -25,6 +27,8 @@ class Warehouse(Block):
 
 class Nightly(Block):
     """A job that writes to a saved warehouse (test block type with a nested block)."""
+
+    _block_type_slug = "ui-nightly"
 
     target: Warehouse | None = Field(default=None, description="The warehouse it loads into")
     tables: list[str] = Field(default_factory=list, description="Tables it refreshes")
