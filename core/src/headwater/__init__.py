@@ -32,6 +32,8 @@ _EXPORTS = {
     "start_task_run": "headwater.runtime",
     "exponential_backoff": "headwater.runtime",
     "task_input_hash": "headwater.runtime",
+    "serve": "headwater.orchestration.serving",
+    "deploy": "headwater.orchestration.serving",
 }
 
 __all__ = ["__version__", *_EXPORTS]

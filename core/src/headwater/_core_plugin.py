@@ -29,3 +29,10 @@ def register_task_runners(register):  # type: ignore[no-untyped-def]
         return
     register("thread-pool", ThreadPoolTaskRunner)
     register("process-pool", ProcessPoolTaskRunner)
+
+
+@hookimpl
+def register_worker_types(register):  # type: ignore[no-untyped-def]
+    from headwater.orchestration.workers import ProcessWorker
+
+    register("process", ProcessWorker)

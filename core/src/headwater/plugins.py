@@ -28,6 +28,7 @@ __all__ = [
     "load_plugins",
     "secret_backend_factories",
     "task_runner_classes",
+    "worker_type_classes",
 ]
 
 ENTRY_POINT_GROUP = "headwater"
@@ -47,6 +48,7 @@ class PluginInfo:
     block_types: list[str] = field(default_factory=list)
     secret_backends: list[str] = field(default_factory=list)
     task_runners: list[str] = field(default_factory=list)
+    worker_types: list[str] = field(default_factory=list)
     skipped: bool = False
     missing: bool = False
 
@@ -69,6 +71,7 @@ _loaded = False
 _block_types: dict[str, BlockTypeInfo] = {}
 _secret_backends: dict[str, tuple[str, Callable[[], Any]]] = {}
 _task_runners: dict[str, tuple[str, type]] = {}
+_worker_types: dict[str, tuple[str, type]] = {}
 _conflicts: list[str] = []
 
 
@@ -152,10 +155,10 @@ def _drop(name: str, info: PluginInfo, error: str) -> None:
     for slug in info.block_types:
         if _block_types.get(slug) is not None and _block_types[slug].plugin == name:
             del _block_types[slug]
-    for reg in (_secret_backends, _task_runners):
+    for reg in (_secret_backends, _task_runners, _worker_types):
         for key in [k for k, (owner, _) in reg.items() if owner == name]:
             del reg[key]
-    info.block_types, info.secret_backends, info.task_runners = [], [], []
+    info.block_types, info.secret_backends, info.task_runners, info.worker_types = [], [], [], []
     pm = get_plugin_manager()
     if pm.get_plugin(name) is not None:
         pm.unregister(name=name)
@@ -170,6 +173,7 @@ def _collect(name: str, info: PluginInfo) -> None:
         (pm.hook.register_block_types, lambda cls, _i=info: _register_block_type(cls, _i)),
         (pm.hook.register_secret_backends, lambda n, f, _i=info: _register_secret_backend(n, f, _i)),
         (pm.hook.register_task_runners, lambda n, c, _i=info: _register_task_runner(n, c, _i)),
+        (pm.hook.register_worker_types, lambda n, c, _i=info: _register_worker_type(n, c, _i)),
     ]
     for caller, register in hooks:
         for impl in caller.get_hookimpls():
@@ -222,6 +226,13 @@ def _register_task_runner(name: str, cls: type, info: PluginInfo) -> None:
     info.task_runners.append(name)
 
 
+def _register_worker_type(name: str, cls: type, info: PluginInfo) -> None:
+    if name in _worker_types and _worker_types[name][0] != info.name:
+        raise PluginError(f"worker type {name!r} is registered by two plugins: {_worker_types[name][0]} and {info.name}")
+    _worker_types[name] = (info.name, cls)
+    info.worker_types.append(name)
+
+
 def block_type_registry(load: bool = True) -> dict[str, BlockTypeInfo]:
     """Registered block types by slug (loading plugins first unless ``load`` is False)."""
     if load:
@@ -239,6 +250,12 @@ def secret_backend_factories() -> dict[str, tuple[str, Callable[[], Any]]]:
 def task_runner_classes() -> dict[str, tuple[str, type]]:
     load_plugins()
     return _task_runners
+
+
+def worker_type_classes() -> dict[str, tuple[str, type]]:
+    """Registered work-pool types: name -> (plugin, worker class)."""
+    load_plugins()
+    return _worker_types
 
 
 def list_plugins() -> list[PluginInfo]:
@@ -294,6 +311,7 @@ def _reset_for_tests() -> None:
         _plugins.clear()
         _secret_backends.clear()
         _task_runners.clear()
+        _worker_types.clear()
         _conflicts.clear()
         for slug in [s for s, i in _block_types.items() if i.plugin is not None]:
             del _block_types[slug]

@@ -6,6 +6,7 @@ from headwater.errors import HeadwaterError
 
 __all__ = [
     "FlowNotFoundError",
+    "FlowRunCancelled",
     "ParameterValidationError",
     "ResultPersistenceError",
     "RunError",
@@ -36,3 +37,11 @@ class UnknownStateError(RunError, ValueError):
 
 class TaskTimeoutError(RunError, TimeoutError):
     """A task or flow exceeded its ``timeout_seconds``."""
+
+
+class FlowRunCancelled(BaseException):
+    """Raised inside a flow run's process when the run is cancelled (``headwater runs cancel``).
+
+    A ``BaseException`` so that the flow's own ``except Exception`` blocks do not swallow it;
+    the engine ends the run Cancelled and calls its ``on_cancellation`` hooks.
+    """

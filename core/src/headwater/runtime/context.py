@@ -31,6 +31,22 @@ def _reseed() -> None:
 os.register_at_fork(after_in_child=_reseed)
 
 
+_preset_root_id: str | None = None
+
+
+def preset_flow_run_id(run_id: str | None) -> None:
+    """Give the next top-level flow run of this process the id ``run_id`` (a deployment's run
+    keeps the id it was scheduled under)."""
+    global _preset_root_id
+    _preset_root_id = run_id
+
+
+def take_preset_flow_run_id() -> str | None:
+    global _preset_root_id
+    run_id, _preset_root_id = _preset_root_id, None
+    return run_id
+
+
 def new_id() -> str:
     """A new run id: 32 hex characters, unique across processes (random prefix + counter)."""
     n = next(_counter)  # itertools.count is atomic under the GIL

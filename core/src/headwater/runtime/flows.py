@@ -11,12 +11,18 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from headwater.runtime import _record
-from headwater.runtime._errors import ParameterValidationError, ResultPersistenceError, RunError, TaskTimeoutError
+from headwater.runtime._errors import (
+    FlowRunCancelled,
+    ParameterValidationError,
+    ResultPersistenceError,
+    RunError,
+    TaskTimeoutError,
+)
 from headwater.runtime._timeouts import TimeoutInterrupt, call_with_timeout
-from headwater.runtime.context import FlowRun, _flow_run_var, _task_run_var
+from headwater.runtime.context import FlowRun, _flow_run_var, _task_run_var, take_preset_flow_run_id
 from headwater.runtime.params import bind_parameters, validate_parameters
 from headwater.runtime.retries import retry_delay
-from headwater.runtime.states import Completed, Crashed, Failed, Pending, Retrying, Running, State, TimedOut
+from headwater.runtime.states import Cancelled, Completed, Crashed, Failed, Pending, Retrying, Running, State, TimedOut
 
 __all__ = ["Flow", "flow"]
 
@@ -105,6 +111,33 @@ class Flow:
     def __repr__(self) -> str:
         return f"Flow(name={self.name!r})"
 
+    # -- orchestration (headwater.orchestration, imported on use) ------------------------------
+
+    def to_deployment(self, name: str | None = None, **options: Any) -> Any:
+        """A deployment of this flow (Prefect's shape; see :mod:`headwater.orchestration.serving`)."""
+        from headwater.orchestration.serving import to_deployment
+
+        return to_deployment(self, name, **options)
+
+    def serve(self, name: str | None = None, **options: Any) -> None:
+        """Run this flow on its schedules from this process until stopped (``cron=``, ``interval=``, ...)."""
+        from headwater.orchestration.serving import flow_serve
+
+        flow_serve(self, name, **options)
+
+    def deploy(self, name: str, work_pool_name: str | None = None, **options: Any) -> str:
+        """Save a deployment of this flow for a work pool's workers; returns its id."""
+        from headwater.orchestration.serving import flow_deploy
+
+        return flow_deploy(self, name, work_pool_name, **options)
+
+    @classmethod
+    def from_source(cls, source: Any, entrypoint: str) -> Flow:
+        """The flow ``entrypoint`` (``file.py:fn``) names in ``source`` (folder, git URL, storage block)."""
+        from headwater.orchestration.serving import flow_from_source
+
+        return flow_from_source(source, entrypoint)
+
     # -- a run --------------------------------------------------------------------------------
 
     def _setup(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[FlowRun, Any, Exception | None]:
@@ -121,7 +154,8 @@ class Flow:
         except ParameterValidationError as exc:
             error, params = exc, {}
         sink = parent.sink if parent is not None else _record.default_sink()
-        fr = FlowRun(os.urandom(16).hex(), "", self.name, self, params, self.tags, sink)
+        preset = take_preset_flow_run_id() if parent is None else None
+        fr = FlowRun(preset or os.urandom(16).hex(), "", self.name, self, params, self.tags, sink)
         fr.created = time.time()
         if error is None:
             token = _flow_run_var.set(fr)  # a callable name may read headwater.runtime.flow_run
@@ -181,6 +215,8 @@ class Flow:
         return Completed(result)
 
     def _failed_attempt(self, fr: FlowRun, exc: BaseException) -> tuple[State, float | None]:
+        if isinstance(exc, FlowRunCancelled):
+            return Cancelled(str(exc) or "the flow run was cancelled", exc), None
         if isinstance(exc, TimeoutInterrupt):  # an enclosing flow's time limit: stop, do not retry
             return TimedOut(f"stopped: {exc}", exc), None
         if isinstance(exc, TaskTimeoutError):

@@ -73,8 +73,9 @@ _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS headwater_schema_migrations (
 def all_migrations() -> list[Migration]:
     """Every migration known to this installation, in version order."""
     from headwater.history.schema import MIGRATIONS as history
+    from headwater.orchestration.schema import MIGRATIONS as orchestration
 
-    found = sorted([BLOCKS_V1, *history], key=lambda m: m.version)
+    found = sorted([BLOCKS_V1, *history, *orchestration], key=lambda m: m.version)
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):
         raise StoreError(f"duplicate store migration versions: {versions}")
