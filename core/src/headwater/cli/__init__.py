@@ -22,6 +22,12 @@ CORE_COMMANDS = {
     "config": ("headwater.cli.config_cmd", "config", "Show settings, the store, and the secret backend in use."),
     "run": ("headwater.cli.runs", "run", "Run a flow from a file: headwater run FILE.py:flow --param k=v"),
     "runs": ("headwater.cli.runs", "runs", "List and inspect flow runs, their task runs and logs."),
+    "deployment": ("headwater.cli.deployments", "deployment", "List, inspect, run and delete deployments and their schedules."),
+    "deploy": ("headwater.cli.deployments", "deploy", "Create or update the deployments of a headwater.yaml project."),
+    "scheduler": ("headwater.cli.deployments", "scheduler", "Create scheduled runs ahead of time (any number may run)."),
+    "work-pool": ("headwater.cli.workers", "work_pool", "Create, list, inspect and delete work pools."),
+    "worker": ("headwater.cli.workers", "worker", "Start a worker that runs a work pool's flow runs."),
+    "concurrency-limit": ("headwater.cli.workers", "concurrency_limit", "Limit how many runs with a tag run at once."),
 }
 
 

@@ -137,21 +137,46 @@ def runs() -> None:
 @runs.command("ls")
 @click.option("--limit", "-n", default=20, show_default=True, help="How many runs to show (newest first).")
 @click.option("--flow", "flow_name", default=None, help="Only runs of this flow.")
-@click.option("--state", default=None, help="Only runs in this state (e.g. Failed).")
+@click.option("--state", default=None, help="Only runs in this state (e.g. Failed, Scheduled, Late).")
+@click.option("--deployment", default=None, help="Only runs of this deployment (flow-name/deployment-name).")
 @output_option
-def ls(limit: int, flow_name: str | None, state: str | None, output: str) -> None:
-    """List flow runs, newest first."""
+def ls(limit: int, flow_name: str | None, state: str | None, deployment: str | None, output: str) -> None:
+    """List flow runs, newest first (with deployment runs that have not started yet)."""
     from headwater.history.reader import list_flow_runs
+    from headwater.orchestration.history import resolve_deployment_name, unstarted_runs
 
-    rows = list_flow_runs(limit=limit, flow_name=flow_name, state=state)
+    if deployment:
+        deployment = resolve_deployment_name(deployment)
+    rows = list_flow_runs(limit=limit, flow_name=flow_name, state=state, deployment=deployment)
+    queued = unstarted_runs(limit=limit, flow_name=flow_name, state=state, deployment=deployment)
+    if queued:
+        key = lambda r: r.get("started") or r.get("scheduled_time") or r.get("created") or 0  # noqa: E731
+        rows = sorted([*rows, *queued], key=key, reverse=True)[:limit]
     for r in rows:
-        r["start"] = _short_time(r["started"])
+        r["start"] = _short_time(r["started"] or r.get("scheduled_time"))
         r["took"] = _fmt_duration(r["duration"])
-    for r in rows:
         r["run"] = r["id"][:8]
         r["flow"] = r["flow_name"]
         r["tasks"] = r["task_runs"]
-    emit(rows, ["run", "flow", "name", "state", "start", "took", "tasks"], output, empty="no flow runs yet")
+        r["deployment"] = (r.get("deployment") or "").partition("/")[2]
+    columns = ["run", "flow", "name", "state", "start", "took", "tasks"]
+    if any(r["deployment"] for r in rows):
+        columns.insert(2, "deployment")
+    emit(rows, columns, output, empty="no flow runs yet")
+
+
+@runs.command("cancel")
+@click.argument("run_id")
+def cancel(run_id: str) -> None:
+    """Cancel a deployment's run: a queued one now; a running one is stopped (SIGTERM, then SIGKILL
+    after the grace period) and ends Cancelled, running its on_cancellation hooks."""
+    from headwater.orchestration.queue import cancel_run
+
+    run = cancel_run(run_id)
+    if run["state"] == "Cancelled":
+        click.echo(f"cancelled run {run['id']} ({run['deployment']}) before it started")
+    else:
+        click.echo(f"cancelling run {run['id']} ({run['deployment']}): its worker stops it")
 
 
 def _short_time(ts: float | None) -> str:
