@@ -42,8 +42,9 @@ class Job:
         """Stop the run now."""
 
 
-def _child_setup() -> None:  # pragma: no cover - runs in the forked child
-    os.setpgid(0, 0)  # Ctrl-C in the terminal reaches the worker, not its runs
+def _child_setup(new_group: bool = True) -> None:  # pragma: no cover - runs in the forked child
+    if new_group:
+        os.setpgid(0, 0)  # Ctrl-C in the terminal reaches the worker, not its runs
     if sys.platform.startswith("linux"):
         try:
             import ctypes
@@ -326,10 +327,27 @@ class BaseWorker:
 
 
 class ProcessWorker(BaseWorker):
-    """Runs each flow run in a subprocess of its own on this host (the ``process`` pool type)."""
+    """Runs each flow run in a process of its own on this host (the ``process`` pool type).
+
+    Runs are forked from a warm fork server (see :mod:`headwater.orchestration.forkserver`);
+    ``HEADWATER_WORKER_FORK=0`` starts a fresh interpreter per run instead.
+    """
 
     type = "process"
 
+    def setup(self) -> None:
+        self._forks: Any = None
+        if os.environ.get("HEADWATER_WORKER_FORK", "1") != "0" and hasattr(os, "fork"):
+            from headwater.orchestration.forkserver import ForkServer
+
+            self._forks = ForkServer(self.wake)
+
     def launch(self, spec: dict[str, Any]) -> Job:
         env = {str(k): str(v) for k, v in (spec.get("job_variables") or {}).get("env", {}).items()}
+        if self._forks is not None:
+            return self._forks.launch(spec, env)  # type: ignore[no-any-return]
         return ProcessJob(spec, self.wake, env)
+
+    def teardown(self) -> None:
+        if self._forks is not None:
+            self._forks.close()
