@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from headwater.orchestration.errors import InvalidScheduleError
 from headwater.orchestration.schedules import Cron, Interval, RRule, schedule_from_dict
 

@@ -158,9 +158,10 @@ def ls(limit: int, flow_name: str | None, state: str | None, deployment: str | N
         r["run"] = r["id"][:8]
         r["flow"] = r["flow_name"]
         r["tasks"] = r["task_runs"]
-        r["deployment"] = (r.get("deployment") or "").partition("/")[2]
+        if output != "json":  # the table shows the deployment's own name next to the flow's
+            r["deployment"] = (r.get("deployment") or "").partition("/")[2]
     columns = ["run", "flow", "name", "state", "start", "took", "tasks"]
-    if any(r["deployment"] for r in rows):
+    if any(r.get("deployment") for r in rows):
         columns.insert(2, "deployment")
     emit(rows, columns, output, empty="no flow runs yet")
 

@@ -178,10 +178,20 @@ class BaseWorker:
         waiter.event = self.wake
         self._start_scheduler()
         next_renew = 0.0
+        next_reap = time.time() + self.lease
         try:
             while True:
                 now = time.time()
                 self._settle_finished()
+                if now >= next_reap:  # other workers' runs whose lease ran out (a dead worker)
+                    next_reap = now + max(1.0, self.lease / 2)
+                    try:
+                        from headwater.orchestration.queue import reap_expired
+
+                        if reap_expired(now):
+                            continue
+                    except Exception as exc:
+                        self._report(exc)
                 if self.jobs and now >= next_renew:
                     self._renew()
                     next_renew = now + self.lease / 3
@@ -241,7 +251,8 @@ class BaseWorker:
 
             ids = [d.id for d in list_deployments(self.pool) if d.id]  # refreshed at each tick below
         self._scheduler = Scheduler(deployment_ids=None if self.pool is not None else ids)
-        threading.Thread(target=self._scheduler.run, kwargs={"interval": 5.0}, daemon=True,
+        interval = float(os.environ.get("HEADWATER_SCHEDULER_INTERVAL_SECONDS", 5))
+        threading.Thread(target=self._scheduler.run, kwargs={"interval": interval}, daemon=True,
                          name="headwater-scheduler").start()
 
     def _launch(self, run: dict[str, Any]) -> None:
