@@ -3,8 +3,9 @@ forked from a warm process that has already imported Headwater, so a run starts 
 milliseconds instead of paying interpreter start-up and imports every time.
 
 The server (``python -m headwater.orchestration.forkserver``) reads one JSON line per run on
-stdin, forks, and reports ``{"id", "pid"}`` and later ``{"id", "exit"}`` on stdout. It never
-opens the store or starts a thread before forking. Each forked run lives in its own process
+stdin, forks, and reports ``{"id", "pid"}`` and later ``{"id", "exit"}`` on stdout. It starts
+no thread and holds no database connection when it forks (it opens the store once to warm
+the driver, then closes every connection). Each forked run lives in its own process
 group and is killed if the server dies; the server is killed if its worker dies.
 """
 
@@ -23,25 +24,59 @@ __all__ = ["ForkJob", "ForkServer"]
 
 
 def _preload() -> None:
+    import headwater.history.reader  # noqa: F401
     import headwater.history.writer  # noqa: F401
     import headwater.orchestration._child  # noqa: F401
     import headwater.orchestration.entrypoints  # noqa: F401
     import headwater.orchestration.queue  # noqa: F401
     import headwater.orchestration.sources  # noqa: F401
+    import headwater.runtime._lifecycle  # noqa: F401
+    import headwater.runtime._threadpool  # noqa: F401
     import headwater.runtime.flows  # noqa: F401
     import headwater.runtime.task_runners  # noqa: F401
     import headwater.store.engine  # noqa: F401
 
-    try:
-        import pydantic  # noqa: F401
-    except ImportError:
-        pass
-    if os.environ.get("HEADWATER_DATABASE_URL", "").startswith("postgresql"):
-        try:
-            import psycopg  # noqa: F401
-            import sqlalchemy  # noqa: F401
-        except ImportError:
+    try:  # what a flow call's parameter validation imports and caches (pydantic, its plugins)
+        from headwater.runtime.flows import Flow
+        from headwater.runtime.params import bind_parameters, validate_parameters
+
+        def _warm(n: int = 0, label: str = "") -> None:
             pass
+
+        warm = Flow(_warm)
+        validate_parameters(warm, bind_parameters(warm, (), {"n": 1, "label": "x"}))
+        import importlib.metadata  # noqa: F401
+        import queue  # noqa: F401
+        import secrets  # noqa: F401
+        import socket  # noqa: F401
+        import tempfile  # noqa: F401
+    except Exception:
+        pass
+    _warm_store()
+
+
+def _warm_store() -> None:
+    """Open the store once (driver imported, SQLAlchemy dialect initialised, schema checked), then
+    close every connection: forked runs open their own, and skip that first-connect work."""
+    import threading
+
+    try:
+        from headwater.store.engine import get_database
+
+        db = get_database()
+        with db.transaction(write=False) as tx:
+            tx.execute("SELECT 1")
+        engine = db._sa_engine  # the pool is emptied, the engine (and its initialised dialect) kept
+        if engine is not None:
+            engine.dispose()
+        for conn in db._all:
+            conn.close()
+        db._all = []
+        db._local = threading.local()
+    except Exception:
+        from headwater.store.engine import _dispose
+
+        _dispose()  # the store is not reachable: each run reports that itself
 
 
 def _run_child(msg: dict[str, Any], out_fd: int, wake_fd: int) -> None:  # pragma: no cover - in the fork
