@@ -26,10 +26,9 @@ def _on_term(signum: int, frame: Any) -> None:
     raise FlowRunCancelled("the flow run was cancelled")
 
 
-def _record_flow_run(spec: dict[str, Any], flow: Any, params: dict[str, Any]) -> None:
+def _record_flow_run(tx: Any, spec: dict[str, Any], flow: Any, params: dict[str, Any]) -> None:
     """Create the run's history row with its deployment fields before the engine writes the rest."""
     from headwater.history.writer import encode_parameters, host_name
-    from headwater.store.engine import db_write
 
     now = time.time()
     row = {
@@ -40,13 +39,12 @@ def _record_flow_run(spec: dict[str, Any], flow: Any, params: dict[str, Any]) ->
     }
     cols = ", ".join(row)
     marks = ", ".join(f":{c}" for c in row)
-    with db_write() as tx:
-        tx.execute(
-            f"INSERT INTO flow_runs ({cols}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, "
-            "host = excluded.host, heartbeat = excluded.heartbeat, worker = excluded.worker, state_type = 'PENDING', "
-            "state = 'Pending', ended = NULL",
-            row,
-        )
+    tx.execute(
+        f"INSERT INTO flow_runs ({cols}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, "
+        "host = excluded.host, heartbeat = excluded.heartbeat, worker = excluded.worker, state_type = 'PENDING', "
+        "state = 'Pending', ended = NULL",
+        row,
+    )
 
 
 def execute(spec: dict[str, Any]) -> int:
@@ -74,13 +72,12 @@ def execute(spec: dict[str, Any]) -> int:
         wait = float(spec.get("scheduled_time") or 0) - time.time()
         if wait > 0:
             time.sleep(wait)
-        if not queue.mark_started(run_id, worker, os.getpid()):
+        if not queue.mark_started(run_id, worker, os.getpid(), lambda tx: _record_flow_run(tx, spec, flow, params)):
             run = queue.get_run(run_id)
             if run["cancel_requested"]:
                 queue.finish_run(run_id, worker, "CANCELLED", "Cancelled", "cancelled before it started")
             return 0
         started = True
-        _record_flow_run(spec, flow, params)
         from headwater.runtime.context import preset_flow_run_id
 
         preset_flow_run_id(run_id)

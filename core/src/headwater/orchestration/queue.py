@@ -66,11 +66,22 @@ def create_run(dep: Any, parameters: dict[str, Any] | None = None, scheduled_tim
     with db_write() as t:
         t.execute(sql, row)
         created = t.execute("SELECT id FROM scheduled_runs WHERE id = :id", {"id": run_id})
-        if created and (scheduled_time is None or scheduled_time <= now + 1):
+        if created:
             from headwater.orchestration.wakeup import notify
 
             notify(t)
+    if created:
+        _wake_after_commit()
     return run_id if created else None
+
+
+def _wake_after_commit() -> None:
+    from headwater.orchestration.wakeup import wake_local
+
+    try:
+        wake_local()
+    except Exception:
+        pass
 
 
 def get_run(run_id: str) -> dict[str, Any]:
@@ -206,8 +217,11 @@ def _set_final(tx: Any, run_id: str, state_type: str, state: str, now: float, me
     )
 
 
-def mark_started(run_id: str, worker: str, pid: int) -> bool:
-    """The run's process is about to call the flow; False when the claim was lost."""
+def mark_started(run_id: str, worker: str, pid: int, then: Any = None) -> bool:
+    """The run's process is about to call the flow; False when the claim was lost.
+
+    ``then(tx)`` runs in the same transaction when the claim holds (one commit, not two).
+    """
     from headwater.store.engine import db_write
 
     with db_write() as tx:
@@ -216,6 +230,8 @@ def mark_started(run_id: str, worker: str, pid: int) -> bool:
             "WHERE id = :id AND worker = :w AND state_type = 'PENDING' AND cancel_requested = 0 RETURNING id",
             {"t": time.time(), "pid": pid, "id": run_id, "w": worker},
         )
+        if rows and then is not None:
+            then(tx)
     return bool(rows)
 
 
@@ -233,6 +249,8 @@ def finish_run(run_id: str, worker: str, state_type: str, state: str, message: s
             from headwater.orchestration.wakeup import notify
 
             notify(tx)  # a slot was freed
+    if rows:
+        _wake_after_commit()
     return bool(rows)
 
 
@@ -331,6 +349,7 @@ def cancel_run(run_id: str) -> dict[str, Any]:
         from headwater.orchestration.wakeup import notify
 
         notify(tx)
+    _wake_after_commit()
     return {**run, "state": "Cancelling"}
 
 
@@ -366,6 +385,7 @@ def settle_exited(run_id: str, worker: str, exit_code: int | None, stopped: bool
         from headwater.orchestration.wakeup import notify
 
         notify(tx)
+    _wake_after_commit()
 
 
 def release_unstarted(worker: str, run_ids: list[str]) -> set[str]:

@@ -28,6 +28,7 @@ class SchedulerSettings:
     max_runs: int = 100
     max_days: float = 100.0
     late_after_seconds: float = 15.0
+    refill_fraction: float = 0.9  # a schedule is topped up once less than this part of the horizon is left
 
     @classmethod
     def from_env(cls) -> SchedulerSettings:
@@ -64,8 +65,8 @@ class Scheduler:
             sql = ("SELECT sc.id, sc.deployment_id, sc.schedule, sc.scheduled_until, d.flow_name, d.name, d.parameters, "
                    "d.tags, d.work_pool, d.crash_retries FROM deployment_schedules sc JOIN deployments d "
                    "ON d.id = sc.deployment_id WHERE sc.active = 1 AND d.paused = 0 "
-                   "AND (sc.scheduled_until IS NULL OR sc.scheduled_until < :want)")
-            params: dict[str, Any] = {"want": want_until}
+                   "AND (sc.scheduled_until IS NULL OR sc.scheduled_until < :refill)")
+            params: dict[str, Any] = {"refill": now + s.horizon_seconds * s.refill_fraction}
             if self.deployment_ids is not None:
                 if not self.deployment_ids:
                     return 0

@@ -53,6 +53,15 @@ def _local(ts: float, tz: Any) -> datetime:
     return datetime.fromtimestamp(ts, tz).replace(tzinfo=None)
 
 
+def _wall_start(after: float, tz: Any) -> datetime:
+    """Where to start walking wall times: just before ``after``, or an hour earlier when the
+    clocks jumped in the last hour (a skipped wall time lands after the jump, see above)."""
+    local = _local(after, tz)
+    if tz is UTC or tz.utcoffset(local - timedelta(hours=2)) == tz.utcoffset(local):
+        return local - timedelta(seconds=1)
+    return local - timedelta(hours=1)
+
+
 class Schedule:
     """Base of the schedule types: ``active`` and per-schedule ``parameters``."""
 
@@ -147,8 +156,7 @@ class Cron(Schedule):
     def _times(self, after: float) -> Iterator[float]:
         from croniter import croniter
 
-        # start one hour early in wall time so a start inside a repeated hour misses nothing
-        it = croniter(self.cron, _local(after, self.tz) - timedelta(hours=1), day_or=self.day_or)
+        it = croniter(self.cron, _wall_start(after, self.tz), day_or=self.day_or)
         while True:
             yield _place(it.get_next(datetime), self.tz)
 
@@ -246,7 +254,7 @@ class RRule(Schedule):
         return {"rrule": self.rrule}
 
     def _times(self, after: float) -> Iterator[float]:
-        cursor = _local(after, self.tz) - timedelta(hours=1)
+        cursor = _wall_start(after, self.tz)
         while True:
             nxt = self._rule.after(cursor)
             if nxt is None:

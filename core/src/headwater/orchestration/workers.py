@@ -216,7 +216,7 @@ class BaseWorker:
                         continue
                 if run_once and not self.jobs and not self._has_due():
                     break
-                waiter.wait(self.poll)
+                waiter.wait(self.poll if self.jobs or self.prestart <= 0 else max(self.poll, 1.0))
         finally:
             self._shutdown()
             waiter.close()
