@@ -129,3 +129,15 @@ def test_serve_runs_on_schedule_and_stops_cleanly(project, tmp_path):
     assert not {"Running", "Pending"} & set(s), s
     assert s.get("Cancelled") == 1
     assert get_deployment("trivial/every-second").paused  # pause_on_shutdown
+
+
+def test_process_worker_type_comes_through_the_hook():
+    import json
+
+    from headwater.orchestration.workers import ProcessWorker
+    from headwater.plugins import worker_type_classes
+
+    assert worker_type_classes()["process"] == ("headwater", ProcessWorker)
+    shown = json.loads(cli("plugin", "ls", "-o", "json").stdout)
+    core = next(p for p in shown if p["name"] == "headwater")
+    assert core["worker_types"] == ["process"] and "process (work pool)" in core["provides"]

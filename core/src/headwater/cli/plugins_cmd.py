@@ -28,7 +28,8 @@ def ls(output: str) -> None:
         rows.append({
             "name": info.name, "distribution": info.dist, "version": info.version, "status": status,
             "block_types": info.block_types, "secret_backends": info.secret_backends,
-            "task_runners": info.task_runners, "error": info.error,
-            "provides": ", ".join(info.block_types + info.secret_backends + info.task_runners),
+            "task_runners": info.task_runners, "worker_types": info.worker_types, "error": info.error,
+            "provides": ", ".join(info.block_types + info.secret_backends + info.task_runners
+                                  + [f"{w} (work pool)" for w in info.worker_types]),
         })
     emit(rows, ["name", "distribution", "version", "status", "provides", "error"], output)

@@ -102,8 +102,6 @@ def serve(*deployments: Deployment, pause_on_shutdown: bool = True, print_starti
 
     served_by = f"{host_name()}:{os.getpid()}"
     for dep in deployments:
-        if dep.paused:
-            continue
         save_deployment(dep, served_by=served_by)
     ids = [d.id for d in deployments if d.id]
     if print_starting_message:
