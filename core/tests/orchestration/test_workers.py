@@ -137,7 +137,7 @@ def test_process_worker_type_comes_through_the_hook():
     from headwater.orchestration.workers import ProcessWorker
     from headwater.plugins import worker_type_classes
 
-    assert worker_type_classes()["process"] == ("headwater", ProcessWorker)
+    assert worker_type_classes()["process"][1] is ProcessWorker
     shown = json.loads(cli("plugin", "ls", "-o", "json").stdout)
-    core = next(p for p in shown if p["name"] == "headwater")
+    core = next(p for p in shown if p["distribution"] == "headwater")
     assert core["worker_types"] == ["process"] and "process (work pool)" in core["provides"]
