@@ -103,7 +103,6 @@ def run(name: str, params: tuple[str, ...], start_in: str | None, start_at: str 
         watch_timeout: float | None, output: str) -> None:
     """Queue a run of a deployment now (or later): headwater deployment run flow/deployment --param k=v"""
     from headwater.orchestration.deployments import get_deployment
-    from headwater.orchestration.entrypoints import check_parameters
     from headwater.orchestration.queue import create_run
 
     if start_in and start_at:
@@ -118,7 +117,7 @@ def run(name: str, params: tuple[str, ...], start_in: str | None, start_at: str 
     dep = get_deployment(name)
     values = _params(params)
     if dep.enforce_parameter_schema:
-        _check_run_parameters(dep, values, check_parameters)
+        _check_run_parameters(dep, values)
     run_id = create_run(dep, values, when)
     assert run_id is not None
     info = {"id": run_id, "deployment": dep.full_name, "scheduled": format_time(when or time.time()),
@@ -131,20 +130,13 @@ def run(name: str, params: tuple[str, ...], start_in: str | None, start_at: str 
         sys.exit(_watch(run_id, watch_timeout))
 
 
-def _check_run_parameters(dep: Any, values: dict[str, Any], check: Any) -> None:
-    """Check a run's parameters against the flow when its code is reachable from here."""
-    from headwater.errors import HeadwaterError
+def _check_run_parameters(dep: Any, values: dict[str, Any]) -> None:
+    """Check a run's parameters against the flow's signature saved with the deployment (the flow
+    is not imported here; the run itself validates values against the flow's type hints)."""
+    from headwater.orchestration.entrypoints import check_with_schema
 
-    try:
-        from headwater.orchestration.entrypoints import load_flow
-        from headwater.orchestration.sources import pull
-
-        if dep.source and dep.source.get("type") != "local":
-            return  # the flow is checked by the worker that pulls it (no clone on the client)
-        flow = load_flow(dep.entrypoint, pull(dep.source))
-    except HeadwaterError:
-        return
-    check(flow, {**dep.parameters, **values}, complete=True)
+    if dep.parameter_schema:
+        check_with_schema(dep.parameter_schema, {**dep.parameters, **values})
 
 
 def _watch(run_id: str, timeout: float | None) -> int:

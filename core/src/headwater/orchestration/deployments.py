@@ -54,6 +54,7 @@ class Deployment:
     paused: bool = False
     enforce_parameter_schema: bool = True
     job_variables: dict[str, Any] = field(default_factory=dict)
+    parameter_schema: dict[str, Any] | None = field(default=None, repr=False)
     flow: Any = field(default=None, repr=False, compare=False)
     id: str | None = None
     schedule_ids: list[str] = field(default_factory=list, repr=False)
@@ -93,8 +94,9 @@ class Deployment:
             self.flow = flow
         if flow.name != self.flow_name:
             self.flow_name = flow.name
-        from headwater.orchestration.entrypoints import check_parameters
+        from headwater.orchestration.entrypoints import check_parameters, parameter_schema
 
+        self.parameter_schema = parameter_schema(flow)
         if self.enforce_parameter_schema:
             check_parameters(flow, self.parameters)
             for s in self.schedules:
@@ -118,6 +120,7 @@ def _row_to_deployment(row: Any, schedules: list[Any]) -> Deployment:
         collision_strategy=row.collision_strategy, crash_retries=row.crash_retries, paused=bool(row.paused),
         enforce_parameter_schema=bool(row.enforce_parameter_schema),
         job_variables=json.loads(row.job_variables) if row.job_variables else {}, id=row.id,
+        parameter_schema=json.loads(row.parameter_schema) if row.parameter_schema else None,
     )
     for s in sorted(schedules, key=lambda s: s.position):
         dep.schedules.append(schedule_from_dict(json.loads(s.schedule)))
@@ -140,6 +143,7 @@ def save_deployment(dep: Deployment, served_by: str | None = None) -> str:
         "collision_strategy": dep.collision_strategy, "crash_retries": int(dep.crash_retries),
         "paused": int(bool(dep.paused)), "enforce_parameter_schema": int(bool(dep.enforce_parameter_schema)),
         "job_variables": json.dumps(dep.job_variables) if dep.job_variables else None, "served_by": served_by,
+        "parameter_schema": json.dumps(dep.parameter_schema) if dep.parameter_schema else None,
         "updated": now,
     }
     with db_write() as tx:

@@ -11,7 +11,7 @@ from typing import Any
 
 from headwater.orchestration.errors import DeploymentError
 
-__all__ = ["check_parameters", "entrypoint_of", "load_flow", "split_entrypoint"]
+__all__ = ["check_parameters", "check_with_schema", "entrypoint_of", "load_flow", "parameter_schema", "split_entrypoint"]
 
 
 def split_entrypoint(entrypoint: str) -> tuple[str, str]:
@@ -152,3 +152,55 @@ def _check_types(flow: Any, parameters: dict[str, Any]) -> None:
             raise ParameterValidationError(f"flow {flow.name!r}: parameter {name!r} expects {expected}: {msg}{shown}") from None
         except pydantic.PydanticUserError:
             continue
+
+
+_SIMPLE = {int: "int", float: "float", str: "str", bool: "bool"}
+
+
+def parameter_schema(flow: Any) -> dict[str, Any]:
+    """A small description of the flow's parameters, saved with the deployment so that a run's
+    parameters are checked without importing the flow (names, required ones, simple types)."""
+    import typing
+
+    try:
+        hints = typing.get_type_hints(flow.fn)
+    except Exception:
+        hints = {}
+    sig = flow._signature
+    return {
+        "names": [n for n, p in sig.parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)],
+        "required": [n for n, p in sig.parameters.items()
+                     if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)],
+        "any": any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()),
+        "types": {n: _SIMPLE[h] for n, h in hints.items() if h in _SIMPLE and n in sig.parameters},
+        "flow": flow.name,
+    }
+
+
+def check_with_schema(schema: dict[str, Any], parameters: dict[str, Any]) -> None:
+    """Check a run's full parameters against a saved :func:`parameter_schema`.
+
+    Raises:
+        ParameterValidationError: An unknown or missing parameter, or a value of the wrong simple type.
+    """
+    from headwater.runtime._errors import ParameterValidationError
+
+    flow, names = schema.get("flow", "?"), schema.get("names", [])
+    for key in parameters:
+        if key not in names and not schema.get("any"):
+            raise ParameterValidationError(f"flow {flow!r} has no parameter {key!r} (its parameters: {', '.join(names) or 'none'})")
+    for key in schema.get("required", []):
+        if key not in parameters:
+            raise ParameterValidationError(f"flow {flow!r} needs parameter {key!r}: pass --param {key}=VALUE")
+    for key, kind in schema.get("types", {}).items():
+        if key not in parameters:
+            continue
+        value = parameters[key]
+        ok = {
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+            "str": isinstance(value, str),
+            "bool": isinstance(value, bool),
+        }[kind]
+        if not ok:
+            raise ParameterValidationError(f"flow {flow!r}: parameter {key!r} expects {kind} (got {value!r})")

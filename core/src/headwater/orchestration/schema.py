@@ -45,6 +45,7 @@ ORCHESTRATION_V10 = Migration(
             paused INTEGER NOT NULL DEFAULT 0,
             enforce_parameter_schema INTEGER NOT NULL DEFAULT 1,
             job_variables TEXT,
+            parameter_schema TEXT,
             served_by VARCHAR(300),
             created DOUBLE PRECISION NOT NULL,
             updated DOUBLE PRECISION NOT NULL,
