@@ -127,3 +127,12 @@ def pid_alive(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+SECRET_FLOW = '''
+from headwater import SecretStr, flow
+
+
+@flow
+def login(user: str, password: SecretStr | None = None):
+    return user
+'''

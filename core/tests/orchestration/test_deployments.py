@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from headwater.orchestration.deployments import get_deployment, list_deployments
@@ -180,3 +181,22 @@ def test_backfill_is_idempotent(project):
     assert "created 6 run(s)" in first.stdout and "created 0 run(s)" in again.stdout
     dep = get_deployment("trivial/hourly")
     assert create_run(dep, auto_key=None, scheduled_time=time.time() + 3600) is not None
+
+
+def test_secret_parameters_are_never_stored_with_a_deployment_or_run(project):
+    from orch_support import SECRET_FLOW
+
+    (project / "secret_flow.py").write_text(SECRET_FLOW)
+    create_work_pool("local", "process")
+    flow = flow_from_source(str(project), "secret_flow.py:login")
+    planted = "hunter2-planted-secret"
+    with pytest.raises(ParameterValidationError, match="'password' of flow 'login' is a secret"):
+        flow.deploy("x", work_pool_name="local", parameters={"user": "a", "password": planted}, print_next_steps=False)
+    flow.deploy("x", work_pool_name="local", parameters={"user": "a"}, print_next_steps=False)
+    done = cli("deployment", "run", "login/x", "--param", f"password={planted}")
+    assert done.returncode == 1 and "is a secret" in done.stderr and planted not in done.stderr
+    from headwater.store.engine import get_database
+
+    db_file = Path(get_database().path)
+    for f in db_file.parent.glob(db_file.name + "*"):  # the database and its WAL
+        assert planted.encode() not in f.read_bytes()

@@ -97,6 +97,11 @@ class Deployment:
         from headwater.orchestration.entrypoints import check_parameters, parameter_schema
 
         self.parameter_schema = parameter_schema(flow)
+        from headwater.orchestration.entrypoints import refuse_secret_values
+
+        refuse_secret_values(self.parameter_schema, self.parameters)
+        for s in self.schedules:
+            refuse_secret_values(self.parameter_schema, s.parameters)
         if self.enforce_parameter_schema:
             check_parameters(flow, self.parameters)
             for s in self.schedules:

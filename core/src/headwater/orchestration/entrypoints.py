@@ -173,8 +173,29 @@ def parameter_schema(flow: Any) -> dict[str, Any]:
                      if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)],
         "any": any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()),
         "types": {n: _SIMPLE[h] for n, h in hints.items() if h in _SIMPLE and n in sig.parameters},
+        "secret": sorted(n for n, h in hints.items() if n in sig.parameters and _is_secret_type(h)),
         "flow": flow.name,
     }
+
+
+def _is_secret_type(hint: Any) -> bool:
+    """``SecretStr``, ``SecretBytes``, ``SecretDict`` (also inside ``Optional``/unions)."""
+    args = getattr(hint, "__args__", None)
+    if args:
+        return any(_is_secret_type(a) for a in args)
+    return isinstance(hint, type) and hasattr(hint, "get_secret_value")
+
+
+def refuse_secret_values(schema: dict[str, Any], parameters: dict[str, Any]) -> None:
+    """A secret-typed parameter's value would be stored in plain text with the run: refuse it."""
+    from headwater.runtime._errors import ParameterValidationError
+
+    for key in schema.get("secret", []):
+        if key in parameters:
+            raise ParameterValidationError(
+                f"parameter {key!r} of flow {schema.get('flow', '?')!r} is a secret: deployments and runs store "
+                f"parameters as they are, so pass the name of a Secret block (or leave it to the flow's default) instead"
+            )
 
 
 def check_with_schema(schema: dict[str, Any], parameters: dict[str, Any]) -> None:
@@ -186,6 +207,7 @@ def check_with_schema(schema: dict[str, Any], parameters: dict[str, Any]) -> Non
     from headwater.runtime._errors import ParameterValidationError
 
     flow, names = schema.get("flow", "?"), schema.get("names", [])
+    refuse_secret_values(schema, parameters)
     for key in parameters:
         if key not in names and not schema.get("any"):
             raise ParameterValidationError(f"flow {flow!r} has no parameter {key!r} (its parameters: {', '.join(names) or 'none'})")
