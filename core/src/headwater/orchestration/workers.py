@@ -245,12 +245,8 @@ class BaseWorker:
             return
         from headwater.orchestration.scheduler import Scheduler
 
-        ids = self.deployment_ids
-        if ids is None and self.pool is not None:
-            from headwater.orchestration.deployments import list_deployments
-
-            ids = [d.id for d in list_deployments(self.pool) if d.id]  # refreshed at each tick below
-        self._scheduler = Scheduler(deployment_ids=None if self.pool is not None else ids)
+        # a pool's worker schedules every deployment (any number of schedulers may run); serve only its own
+        self._scheduler = Scheduler(deployment_ids=None if self.pool is not None else self.deployment_ids)
         interval = float(os.environ.get("HEADWATER_SCHEDULER_INTERVAL_SECONDS", 5))
         threading.Thread(target=self._scheduler.run, kwargs={"interval": interval}, daemon=True,
                          name="headwater-scheduler").start()
