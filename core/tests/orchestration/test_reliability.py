@@ -142,3 +142,34 @@ def test_a_run_not_started_in_time_is_late(tmp_path):
 
     assert [r["id"] for r in json.loads(listed.stdout)] == [run_id]
     wait_for(lambda: True)
+
+
+def _woken_at_once(tmp_path) -> None:
+    """An idle worker polling only every 120 s starts new work when it is created: it was woken
+    (PostgreSQL LISTEN/NOTIFY, SQLite a datagram), not polled."""
+    project = make_project(tmp_path / "proj")
+    create_work_pool("local", "process")
+    flow_from_source(str(project), "flows.py:trivial").deploy("d", work_pool_name="local", print_next_steps=False)
+    dep = get_deployment("trivial/d")
+    out = tmp_path / "out"
+    worker = start_worker("local", env(out, HEADWATER_WORKER_POLL_SECONDS="120"), "--no-scheduler",
+                          log=tmp_path / "worker.log")
+    try:
+        create_run(dep, {"n": 0})  # also lets the worker finish starting up
+        wait_for(lambda: states().get("Completed") == 1, timeout=60, what="the first run")
+        time.sleep(1.5)  # the worker is now idle, waiting up to 120 s
+        create_run(dep, {"n": 1})
+        wait_for(lambda: states().get("Completed") == 2, timeout=20, what="the idle worker to be woken")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+
+
+def test_idle_worker_is_woken_by_new_work_sqlite(tmp_path):
+    _woken_at_once(tmp_path)
+
+
+@pytest.mark.postgres
+def test_idle_worker_is_woken_by_new_work_postgres(tmp_path, monkeypatch, postgres_database):
+    _use_postgres(monkeypatch, postgres_database)
+    _woken_at_once(tmp_path)
