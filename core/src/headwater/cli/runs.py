@@ -199,9 +199,22 @@ def _fmt_duration(seconds: float | None) -> str:
 @output_option
 def show(run_id: str, output: str) -> None:
     """Show a flow run and its task runs (states and durations)."""
-    from headwater.history.reader import get_flow_run, list_flow_runs, list_task_runs
+    from headwater.history.reader import RunNotFoundError, get_flow_run, list_flow_runs, list_task_runs
 
-    fr = get_flow_run(run_id)
+    try:
+        fr = get_flow_run(run_id)
+    except RunNotFoundError:  # a deployment's run that has not started has no history yet
+        from headwater.orchestration.queue import get_run
+
+        try:
+            queued = get_run(run_id)
+        except RunNotFoundError:
+            raise RunNotFoundError(f"no flow run with id {run_id.strip()!r}: see `headwater runs ls` for run ids") from None
+        emit_object({k: queued[k] for k in ("id", "deployment", "flow_name", "name", "state", "message", "work_pool",
+                                            "worker", "attempts")} | {"scheduled": format_time(queued["scheduled_time"]),
+                                                                     "parameters": json.loads(queued["parameters"] or "{}")},
+                    output)
+        return
     tasks = list_task_runs(fr["id"])
     subflows = list_flow_runs(limit=1000, parent_id=fr["id"])
     if output == "json":
