@@ -28,7 +28,7 @@ from pathlib import Path
 import harness
 from harness import Row, Stats
 
-FLOW = '''
+FLOW = """
 import os, time
 from headwater import flow, task
 
@@ -44,7 +44,7 @@ def bench_flow(n: int = 0):
 
 if __name__ == "__main__":
     bench_flow(int(os.environ.get("HW_N", "0")))
-'''
+"""
 
 
 def _setup(root: Path) -> dict[str, str]:
@@ -83,8 +83,9 @@ def _wait(pred, timeout: float = 300) -> None:
 def _worker(env: dict[str, str], pool: str, *extra: str) -> subprocess.Popen:
     hw = Path(sys.executable).with_name("headwater")
     log = open(Path(env["HEADWATER_HOME"]) / f"worker-{pool}-{time.time()}.log", "w")  # noqa: SIM115
-    return subprocess.Popen([str(hw), "worker", "start", "--pool", pool, "--no-scheduler", *extra], env=env,
-                            stdout=log, stderr=log)
+    return subprocess.Popen(
+        [str(hw), "worker", "start", "--pool", pool, "--no-scheduler", *extra], env=env, stdout=log, stderr=log
+    )
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -119,15 +120,20 @@ def scheduled_latency(root: Path, n: int) -> tuple[list[float], list[float], flo
         adhoc = []
         for i in range(n, n + max(3, n // 4)):
             t0 = time.time()
-            subprocess.run([str(hw), "deployment", "run", "bench-flow/d", "--param", f"n={i}", "-o", "json"], env=env,
-                           check=True, capture_output=True)
+            subprocess.run(
+                [str(hw), "deployment", "run", "bench-flow/d", "--param", f"n={i}", "-o", "json"],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
             _wait(lambda i=i: i in _lines(root))
             adhoc.append(_lines(root)[i] - t0)
         floor = []
         for i in range(n + 1000, n + 1000 + len(adhoc)):
             t0 = time.time()
-            subprocess.run([sys.executable, str(root / "flows.py")], env={**env, "HW_N": str(i)}, check=True,
-                           capture_output=True)
+            subprocess.run(
+                [sys.executable, str(root / "flows.py")], env={**env, "HW_N": str(i)}, check=True, capture_output=True
+            )
             floor.append(_lines(root)[i] - t0)
         time.sleep(2)
         cpu = _proc_cpu(worker.pid)
@@ -188,8 +194,15 @@ def scheduler_cpu(root: Path, n: int) -> float:
     env = _setup(root)
     _in_env(env)
     for i in range(n):
-        save_deployment(Deployment(name=f"d{i}", flow_name="bench-flow", entrypoint="flows.py:bench_flow",
-                                   source={"type": "local", "path": str(root)}, schedules=[Cron("* * * * *")]))
+        save_deployment(
+            Deployment(
+                name=f"d{i}",
+                flow_name="bench-flow",
+                entrypoint="flows.py:bench_flow",
+                source={"type": "local", "path": str(root)},
+                schedules=[Cron("* * * * *")],
+            )
+        )
     s = Scheduler(SchedulerSettings())
     now = time.time()
     s.tick(now)  # the first pass fills the horizon; the steady state is what a minute costs
@@ -206,23 +219,44 @@ def main() -> None:
     args = harness.bench_args("Orchestration: deployments, scheduler, workers", repeat=1)
     quick = args.quick
     if harness.peer_enabled(args):
-        print("[bench] the Prefect peer's serve/worker workloads are not scripted yet: Headwater and floor only",
-              file=sys.stderr)
+        print(
+            "[bench] the Prefect peer's serve/worker workloads are not scripted yet: Headwater and floor only",
+            file=sys.stderr,
+        )
     rows = []
     sched, adhoc, floor_med, idle, floor = scheduled_latency(harness.fresh_dir(), 10 if quick else 40)
     sched_sorted = sorted(sched)
     p99 = sched_sorted[min(len(sched_sorted) - 1, round(0.99 * (len(sched_sorted) - 1)))]
     rows.append(Row("scheduled time -> first line, p50", Stats.of(sched), target=0.100))
     rows.append(Row("scheduled time -> first line, p99", Stats.of([p99]), target=0.500))
-    rows.append(Row("ad-hoc deployment run -> first line", Stats.of(adhoc), floor=Stats.of(floor),
-                    target=1.5 * floor_med, note="target 1.5x floor"))
+    rows.append(
+        Row(
+            "ad-hoc deployment run -> first line",
+            Stats.of(adhoc),
+            floor=Stats.of(floor),
+            target=1.5 * floor_med,
+            note="target 1.5x floor",
+        )
+    )
     n = 200 if quick else 1000
     hw_total, floor_total = queued(harness.fresh_dir(), n)
-    rows.append(Row(f"{n} queued one-task runs, 2 process workers", Stats.of([hw_total]), floor=Stats.of([floor_total]),
-                    target=1.3 * floor_total, note="target 1.3x floor"))
+    rows.append(
+        Row(
+            f"{n} queued one-task runs, 2 process workers",
+            Stats.of([hw_total]),
+            floor=Stats.of([floor_total]),
+            target=1.3 * floor_total,
+            note="target 1.3x floor",
+        )
+    )
     cpu = scheduler_cpu(harness.fresh_dir(), 200 if quick else 1000)
-    rows.append(Row(f"scheduler CPU per minute, {200 if quick else 1000} cron deployments", Stats.of([cpu]),
-                    target=1.0 if not quick else 0.2))
+    rows.append(
+        Row(
+            f"scheduler CPU per minute, {200 if quick else 1000} cron deployments",
+            Stats.of([cpu]),
+            target=1.0 if not quick else 0.2,
+        )
+    )
     rows.append(Row("idle worker CPU (core fraction)", Stats.of([idle]), target=0.01, unit="core"))
     missed = harness.report("deployments", rows, json_out=not args.no_json)
     sys.exit(harness.exit_code(missed))

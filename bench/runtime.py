@@ -272,7 +272,8 @@ def main() -> int:
     one_hw = Process([PY, str(flow_file)], env_factory=harness.headwater_env)
     whole = harness.compare(
         {"hw": one_hw, "floor": Process([PY, str(floor_file)]),
-         "prefect": Process([peer_py, str(peer_file)], env_factory=harness.peer_env, timeout=600) if peer_py and not quick else None},
+         "prefect": (Process([peer_py, str(peer_file)], env_factory=harness.peer_env, timeout=600)
+                     if peer_py and not quick else None)},
         repeat=args.repeat, warmup=1,
     )
     rows.append(Row("one-task flow, whole process, fresh home", whole["hw"], floor=whole["floor"],

@@ -5,7 +5,9 @@ Everything is imported lazily so that ``import headwater`` costs almost nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from headwater.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -21,6 +23,8 @@ _EXPORTS = {
     "hookimpl": "headwater.hookspecs",
     "flow": "headwater.runtime",
     "task": "headwater.runtime",
+    "Flow": "headwater.runtime",
+    "Task": "headwater.runtime",
     "get_run_logger": "headwater.runtime",
     "unmapped": "headwater.runtime",
     "allow_failure": "headwater.runtime",
@@ -44,16 +48,4 @@ if TYPE_CHECKING:
     from headwater.hookspecs import hookimpl  # noqa: F401
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'headwater' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

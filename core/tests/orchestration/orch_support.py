@@ -13,7 +13,7 @@ from typing import Any
 
 HEADWATER_BIN = Path(sys.executable).with_name("headwater")
 
-FLOWS = '''
+FLOWS = """
 import os
 import pathlib
 import time
@@ -55,7 +55,7 @@ def sleeper(seconds: float = 30):
 def fails():
     get_run_logger().info("about to fail")
     raise ValueError("boom")
-'''
+"""
 
 
 def make_project(folder: Path) -> Path:
@@ -69,14 +69,16 @@ def env(out: Path, **extra: str) -> dict[str, str]:
 
 
 def cli(*args: str, environ: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(HEADWATER_BIN), *args], capture_output=True, text=True, env=environ or dict(os.environ),
-                          timeout=timeout)
+    return subprocess.run(
+        [str(HEADWATER_BIN), *args], capture_output=True, text=True, env=environ or dict(os.environ), timeout=timeout
+    )
 
 
 def start_worker(pool: str, environ: dict[str, str], *extra: str, log: Path | None = None) -> subprocess.Popen[Any]:
     out = open(log, "a") if log else subprocess.DEVNULL  # noqa: SIM115
-    return subprocess.Popen([str(HEADWATER_BIN), "worker", "start", "--pool", pool, *extra], env=environ,
-                            stdout=out, stderr=out)
+    return subprocess.Popen(
+        [str(HEADWATER_BIN), "worker", "start", "--pool", pool, *extra], env=environ, stdout=out, stderr=out
+    )
 
 
 def stop(proc: subprocess.Popen[Any], sig: int = signal.SIGTERM, timeout: float = 20) -> int:
@@ -128,11 +130,12 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return False
 
-SECRET_FLOW = '''
+
+SECRET_FLOW = """
 from headwater import SecretStr, flow
 
 
 @flow
 def login(user: str, password: SecretStr | None = None):
     return user
-'''
+"""

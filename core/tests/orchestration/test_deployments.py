@@ -45,17 +45,31 @@ deployments:
     [
         ("entrypoint: flows.py:needs_day\n    work_pool: {name: nowhere}", "work pool 'nowhere' does not exist"),
         ("entrypoint: missing.py:needs_day\n    work_pool: {name: local}", "entrypoint file 'missing.py' not found"),
-        ("entrypoint: flows.py:no_such_flow\n    work_pool: {name: local}", "flows.py has no flow named 'no_such_flow'"),
-        ("entrypoint: flows.py:needs_day\n    work_pool: {name: local}\n    parameters: {limit: many}",
-         "parameter 'limit' expects int"),
-        ("entrypoint: flows.py:needs_day\n    work_pool: {name: local}\n    parameters: {colour: red}",
-         "has no parameter 'colour'"),
-        ("entrypoint: flows.py:needs_day\n    work_pool: {name: local}\n    schedules: [{cron: '0 2 * * *', timezone: Nowhere/City}]",
-         "unknown timezone 'Nowhere/City'"),
-        ("entrypoint: flows.py:needs_day\n    work_pool: {name: local}\n    schedules: [{rrule: 'FREQ=OFTEN'}]",
-         "invalid rrule"),
-        ("entrypoint: flows.py:needs_day\n    work_pool: {name: local}\n    pull: [{git_clone: {repository: 'file:///nonexistent/repo.git'}}]",
-         "git clone of file:///nonexistent/repo.git failed"),
+        (
+            "entrypoint: flows.py:no_such_flow\n    work_pool: {name: local}",
+            "flows.py has no flow named 'no_such_flow'",
+        ),
+        (
+            "entrypoint: flows.py:needs_day\n    work_pool: {name: local}\n    parameters: {limit: many}",
+            "parameter 'limit' expects int",
+        ),
+        (
+            "entrypoint: flows.py:needs_day\n    work_pool: {name: local}\n    parameters: {colour: red}",
+            "has no parameter 'colour'",
+        ),
+        (
+            "entrypoint: flows.py:needs_day\n    work_pool: {name: local}\n"
+            "    schedules: [{cron: '0 2 * * *', timezone: Nowhere/City}]",
+            "unknown timezone 'Nowhere/City'",
+        ),
+        (
+            "entrypoint: flows.py:needs_day\n    work_pool: {name: local}\n    schedules: [{rrule: 'FREQ=OFTEN'}]",
+            "invalid rrule",
+        ),
+        (
+            "entrypoint: flows.py:needs_day\n    work_pool: {name: local}\n    pull: [{git_clone: {repository: 'file:///nonexistent/repo.git'}}]",
+            "git clone of file:///nonexistent/repo.git failed",
+        ),
     ],
 )
 def test_bad_deployment_is_one_line_and_nothing_is_written(project, second, message):
@@ -96,9 +110,20 @@ def test_python_api_errors_at_creation(project):
 
 
 def _git(*args: str, cwd=None) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-                        "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin", "HOME": str(cwd or "/tmp")})
+    subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        env={
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(cwd or "/tmp"),
+        },
+    )
 
 
 def test_git_source_is_pulled_for_each_run(project, tmp_path):
@@ -174,8 +199,9 @@ def test_deployment_run_watch_and_cli(project, tmp_path):
 
 def test_backfill_is_idempotent(project):
     create_work_pool("local", "process")
-    flow_from_source(str(project), "flows.py:trivial").deploy("hourly", work_pool_name="local", cron="0 * * * *",
-                                                              print_next_steps=False)
+    flow_from_source(str(project), "flows.py:trivial").deploy(
+        "hourly", work_pool_name="local", cron="0 * * * *", print_next_steps=False
+    )
     first = cli("deployment", "backfill", "trivial/hourly", "--from", "2026-01-01T00:00", "--to", "2026-01-01T05:00")
     again = cli("deployment", "backfill", "trivial/hourly", "--from", "2026-01-01T00:00", "--to", "2026-01-01T05:00")
     assert "created 6 run(s)" in first.stdout and "created 0 run(s)" in again.stdout

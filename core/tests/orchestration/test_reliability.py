@@ -48,8 +48,14 @@ def _exactly_once(tmp_path, n_workers: int, n_runs: int = 200) -> None:
         extra = {}
         if os.environ.get("HEADWATER_DATABASE_URL"):  # another "host": its own home, the shared store
             extra["HEADWATER_HOME"] = str(tmp_path / f"host{i}-{rng.random():.6f}")
-        return start_worker("local", env(out, HEADWATER_WORKER_LEASE_SECONDS="2", **extra),
-                            "--limit", "4", "--no-scheduler", log=tmp_path / "workers.log")
+        return start_worker(
+            "local",
+            env(out, HEADWATER_WORKER_LEASE_SECONDS="2", **extra),
+            "--limit",
+            "4",
+            "--no-scheduler",
+            log=tmp_path / "workers.log",
+        )
 
     workers = [spawn(i) for i in range(n_workers)]
     kills = 0
@@ -103,8 +109,10 @@ def _three_schedulers(tmp_path) -> None:
     flow.deploy("minutely", work_pool_name="local", cron="* * * * *", print_next_steps=False)
     flow.deploy("hourly", work_pool_name="local", interval=3600, print_next_steps=False)
     e = env(tmp_path / "out", HEADWATER_SCHEDULER_HORIZON_SECONDS="7200", HEADWATER_SCHEDULER_MAX_RUNS="500")
-    procs = [subprocess.Popen(["headwater", "scheduler", "--once"], env=e, stdout=subprocess.PIPE, text=True)
-             for _ in range(3)]
+    procs = [
+        subprocess.Popen(["headwater", "scheduler", "--once"], env=e, stdout=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
     outs = [p.communicate(timeout=60)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
     rows = runs()
@@ -118,13 +126,17 @@ def _three_schedulers(tmp_path) -> None:
 
 
 def test_three_schedulers_at_once_sqlite(tmp_path, monkeypatch):
-    monkeypatch.setenv("PATH", str(__import__("orch_support").HEADWATER_BIN.parent) + ":" + __import__("os").environ["PATH"])
+    monkeypatch.setenv(
+        "PATH", str(__import__("orch_support").HEADWATER_BIN.parent) + ":" + __import__("os").environ["PATH"]
+    )
     _three_schedulers(tmp_path)
 
 
 @pytest.mark.postgres
 def test_three_schedulers_at_once_postgres(tmp_path, monkeypatch, postgres_database):
-    monkeypatch.setenv("PATH", str(__import__("orch_support").HEADWATER_BIN.parent) + ":" + __import__("os").environ["PATH"])
+    monkeypatch.setenv(
+        "PATH", str(__import__("orch_support").HEADWATER_BIN.parent) + ":" + __import__("os").environ["PATH"]
+    )
     _use_postgres(monkeypatch, postgres_database)
     _three_schedulers(tmp_path)
 
@@ -153,8 +165,9 @@ def _woken_at_once(tmp_path) -> None:
     flow_from_source(str(project), "flows.py:trivial").deploy("d", work_pool_name="local", print_next_steps=False)
     dep = get_deployment("trivial/d")
     out = tmp_path / "out"
-    worker = start_worker("local", env(out, HEADWATER_WORKER_POLL_SECONDS="120"), "--no-scheduler",
-                          log=tmp_path / "worker.log")
+    worker = start_worker(
+        "local", env(out, HEADWATER_WORKER_POLL_SECONDS="120"), "--no-scheduler", log=tmp_path / "worker.log"
+    )
     try:
         create_run(dep, {"n": 0})  # also lets the worker finish starting up
         wait_for(lambda: states().get("Completed") == 1, timeout=60, what="the first run")

@@ -24,19 +24,43 @@ def _between(schedule, start: datetime, end: datetime) -> list[datetime]:
     ("zone", "start", "expected"),
     [
         # Paris 2027: clocks jump 02:00 -> 03:00 on 28 March and go back 03:00 -> 02:00 on 31 October
-        ("Europe/Paris", datetime(2027, 3, 27, tzinfo=UTC),
-         [datetime(2027, 3, 27, 1, 30, tzinfo=UTC), datetime(2027, 3, 28, 1, 30, tzinfo=UTC),
-          datetime(2027, 3, 29, 0, 30, tzinfo=UTC)]),
-        ("Europe/Paris", datetime(2027, 10, 30, tzinfo=UTC),
-         [datetime(2027, 10, 30, 0, 30, tzinfo=UTC), datetime(2027, 10, 31, 0, 30, tzinfo=UTC),
-          datetime(2027, 11, 1, 1, 30, tzinfo=UTC)]),
+        (
+            "Europe/Paris",
+            datetime(2027, 3, 27, tzinfo=UTC),
+            [
+                datetime(2027, 3, 27, 1, 30, tzinfo=UTC),
+                datetime(2027, 3, 28, 1, 30, tzinfo=UTC),
+                datetime(2027, 3, 29, 0, 30, tzinfo=UTC),
+            ],
+        ),
+        (
+            "Europe/Paris",
+            datetime(2027, 10, 30, tzinfo=UTC),
+            [
+                datetime(2027, 10, 30, 0, 30, tzinfo=UTC),
+                datetime(2027, 10, 31, 0, 30, tzinfo=UTC),
+                datetime(2027, 11, 1, 1, 30, tzinfo=UTC),
+            ],
+        ),
         # New York 2027: 02:00 -> 03:00 on 14 March; 02:00 -> 01:00 on 7 November
-        ("America/New_York", datetime(2027, 3, 13, tzinfo=UTC),
-         [datetime(2027, 3, 13, 7, 30, tzinfo=UTC), datetime(2027, 3, 14, 7, 30, tzinfo=UTC),
-          datetime(2027, 3, 15, 6, 30, tzinfo=UTC)]),
-        ("America/New_York", datetime(2027, 11, 6, tzinfo=UTC),
-         [datetime(2027, 11, 6, 6, 30, tzinfo=UTC), datetime(2027, 11, 7, 7, 30, tzinfo=UTC),
-          datetime(2027, 11, 8, 7, 30, tzinfo=UTC)]),
+        (
+            "America/New_York",
+            datetime(2027, 3, 13, tzinfo=UTC),
+            [
+                datetime(2027, 3, 13, 7, 30, tzinfo=UTC),
+                datetime(2027, 3, 14, 7, 30, tzinfo=UTC),
+                datetime(2027, 3, 15, 6, 30, tzinfo=UTC),
+            ],
+        ),
+        (
+            "America/New_York",
+            datetime(2027, 11, 6, tzinfo=UTC),
+            [
+                datetime(2027, 11, 6, 6, 30, tzinfo=UTC),
+                datetime(2027, 11, 7, 7, 30, tzinfo=UTC),
+                datetime(2027, 11, 8, 7, 30, tzinfo=UTC),
+            ],
+        ),
     ],
 )
 def test_daily_0230_runs_once_on_each_transition_day(zone, start, expected):
@@ -46,16 +70,23 @@ def test_daily_0230_runs_once_on_each_transition_day(zone, start, expected):
 
 def test_repeated_wall_time_runs_once_at_its_first_occurrence():
     # 01:30 happens twice in New York on 7 Nov 2027 (EDT, then EST): one run, at the EDT one
-    got = _between(Cron("30 1 * * *", timezone="America/New_York"), datetime(2027, 11, 7, tzinfo=UTC),
-                   datetime(2027, 11, 8, tzinfo=UTC))
+    got = _between(
+        Cron("30 1 * * *", timezone="America/New_York"),
+        datetime(2027, 11, 7, tzinfo=UTC),
+        datetime(2027, 11, 8, tzinfo=UTC),
+    )
     assert got == [datetime(2027, 11, 7, 5, 30, tzinfo=UTC)]
 
 
 def test_hourly_cron_on_transition_days_has_no_duplicates():
     tz = ZoneInfo("America/New_York")
     hourly = Cron("0 * * * *", timezone="America/New_York")
-    spring = _between(hourly, datetime(2027, 3, 14, tzinfo=tz) - timedelta(seconds=1), datetime(2027, 3, 14, 23, 30, tzinfo=tz))
-    fall = _between(hourly, datetime(2027, 11, 7, tzinfo=tz) - timedelta(seconds=1), datetime(2027, 11, 7, 23, 30, tzinfo=tz))
+    spring = _between(
+        hourly, datetime(2027, 3, 14, tzinfo=tz) - timedelta(seconds=1), datetime(2027, 3, 14, 23, 30, tzinfo=tz)
+    )
+    fall = _between(
+        hourly, datetime(2027, 11, 7, tzinfo=tz) - timedelta(seconds=1), datetime(2027, 11, 7, 23, 30, tzinfo=tz)
+    )
     assert len(spring) == 23 and len(set(spring)) == 23  # 02:00 does not exist that day
     assert len(fall) == 24 and len(set(fall)) == 24  # 01:00 happens twice: it runs once
     assert all(b - a == timedelta(hours=1) for a, b in zip(spring, spring[1:], strict=False))
@@ -96,8 +127,11 @@ def test_next_two_transitions_from_today(zone):
 def test_daily_interval_keeps_wall_time_and_short_interval_keeps_duration():
     daily = Interval(timedelta(days=1), anchor_date=datetime(2027, 1, 1, 9, 0), timezone="Europe/Paris")
     got = _between(daily, datetime(2027, 3, 26, 12, tzinfo=UTC), datetime(2027, 3, 29, 12, tzinfo=UTC))
-    assert got == [datetime(2027, 3, 27, 8, tzinfo=UTC), datetime(2027, 3, 28, 7, tzinfo=UTC),
-                   datetime(2027, 3, 29, 7, tzinfo=UTC)]
+    assert got == [
+        datetime(2027, 3, 27, 8, tzinfo=UTC),
+        datetime(2027, 3, 28, 7, tzinfo=UTC),
+        datetime(2027, 3, 29, 7, tzinfo=UTC),
+    ]
     hourly = Interval(3600, timezone="Europe/Paris")
     got = _between(hourly, datetime(2027, 3, 27, 23, tzinfo=UTC), datetime(2027, 3, 28, 4, tzinfo=UTC))
     assert all(b - a == timedelta(hours=1) for a, b in zip(got, got[1:], strict=False)) and len(got) == 5
@@ -106,13 +140,19 @@ def test_daily_interval_keeps_wall_time_and_short_interval_keeps_duration():
 def test_rrule_in_a_timezone():
     r = RRule("FREQ=WEEKLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0", timezone="Europe/Paris")
     got = _between(r, datetime(2027, 3, 20, tzinfo=UTC), datetime(2027, 4, 6, tzinfo=UTC))
-    assert got == [datetime(2027, 3, 22, 8, tzinfo=UTC), datetime(2027, 3, 29, 7, tzinfo=UTC),
-                   datetime(2027, 4, 5, 7, tzinfo=UTC)]
+    assert got == [
+        datetime(2027, 3, 22, 8, tzinfo=UTC),
+        datetime(2027, 3, 29, 7, tzinfo=UTC),
+        datetime(2027, 4, 5, 7, tzinfo=UTC),
+    ]
 
 
 def test_round_trip_through_dict():
-    for s in (Cron("*/5 * * * *", timezone="Asia/Tokyo", day_or=False, parameters={"x": 1}),
-              Interval(90, anchor_date=datetime(2026, 1, 1)), RRule("FREQ=DAILY;BYHOUR=6", active=False)):
+    for s in (
+        Cron("*/5 * * * *", timezone="Asia/Tokyo", day_or=False, parameters={"x": 1}),
+        Interval(90, anchor_date=datetime(2026, 1, 1)),
+        RRule("FREQ=DAILY;BYHOUR=6", active=False),
+    ):
         assert schedule_from_dict(s.to_dict()) == s
 
 

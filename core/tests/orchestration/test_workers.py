@@ -116,7 +116,9 @@ def test_serve_runs_on_schedule_and_stops_cleanly(project, tmp_path):
     )
     e = env(tmp_path / "out", HEADWATER_CANCEL_GRACE_SECONDS="5", PYTHONPATH=str(project))
     log = tmp_path / "serve.log"
-    proc = subprocess.Popen([sys.executable, str(script)], env=e, cwd=project, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], env=e, cwd=project, stdout=open(log, "w"), stderr=subprocess.STDOUT
+    )
     try:
         wait_for(lambda: states().get("Completed", 0) >= 2, timeout=30, what="two scheduled runs")
         long = get_deployment("sleeper/long")
@@ -140,4 +142,4 @@ def test_process_worker_type_comes_through_the_hook():
     assert worker_type_classes()["process"][1] is ProcessWorker
     shown = json.loads(cli("plugin", "ls", "-o", "json").stdout)
     core = next(p for p in shown if p["distribution"] == "headwater")
-    assert core["worker_types"] == ["process"] and "process (work pool)" in core["provides"]
+    assert core["worker_types"] == ["process"]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-FLOW = '''
+FLOW = """
 import os
 from headwater import flow
 
@@ -19,11 +19,12 @@ def on_dask(x: int = 1):
     with open(os.path.join(os.environ["HW_DASK_OUT"], f"{x}.txt"), "w") as fh:
         fh.write(str(os.getpid()))
     return x
-'''
+"""
 
 
-def test_dask_pool_runs_deployment_on_the_cluster(tmp_path: Path, dask_address: str, same_home_as_workers: Any,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dask_pool_runs_deployment_on_the_cluster(
+    tmp_path: Path, dask_address: str, same_home_as_workers: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from headwater.orchestration.deployments import get_deployment
     from headwater.orchestration.pools import create_work_pool
     from headwater.orchestration.queue import create_run
@@ -42,11 +43,16 @@ def test_dask_pool_runs_deployment_on_the_cluster(tmp_path: Path, dask_address: 
     dep = get_deployment("on-dask/d")
     ids = [create_run(dep, {"x": i}) for i in range(3)]
     headwater = Path(sys.executable).with_name("headwater")
-    done = subprocess.run([str(headwater), "worker", "start", "--pool", "cluster", "--run-once"], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [str(headwater), "worker", "start", "--pool", "cluster", "--run-once"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
-    listed = subprocess.run([str(headwater), "runs", "ls", "--deployment", "on-dask/d", "-o", "json"],
-                            capture_output=True, text=True)
+    listed = subprocess.run(
+        [str(headwater), "runs", "ls", "--deployment", "on-dask/d", "-o", "json"], capture_output=True, text=True
+    )
     rows = json.loads(listed.stdout)
     assert sorted(r["id"] for r in rows) == sorted(ids)
     assert {r["state"] for r in rows} == {"Completed"} and {r["work_pool"] for r in rows} == {"cluster"}

@@ -21,7 +21,9 @@ def _when(text: str, option: str) -> float:
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise click.BadParameter(f"{text!r} is not an ISO 8601 date-time such as 2026-12-31T09:00", param_hint=option) from None
+        raise click.BadParameter(
+            f"{text!r} is not an ISO 8601 date-time such as 2026-12-31T09:00", param_hint=option
+        ) from None
     return value.timestamp()
 
 
@@ -61,9 +63,23 @@ def ls(pool: str | None, output: str) -> None:
 
     rows = []
     for d in list_deployments(pool):
-        rows.append({"name": d.full_name, "id": d.id, "pool": d.work_pool_name or "(served)",
-                     "schedules": _schedule_text(d), "paused": d.paused, "tags": d.tags, "entrypoint": d.entrypoint})
-    emit(rows, ["name", "pool", "schedules", "paused"], output, empty="no deployments yet: flow.serve(), flow.deploy() or headwater deploy")
+        rows.append(
+            {
+                "name": d.full_name,
+                "id": d.id,
+                "pool": d.work_pool_name or "(served)",
+                "schedules": _schedule_text(d),
+                "paused": d.paused,
+                "tags": d.tags,
+                "entrypoint": d.entrypoint,
+            }
+        )
+    emit(
+        rows,
+        ["name", "pool", "schedules", "paused"],
+        output,
+        empty="no deployments yet: flow.serve(), flow.deploy() or headwater deploy",
+    )
 
 
 @deployment.command("inspect")
@@ -77,15 +93,29 @@ def inspect(name: str, output: str) -> None:
 
     d = get_deployment(name)
     with db_read() as tx:
-        upcoming = tx.execute("SELECT id, scheduled_time, state FROM scheduled_runs WHERE deployment_id = :d AND "
-                              "state_type = 'SCHEDULED' ORDER BY scheduled_time LIMIT 5", {"d": d.id})
+        upcoming = tx.execute(
+            "SELECT id, scheduled_time, state FROM scheduled_runs WHERE deployment_id = :d AND "
+            "state_type = 'SCHEDULED' ORDER BY scheduled_time LIMIT 5",
+            {"d": d.id},
+        )
     obj = {
-        "name": d.full_name, "id": d.id, "entrypoint": d.entrypoint, "source": describe_source(d.source),
-        "work_pool": d.work_pool_name, "parameters": d.parameters, "tags": d.tags, "description": d.description,
-        "version": d.version, "paused": d.paused, "concurrency_limit": d.concurrency_limit,
-        "collision_strategy": d.collision_strategy, "crash_retries": d.crash_retries,
-        "schedules": [s.to_dict() | {"id": sid, "active": a}
-                      for s, sid, a in zip(d.schedules, d.schedule_ids, d.schedule_active, strict=False)],
+        "name": d.full_name,
+        "id": d.id,
+        "entrypoint": d.entrypoint,
+        "source": describe_source(d.source),
+        "work_pool": d.work_pool_name,
+        "parameters": d.parameters,
+        "tags": d.tags,
+        "description": d.description,
+        "version": d.version,
+        "paused": d.paused,
+        "concurrency_limit": d.concurrency_limit,
+        "collision_strategy": d.collision_strategy,
+        "crash_retries": d.crash_retries,
+        "schedules": [
+            s.to_dict() | {"id": sid, "active": a}
+            for s, sid, a in zip(d.schedules, d.schedule_ids, d.schedule_active, strict=False)
+        ],
         "next_runs": [format_time(r.scheduled_time) for r in upcoming],
     }
     emit_object(obj, output)
@@ -93,14 +123,23 @@ def inspect(name: str, output: str) -> None:
 
 @deployment.command("run")
 @click.argument("name")
-@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="A parameter (JSON when it parses). Repeatable.")
+@click.option(
+    "--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="A parameter (JSON when it parses). Repeatable."
+)
 @click.option("--start-in", default=None, help="Start after this delay, e.g. 10m, 2h, 30s.")
 @click.option("--start-at", default=None, help="Start at this ISO 8601 date-time (local time unless it has an offset).")
 @click.option("--watch", is_flag=True, help="Stream the run's logs and exit with its final state (0 when Completed).")
 @click.option("--watch-timeout", type=float, default=None, help="With --watch: give up after this many seconds.")
 @output_option
-def run(name: str, params: tuple[str, ...], start_in: str | None, start_at: str | None, watch: bool,
-        watch_timeout: float | None, output: str) -> None:
+def run(
+    name: str,
+    params: tuple[str, ...],
+    start_in: str | None,
+    start_at: str | None,
+    watch: bool,
+    watch_timeout: float | None,
+    output: str,
+) -> None:
     """Queue a run of a deployment now (or later): headwater deployment run flow/deployment --param k=v"""
     from headwater.orchestration.deployments import get_deployment
     from headwater.orchestration.queue import create_run
@@ -120,8 +159,12 @@ def run(name: str, params: tuple[str, ...], start_in: str | None, start_at: str 
         _check_run_parameters(dep, values)
     run_id = create_run(dep, values, when)
     assert run_id is not None
-    info = {"id": run_id, "deployment": dep.full_name, "scheduled": format_time(when or time.time()),
-            "work_pool": dep.work_pool_name}
+    info = {
+        "id": run_id,
+        "deployment": dep.full_name,
+        "scheduled": format_time(when or time.time()),
+        "work_pool": dep.work_pool_name,
+    }
     if output == "json" and not watch:
         emit_object(info, output)
         return
@@ -154,8 +197,11 @@ def _watch(run_id: str, timeout: float | None) -> int:
             state_shown = run["state"]
             click.echo(f"{time.strftime('%H:%M:%S')} run {run_id[:8]} is {state_shown}", err=True)
         with db_read() as tx:
-            rows = tx.execute("SELECT id, task_run_id, ts, level, logger, message FROM run_logs WHERE flow_run_id = :f "
-                              "AND id > :last ORDER BY id", {"f": run_id, "last": last_log})
+            rows = tx.execute(
+                "SELECT id, task_run_id, ts, level, logger, message FROM run_logs WHERE flow_run_id = :f "
+                "AND id > :last ORDER BY id",
+                {"f": run_id, "last": last_log},
+            )
         for r in rows:
             last_log = r.id
             kind = "Task" if r.task_run_id else "Flow"
@@ -231,8 +277,16 @@ def schedule_ls(name: str, output: str) -> None:
     rows = []
     for i, (s, sid, active) in enumerate(zip(d.schedules, d.schedule_ids, d.schedule_active, strict=False), 1):
         nxt = s.next_dates(1)
-        rows.append({"#": i, "id": sid[:8], "schedule": s.describe(), "active": active,
-                     "next": nxt[0].isoformat(timespec="minutes") if nxt and active else "", **s.to_dict()})
+        rows.append(
+            {
+                "#": i,
+                "id": sid[:8],
+                "schedule": s.describe(),
+                "active": active,
+                "next": nxt[0].isoformat(timespec="minutes") if nxt and active else "",
+                **s.to_dict(),
+            }
+        )
     emit(rows, ["#", "id", "schedule", "active", "next"], output, empty=f"{d.full_name} has no schedules")
 
 

@@ -18,13 +18,29 @@ def work_pool() -> None:
 
 @work_pool.command("create")
 @click.argument("name")
-@click.option("--type", "pool_type", default="process", show_default=True, help="Worker type: process, or one a plugin adds (dask).")
-@click.option("--limit", "--concurrency-limit", "limit", type=int, default=None, help="At most this many runs of the pool at once.")
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Pool configuration (e.g. cluster=dask-cluster/prod).")
+@click.option(
+    "--type",
+    "pool_type",
+    default="process",
+    show_default=True,
+    help="Worker type: process, or one a plugin adds (dask).",
+)
+@click.option(
+    "--limit",
+    "--concurrency-limit",
+    "limit",
+    type=int,
+    default=None,
+    help="At most this many runs of the pool at once.",
+)
+@click.option(
+    "--set", "settings", multiple=True, metavar="KEY=VALUE", help="Pool configuration (e.g. cluster=dask-cluster/prod)."
+)
 @click.option("--description", default=None)
 @click.option("--overwrite", is_flag=True, help="Replace an existing pool of that name.")
-def create(name: str, pool_type: str, limit: int | None, settings: tuple[str, ...], description: str | None,
-           overwrite: bool) -> None:
+def create(
+    name: str, pool_type: str, limit: int | None, settings: tuple[str, ...], description: str | None, overwrite: bool
+) -> None:
     """Create a work pool: headwater work-pool create NAME --type process"""
     from headwater.orchestration.pools import create_work_pool
 
@@ -35,7 +51,9 @@ def create(name: str, pool_type: str, limit: int | None, settings: tuple[str, ..
             raise click.BadParameter(f"{pair!r} is not key=value", param_hint="--set")
         config[key.strip()] = value
     pool = create_work_pool(name, pool_type, limit, description, config, overwrite=overwrite)
-    click.echo(f"created work pool {pool.name!r} (type {pool.type}); start a worker: headwater worker start --pool {pool.name}")
+    click.echo(
+        f"created work pool {pool.name!r} (type {pool.type}); start a worker: headwater worker start --pool {pool.name}"
+    )
 
 
 @work_pool.command("ls")
@@ -46,15 +64,31 @@ def ls(output: str) -> None:
     from headwater.store.engine import db_read
 
     with db_read() as tx:
-        counts = {(r.work_pool, r.state_type): r.n for r in tx.execute(
-            "SELECT work_pool, state_type, COUNT(*) AS n FROM scheduled_runs WHERE state_type IN "
-            "('SCHEDULED', 'PENDING', 'RUNNING') GROUP BY work_pool, state_type")}
-    rows = [{"name": p.name, "type": p.type, "limit": p.concurrency_limit, "paused": p.paused,
-             "queued": counts.get((p.name, "SCHEDULED"), 0),
-             "running": counts.get((p.name, "RUNNING"), 0) + counts.get((p.name, "PENDING"), 0), "config": p.config}
-            for p in list_work_pools()]
-    emit(rows, ["name", "type", "limit", "paused", "queued", "running"], output,
-         empty="no work pools: headwater work-pool create NAME --type process")
+        counts = {
+            (r.work_pool, r.state_type): r.n
+            for r in tx.execute(
+                "SELECT work_pool, state_type, COUNT(*) AS n FROM scheduled_runs WHERE state_type IN "
+                "('SCHEDULED', 'PENDING', 'RUNNING') GROUP BY work_pool, state_type"
+            )
+        }
+    rows = [
+        {
+            "name": p.name,
+            "type": p.type,
+            "limit": p.concurrency_limit,
+            "paused": p.paused,
+            "queued": counts.get((p.name, "SCHEDULED"), 0),
+            "running": counts.get((p.name, "RUNNING"), 0) + counts.get((p.name, "PENDING"), 0),
+            "config": p.config,
+        }
+        for p in list_work_pools()
+    ]
+    emit(
+        rows,
+        ["name", "type", "limit", "paused", "queued", "running"],
+        output,
+        empty="no work pools: headwater work-pool create NAME --type process",
+    )
 
 
 @work_pool.command("inspect")
@@ -166,7 +200,9 @@ def cl_ls(output: str) -> None:
     from headwater.store.engine import db_read
 
     with db_read() as tx:
-        rows = [dict(r) for r in tx.execute("SELECT tag, concurrency_limit AS limit_ FROM concurrency_limits ORDER BY tag")]
+        rows = [
+            dict(r) for r in tx.execute("SELECT tag, concurrency_limit AS limit_ FROM concurrency_limits ORDER BY tag")
+        ]
     for r in rows:
         r["limit"] = r.pop("limit_")
     if output == "json":

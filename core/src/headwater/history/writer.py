@@ -49,6 +49,7 @@ TASK_COLUMNS = (
 )
 _LOG_COLUMNS = ("flow_run_id", "task_run_id", "ts", "level", "logger", "message")
 _EDGE_COLUMNS = ("upstream_id", "downstream_id", "flow_run_id")
+_EVENT_COLUMNS = ("id", "occurred", "event", "resource_id", "resource", "related", "payload")
 
 _host: str | None = None
 
@@ -63,7 +64,9 @@ def host_name() -> str:
 @cache
 def _upsert(table: str, columns: tuple[str, ...], style: str) -> str:
     marks = ", ".join("?" for _ in columns) if style == "qmark" else ", ".join(f":{c}" for c in columns)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("id", "created", "parameters", "pid", "host"))
+    updates = ", ".join(
+        f"{c} = excluded.{c}" for c in columns if c not in ("id", "created", "parameters", "pid", "host")
+    )
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {updates}"
 
 
@@ -123,6 +126,8 @@ class HistoryWriter:
         self._warned = False
         self._finished = 0  # flow runs finished since the cap was last enforced
         self._last_cap = time.time()
+        self._emitted: dict[str, int] = {}  # run id -> transitions already recorded as events
+        self._state_events = os.environ.get("HEADWATER_EVENTS_STATE_CHANGES", "true").lower() not in ("0", "false", "no")
         self._thread = threading.Thread(target=self._loop, name="headwater-history", daemon=True)
         self._thread.start()
 
@@ -130,7 +135,7 @@ class HistoryWriter:
 
     def _loop(self) -> None:
         try:  # open (and on first use create) the store while the flow runs, not at its end
-            from headwater.history.reader import enforce_cap
+            from headwater.history.retention import enforce_cap
             from headwater.store.engine import get_database
 
             get_database()
@@ -153,14 +158,17 @@ class HistoryWriter:
         """A long-lived process keeps the history within its caps, not only its first flow run."""
         self._finished, self._last_cap = 0, now
         try:
-            from headwater.history.reader import enforce_cap
+            from headwater.history.retention import enforce_cap
 
             enforce_cap()
         except Exception:
             pass
+        try:
+            from headwater.events.reader import prune_events
 
-    def wake(self) -> None:
-        self._wake.set()
+            prune_events()  # events older than HEADWATER_EVENTS_RETENTION_DAYS
+        except Exception:
+            pass
 
     def stop(self) -> None:
         self._stop = True
@@ -183,6 +191,7 @@ class HistoryWriter:
             tasks: dict[str, tuple[Any, ...]] = {}
             logs: list[tuple[Any, ...]] = []
             edges: list[tuple[Any, ...]] = []
+            events: list[tuple[Any, ...]] = []
             for _ in range(n):
                 kind, payload = popleft()
                 if kind == TASK:
@@ -193,12 +202,14 @@ class HistoryWriter:
                     flows[payload[0]] = payload
                     if payload[13] is not None:  # ended
                         self._finished += 1
-                else:
+                elif kind == EDGE:
                     edges.append(payload)
+                else:
+                    events.append(payload)
             if logs:
                 self._console(logs)
             try:
-                self._store(flows, tasks, logs, edges)
+                self._store(flows, tasks, logs, edges, events)
             except Exception as exc:  # the run must not die because its history could not be written
                 if not self._warned:
                     self._warned = True
@@ -235,7 +246,10 @@ class HistoryWriter:
             except (ValueError, OSError):
                 pass
 
-    def _store(self, flows: dict[str, Any], tasks: dict[str, Any], logs: list[Any], edges: list[Any]) -> None:
+    def _store(
+        self, flows: dict[str, Any], tasks: dict[str, Any], logs: list[Any], edges: list[Any], events: list[Any]
+    ) -> None:
+        from headwater.events.emit import state_event_rows
         from headwater.redaction import redact
         from headwater.store.engine import db_write
 
@@ -260,6 +274,11 @@ class HistoryWriter:
                 redact(json.dumps(metadata, default=_json_default)) if metadata else None, _transitions(transitions),
             ))
         log_rows = [(f, t, ts, lvl, name, redact(msg)) for f, t, ts, lvl, name, msg, keep in logs if keep != 2]
+        event_rows = state_event_rows(flows, tasks, self._emitted) if self._state_events else []
+        event_rows += [(i, ts, ev, rid, redact(res), redact(rel) if rel else None, redact(body) if body else None)
+                       for i, ts, ev, rid, res, rel, body in events]
+        if len(event_rows) > 1:
+            event_rows.sort(key=lambda row: row[1])  # sequence numbers follow time within a batch
         with db_write() as tx:
             style = "qmark" if tx.dialect == "sqlite" else "named"
             for columns, rows, sql in (
@@ -267,6 +286,7 @@ class HistoryWriter:
                 (TASK_COLUMNS, task_rows, _upsert("task_runs", TASK_COLUMNS, style)),
                 (_LOG_COLUMNS, log_rows, _insert("run_logs", _LOG_COLUMNS, style)),
                 (_EDGE_COLUMNS, edges, _insert("run_edges", _EDGE_COLUMNS, style, ignore=True)),
+                (_EVENT_COLUMNS, event_rows, _insert("events", _EVENT_COLUMNS, style, ignore=True)),
             ):
                 if not rows:
                     continue

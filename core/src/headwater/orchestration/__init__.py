@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from headwater.orchestration import schema as _schema  # noqa: F401  (registers the tables' migration)
+
 _EXPORTS = {
     "Cron": "headwater.orchestration.schedules",
     "Interval": "headwater.orchestration.schedules",

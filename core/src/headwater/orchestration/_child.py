@@ -32,10 +32,21 @@ def _record_flow_run(tx: Any, spec: dict[str, Any], flow: Any, params: dict[str,
 
     now = time.time()
     row = {
-        "id": spec["id"], "name": spec.get("name") or spec["id"][:8], "flow_name": flow.name, "state_type": "PENDING",
-        "state": "Pending", "parameters": encode_parameters(params), "run_count": 0, "created": now, "pid": os.getpid(),
-        "host": host_name(), "heartbeat": now, "deployment": spec.get("deployment"),
-        "scheduled_time": spec.get("scheduled_time"), "worker": spec.get("worker"), "work_pool": spec.get("work_pool"),
+        "id": spec["id"],
+        "name": spec.get("name") or spec["id"][:8],
+        "flow_name": flow.name,
+        "state_type": "PENDING",
+        "state": "Pending",
+        "parameters": encode_parameters(params),
+        "run_count": 0,
+        "created": now,
+        "pid": os.getpid(),
+        "host": host_name(),
+        "heartbeat": now,
+        "deployment": spec.get("deployment"),
+        "scheduled_time": spec.get("scheduled_time"),
+        "worker": spec.get("worker"),
+        "work_pool": spec.get("work_pool"),
     }
     cols = ", ".join(row)
     marks = ", ".join(f":{c}" for c in row)
@@ -96,8 +107,13 @@ def execute(spec: dict[str, Any]) -> int:
     except FlowRunCancelled:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _flush_quietly()
-        queue.finish_run(run_id, worker, "CANCELLED", "Cancelled",
-                         "cancelled while running" if started else "cancelled before it started")
+        queue.finish_run(
+            run_id,
+            worker,
+            "CANCELLED",
+            "Cancelled",
+            "cancelled while running" if started else "cancelled before it started",
+        )
         return 143
 
 

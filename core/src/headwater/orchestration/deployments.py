@@ -75,7 +75,9 @@ class Deployment:
             raise DeploymentError(f"deployment name {self.name!r} must be non-empty text without '/'")
         self.collision_strategy = str(self.collision_strategy or "ENQUEUE").upper().replace("-", "_")
         if self.collision_strategy not in COLLISION_STRATEGIES:
-            raise DeploymentError(f"collision strategy {self.collision_strategy!r} is not one of {', '.join(COLLISION_STRATEGIES)}")
+            raise DeploymentError(
+                f"collision strategy {self.collision_strategy!r} is not one of {', '.join(COLLISION_STRATEGIES)}"
+            )
         if self.concurrency_limit is not None and int(self.concurrency_limit) < 1:
             raise DeploymentError(f"concurrency_limit must be 1 or more, got {self.concurrency_limit!r}")
         if int(self.crash_retries) < 0:
@@ -117,14 +119,22 @@ class Deployment:
 
 def _row_to_deployment(row: Any, schedules: list[Any]) -> Deployment:
     dep = Deployment(
-        name=row.name, flow_name=row.flow_name, entrypoint=row.entrypoint,
+        name=row.name,
+        flow_name=row.flow_name,
+        entrypoint=row.entrypoint,
         source=json.loads(row.source) if row.source else None,
         parameters=json.loads(row.parameters) if row.parameters else {},
-        tags=json.loads(row.tags) if row.tags else [], description=row.description, version=row.version,
-        work_pool_name=row.work_pool, concurrency_limit=row.concurrency_limit,
-        collision_strategy=row.collision_strategy, crash_retries=row.crash_retries, paused=bool(row.paused),
+        tags=json.loads(row.tags) if row.tags else [],
+        description=row.description,
+        version=row.version,
+        work_pool_name=row.work_pool,
+        concurrency_limit=row.concurrency_limit,
+        collision_strategy=row.collision_strategy,
+        crash_retries=row.crash_retries,
+        paused=bool(row.paused),
         enforce_parameter_schema=bool(row.enforce_parameter_schema),
-        job_variables=json.loads(row.job_variables) if row.job_variables else {}, id=row.id,
+        job_variables=json.loads(row.job_variables) if row.job_variables else {},
+        id=row.id,
         parameter_schema=json.loads(row.parameter_schema) if row.parameter_schema else None,
     )
     for s in sorted(schedules, key=lambda s: s.position):
@@ -140,20 +150,29 @@ def save_deployment(dep: Deployment, served_by: str | None = None) -> str:
 
     now = time.time()
     values = {
-        "flow_name": dep.flow_name, "name": dep.name, "entrypoint": dep.entrypoint,
+        "flow_name": dep.flow_name,
+        "name": dep.name,
+        "entrypoint": dep.entrypoint,
         "source": json.dumps(dep.source) if dep.source else None,
         "parameters": json.dumps(dep.parameters) if dep.parameters else None,
-        "tags": json.dumps(list(dep.tags)) if dep.tags else None, "description": dep.description,
-        "version": dep.version, "work_pool": dep.work_pool_name, "concurrency_limit": dep.concurrency_limit,
-        "collision_strategy": dep.collision_strategy, "crash_retries": int(dep.crash_retries),
-        "paused": int(bool(dep.paused)), "enforce_parameter_schema": int(bool(dep.enforce_parameter_schema)),
-        "job_variables": json.dumps(dep.job_variables) if dep.job_variables else None, "served_by": served_by,
+        "tags": json.dumps(list(dep.tags)) if dep.tags else None,
+        "description": dep.description,
+        "version": dep.version,
+        "work_pool": dep.work_pool_name,
+        "concurrency_limit": dep.concurrency_limit,
+        "collision_strategy": dep.collision_strategy,
+        "crash_retries": int(dep.crash_retries),
+        "paused": int(bool(dep.paused)),
+        "enforce_parameter_schema": int(bool(dep.enforce_parameter_schema)),
+        "job_variables": json.dumps(dep.job_variables) if dep.job_variables else None,
+        "served_by": served_by,
         "parameter_schema": json.dumps(dep.parameter_schema) if dep.parameter_schema else None,
         "updated": now,
     }
     with db_write() as tx:
-        existing = tx.execute("SELECT id FROM deployments WHERE flow_name = :f AND name = :n",
-                              {"f": dep.flow_name, "n": dep.name})
+        existing = tx.execute(
+            "SELECT id FROM deployments WHERE flow_name = :f AND name = :n", {"f": dep.flow_name, "n": dep.name}
+        )
         kept: dict[str, str] = {}
         if existing:
             dep_id = existing[0].id
@@ -166,8 +185,11 @@ def save_deployment(dep: Deployment, served_by: str | None = None) -> str:
             wanted = {json.dumps(s.to_dict()) for s in dep.schedules}
             for o in old:
                 if o.schedule not in wanted:
-                    tx.execute("DELETE FROM scheduled_runs WHERE deployment_id = :d AND auto_key LIKE :k "
-                               "AND state_type = 'SCHEDULED'", {"d": dep_id, "k": f"{o.id[:8]}:%"})
+                    tx.execute(
+                        "DELETE FROM scheduled_runs WHERE deployment_id = :d AND auto_key LIKE :k "
+                        "AND state_type = 'SCHEDULED'",
+                        {"d": dep_id, "k": f"{o.id[:8]}:%"},
+                    )
             tx.execute("DELETE FROM deployment_schedules WHERE deployment_id = :id", {"id": dep_id})
         else:
             dep_id = str(uuid.uuid4())
@@ -180,7 +202,8 @@ def save_deployment(dep: Deployment, served_by: str | None = None) -> str:
             sid = kept.pop(doc, None) or str(uuid.uuid4())
             dep.schedule_ids.append(sid)
             tx.execute(
-                "INSERT INTO deployment_schedules (id, deployment_id, position, schedule, active) VALUES (:id, :d, :p, :s, :a)",
+                "INSERT INTO deployment_schedules (id, deployment_id, position, schedule, active) "
+                "VALUES (:id, :d, :p, :s, :a)",
                 {"id": sid, "d": dep_id, "p": i, "s": doc, "a": int(s.active)},
             )
     dep.id = dep_id
@@ -200,14 +223,18 @@ def _notify() -> None:
 def _find(tx: Any, name: str) -> Any:
     flow_name, sep, dep_name = name.partition("/")
     if sep:
-        rows = tx.execute("SELECT * FROM deployments WHERE flow_name = :f AND name = :n", {"f": flow_name, "n": dep_name})
+        rows = tx.execute(
+            "SELECT * FROM deployments WHERE flow_name = :f AND name = :n", {"f": flow_name, "n": dep_name}
+        )
     else:
         rows = tx.execute("SELECT * FROM deployments WHERE name = :n OR id = :n", {"n": name})
     if not rows:
         raise DeploymentNotFoundError(f"no deployment named {name!r}: list them with `headwater deployment ls`")
     if len(rows) > 1:
         names = ", ".join(sorted(f"{r.flow_name}/{r.name}" for r in rows))
-        raise DeploymentNotFoundError(f"deployment name {name!r} is ambiguous ({names}): use 'flow-name/deployment-name'")
+        raise DeploymentNotFoundError(
+            f"deployment name {name!r} is ambiguous ({names}): use 'flow-name/deployment-name'"
+        )
     return rows[0]
 
 
@@ -226,7 +253,9 @@ def list_deployments(work_pool: str | None = None) -> list[Deployment]:
 
     with db_read() as tx:
         if work_pool:
-            rows = tx.execute("SELECT * FROM deployments WHERE work_pool = :p ORDER BY flow_name, name", {"p": work_pool})
+            rows = tx.execute(
+                "SELECT * FROM deployments WHERE work_pool = :p ORDER BY flow_name, name", {"p": work_pool}
+            )
         else:
             rows = tx.execute("SELECT * FROM deployments ORDER BY flow_name, name")
         by_dep: dict[str, list[Any]] = {}
@@ -252,11 +281,16 @@ def set_paused(name: str, paused: bool) -> str:
 
     with db_write() as tx:
         row = _find(tx, name)
-        tx.execute("UPDATE deployments SET paused = :p, updated = :t WHERE id = :id",
-                   {"p": int(paused), "t": time.time(), "id": row.id})
+        tx.execute(
+            "UPDATE deployments SET paused = :p, updated = :t WHERE id = :id",
+            {"p": int(paused), "t": time.time(), "id": row.id},
+        )
         if paused:
-            tx.execute("DELETE FROM scheduled_runs WHERE deployment_id = :id AND auto_key IS NOT NULL "
-                       "AND state_type = 'SCHEDULED'", {"id": row.id})
+            tx.execute(
+                "DELETE FROM scheduled_runs WHERE deployment_id = :id AND auto_key IS NOT NULL "
+                "AND state_type = 'SCHEDULED'",
+                {"id": row.id},
+            )
     return f"{row.flow_name}/{row.name}"
 
 
@@ -266,8 +300,10 @@ def set_schedule_active(name: str, schedule: str | None, active: bool) -> list[s
 
     with db_write() as tx:
         row = _find(tx, name)
-        rows = sorted(tx.execute("SELECT * FROM deployment_schedules WHERE deployment_id = :id", {"id": row.id}),
-                      key=lambda s: s.position)
+        rows = sorted(
+            tx.execute("SELECT * FROM deployment_schedules WHERE deployment_id = :id", {"id": row.id}),
+            key=lambda s: s.position,
+        )
         if schedule is not None:
             chosen = [s for i, s in enumerate(rows) if s.id.startswith(schedule) or str(i + 1) == schedule]
             if len(chosen) != 1:
@@ -281,10 +317,15 @@ def set_schedule_active(name: str, schedule: str | None, active: bool) -> list[s
         for s in rows:
             doc = json.loads(s.schedule)
             doc["active"] = active
-            tx.execute("UPDATE deployment_schedules SET active = :a, schedule = :s WHERE id = :id",
-                       {"a": int(active), "s": json.dumps(doc), "id": s.id})
+            tx.execute(
+                "UPDATE deployment_schedules SET active = :a, schedule = :s WHERE id = :id",
+                {"a": int(active), "s": json.dumps(doc), "id": s.id},
+            )
         if not active:
             for s in rows:
-                tx.execute("DELETE FROM scheduled_runs WHERE deployment_id = :d AND auto_key LIKE :k "
-                           "AND state_type = 'SCHEDULED'", {"d": row.id, "k": f"{s.id[:8]}:%"})
+                tx.execute(
+                    "DELETE FROM scheduled_runs WHERE deployment_id = :d AND auto_key LIKE :k "
+                    "AND state_type = 'SCHEDULED'",
+                    {"d": row.id, "k": f"{s.id[:8]}:%"},
+                )
     return [s.id for s in rows]

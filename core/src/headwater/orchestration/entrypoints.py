@@ -11,7 +11,14 @@ from typing import Any
 
 from headwater.orchestration.errors import DeploymentError
 
-__all__ = ["check_parameters", "check_with_schema", "entrypoint_of", "load_flow", "parameter_schema", "split_entrypoint"]
+__all__ = [
+    "check_parameters",
+    "check_with_schema",
+    "entrypoint_of",
+    "load_flow",
+    "parameter_schema",
+    "split_entrypoint",
+]
 
 
 def split_entrypoint(entrypoint: str) -> tuple[str, str]:
@@ -50,7 +57,9 @@ def load_flow(entrypoint: str, base: str | Path | None = None) -> Any:
         if not path.is_absolute():
             path = root / path
         if not path.is_file():
-            raise DeploymentError(f"entrypoint file {target!r} not found in {root}: check the entrypoint and the source")
+            raise DeploymentError(
+                f"entrypoint file {target!r} not found in {root}: check the entrypoint and the source"
+            )
         name = f"__headwater_entry_{abs(hash(str(path.resolve())))}"
         module = sys.modules.get(name)
         if module is None:
@@ -73,7 +82,9 @@ def load_flow(entrypoint: str, base: str | Path | None = None) -> Any:
     try:
         module = importlib.import_module(target)
     except ModuleNotFoundError as exc:
-        raise DeploymentError(f"entrypoint module {target!r} not found ({exc}): check the entrypoint and the source") from None
+        raise DeploymentError(
+            f"entrypoint module {target!r} not found ({exc}): check the entrypoint and the source"
+        ) from None
     except Exception as exc:
         raise DeploymentError(f"importing {target} failed: {type(exc).__name__}: {exc}") from None
     return _flow_in(module, attr, target)
@@ -106,18 +117,25 @@ def check_parameters(flow: Any, parameters: dict[str, Any], complete: bool = Fal
         ParameterValidationError: Unknown names, values of the wrong type, missing required ones.
     """
     from headwater.runtime._errors import ParameterValidationError
+
     sig = flow._signature
     accepts_any = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
     unknown = [k for k in parameters if k not in sig.parameters and not accepts_any]
     if unknown:
         raise ParameterValidationError(
-            f"flow {flow.name!r} has no parameter {unknown[0]!r} (its parameters: {', '.join(sig.parameters) or 'none'})"
+            f"flow {flow.name!r} has no parameter {unknown[0]!r} "
+            f"(its parameters: {', '.join(sig.parameters) or 'none'})"
         )
     if complete:
-        missing = [n for n, p in sig.parameters.items() if p.default is p.empty and n not in parameters
-                   and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        missing = [
+            n
+            for n, p in sig.parameters.items()
+            if p.default is p.empty and n not in parameters and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
         if missing:
-            raise ParameterValidationError(f"flow {flow.name!r} needs parameter {missing[0]!r}: pass --param {missing[0]}=VALUE")
+            raise ParameterValidationError(
+                f"flow {flow.name!r} needs parameter {missing[0]!r}: pass --param {missing[0]}=VALUE"
+            )
     if flow.validate_parameters and parameters:
         _check_types(flow, parameters)
     try:
@@ -144,12 +162,16 @@ def _check_types(flow: Any, parameters: dict[str, Any]) -> None:
         if name not in hints:
             continue
         try:
-            pydantic.TypeAdapter(hints[name], config=pydantic.ConfigDict(arbitrary_types_allowed=True)).validate_python(value)
+            pydantic.TypeAdapter(hints[name], config=pydantic.ConfigDict(arbitrary_types_allowed=True)).validate_python(
+                value
+            )
         except pydantic.ValidationError as exc:
             expected = getattr(hints[name], "__name__", None) or str(hints[name]).replace("typing.", "")
             msg = exc.errors()[0].get("msg", "invalid") if exc.errors() else "invalid"
             shown = f" (got {value!r})" if isinstance(value, (int, float, str, bool)) and len(repr(value)) < 60 else ""
-            raise ParameterValidationError(f"flow {flow.name!r}: parameter {name!r} expects {expected}: {msg}{shown}") from None
+            raise ParameterValidationError(
+                f"flow {flow.name!r}: parameter {name!r} expects {expected}: {msg}{shown}"
+            ) from None
         except pydantic.PydanticUserError:
             continue
 
@@ -169,8 +191,11 @@ def parameter_schema(flow: Any) -> dict[str, Any]:
     sig = flow._signature
     return {
         "names": [n for n, p in sig.parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)],
-        "required": [n for n, p in sig.parameters.items()
-                     if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)],
+        "required": [
+            n
+            for n, p in sig.parameters.items()
+            if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ],
         "any": any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()),
         "types": {n: _SIMPLE[h] for n, h in hints.items() if h in _SIMPLE and n in sig.parameters},
         "secret": sorted(n for n, h in hints.items() if n in sig.parameters and _is_secret_type(h)),
@@ -194,7 +219,8 @@ def refuse_secret_values(schema: dict[str, Any], parameters: dict[str, Any]) -> 
         if key in parameters:
             raise ParameterValidationError(
                 f"parameter {key!r} of flow {schema.get('flow', '?')!r} is a secret: deployments and runs store "
-                f"parameters as they are, so pass the name of a Secret block (or leave it to the flow's default) instead"
+                f"parameters as they are, so pass the name of a Secret block (or leave it to the flow's default) "
+                f"instead"
             )
 
 
@@ -210,7 +236,9 @@ def check_with_schema(schema: dict[str, Any], parameters: dict[str, Any]) -> Non
     refuse_secret_values(schema, parameters)
     for key in parameters:
         if key not in names and not schema.get("any"):
-            raise ParameterValidationError(f"flow {flow!r} has no parameter {key!r} (its parameters: {', '.join(names) or 'none'})")
+            raise ParameterValidationError(
+                f"flow {flow!r} has no parameter {key!r} (its parameters: {', '.join(names) or 'none'})"
+            )
     for key in schema.get("required", []):
         if key not in parameters:
             raise ParameterValidationError(f"flow {flow!r} needs parameter {key!r}: pass --param {key}=VALUE")

@@ -218,8 +218,12 @@ class ForkServer:
     def _start(self) -> subprocess.Popen[bytes]:
         from headwater.orchestration.workers import _child_setup
 
-        proc = subprocess.Popen([sys.executable, "-m", "headwater.orchestration.forkserver"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, preexec_fn=_child_setup)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "headwater.orchestration.forkserver"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            preexec_fn=_child_setup,
+        )
         threading.Thread(target=self._read, args=(proc,), daemon=True, name="headwater-forkserver").start()
         return proc
 

@@ -17,8 +17,9 @@ def resolve_deployment_name(name: str) -> str:
     return get_deployment(name).full_name
 
 
-def unstarted_runs(limit: int = 20, flow_name: str | None = None, state: str | None = None,
-                   deployment: str | None = None) -> list[dict[str, Any]]:
+def unstarted_runs(
+    limit: int = 20, flow_name: str | None = None, state: str | None = None, deployment: str | None = None
+) -> list[dict[str, Any]]:
     """Deployment runs with no flow-run history yet, newest scheduled time first."""
     from headwater.store.engine import db_read
 
@@ -34,16 +35,34 @@ def unstarted_runs(limit: int = 20, flow_name: str | None = None, state: str | N
         where.append("s.deployment = :dep")
         params["dep"] = deployment
     with db_read() as tx:
-        rows = tx.execute(f"SELECT * FROM scheduled_runs s WHERE {' AND '.join(where)} "
-                          "ORDER BY s.scheduled_time DESC LIMIT :limit", params)
+        rows = tx.execute(
+            f"SELECT * FROM scheduled_runs s WHERE {' AND '.join(where)} ORDER BY s.scheduled_time DESC LIMIT :limit",
+            params,
+        )
     return [
         {
-            "id": r.id, "name": r.name, "flow_name": r.flow_name, "state": r.state, "state_type": r.state_type,
-            "message": r.message, "parameters": json.loads(r.parameters) if r.parameters else {},
-            "tags": json.loads(r.tags) if r.tags else [], "run_count": 0, "parent_flow_run_id": None,
-            "started": r.started, "ended": r.ended, "duration": None, "pid": r.pid, "host": r.host,
-            "transitions": [], "deployment": r.deployment, "scheduled_time": r.scheduled_time, "worker": r.worker,
-            "work_pool": r.work_pool, "task_runs": 0, "created": r.created,
+            "id": r.id,
+            "name": r.name,
+            "flow_name": r.flow_name,
+            "state": r.state,
+            "state_type": r.state_type,
+            "message": r.message,
+            "parameters": json.loads(r.parameters) if r.parameters else {},
+            "tags": json.loads(r.tags) if r.tags else [],
+            "run_count": 0,
+            "parent_flow_run_id": None,
+            "started": r.started,
+            "ended": r.ended,
+            "duration": None,
+            "pid": r.pid,
+            "host": r.host,
+            "transitions": [],
+            "deployment": r.deployment,
+            "scheduled_time": r.scheduled_time,
+            "worker": r.worker,
+            "work_pool": r.work_pool,
+            "task_runs": 0,
+            "created": r.created,
         }
         for r in rows
     ]

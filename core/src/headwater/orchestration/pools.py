@@ -52,13 +52,24 @@ def worker_class(pool_type: str) -> type:
 
 
 def _pool(row: Any) -> WorkPool:
-    return WorkPool(row.name, row.type, row.description, row.concurrency_limit, bool(row.paused),
-                    json.loads(row.config) if row.config else {})
+    return WorkPool(
+        row.name,
+        row.type,
+        row.description,
+        row.concurrency_limit,
+        bool(row.paused),
+        json.loads(row.config) if row.config else {},
+    )
 
 
-def create_work_pool(name: str, type: str = "process", concurrency_limit: int | None = None,
-                     description: str | None = None, config: dict[str, Any] | None = None,
-                     overwrite: bool = False) -> WorkPool:
+def create_work_pool(
+    name: str,
+    type: str = "process",
+    concurrency_limit: int | None = None,
+    description: str | None = None,
+    config: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> WorkPool:
     """Create (or with ``overwrite`` replace) a work pool.
 
     Raises:
@@ -84,8 +95,14 @@ def create_work_pool(name: str, type: str = "process", concurrency_limit: int | 
         tx.execute(
             "INSERT INTO work_pools (name, type, description, concurrency_limit, paused, config, created, updated) "
             "VALUES (:n, :t, :d, :l, 0, :c, :now, :now)",
-            {"n": name, "t": type, "d": description, "l": concurrency_limit, "c": json.dumps(config) if config else None,
-             "now": now},
+            {
+                "n": name,
+                "t": type,
+                "d": description,
+                "l": concurrency_limit,
+                "c": json.dumps(config) if config else None,
+                "now": now,
+            },
         )
     return WorkPool(name, type, description, concurrency_limit, False, config)
 
@@ -109,17 +126,23 @@ def list_work_pools() -> list[WorkPool]:
         return [_pool(r) for r in tx.execute("SELECT * FROM work_pools ORDER BY name")]
 
 
-def update_work_pool(name: str, *, concurrency_limit: int | None | str = "keep", paused: bool | None = None) -> WorkPool:
+def update_work_pool(
+    name: str, *, concurrency_limit: int | None | str = "keep", paused: bool | None = None
+) -> WorkPool:
     from headwater.store.engine import db_write
 
     get_work_pool(name)
     with db_write() as tx:
         if concurrency_limit != "keep":
-            tx.execute("UPDATE work_pools SET concurrency_limit = :l, updated = :t WHERE name = :n",
-                       {"l": concurrency_limit, "t": time.time(), "n": name})
+            tx.execute(
+                "UPDATE work_pools SET concurrency_limit = :l, updated = :t WHERE name = :n",
+                {"l": concurrency_limit, "t": time.time(), "n": name},
+            )
         if paused is not None:
-            tx.execute("UPDATE work_pools SET paused = :p, updated = :t WHERE name = :n",
-                       {"p": int(paused), "t": time.time(), "n": name})
+            tx.execute(
+                "UPDATE work_pools SET paused = :p, updated = :t WHERE name = :n",
+                {"p": int(paused), "t": time.time(), "n": name},
+            )
     _wake()
     return get_work_pool(name)
 
@@ -146,8 +169,10 @@ def set_tag_limit(tag: str, limit: int | None) -> None:
         if limit is not None:
             if int(limit) < 0:
                 raise WorkPoolError(f"concurrency limit must be 0 or more, got {limit}")
-            tx.execute("INSERT INTO concurrency_limits (tag, concurrency_limit, created) VALUES (:t, :l, :c)",
-                       {"t": tag, "l": int(limit), "c": time.time()})
+            tx.execute(
+                "INSERT INTO concurrency_limits (tag, concurrency_limit, created) VALUES (:t, :l, :c)",
+                {"t": tag, "l": int(limit), "c": time.time()},
+            )
     _wake()
 
 

@@ -33,8 +33,22 @@ from headwater.orchestration.errors import DeploymentError
 __all__ = ["load_project", "source_from_pull"]
 
 _KNOWN_KEYS = {
-    "name", "entrypoint", "parameters", "work_pool", "schedules", "schedule", "tags", "description", "version",
-    "concurrency_limit", "paused", "enforce_parameter_schema", "pull", "source", "crash_retries", "triggers",
+    "name",
+    "entrypoint",
+    "parameters",
+    "work_pool",
+    "schedules",
+    "schedule",
+    "tags",
+    "description",
+    "version",
+    "concurrency_limit",
+    "paused",
+    "enforce_parameter_schema",
+    "pull",
+    "source",
+    "crash_retries",
+    "triggers",
     "flow_name",
 }
 
@@ -49,7 +63,7 @@ def source_from_pull(steps: Any, root: Path, where: str) -> dict[str, Any]:
     for step in steps:
         if not isinstance(step, dict) or len(step) != 1:
             raise DeploymentError(f"{where}: each pull step is one 'step_name: {{options}}' mapping, got {step!r}")
-        (name, opts), = step.items()
+        ((name, opts),) = step.items()
         opts = opts or {}
         short = str(name).rsplit(".", 1)[-1]
         if short == "git_clone":
@@ -95,7 +109,9 @@ def _deployment(raw: Any, index: int, root: Path, project_pull: Any, path: Path)
     if source is not None:
         from headwater.orchestration.sources import to_source
 
-        if isinstance(source, str) and not (source.startswith(("/", "file://")) or "://" in source or source.startswith("git@")):
+        if isinstance(source, str) and not (
+            source.startswith(("/", "file://")) or "://" in source or source.startswith("git@")
+        ):
             source = str((root / source).resolve())
         source = to_source(source)
     else:
@@ -107,11 +123,20 @@ def _deployment(raw: Any, index: int, root: Path, project_pull: Any, path: Path)
         raise DeploymentError(f"{where}: {exc}") from None
     limit, strategy = _limit(raw.get("concurrency_limit"))
     return Deployment(
-        name=str(raw["name"]), flow_name=str(raw.get("flow_name") or ""), entrypoint=str(raw["entrypoint"]),
-        source=source, parameters=dict(raw.get("parameters") or {}), tags=[str(t) for t in raw.get("tags") or []],
-        description=raw.get("description"), version=None if raw.get("version") is None else str(raw["version"]),
-        work_pool_name=pool.get("name"), schedules=parsed, concurrency_limit=limit, collision_strategy=strategy,
-        crash_retries=int(raw.get("crash_retries") or 0), paused=bool(raw.get("paused", False)),
+        name=str(raw["name"]),
+        flow_name=str(raw.get("flow_name") or ""),
+        entrypoint=str(raw["entrypoint"]),
+        source=source,
+        parameters=dict(raw.get("parameters") or {}),
+        tags=[str(t) for t in raw.get("tags") or []],
+        description=raw.get("description"),
+        version=None if raw.get("version") is None else str(raw["version"]),
+        work_pool_name=pool.get("name"),
+        schedules=parsed,
+        concurrency_limit=limit,
+        collision_strategy=strategy,
+        crash_retries=int(raw.get("crash_retries") or 0),
+        paused=bool(raw.get("paused", False)),
         enforce_parameter_schema=bool(raw.get("enforce_parameter_schema", True)),
         job_variables=dict(pool.get("job_variables") or {}),
     )
@@ -144,6 +169,11 @@ def load_project(path: str | Path = "headwater.yaml", names: tuple[str, ...] | l
         raise DeploymentError(f"{path.name}: deployment name(s) {', '.join(dupes)} appear more than once")
     missing = [n for n in names if n not in found]
     if missing:
-        raise DeploymentError(f"{path.name} has no deployment named {missing[0]!r} (it has {', '.join(map(str, found))})")
-    return [_deployment(raw, i, root, data.get("pull"), path) for i, raw in enumerate(raws)
-            if not names or (isinstance(raw, dict) and raw.get("name") in names)]
+        raise DeploymentError(
+            f"{path.name} has no deployment named {missing[0]!r} (it has {', '.join(map(str, found))})"
+        )
+    return [
+        _deployment(raw, i, root, data.get("pull"), path)
+        for i, raw in enumerate(raws)
+        if not names or (isinstance(raw, dict) and raw.get("name") in names)
+    ]

@@ -42,20 +42,34 @@ def _name(run_id: str) -> str:
     return f"{_ADJ[n % len(_ADJ)]}-{_NOUN[(n // 16) % len(_NOUN)]}-{run_id[:4]}"
 
 
-def create_run(dep: Any, parameters: dict[str, Any] | None = None, scheduled_time: float | None = None,
-               auto_key: str | None = None, tx: Any = None, tags: list[str] | None = None) -> str | None:
+def create_run(
+    dep: Any,
+    parameters: dict[str, Any] | None = None,
+    scheduled_time: float | None = None,
+    auto_key: str | None = None,
+    tx: Any = None,
+    tags: list[str] | None = None,
+) -> str | None:
     """Queue one run of a saved deployment; returns its id (None when ``auto_key`` already exists)."""
     from headwater.store.engine import db_write
 
     run_id = os.urandom(16).hex()
     now = time.time()
     row = {
-        "id": run_id, "deployment_id": dep.id, "deployment": dep.full_name, "flow_name": dep.flow_name,
-        "name": _name(run_id), "auto_key": auto_key, "scheduled_time": now if scheduled_time is None else scheduled_time,
-        "state_type": "SCHEDULED", "state": "Scheduled",
+        "id": run_id,
+        "deployment_id": dep.id,
+        "deployment": dep.full_name,
+        "flow_name": dep.flow_name,
+        "name": _name(run_id),
+        "auto_key": auto_key,
+        "scheduled_time": now if scheduled_time is None else scheduled_time,
+        "state_type": "SCHEDULED",
+        "state": "Scheduled",
         "parameters": json.dumps({**dep.parameters, **(parameters or {})}),
-        "tags": json.dumps(sorted({*dep.tags, *(tags or [])})), "work_pool": dep.work_pool_name,
-        "crash_retries_left": int(dep.crash_retries), "created": now,
+        "tags": json.dumps(sorted({*dep.tags, *(tags or [])})),
+        "work_pool": dep.work_pool_name,
+        "crash_retries_left": int(dep.crash_retries),
+        "created": now,
     }
     cols = ", ".join(row)
     marks = ", ".join(f":{c}" for c in row)
@@ -101,11 +115,20 @@ def get_run(run_id: str) -> dict[str, Any]:
 
 
 def _limits(tx: Any) -> dict[str, int]:
-    return {r.tag: int(r.concurrency_limit) for r in tx.execute("SELECT tag, concurrency_limit FROM concurrency_limits")}
+    return {
+        r.tag: int(r.concurrency_limit) for r in tx.execute("SELECT tag, concurrency_limit FROM concurrency_limits")
+    }
 
 
-def claim_runs(worker: str, max_runs: int, *, pool: str | None = None, deployment_ids: list[str] | None = None,
-               lease_seconds: float = 30.0, ahead_seconds: float = 0.0) -> list[dict[str, Any]]:
+def claim_runs(
+    worker: str,
+    max_runs: int,
+    *,
+    pool: str | None = None,
+    deployment_ids: list[str] | None = None,
+    lease_seconds: float = 30.0,
+    ahead_seconds: float = 0.0,
+) -> list[dict[str, Any]]:
     """Atomically take up to ``max_runs`` due runs (due within ``ahead_seconds``) of a pool or of
     the given deployments, respecting pool, deployment and tag concurrency limits."""
     from headwater.store.engine import db_write
@@ -149,8 +172,13 @@ def claim_runs(worker: str, max_runs: int, *, pool: str | None = None, deploymen
         active_pool = active_tags = None
         dep_active: dict[str, int] = {}
         if pool_limit is not None:
-            active_pool = int(tx.scalar("SELECT COUNT(*) FROM scheduled_runs WHERE work_pool = :p AND state_type IN "
-                                        "('PENDING', 'RUNNING')", {"p": pool}) or 0)
+            active_pool = int(
+                tx.scalar(
+                    "SELECT COUNT(*) FROM scheduled_runs WHERE work_pool = :p AND state_type IN ('PENDING', 'RUNNING')",
+                    {"p": pool},
+                )
+                or 0
+            )
         if tag_limits:
             active_tags = {}
             for r in tx.execute("SELECT tags FROM scheduled_runs WHERE state_type IN ('PENDING', 'RUNNING')"):
@@ -161,19 +189,34 @@ def claim_runs(worker: str, max_runs: int, *, pool: str | None = None, deploymen
                 break
             if r.dep_limit is not None:
                 if r.deployment_id not in dep_active:
-                    dep_active[r.deployment_id] = int(tx.scalar(
-                        "SELECT COUNT(*) FROM scheduled_runs WHERE deployment_id = :d AND state_type IN ('PENDING', 'RUNNING')",
-                        {"d": r.deployment_id}) or 0)
+                    dep_active[r.deployment_id] = int(
+                        tx.scalar(
+                            "SELECT COUNT(*) FROM scheduled_runs WHERE deployment_id = :d "
+                            "AND state_type IN ('PENDING', 'RUNNING')",
+                            {"d": r.deployment_id},
+                        )
+                        or 0
+                    )
                 if dep_active[r.deployment_id] >= r.dep_limit:
                     if r.collision_strategy == "CANCEL_NEW":
-                        _set_final(tx, r.id, "CANCELLED", "Cancelled", now,
-                                   f"deployment {r.deployment} already has {r.dep_limit} run(s) running "
-                                   f"(concurrency limit, collision strategy CANCEL_NEW)")
+                        _set_final(
+                            tx,
+                            r.id,
+                            "CANCELLED",
+                            "Cancelled",
+                            now,
+                            f"deployment {r.deployment} already has {r.dep_limit} run(s) running "
+                            f"(concurrency limit, collision strategy CANCEL_NEW)",
+                        )
                     elif r.state != "AwaitingConcurrencySlot":
-                        tx.execute("UPDATE scheduled_runs SET state = 'AwaitingConcurrencySlot' WHERE id = :id", {"id": r.id})
+                        tx.execute(
+                            "UPDATE scheduled_runs SET state = 'AwaitingConcurrencySlot' WHERE id = :id", {"id": r.id}
+                        )
                     continue
             tags = json.loads(r.tags or "[]")
-            if active_tags is not None and any(t in tag_limits and active_tags.get(t, 0) >= tag_limits[t] for t in tags):
+            if active_tags is not None and any(
+                t in tag_limits and active_tags.get(t, 0) >= tag_limits[t] for t in tags
+            ):
                 continue
             tx.execute(
                 "UPDATE scheduled_runs SET state_type = 'PENDING', state = 'Pending', worker = :w, host = :h, "
@@ -198,8 +241,11 @@ def claim_runs(worker: str, max_runs: int, *, pool: str | None = None, deploymen
 
 def _has_deployment_limits(tx: Any, pool: str | None, deployment_ids: list[str] | None) -> bool:
     if pool is not None:
-        return bool(tx.execute("SELECT id FROM deployments WHERE work_pool = :p AND concurrency_limit IS NOT NULL LIMIT 1",
-                               {"p": pool}))
+        return bool(
+            tx.execute(
+                "SELECT id FROM deployments WHERE work_pool = :p AND concurrency_limit IS NOT NULL LIMIT 1", {"p": pool}
+            )
+        )
     return True
 
 
@@ -263,8 +309,11 @@ def renew_leases(worker: str, run_ids: list[str], lease_seconds: float) -> set[s
     marks = ", ".join(f":i{n}" for n in range(len(run_ids)))
     params = {f"i{n}": v for n, v in enumerate(run_ids)}
     with db_write() as tx:
-        tx.execute(f"UPDATE scheduled_runs SET lease_until = :l WHERE worker = :w AND id IN ({marks}) "
-                   "AND state_type IN ('PENDING', 'RUNNING')", {**params, "l": time.time() + lease_seconds, "w": worker})
+        tx.execute(
+            f"UPDATE scheduled_runs SET lease_until = :l WHERE worker = :w AND id IN ({marks}) "
+            "AND state_type IN ('PENDING', 'RUNNING')",
+            {**params, "l": time.time() + lease_seconds, "w": worker},
+        )
         rows = tx.execute(f"SELECT id FROM scheduled_runs WHERE id IN ({marks}) AND cancel_requested = 1", params)
     return {r.id for r in rows}
 
@@ -276,8 +325,10 @@ def cancelled_among(run_ids: list[str]) -> set[str]:
         return set()
     marks = ", ".join(f":i{n}" for n in range(len(run_ids)))
     with db_read() as tx:
-        rows = tx.execute(f"SELECT id FROM scheduled_runs WHERE id IN ({marks}) AND cancel_requested = 1",
-                          {f"i{n}": v for n, v in enumerate(run_ids)})
+        rows = tx.execute(
+            f"SELECT id FROM scheduled_runs WHERE id IN ({marks}) AND cancel_requested = 1",
+            {f"i{n}": v for n, v in enumerate(run_ids)},
+        )
     return {r.id for r in rows}
 
 
@@ -289,8 +340,11 @@ def reap_expired(now: float | None = None) -> int:
     now = time.time() if now is None else now
     with db_write() as tx:
         lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
-        rows = tx.execute("SELECT id, worker, crash_retries_left, cancel_requested FROM scheduled_runs WHERE state_type IN "
-                          f"('PENDING', 'RUNNING') AND lease_until < :now{lock}", {"now": now})
+        rows = tx.execute(
+            "SELECT id, worker, crash_retries_left, cancel_requested FROM scheduled_runs WHERE state_type IN "
+            f"('PENDING', 'RUNNING') AND lease_until < :now{lock}",
+            {"now": now},
+        )
         for r in rows:
             why = f"its worker {r.worker} stopped renewing the run's lease (killed or lost)"
             if r.cancel_requested:
@@ -298,15 +352,18 @@ def reap_expired(now: float | None = None) -> int:
             elif r.crash_retries_left > 0:
                 tx.execute(
                     "UPDATE scheduled_runs SET state_type = 'SCHEDULED', state = 'AwaitingRetry', worker = NULL, "
-                    "lease_until = NULL, pid = NULL, scheduled_time = :now, crash_retries_left = crash_retries_left - 1, "
+                    "lease_until = NULL, pid = NULL, scheduled_time = :now, "
+                    "crash_retries_left = crash_retries_left - 1, "
                     "message = :m WHERE id = :id",
                     {"now": now, "m": f"crashed ({why}); retrying", "id": r.id},
                 )
             else:
                 _set_final(tx, r.id, "CRASHED", "Crashed", now, why)
-            tx.execute("UPDATE flow_runs SET state_type = 'CRASHED', state = 'Crashed', message = :m, "
-                       "ended = COALESCE(ended, :now) WHERE id = :id AND state_type IN ('PENDING', 'RUNNING')",
-                       {"m": why, "now": now, "id": r.id})
+            tx.execute(
+                "UPDATE flow_runs SET state_type = 'CRASHED', state = 'Crashed', message = :m, "
+                "ended = COALESCE(ended, :now) WHERE id = :id AND state_type IN ('PENDING', 'RUNNING')",
+                {"m": why, "now": now, "id": r.id},
+            )
     return len(rows)
 
 
@@ -318,7 +375,8 @@ def mark_late(late_after_seconds: float = 15.0, now: float | None = None) -> int
     with db_write() as tx:
         rows = tx.execute(
             "UPDATE scheduled_runs SET state = 'Late' WHERE state_type = 'SCHEDULED' AND state = 'Scheduled' "
-            "AND scheduled_time < :t RETURNING id", {"t": now - late_after_seconds},
+            "AND scheduled_time < :t RETURNING id",
+            {"t": now - late_after_seconds},
         )
     return len(rows)
 
@@ -337,15 +395,21 @@ def cancel_run(run_id: str) -> dict[str, Any]:
     now = time.time()
     with db_write() as tx:
         if run["state_type"] == "SCHEDULED":
-            rows = tx.execute("UPDATE scheduled_runs SET state_type = 'CANCELLED', state = 'Cancelled', ended = :now, "
-                              "message = 'cancelled before it started' WHERE id = :id AND state_type = 'SCHEDULED' "
-                              "RETURNING id", {"now": now, "id": run["id"]})
+            rows = tx.execute(
+                "UPDATE scheduled_runs SET state_type = 'CANCELLED', state = 'Cancelled', ended = :now, "
+                "message = 'cancelled before it started' WHERE id = :id AND state_type = 'SCHEDULED' "
+                "RETURNING id",
+                {"now": now, "id": run["id"]},
+            )
             if rows:
                 return {**run, "state_type": "CANCELLED", "state": "Cancelled"}
         if run["state_type"] in FINAL:
             raise DeploymentError(f"run {run['id'][:8]} has already finished ({run['state']}): nothing to cancel")
-        tx.execute("UPDATE scheduled_runs SET cancel_requested = 1, state = 'Cancelling' WHERE id = :id "
-                   "AND state_type IN ('PENDING', 'RUNNING')", {"id": run["id"]})
+        tx.execute(
+            "UPDATE scheduled_runs SET cancel_requested = 1, state = 'Cancelling' WHERE id = :id "
+            "AND state_type IN ('PENDING', 'RUNNING')",
+            {"id": run["id"]},
+        )
         from headwater.orchestration.wakeup import notify
 
         notify(tx)
@@ -360,28 +424,39 @@ def settle_exited(run_id: str, worker: str, exit_code: int | None, stopped: bool
 
     now = time.time()
     with db_write() as tx:
-        rows = tx.execute("SELECT state_type, crash_retries_left, cancel_requested FROM scheduled_runs "
-                          "WHERE id = :id AND worker = :w", {"id": run_id, "w": worker})
+        rows = tx.execute(
+            "SELECT state_type, crash_retries_left, cancel_requested FROM scheduled_runs "
+            "WHERE id = :id AND worker = :w",
+            {"id": run_id, "w": worker},
+        )
         if not rows or rows[0].state_type not in ACTIVE:
             return
         r = rows[0]
         if stopped or r.cancel_requested:
-            state_type, state, msg = "CANCELLED", "Cancelled", f"cancelled; its process was stopped (exit code {exit_code})"
+            state_type, state, msg = (
+                "CANCELLED",
+                "Cancelled",
+                f"cancelled; its process was stopped (exit code {exit_code})",
+            )
             _set_final(tx, run_id, state_type, state, now, msg)
         elif r.crash_retries_left > 0:
             state_type, state, msg = "CRASHED", "Crashed", f"its process exited with code {exit_code}; retrying"
             tx.execute(
                 "UPDATE scheduled_runs SET state_type = 'SCHEDULED', state = 'AwaitingRetry', worker = NULL, "
-                "lease_until = NULL, pid = NULL, scheduled_time = :now, crash_retries_left = crash_retries_left - 1, "
-                "message = :m WHERE id = :id", {"now": now, "m": msg, "id": run_id},
+                "lease_until = NULL, pid = NULL, scheduled_time = :now, "
+                "crash_retries_left = crash_retries_left - 1, "
+                "message = :m WHERE id = :id",
+                {"now": now, "m": msg, "id": run_id},
             )
         else:
             state_type, state = "CRASHED", "Crashed"
             msg = f"its process exited with code {exit_code} without recording a final state"
             _set_final(tx, run_id, state_type, state, now, msg)
-        tx.execute("UPDATE flow_runs SET state_type = :t, state = :s, message = :m, ended = COALESCE(ended, :now) "
-                   "WHERE id = :id AND state_type IN ('PENDING', 'RUNNING')",
-                   {"t": state_type, "s": state, "m": msg, "now": now, "id": run_id})
+        tx.execute(
+            "UPDATE flow_runs SET state_type = :t, state = :s, message = :m, ended = COALESCE(ended, :now) "
+            "WHERE id = :id AND state_type IN ('PENDING', 'RUNNING')",
+            {"t": state_type, "s": state, "m": msg, "now": now, "id": run_id},
+        )
         from headwater.orchestration.wakeup import notify
 
         notify(tx)
@@ -397,7 +472,8 @@ def release_unstarted(worker: str, run_ids: list[str]) -> set[str]:
     marks = ", ".join(f":i{n}" for n in range(len(run_ids)))
     with db_write() as tx:
         rows = tx.execute(
-            "UPDATE scheduled_runs SET state_type = 'SCHEDULED', state = 'Scheduled', worker = NULL, lease_until = NULL, "
+            "UPDATE scheduled_runs SET state_type = 'SCHEDULED', state = 'Scheduled', worker = NULL, "
+            "lease_until = NULL, "
             f"attempts = attempts - 1 WHERE worker = :w AND id IN ({marks}) AND state_type = 'PENDING' RETURNING id",
             {"w": worker, **{f"i{n}": v for n, v in enumerate(run_ids)}},
         )

@@ -62,10 +62,12 @@ class Scheduler:
         s = self.settings
         want_until = now + s.horizon_seconds
         with db_read() as tx:
-            sql = ("SELECT sc.id, sc.deployment_id, sc.schedule, sc.scheduled_until, d.flow_name, d.name, d.parameters, "
-                   "d.tags, d.work_pool, d.crash_retries FROM deployment_schedules sc JOIN deployments d "
-                   "ON d.id = sc.deployment_id WHERE sc.active = 1 AND d.paused = 0 "
-                   "AND (sc.scheduled_until IS NULL OR sc.scheduled_until < :refill)")
+            sql = (
+                "SELECT sc.id, sc.deployment_id, sc.schedule, sc.scheduled_until, d.flow_name, d.name, d.parameters, "
+                "d.tags, d.work_pool, d.crash_retries FROM deployment_schedules sc JOIN deployments d "
+                "ON d.id = sc.deployment_id WHERE sc.active = 1 AND d.paused = 0 "
+                "AND (sc.scheduled_until IS NULL OR sc.scheduled_until < :refill)"
+            )
             params: dict[str, Any] = {"refill": now + s.horizon_seconds * s.refill_fraction}
             if self.deployment_ids is not None:
                 if not self.deployment_ids:
@@ -95,17 +97,31 @@ class Scheduler:
                 run_id = os.urandom(16).hex()
                 from headwater.orchestration.queue import _name
 
-                inserts.append({
-                    "id": run_id, "deployment_id": r.deployment_id, "deployment": f"{r.flow_name}/{r.name}",
-                    "flow_name": r.flow_name, "name": _name(run_id), "auto_key": auto_key(r.id, ts),
-                    "scheduled_time": ts, "state_type": "SCHEDULED", "state": "Scheduled", "parameters": merged,
-                    "tags": tags, "work_pool": r.work_pool, "crash_retries_left": int(r.crash_retries), "created": now,
-                })
+                inserts.append(
+                    {
+                        "id": run_id,
+                        "deployment_id": r.deployment_id,
+                        "deployment": f"{r.flow_name}/{r.name}",
+                        "flow_name": r.flow_name,
+                        "name": _name(run_id),
+                        "auto_key": auto_key(r.id, ts),
+                        "scheduled_time": ts,
+                        "state_type": "SCHEDULED",
+                        "state": "Scheduled",
+                        "parameters": merged,
+                        "tags": tags,
+                        "work_pool": r.work_pool,
+                        "crash_retries_left": int(r.crash_retries),
+                        "created": now,
+                    }
+                )
         with db_write() as tx:
             if inserts:
                 cols = list(inserts[0])
-                sql = (f"INSERT INTO scheduled_runs ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)}) "
-                       "ON CONFLICT DO NOTHING")
+                sql = (
+                    f"INSERT INTO scheduled_runs ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)}) "
+                    "ON CONFLICT DO NOTHING"
+                )
                 if tx.dialect == "sqlite":
                     sql = sql.replace("INSERT INTO", "INSERT OR IGNORE INTO").replace(" ON CONFLICT DO NOTHING", "")
                 tx.executemany(sql, inserts)
@@ -153,8 +169,10 @@ def backfill(name: str, start: float, end: float, limit: int = 10000) -> int:
             if not active:
                 continue
             for ts in sched.dates(start - 1e-6, end, limit=limit):
-                before = tx.scalar("SELECT COUNT(*) FROM scheduled_runs WHERE deployment_id = :d AND auto_key = :k",
-                                   {"d": dep.id, "k": auto_key(sid, ts)})
+                before = tx.scalar(
+                    "SELECT COUNT(*) FROM scheduled_runs WHERE deployment_id = :d AND auto_key = :k",
+                    {"d": dep.id, "k": auto_key(sid, ts)},
+                )
                 if not before:
                     create_run(dep, sched.parameters, ts, auto_key(sid, ts), tx=tx)
                     created += 1

@@ -137,8 +137,15 @@ class Cron(Schedule):
 
     kind = "cron"
 
-    def __init__(self, cron: str, /, timezone: str | None = None, day_or: bool = True, active: bool = True,
-                 parameters: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        cron: str,
+        /,
+        timezone: str | None = None,
+        day_or: bool = True,
+        active: bool = True,
+        parameters: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(timezone, active, parameters)
         from croniter import croniter
 
@@ -174,8 +181,15 @@ class Interval(Schedule):
 
     kind = "interval"
 
-    def __init__(self, interval: float | timedelta, /, anchor_date: datetime | str | None = None,
-                 timezone: str | None = None, active: bool = True, parameters: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        interval: float | timedelta,
+        /,
+        anchor_date: datetime | str | None = None,
+        timezone: str | None = None,
+        active: bool = True,
+        parameters: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(timezone, active, parameters)
         seconds = interval.total_seconds() if isinstance(interval, timedelta) else interval
         try:
@@ -231,8 +245,9 @@ class RRule(Schedule):
 
     kind = "rrule"
 
-    def __init__(self, rrule: str, /, timezone: str | None = None, active: bool = True,
-                 parameters: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, rrule: str, /, timezone: str | None = None, active: bool = True, parameters: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(timezone, active, parameters)
         self.rrule = str(rrule).strip()
         self._rule = self._parse()

@@ -8,11 +8,11 @@ the scheduled instant for runs a schedule created (NULL for ad-hoc runs, which n
 
 from __future__ import annotations
 
-from headwater.store.migrations import Migration
+from headwater.store.migrations import Migration, register_migrations
 
 __all__ = ["MIGRATIONS", "ORCHESTRATION_VERSION"]
 
-ORCHESTRATION_VERSION = 10  # 3-9 left for other wave-2 tables; the order between them does not matter
+ORCHESTRATION_VERSION = 10  # versions are one sequence across Headwater (3: compatibility, 12: events)
 
 ORCHESTRATION_V10 = Migration(
     ORCHESTRATION_VERSION,
@@ -101,3 +101,5 @@ ORCHESTRATION_V10 = Migration(
 )
 
 MIGRATIONS: list[Migration] = [ORCHESTRATION_V10]
+
+register_migrations(*MIGRATIONS)

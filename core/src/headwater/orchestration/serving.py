@@ -52,12 +52,26 @@ def _limit(concurrency_limit: Any) -> tuple[int | None, str]:
     return int(concurrency_limit), "ENQUEUE"
 
 
-def to_deployment(flow: Any, name: str | None = None, interval: Any = None, cron: Any = None, rrule: Any = None,
-                  paused: bool | None = None, schedule: Any = None, schedules: Iterable[Any] | None = None,
-                  concurrency_limit: Any = None, parameters: dict[str, Any] | None = None,
-                  description: str | None = None, tags: Iterable[str] | None = None, version: str | None = None,
-                  enforce_parameter_schema: bool = True, work_pool_name: str | None = None,
-                  job_variables: dict[str, Any] | None = None, crash_retries: int = 0, **_ignored: Any) -> Deployment:
+def to_deployment(
+    flow: Any,
+    name: str | None = None,
+    interval: Any = None,
+    cron: Any = None,
+    rrule: Any = None,
+    paused: bool | None = None,
+    schedule: Any = None,
+    schedules: Iterable[Any] | None = None,
+    concurrency_limit: Any = None,
+    parameters: dict[str, Any] | None = None,
+    description: str | None = None,
+    tags: Iterable[str] | None = None,
+    version: str | None = None,
+    enforce_parameter_schema: bool = True,
+    work_pool_name: str | None = None,
+    job_variables: dict[str, Any] | None = None,
+    crash_retries: int = 0,
+    **_ignored: Any,
+) -> Deployment:
     """A :class:`Deployment` of ``flow`` (not saved yet: ``serve``/``deploy``/``apply`` save it)."""
     source = getattr(flow, "_hw_source", None)
     entrypoint = getattr(flow, "_hw_entrypoint", None)
@@ -69,18 +83,33 @@ def to_deployment(flow: Any, name: str | None = None, interval: Any = None, cron
         source = to_source(str(folder))
     limit, strategy = _limit(concurrency_limit)
     return Deployment(
-        name=name or flow.name, flow_name=flow.name, entrypoint=entrypoint, source=source,
-        parameters=dict(parameters or {}), tags=list(tags or []),
+        name=name or flow.name,
+        flow_name=flow.name,
+        entrypoint=entrypoint,
+        source=source,
+        parameters=dict(parameters or {}),
+        tags=list(tags or []),
         description=description if description is not None else flow.description,
-        version=version if version is not None else flow.version, work_pool_name=work_pool_name,
-        schedules=_schedules(interval, cron, rrule, schedule, schedules), concurrency_limit=limit,
-        collision_strategy=strategy, crash_retries=crash_retries, paused=bool(paused),
-        enforce_parameter_schema=enforce_parameter_schema, job_variables=dict(job_variables or {}), flow=flow,
+        version=version if version is not None else flow.version,
+        work_pool_name=work_pool_name,
+        schedules=_schedules(interval, cron, rrule, schedule, schedules),
+        concurrency_limit=limit,
+        collision_strategy=strategy,
+        crash_retries=crash_retries,
+        paused=bool(paused),
+        enforce_parameter_schema=enforce_parameter_schema,
+        job_variables=dict(job_variables or {}),
+        flow=flow,
     )
 
 
-def serve(*deployments: Deployment, pause_on_shutdown: bool = True, print_starting_message: bool = True,
-          limit: int | None = None, **_ignored: Any) -> None:
+def serve(
+    *deployments: Deployment,
+    pause_on_shutdown: bool = True,
+    print_starting_message: bool = True,
+    limit: int | None = None,
+    **_ignored: Any,
+) -> None:
     """Save the deployments and run their schedules and runs in this process until stopped.
 
     Each run happens in a subprocess of its own. Ctrl-C or SIGTERM stop it cleanly: runs it
@@ -95,8 +124,10 @@ def serve(*deployments: Deployment, pause_on_shutdown: bool = True, print_starti
         raise DeploymentError("serve() needs at least one deployment: serve(my_flow.to_deployment(name='...'))")
     for dep in deployments:
         if dep.work_pool_name:
-            raise DeploymentError(f"deployment {dep.full_name} names work pool {dep.work_pool_name!r}: served "
-                                  f"deployments run in the serve process; use flow.deploy() for a work pool")
+            raise DeploymentError(
+                f"deployment {dep.full_name} names work pool {dep.work_pool_name!r}: served "
+                f"deployments run in the serve process; use flow.deploy() for a work pool"
+            )
         dep.validate()
     import os
 
@@ -106,8 +137,12 @@ def serve(*deployments: Deployment, pause_on_shutdown: bool = True, print_starti
     ids = [d.id for d in deployments if d.id]
     if print_starting_message:
         names = ", ".join(repr(d.full_name) for d in deployments)
-        print(f"Serving {names}. Stop with Ctrl-C. Start a run with: headwater deployment run '{deployments[0].full_name}'",
-              file=sys.stderr, flush=True)
+        print(
+            f"Serving {names}. Stop with Ctrl-C. "
+            f"Start a run with: headwater deployment run '{deployments[0].full_name}'",
+            file=sys.stderr,
+            flush=True,
+        )
     worker = ProcessWorker(None, limit=limit, deployment_ids=ids)
     try:
         worker.start()
@@ -120,8 +155,9 @@ def serve(*deployments: Deployment, pause_on_shutdown: bool = True, print_starti
                     pass
 
 
-def deploy(*deployments: Deployment, work_pool_name: str | None = None, print_next_steps: bool = True,
-           **_ignored: Any) -> list[str]:
+def deploy(
+    *deployments: Deployment, work_pool_name: str | None = None, print_next_steps: bool = True, **_ignored: Any
+) -> list[str]:
     """Save deployments for a work pool's workers; returns their ids."""
     ids = []
     for dep in deployments:
@@ -138,9 +174,12 @@ def deploy(*deployments: Deployment, work_pool_name: str | None = None, print_ne
 
         ids.append(save_deployment(dep))
         if print_next_steps:
-            print(f"Deployment '{dep.full_name}' saved. Start a worker: headwater worker start --pool "
-                  f"'{dep.work_pool_name}'; run it now: headwater deployment run '{dep.full_name}'",
-                  file=sys.stderr, flush=True)
+            print(
+                f"Deployment '{dep.full_name}' saved. Start a worker: headwater worker start --pool "
+                f"'{dep.work_pool_name}'; run it now: headwater deployment run '{dep.full_name}'",
+                file=sys.stderr,
+                flush=True,
+            )
     return ids
 
 

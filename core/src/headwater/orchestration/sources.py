@@ -41,8 +41,13 @@ class GitRepository:
 
 
 def _looks_like_git(text: str) -> bool:
-    return text.endswith(".git") or text.startswith(("git@", "git://", "ssh://")) or (
-        text.startswith(("https://", "http://")) and any(h in text for h in ("github.com", "gitlab.com", "bitbucket.org"))
+    return (
+        text.endswith(".git")
+        or text.startswith(("git@", "git://", "ssh://"))
+        or (
+            text.startswith(("https://", "http://"))
+            and any(h in text for h in ("github.com", "gitlab.com", "bitbucket.org"))
+        )
     )
 
 
@@ -66,7 +71,9 @@ def to_source(source: Any) -> dict[str, Any]:
             return {"type": "git", "url": source}
         path = Path(source).expanduser()
         if not path.is_dir():
-            raise SourceError(f"source folder {source!r} does not exist: give an existing folder, a git URL or a storage block")
+            raise SourceError(
+                f"source folder {source!r} does not exist: give an existing folder, a git URL or a storage block"
+            )
         return {"type": "local", "path": str(path.resolve())}
     from headwater.blocks.storage import ObjectStorage
 
@@ -119,7 +126,9 @@ def _git(args: list[str], what: str) -> str:
     try:
         done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=_GIT_TIMEOUT, env=env)
     except FileNotFoundError:
-        raise SourceError("git is not installed on this host: install git (apt-get install git) to pull git sources") from None
+        raise SourceError(
+            "git is not installed on this host: install git (apt-get install git) to pull git sources"
+        ) from None
     except subprocess.TimeoutExpired:
         raise SourceError(f"{what} timed out after {_GIT_TIMEOUT} s: check the URL and the network") from None
     if done.returncode != 0:

@@ -59,8 +59,11 @@ class ProcessJob(Job):
 
     def __init__(self, spec: dict[str, Any], wake: threading.Event, env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "headwater.orchestration._child"], stdin=subprocess.PIPE,
-            env={**os.environ, **(env or {})}, preexec_fn=_child_setup, text=True,
+            [sys.executable, "-m", "headwater.orchestration._child"],
+            stdin=subprocess.PIPE,
+            env={**os.environ, **(env or {})},
+            preexec_fn=_child_setup,
+            text=True,
         )
         assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps(spec) + "\n")
@@ -108,11 +111,20 @@ class BaseWorker:
 
     type = ""
 
-    def __init__(self, work_pool_name: str | None, name: str | None = None, limit: int | None = None, *,
-                 deployment_ids: list[str] | None = None, run_scheduler: bool = True,
-                 lease_seconds: float | None = None, grace_seconds: float | None = None,
-                 prestart_seconds: float = 2.0, poll_seconds: float | None = None,
-                 pool_config: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        work_pool_name: str | None,
+        name: str | None = None,
+        limit: int | None = None,
+        *,
+        deployment_ids: list[str] | None = None,
+        run_scheduler: bool = True,
+        lease_seconds: float | None = None,
+        grace_seconds: float | None = None,
+        prestart_seconds: float = 2.0,
+        poll_seconds: float | None = None,
+        pool_config: dict[str, Any] | None = None,
+    ) -> None:
         env = os.environ
         self.pool = work_pool_name
         self.deployment_ids = deployment_ids
@@ -122,7 +134,9 @@ class BaseWorker:
         self.limit = limit
         self.run_scheduler = run_scheduler
         self.lease = float(lease_seconds or env.get("HEADWATER_WORKER_LEASE_SECONDS", 30))
-        self.grace = float(grace_seconds if grace_seconds is not None else env.get("HEADWATER_CANCEL_GRACE_SECONDS", 10))
+        self.grace = float(
+            grace_seconds if grace_seconds is not None else env.get("HEADWATER_CANCEL_GRACE_SECONDS", 10)
+        )
         self.prestart = prestart_seconds
         self.poll = float(poll_seconds or env.get("HEADWATER_WORKER_POLL_SECONDS", 0.5))
         self.pool_config = pool_config or {}
@@ -160,9 +174,15 @@ class BaseWorker:
 
     def _spec(self, run: dict[str, Any]) -> dict[str, Any]:
         return {
-            "id": run["id"], "name": run["name"], "worker": self.name, "entrypoint": run["entrypoint"],
-            "source": run["source"], "parameters": run["parameters"], "deployment": run["deployment"],
-            "scheduled_time": run["scheduled_time"], "work_pool": run.get("work_pool"),
+            "id": run["id"],
+            "name": run["name"],
+            "worker": self.name,
+            "entrypoint": run["entrypoint"],
+            "source": run["source"],
+            "parameters": run["parameters"],
+            "deployment": run["deployment"],
+            "scheduled_time": run["scheduled_time"],
+            "work_pool": run.get("work_pool"),
             "job_variables": run.get("job_variables") or {},
         }
 
@@ -205,8 +225,14 @@ class BaseWorker:
                     from headwater.orchestration.queue import claim_runs
 
                     try:
-                        runs = claim_runs(self.name, min(free, 50), pool=self.pool, deployment_ids=self.deployment_ids,
-                                          lease_seconds=self.lease, ahead_seconds=self.prestart)
+                        runs = claim_runs(
+                            self.name,
+                            min(free, 50),
+                            pool=self.pool,
+                            deployment_ids=self.deployment_ids,
+                            lease_seconds=self.lease,
+                            ahead_seconds=self.prestart,
+                        )
                     except Exception as exc:
                         self._report(exc)
                         runs = []
@@ -229,15 +255,20 @@ class BaseWorker:
 
         with db_read() as tx:
             if self.pool is not None:
-                n = tx.scalar("SELECT COUNT(*) FROM scheduled_runs WHERE work_pool = :p AND state_type = 'SCHEDULED' "
-                              "AND scheduled_time <= :t", {"p": self.pool, "t": time.time() + self.prestart})
+                n = tx.scalar(
+                    "SELECT COUNT(*) FROM scheduled_runs WHERE work_pool = :p AND state_type = 'SCHEDULED' "
+                    "AND scheduled_time <= :t",
+                    {"p": self.pool, "t": time.time() + self.prestart},
+                )
             else:
                 marks = ", ".join(f":d{i}" for i in range(len(self.deployment_ids or [])))
                 if not marks:
                     return False
-                n = tx.scalar(f"SELECT COUNT(*) FROM scheduled_runs WHERE deployment_id IN ({marks}) AND "
-                              "state_type = 'SCHEDULED' AND scheduled_time <= :t",
-                              {"t": time.time() + self.prestart, **{f"d{i}": d for i, d in enumerate(self.deployment_ids or [])}})
+                n = tx.scalar(
+                    f"SELECT COUNT(*) FROM scheduled_runs WHERE deployment_id IN ({marks}) AND "
+                    "state_type = 'SCHEDULED' AND scheduled_time <= :t",
+                    {"t": time.time() + self.prestart, **{f"d{i}": d for i, d in enumerate(self.deployment_ids or [])}},
+                )
         return bool(n)
 
     def _start_scheduler(self) -> None:
@@ -248,8 +279,9 @@ class BaseWorker:
         # a pool's worker schedules every deployment (any number of schedulers may run); serve only its own
         self._scheduler = Scheduler(deployment_ids=None if self.pool is not None else self.deployment_ids)
         interval = float(os.environ.get("HEADWATER_SCHEDULER_INTERVAL_SECONDS", 5))
-        threading.Thread(target=self._scheduler.run, kwargs={"interval": interval}, daemon=True,
-                         name="headwater-scheduler").start()
+        threading.Thread(
+            target=self._scheduler.run, kwargs={"interval": interval}, daemon=True, name="headwater-scheduler"
+        ).start()
 
     def _launch(self, run: dict[str, Any]) -> None:
         try:

@@ -19,6 +19,7 @@ from headwater.orchestration.workers import BaseWorker, Job
 
 __all__ = ["DaskWorker", "run_on_dask_worker"]
 
+
 def run_on_dask_worker(spec: dict[str, Any], grace_seconds: float) -> int:
     """Runs on a Dask worker: the flow run in a subprocess, stopped if its cancellation is asked."""
     import json
@@ -27,8 +28,13 @@ def run_on_dask_worker(spec: dict[str, Any], grace_seconds: float) -> int:
     from headwater.orchestration.queue import cancelled_among
 
     env = {**os.environ, **{str(k): str(v) for k, v in (spec.get("env") or {}).items()}}
-    proc = subprocess.Popen([sys.executable, "-m", "headwater.orchestration._child"], stdin=subprocess.PIPE, text=True,
-                            start_new_session=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "headwater.orchestration._child"],
+        stdin=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env=env,
+    )
     assert proc.stdin is not None
     proc.stdin.write(json.dumps(spec) + "\n")
     proc.stdin.close()
@@ -47,6 +53,7 @@ def run_on_dask_worker(spec: dict[str, Any], grace_seconds: float) -> int:
                 pass
         elif time.time() >= stop_at:
             proc.kill()
+
 
 class DaskJob(Job):
     def __init__(self, future: Any) -> None:
@@ -68,6 +75,7 @@ class DaskJob(Job):
         except Exception:
             pass
 
+
 class DaskWorker(BaseWorker):
     """Claims a pool's runs and runs each one on the pool's Dask cluster."""
 
@@ -77,10 +85,14 @@ class DaskWorker(BaseWorker):
     def validate_pool_config(cls, config: dict[str, Any]) -> dict[str, Any]:
         ref = config.get("cluster")
         if not ref:
-            raise WorkPoolError("a dask work pool needs --set cluster=dask-cluster/NAME (a saved DaskCluster block with an address)")
+            raise WorkPoolError(
+                "a dask work pool needs --set cluster=dask-cluster/NAME (a saved DaskCluster block with an address)"
+            )
         block = cls._cluster_block(ref)
         if not block.address:
-            raise WorkPoolError(f"DaskCluster block {ref!r} has no address: a dask work pool runs on an existing cluster")
+            raise WorkPoolError(
+                f"DaskCluster block {ref!r} has no address: a dask work pool runs on an existing cluster"
+            )
         return {"cluster": ref}
 
     @staticmethod
