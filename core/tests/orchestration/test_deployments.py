@@ -226,3 +226,19 @@ def test_secret_parameters_are_never_stored_with_a_deployment_or_run(project):
     db_file = Path(get_database().path)
     for f in db_file.parent.glob(db_file.name + "*"):  # the database and its WAL
         assert planted.encode() not in f.read_bytes()
+
+
+def test_module_entrypoint_from_a_package_in_the_source(project, tmp_path):
+    package = project / "etl_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "jobs.py").write_text((project / "flows.py").read_text())
+    create_work_pool("local", "process")
+    flow = flow_from_source(str(project), "etl_pkg.jobs:trivial")
+    flow.deploy("pkg", work_pool_name="local", print_next_steps=False)
+    run_id = create_run(get_deployment("trivial/pkg"))
+    out = tmp_path / "out"
+    assert cli("worker", "start", "--pool", "local", "--run-once", environ=env(out)).returncode == 0
+    assert marks(out) == {run_id: 1}
+    with pytest.raises(DeploymentError, match="entrypoint module 'etl_pkg.nope' not found"):
+        flow_from_source(str(project), "etl_pkg.nope:trivial")

@@ -106,37 +106,10 @@ class Flow:
             raise TypeError(f"unknown flow option(s): {', '.join(sorted(unknown))}")
         current = {k: getattr(self, k) for k in _OPTIONS}
         current.update(options)
-        return Flow(self.fn, **current)
+        return type(self)(self.fn, **current)
 
     def __repr__(self) -> str:
         return f"Flow(name={self.name!r})"
-
-    # -- orchestration (headwater.orchestration, imported on use) ------------------------------
-
-    def to_deployment(self, name: str | None = None, **options: Any) -> Any:
-        """A deployment of this flow (Prefect's shape; see :mod:`headwater.orchestration.serving`)."""
-        from headwater.orchestration.serving import to_deployment
-
-        return to_deployment(self, name, **options)
-
-    def serve(self, name: str | None = None, **options: Any) -> None:
-        """Run this flow on its schedules from this process until stopped (``cron=``, ``interval=``, ...)."""
-        from headwater.orchestration.serving import flow_serve
-
-        flow_serve(self, name, **options)
-
-    def deploy(self, name: str, work_pool_name: str | None = None, **options: Any) -> str:
-        """Save a deployment of this flow for a work pool's workers; returns its id."""
-        from headwater.orchestration.serving import flow_deploy
-
-        return flow_deploy(self, name, work_pool_name, **options)
-
-    @classmethod
-    def from_source(cls, source: Any, entrypoint: str) -> Flow:
-        """The flow ``entrypoint`` (``file.py:fn``) names in ``source`` (folder, git URL, storage block)."""
-        from headwater.orchestration.serving import flow_from_source
-
-        return flow_from_source(source, entrypoint)
 
     # -- a run --------------------------------------------------------------------------------
 
