@@ -57,3 +57,6 @@ def flow(__fn: Any = None, **options: Any) -> Any:
     if isinstance(made, _RuntimeFlow):
         return _deployable(made)
     return lambda fn: _deployable(made(fn))
+
+
+flow.from_source = Flow.from_source  # type: ignore[attr-defined]  # Prefect's `flow.from_source(source, entrypoint)`
