@@ -75,7 +75,7 @@ def to_source(source: Any) -> dict[str, Any]:
                 f"source folder {source!r} does not exist: give an existing folder, a git URL or a storage block"
             )
         return {"type": "local", "path": str(path.resolve())}
-    from headwater.blocks.storage import ObjectStorage
+    from headwater.blocks.object_storage import ObjectStorage
 
     if isinstance(source, ObjectStorage):
         name = source.block_document_name
