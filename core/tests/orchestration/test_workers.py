@@ -143,3 +143,13 @@ def test_process_worker_type_comes_through_the_hook():
     shown = json.loads(cli("plugin", "ls", "-o", "json").stdout)
     core = next(p for p in shown if p["distribution"] == "headwater")
     assert core["worker_types"] == ["process"]
+
+
+def test_orchestration_first_in_a_fresh_store(tmp_path):
+    """Orchestration's migration extends run history's table: it works when nothing else was imported."""
+    import os
+
+    code = "from headwater.orchestration.pools import create_work_pool\ncreate_work_pool('p')\nprint('ok')\n"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "HEADWATER_HOME": str(tmp_path / "fresh")})
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

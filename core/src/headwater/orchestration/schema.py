@@ -8,6 +8,7 @@ the scheduled instant for runs a schedule created (NULL for ad-hoc runs, which n
 
 from __future__ import annotations
 
+import headwater.history.schema  # noqa: F401  (flow_runs, which this migration extends, is history's)
 from headwater.store.migrations import Migration, register_migrations
 
 __all__ = ["MIGRATIONS", "ORCHESTRATION_VERSION"]
