@@ -115,13 +115,22 @@ def read(load_plugins: tuple[str, ...] | None) -> list[dict[str, Any]] | None:
             if _mtime(path) != mtime:
                 return None
         plugins = record["plugins"]
-        for plugin in plugins:
-            if not (isinstance(plugin["name"], str) and isinstance(plugin["value"], str)
-                    and isinstance(plugin["hooks"], list)):
-                return None
+        if not isinstance(plugins, list) or not all(_well_formed(plugin) for plugin in plugins):
+            return None
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return plugins  # type: ignore[no-any-return]
+    return plugins
+
+
+def _well_formed(plugin: Any) -> bool:
+    """Whether a recorded plugin has every field, each of its type (what the reader relies on)."""
+    try:
+        return (isinstance(plugin["name"], str) and isinstance(plugin["value"], str)
+                and all(plugin[k] is None or isinstance(plugin[k], str) for k in ("dist", "version", "error"))
+                and isinstance(plugin["skipped"], bool)
+                and isinstance(plugin["hooks"], list) and all(isinstance(h, str) for h in plugin["hooks"]))
+    except (KeyError, TypeError):
+        return False
 
 
 def write(snapshot: Snapshot, plugins: list[dict[str, Any]], files: set[str]) -> None:
