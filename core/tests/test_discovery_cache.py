@@ -153,3 +153,34 @@ def test_a_damaged_record_is_ignored_and_rewritten(project, wheel, headwater_hom
     assert json.loads(record.read_bytes()) == json.loads(good)
     assert stat.S_IMODE(record.stat().st_mode) == 0o600
     assert _run(flow_file, site, headwater_home)["imported"] == ["headwater_lifecycleplugin", "pluggy"]
+
+
+def test_concurrent_flow_processes_leave_one_whole_record(project, wheel, headwater_home):
+    flow_file, site = project
+    _install(wheel, site)
+    env = {**os.environ, **_env(str(site))}
+    procs = [subprocess.Popen([sys.executable, str(flow_file)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env) for _ in range(4)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [err for _, err in outs]
+    assert (headwater_home / "lifecycle.log").read_text().splitlines().count("flow etl Completed") == 4
+    record = Path(json.loads(outs[0][0].splitlines()[-1])["record"])
+    assert [p.name for p in record.parent.iterdir() if p.name.endswith(".tmp")] == []
+    assert _run(flow_file, site, headwater_home)["imported"] == ["headwater_lifecycleplugin", "pluggy"]
+
+
+def test_an_environment_keeps_its_newest_records(tmp_path, monkeypatch):
+    from headwater import _discovery_cache
+
+    monkeypatch.setattr(sys, "prefix", str(tmp_path))
+    folder = Path(_discovery_cache.cache_dir())
+    folder.mkdir(parents=True)
+    leftover = folder / ".123-456.tmp"  # a writer killed between writing and renaming, long ago
+    leftover.write_text("{")
+    os.utime(leftover, (time.time() - 7200, time.time() - 7200))
+    for n in range(20):
+        _discovery_cache.write(_discovery_cache.Snapshot((f"plugin{n}",)), [], set())
+        time.sleep(0.01)  # distinct modification times
+    kept = sorted(p.name for p in folder.iterdir())
+    assert kept == sorted(Path(_discovery_cache.cache_path((f"plugin{n}",))).name for n in range(4, 20))
+    assert _discovery_cache.read(("plugin19",)) == []

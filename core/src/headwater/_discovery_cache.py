@@ -170,13 +170,15 @@ def write(snapshot: Snapshot, plugins: list[dict[str, Any]], files: set[str]) ->
 
 
 def _prune(folder: str) -> None:
-    """Keep the newest records (each script folder adds one): the others are rewritten when needed again."""
+    """Keep the newest records (each script folder adds one) and drop temporary files of killed writers."""
     try:
-        names = [n for n in os.listdir(folder) if n.startswith("plugins-") and n.endswith(".json")]
-        if len(names) <= _KEEP:
-            return
-        paths = sorted((os.path.join(folder, n) for n in names), key=lambda p: _mtime(p) or 0)
-        for path in paths[:-_KEEP]:
+        names = os.listdir(folder)
+        stale = time.time_ns() - 3600 * 1_000_000_000
+        for name in names:
+            if name.endswith(".tmp") and (_mtime(os.path.join(folder, name)) or 0) < stale:
+                os.unlink(os.path.join(folder, name))
+        records = [os.path.join(folder, n) for n in names if n.startswith("plugins-") and n.endswith(".json")]
+        for path in sorted(records, key=lambda p: _mtime(p) or 0)[:-_KEEP]:
             os.unlink(path)
     except OSError:
         pass
