@@ -91,6 +91,8 @@ def test_a_plain_flow_process_imports_neither_importlib_metadata_nor_pluggy(proj
     again = _run(flow_file, site, headwater_home)
     assert again["imported"] == [] and again["hooked"] == []
     assert stat.S_IMODE(os.stat(again["record"]).st_mode) == 0o600
+    (flow_file.parent / "out.csv").write_text("a,b\n")  # the script's folder changes, its distributions do not
+    assert _run(flow_file, site, headwater_home)["imported"] == []
 
 
 def test_installing_and_uninstalling_a_lifecycle_plugin_is_seen_by_the_next_flow_process(

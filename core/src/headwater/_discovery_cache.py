@@ -14,7 +14,10 @@ A record is valid while nothing it was derived from has changed:
   do not overwrite each other's record.
 - the modification times of every ``sys.path`` entry, taken *before* the scan. Installing,
   upgrading or uninstalling a distribution adds or removes a ``*.dist-info`` folder in one of
-  them, which changes that folder's time.
+  them, which changes that folder's time. A folder whose time changed for another reason (a
+  flow writing its output next to its script, an editor saving by renaming) still matches
+  when its distribution metadata folders (``*.dist-info``, ``*.egg-info``: the names
+  ``importlib.metadata`` looks for) are the same ones, with the same times, as recorded.
 - the modification times of every file holding a plugin's hook module or hook functions, so
   that editing an editable plugin (adding a hook) is seen too.
 
@@ -44,7 +47,7 @@ from typing import Any
 
 __all__ = ["FORMAT", "SETTLE_NS", "Snapshot", "cache_dir", "cache_path", "read", "write"]
 
-FORMAT = 1
+FORMAT = 2
 SETTLE_NS = 50_000_000
 """How old (ns) a recorded modification time must be: well above the kernel clock tick (<= 10 ms)."""
 _COARSE_SETTLE_NS = 2_000_000_000  # FAT and some network file systems keep whole (or even) seconds
@@ -83,6 +86,21 @@ def _mtime(path: str) -> int | None:
         return None
 
 
+def _metadata(path: str) -> list[list[Any]] | None:
+    """``[[name, mtime], ...]`` of the distribution metadata folders in ``path``, or None if it is no folder."""
+    try:
+        with os.scandir(path) as entries:
+            found = [[e.name, e.stat().st_mtime_ns] for e in entries
+                     if e.name.lower().endswith((".dist-info", ".egg-info")) or e.name.lower() == "egg-info"]
+    except OSError:
+        return None
+    return sorted(found)
+
+
+def _unchanged(path: str, mtime: int | None, metadata: list[list[Any]] | None) -> bool:
+    return _mtime(path) == mtime or (metadata is not None and _metadata(path) == metadata)
+
+
 def _settled(mtime: int | None, now: int) -> bool:
     if mtime is None:
         return True
@@ -91,13 +109,13 @@ def _settled(mtime: int | None, now: int) -> bool:
 
 
 class Snapshot:
-    """The key and the ``sys.path`` modification times, taken before a discovery scans."""
+    """The key, and the ``sys.path`` folders' times and metadata folders, taken before a discovery scans."""
 
     def __init__(self, load_plugins: tuple[str, ...] | None) -> None:
         self.load_plugins = load_plugins
         self.key = _key(load_plugins)
         self.taken = time.time_ns()
-        self.stamps = [(path, _mtime(path)) for path in self.key["path"]]
+        self.stamps = [(path, _mtime(path), _metadata(path)) for path in self.key["path"]]
 
 
 def read(load_plugins: tuple[str, ...] | None) -> list[dict[str, Any]] | None:
@@ -111,8 +129,8 @@ def read(load_plugins: tuple[str, ...] | None) -> list[dict[str, Any]] | None:
             record = json.loads(fh.read())
         if record["key"] != key:
             return None
-        for path, mtime in record["stamps"]:
-            if _mtime(path) != mtime:
+        for path, mtime, metadata in record["stamps"]:
+            if not _unchanged(path, mtime, metadata):
                 return None
         plugins = record["plugins"]
         if not isinstance(plugins, list) or not all(_well_formed(plugin) for plugin in plugins):
@@ -140,9 +158,9 @@ def write(snapshot: Snapshot, plugins: list[dict[str, Any]], files: set[str]) ->
     or when the cache folder cannot be written.
     """
     now = time.time_ns()
-    stamps = list(snapshot.stamps)
-    stamps += [(path, _mtime(path)) for path in sorted(files)]
-    if not all(_settled(m, snapshot.taken) for _, m in snapshot.stamps) or not all(_settled(m, now) for _, m in stamps):
+    stamps = [*snapshot.stamps, *((path, _mtime(path), None) for path in sorted(files))]
+    times = [m for _, m, _ in snapshot.stamps] + [m for _, _, metadata in snapshot.stamps for _, m in metadata or ()]
+    if not all(_settled(m, snapshot.taken) for m in times) or not all(_settled(m, now) for _, m, _ in stamps):
         return
     data = json.dumps({"key": snapshot.key, "stamps": stamps, "plugins": plugins}, sort_keys=True).encode()
     folder = cache_dir()
