@@ -76,6 +76,8 @@ def create_run(
     sql = f"INSERT INTO scheduled_runs ({cols}) VALUES ({marks}) ON CONFLICT DO NOTHING"
     if tx is not None:
         tx.execute(sql, row)
+        if tx.execute("SELECT id FROM scheduled_runs WHERE id = :id", {"id": run_id}):
+            _run_created_event(dep, row)
         return run_id
     with db_write() as t:
         t.execute(sql, row)
@@ -85,8 +87,28 @@ def create_run(
 
             notify(t)
     if created:
+        _run_created_event(dep, row)
         _wake_after_commit()
     return run_id if created else None
+
+
+def _run_created_event(dep: Any, row: dict[str, Any]) -> None:
+    """Record ``headwater.deployment.run-created`` (queued; written by the history writer)."""
+    try:
+        from headwater.events.emit import emit_event
+
+        emit_event(
+            "headwater.deployment.run-created",
+            resource={"headwater.resource.id": f"headwater.deployment.{dep.id}",
+                      "headwater.resource.name": dep.full_name},
+            related=[{"headwater.resource.id": f"headwater.flow-run.{row['id']}", "headwater.resource.role": "flow-run",
+                      "headwater.resource.name": row["name"]},
+                     {"headwater.resource.id": f"headwater.flow.{dep.flow_name}", "headwater.resource.role": "flow",
+                      "headwater.resource.name": dep.flow_name}],
+            payload={"scheduled_time": row["scheduled_time"], "auto_key": row["auto_key"]},
+        )
+    except Exception:  # noqa: BLE001  (the event log must not fail the run it describes)
+        pass
 
 
 def _wake_after_commit() -> None:

@@ -282,6 +282,10 @@ class BaseWorker:
         threading.Thread(
             target=self._scheduler.run, kwargs={"interval": interval}, daemon=True, name="headwater-scheduler"
         ).start()
+        if os.environ.get("HEADWATER_AUTOMATIONS_IN_WORKERS", "true").lower() not in ("0", "false", "no"):
+            from headwater.events.service import start_in_background
+
+            start_in_background()
 
     def _launch(self, run: dict[str, Any]) -> None:
         try:
