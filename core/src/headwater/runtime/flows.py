@@ -248,88 +248,103 @@ class Flow:
         fr, bound, error = self._setup(args, kwargs)
         if error is not None:
             return self._outcome(self._finish(fr, Failed(str(error), error)), return_state)
-        from headwater.runtime.task_runners import resolve_task_runner
-
-        f_token = _flow_run_var.set(fr)
-        t_token = _task_run_var.set(None)
-        if fr.log_prints:
-            _record.install_print_capture()
-        state: State
-        try:
-            runner = resolve_task_runner(self.task_runner).duplicate()
-            fr.task_runner = runner
-            with runner:
-                while True:
-                    self._start_attempt(fr)
-                    try:
-                        if self.timeout_seconds:
-                            result = call_with_timeout(self.fn, bound.args, bound.kwargs, self.timeout_seconds,
-                                                       f"flow run {fr.name!r}")
-                        else:
-                            result = self.fn(*bound.args, **bound.kwargs)
-                        self._wait_futures(fr)
-                    except BaseException as exc:
-                        self._wait_futures(fr)
-                        state, delay = self._failed_attempt(fr, exc)
-                        if delay is not None:
-                            time.sleep(delay)
-                            continue
-                    else:
-                        state = self._succeeded(fr, result)
-                    break
-        except BaseException as exc:  # the runner failed to start or stop
-            state = Crashed(f"{type(exc).__name__}: {exc}", exc)
-        finally:
-            _task_run_var.reset(t_token)
-            _flow_run_var.reset(f_token)
-        return self._outcome(self._finish(fr, state), return_state)
+        with _flow_context(fr) as ctx:
+            with ctx.runner(self.task_runner):
+                ctx.state = self._drive(fr, bound)
+        return self._outcome(self._finish(fr, ctx.state), return_state)
 
     async def _call_async(self, args: tuple[Any, ...], kwargs: dict[str, Any], return_state: bool) -> Any:
-        import asyncio
-
         fr, bound, error = self._setup(args, kwargs)
         if error is not None:
             return self._outcome(self._finish(fr, Failed(str(error), error)), return_state)
-        from headwater.runtime.task_runners import resolve_task_runner
+        with _flow_context(fr) as ctx:
+            with ctx.runner(self.task_runner):
+                ctx.state = await self._drive_async(fr, bound)
+        return self._outcome(self._finish(fr, ctx.state), return_state)
 
-        f_token = _flow_run_var.set(fr)
-        t_token = _task_run_var.set(None)
+    def _drive(self, fr: FlowRun, bound: Any) -> State:
+        """The attempt driver: run the function until an attempt succeeds or no retry remains."""
+        while True:
+            self._start_attempt(fr)
+            try:
+                if self.timeout_seconds:
+                    result = call_with_timeout(self.fn, bound.args, bound.kwargs, self.timeout_seconds,
+                                               f"flow run {fr.name!r}")
+                else:
+                    result = self.fn(*bound.args, **bound.kwargs)
+                self._wait_futures(fr)
+            except BaseException as exc:
+                state, delay = self._after_attempt(fr, exc)
+                if delay is None:
+                    return state
+                time.sleep(delay)
+                continue
+            return self._succeeded(fr, result)
+
+    async def _drive_async(self, fr: FlowRun, bound: Any) -> State:
+        """:meth:`_drive` on the running event loop."""
+        import asyncio
+
+        while True:
+            self._start_attempt(fr)
+            try:
+                coro = self.fn(*bound.args, **bound.kwargs)
+                if self.timeout_seconds:
+                    try:
+                        result = await asyncio.wait_for(coro, self.timeout_seconds)
+                    except asyncio.TimeoutError:
+                        raise TaskTimeoutError(
+                            f"flow run {fr.name!r} exceeded its timeout of {self.timeout_seconds:g} seconds"
+                        ) from None
+                else:
+                    result = await coro
+                self._wait_futures(fr)
+            except BaseException as exc:
+                state, delay = self._after_attempt(fr, exc)
+                if delay is None:
+                    return state
+                await asyncio.sleep(delay)
+                continue
+            return self._succeeded(fr, result)
+
+    def _after_attempt(self, fr: FlowRun, exc: BaseException) -> tuple[State, float | None]:
+        self._wait_futures(fr)
+        return self._failed_attempt(fr, exc)
+
+
+class _flow_context:  # noqa: N801 - used as a context manager
+    """A flow run current (and no task run) inside a ``with`` block, with its task runner.
+
+    A failure of the runner itself (it cannot start or stop) becomes the run's Crashed state.
+    """
+
+    __slots__ = ("_fr", "_tokens", "state")
+
+    def __init__(self, fr: FlowRun) -> None:
+        self._fr, self._tokens = fr, None
+        self.state: State = Crashed("the flow run did not start")
+
+    def __enter__(self) -> _flow_context:
+        fr = self._fr
+        self._tokens = (_flow_run_var.set(fr), _task_run_var.set(None))
         if fr.log_prints:
             _record.install_print_capture()
-        state: State
-        try:
-            runner = resolve_task_runner(self.task_runner).duplicate()
-            fr.task_runner = runner
-            with runner:
-                while True:
-                    self._start_attempt(fr)
-                    try:
-                        coro = self.fn(*bound.args, **bound.kwargs)
-                        if self.timeout_seconds:
-                            try:
-                                result = await asyncio.wait_for(coro, self.timeout_seconds)
-                            except asyncio.TimeoutError:
-                                raise TaskTimeoutError(
-                                    f"flow run {fr.name!r} exceeded its timeout of {self.timeout_seconds:g} seconds"
-                                ) from None
-                        else:
-                            result = await coro
-                        self._wait_futures(fr)
-                    except BaseException as exc:
-                        self._wait_futures(fr)
-                        state, delay = self._failed_attempt(fr, exc)
-                        if delay is not None:
-                            await asyncio.sleep(delay)
-                            continue
-                    else:
-                        state = self._succeeded(fr, result)
-                    break
-        except BaseException as exc:
-            state = Crashed(f"{type(exc).__name__}: {exc}", exc)
-        finally:
-            _task_run_var.reset(t_token)
-            _flow_run_var.reset(f_token)
-        return self._outcome(self._finish(fr, state), return_state)
+        return self
+
+    def runner(self, spec: Any) -> Any:
+        from headwater.runtime.task_runners import resolve_task_runner
+
+        runner = resolve_task_runner(spec).duplicate()
+        self._fr.task_runner = runner
+        return runner
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        f_token, t_token = self._tokens  # type: ignore[misc]
+        _task_run_var.reset(t_token)
+        _flow_run_var.reset(f_token)
+        if exc is not None:  # the runner failed to start or stop
+            self.state = Crashed(f"{type(exc).__name__}: {exc}", exc)
+        return True
 
 
 def flow(

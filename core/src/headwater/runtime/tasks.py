@@ -85,6 +85,14 @@ class Task:
         self.on_completion = _hook_list(on_completion)
         self.on_failure = _hook_list(on_failure)
         self.on_running = _hook_list(on_running)
+        self._inspect_function(fn)
+        self._caching = self._caches()
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self.__name__ = self.name
+        self.__wrapped__ = fn
+
+    def _inspect_function(self, fn: Callable[..., Any]) -> None:
+        """What the runs need to know of the function: its kind, its identity, its parameters."""
         self.is_async = inspect.iscoroutinefunction(fn)
         self.is_generator = inspect.isgeneratorfunction(fn)
         self.task_key = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', self.name)}"
@@ -93,29 +101,30 @@ class Task:
         code = getattr(fn, "__code__", None)
         self.cache_identity = (f"{os.path.basename(code.co_filename)}:{fn.__qualname__}"
                                if code is not None and hasattr(fn, "__qualname__") else self.task_key)
-        self._caching = cache_key_fn is not None
-        if cache_policy is not None and not self._caching:
-            from headwater.runtime.caching import NO_CACHE
-
-            self._caching = cache_policy != NO_CACHE
-        if self._caching and persist_result is False:  # a cached result is a persisted one
-            import warnings
-
-            warnings.warn(f"task {self.name!r}: ignoring the cache policy because persist_result=False",
-                          stacklevel=3)
-            self._caching = False
         self._signature: inspect.Signature | None = None
         self._names: tuple[str, ...] | None = None
         try:
             sig = inspect.signature(fn)
-            plain = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in sig.parameters.values())
-            self._names = tuple(sig.parameters) if plain else None
-            self._signature = sig
         except (TypeError, ValueError):
-            pass
-        self.__doc__ = getattr(fn, "__doc__", None)
-        self.__name__ = self.name
-        self.__wrapped__ = fn
+            return
+        plain = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in sig.parameters.values())
+        self._names = tuple(sig.parameters) if plain else None
+        self._signature = sig
+
+    def _caches(self) -> bool:
+        """Whether runs look up and store cached results (a cache key function or policy)."""
+        caching = self.cache_key_fn is not None
+        if self.cache_policy is not None and not caching:
+            from headwater.runtime.caching import NO_CACHE
+
+            caching = self.cache_policy != NO_CACHE
+        if caching and self.persist_result is False:  # a cached result is a persisted one
+            import warnings
+
+            warnings.warn(f"task {self.name!r}: ignoring the cache policy because persist_result=False",
+                          stacklevel=4)
+            caching = False
+        return caching
 
     # -- helpers used by TaskCall --------------------------------------------------------------
 
