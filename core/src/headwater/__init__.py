@@ -32,6 +32,21 @@ _EXPORTS = {
     "start_task_run": "headwater.runtime",
     "exponential_backoff": "headwater.runtime",
     "task_input_hash": "headwater.runtime",
+    "tags": "headwater.runtime",
+    "Flow": "headwater.runtime",
+    "Task": "headwater.runtime",
+    "State": "headwater.runtime",
+}
+
+# Prefect's top-level names that Headwater does not offer, with what to use instead.
+_UNSUPPORTED = {
+    "get_client": "there is no API server: read run history with headwater.history or `headwater runs ls`",
+    "serve": "run the flow by calling it, or `headwater run FILE.py:flow`",
+    "aserve": "run the flow by calling it, or `headwater run FILE.py:flow`",
+    "deploy": "run the flow by calling it, or `headwater run FILE.py:flow`",
+    "suspend_flow_run": "use pause_flow_run (the run waits in its process) and `headwater runs resume ID`",
+    "asuspend_flow_run": "use pause_flow_run (the run waits in its process) and `headwater runs resume ID`",
+    "Transaction": "transactions are not implemented: use cache_policy and result persistence",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -45,6 +60,10 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
+        if name in _UNSUPPORTED:
+            from headwater._compat import unsupported
+
+            unsupported(__name__, name, _UNSUPPORTED)
         raise AttributeError(f"module 'headwater' has no attribute {name!r}")
     import importlib
 

@@ -15,9 +15,17 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from headwater.runtime import _record
-from headwater.runtime._errors import ResultPersistenceError, RunError, TaskTimeoutError
+from headwater.runtime._errors import ResultPersistenceError, RunError, TaskRunTimeoutError, TaskTimeoutError
 from headwater.runtime._timeouts import TimeoutInterrupt, call_with_timeout
-from headwater.runtime.context import FlowRun, TaskRun, _flow_run_var, _task_run_var, new_id
+from headwater.runtime.context import (
+    FlowRun,
+    TaskRun,
+    _flow_run_var,
+    _tags_var,
+    _task_run_var,
+    new_id,
+    with_current_tags,
+)
 from headwater.runtime.futures import HeadwaterFuture, allow_failure
 from headwater.runtime.retries import retry_delay
 from headwater.runtime.states import Cached, Completed, Crashed, Failed, Retrying, Running, State, TimedOut
@@ -46,9 +54,9 @@ def _resolve(value: Any, upstream: list[str]) -> Any:
         inner = value.value
         if type(inner) is HeadwaterFuture:
             upstream.append(inner.task_run_id)
-            return inner._final(None).result(raise_on_failure=False)
+            return inner._final(None)._value(False)
         if isinstance(inner, State):
-            return inner.result(raise_on_failure=False)
+            return inner._value(False)
         return _resolve(inner, upstream)
     if type(value) is HeadwaterFuture:
         state = value._final(None)
@@ -58,11 +66,11 @@ def _resolve(value: Any, upstream: list[str]) -> Any:
                 f"upstream task run {getattr(value.task_run, 'name', value.task_run_id)!r} did not complete: "
                 f"it is {state!r}"
             )
-        return state.result()
+        return state._value()
     if isinstance(value, State):
         if not value.is_completed():
             raise UpstreamTaskError(f"an upstream state is {value!r}, not Completed")
-        return value.result()
+        return value._value()
     t = type(value)
     if t in _CONTAINERS and _has_future(value):
         if t is dict:
@@ -96,7 +104,8 @@ class TaskCall:
             bool(kwargs) and any(_has_future(v) for v in kwargs.values()))
         sink = flow_run.sink if flow_run is not None else _record.default_sink()
         tr = TaskRun(new_id(), name or task.name, task.name, task.task_key,
-                     flow_run.id if flow_run is not None else None, None, task.tags, sink)
+                     flow_run.id if flow_run is not None else None, None,
+                     with_current_tags(task.tags) if _tags_var.get() else task.tags, sink)
         tr._call = (task, args, kwargs)
         if task.task_run_name is not None and not self._unresolved:  # else once the futures are resolved
             tr.name = _render_task_run_name(task, tr)
@@ -172,6 +181,8 @@ class TaskCall:
             self._hooks(self.task.on_running, state)
 
     def _succeeded(self, result: Any) -> State:
+        if isinstance(result, State):  # as in Prefect: a task that returns a state ends in it
+            return result
         task = self.task
         if task._caching or task._persist(self.flow_run):
             tr = self.task_run
@@ -295,7 +306,8 @@ class TaskCall:
         task, tr, timeout = self.task, self.task_run, self.task.timeout_seconds
         fn = _collecting(task.fn) if task.is_generator else task.fn  # submitted or mapped: the result is the list
         if timeout:
-            return lambda: call_with_timeout(fn, self.args, self.kwargs, timeout, f"task {tr.name!r}")
+            return lambda: call_with_timeout(fn, self.args, self.kwargs, timeout, f"task {tr.name!r}",
+                                             TaskRunTimeoutError)
         return lambda: fn(*self.args, **self.kwargs)
 
     async def _async_attempt(self) -> Any:
@@ -310,7 +322,7 @@ class TaskCall:
         try:
             return await asyncio.wait_for(coro, task.timeout_seconds)
         except asyncio.TimeoutError:
-            raise TaskTimeoutError(
+            raise TaskRunTimeoutError(
                 f"task {self.task_run.name!r} exceeded its timeout of {task.timeout_seconds:g} seconds"
             ) from None
 

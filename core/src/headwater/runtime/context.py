@@ -8,14 +8,41 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from itertools import count
 from typing import Any
 
-__all__ = ["FlowRun", "TaskRun", "flow_run", "new_id", "task_run"]
+__all__ = ["FlowRun", "TaskRun", "deployment", "flow_run", "new_id", "tags", "task_run"]
 
 _flow_run_var: ContextVar[FlowRun | None] = ContextVar("headwater_flow_run", default=None)
 _task_run_var: ContextVar[TaskRun | None] = ContextVar("headwater_task_run", default=None)
+_tags_var: ContextVar[tuple[str, ...]] = ContextVar("headwater_tags", default=())
+
+
+@contextmanager
+def tags(*new_tags: str) -> Iterator[set[str]]:
+    """Add tags to every flow and task run created inside the ``with`` block (Prefect's ``tags``).
+
+    Nested blocks add up. Yields the set of tags now current.
+
+    Example:
+        >>> with tags("nightly", "db"):  # doctest: +SKIP
+        ...     load()   # its task run is tagged nightly and db
+    """
+    current = _tags_var.get()
+    token = _tags_var.set(tuple(dict.fromkeys((*current, *new_tags))))
+    try:
+        yield set(_tags_var.get())
+    finally:
+        _tags_var.reset(token)
+
+
+def with_current_tags(own: tuple[str, ...]) -> tuple[str, ...]:
+    """A run's tags: its own and those of the enclosing ``with tags(...)`` blocks."""
+    extra = _tags_var.get()
+    return tuple(dict.fromkeys((*own, *extra))) if extra else own
 
 _id_lock = threading.Lock()
 _prefix = os.urandom(10).hex()
@@ -179,3 +206,28 @@ class _Accessor:
 
 flow_run = _Accessor(_flow_run_var, "flow run")
 task_run = _Accessor(_task_run_var, "task run")
+
+
+class _NoDeployment:
+    """``headwater.runtime.deployment``: Prefect's deployment accessor. A flow run here is
+    started by a call or ``headwater run``, not from a deployment, so every attribute is None
+    (``parameters`` is empty)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return {} if name == "parameters" else None
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "<current deployment: None>"
+
+    def __reduce__(self) -> str:
+        return "deployment"
+
+
+deployment = _NoDeployment()

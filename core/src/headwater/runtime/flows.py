@@ -11,12 +11,18 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from headwater.runtime import _record
-from headwater.runtime._errors import ParameterValidationError, ResultPersistenceError, RunError, TaskTimeoutError
+from headwater.runtime._errors import (
+    FlowRunTimeoutError,
+    ParameterValidationError,
+    ResultPersistenceError,
+    RunError,
+    TaskTimeoutError,
+)
 from headwater.runtime._timeouts import TimeoutInterrupt, call_with_timeout
-from headwater.runtime.context import FlowRun, _flow_run_var, _task_run_var
+from headwater.runtime.context import FlowRun, _flow_run_var, _task_run_var, with_current_tags
 from headwater.runtime.params import bind_parameters, validate_parameters
 from headwater.runtime.retries import retry_delay
-from headwater.runtime.states import Completed, Crashed, Failed, Pending, Retrying, Running, State, TimedOut
+from headwater.runtime.states import Cancelled, Completed, Crashed, Failed, Pending, Retrying, Running, State, TimedOut
 
 __all__ = ["Flow", "flow"]
 
@@ -121,7 +127,7 @@ class Flow:
         except ParameterValidationError as exc:
             error, params = exc, {}
         sink = parent.sink if parent is not None else _record.default_sink()
-        fr = FlowRun(os.urandom(16).hex(), "", self.name, self, params, self.tags, sink)
+        fr = FlowRun(os.urandom(16).hex(), "", self.name, self, params, with_current_tags(self.tags), sink)
         fr.created = time.time()
         if error is None:
             token = _flow_run_var.set(fr)  # a callable name may read headwater.runtime.flow_run
@@ -167,9 +173,9 @@ class Flow:
     def _succeeded(self, fr: FlowRun, result: Any) -> State:
         if isinstance(result, State):
             return result
-        failed = _failed_returned_runs(result)
-        if failed is not None:
-            return failed
+        returned = _state_of_returned_runs(result)
+        if returned is not None:
+            return returned
         if fr.persist_result:
             from headwater.runtime.results import resolve_storage, write_result
 
@@ -235,7 +241,7 @@ class Flow:
             if state.exception is not None and not isinstance(state.exception, Exception):
                 raise state.exception
             return state
-        return state.result()
+        return state._value()
 
     def __call__(self, *args: Any, return_state: bool = False, **kwargs: Any) -> Any:
         """Run the flow and return its result (raising its exception if it failed).
@@ -269,7 +275,7 @@ class Flow:
             try:
                 if self.timeout_seconds:
                     result = call_with_timeout(self.fn, bound.args, bound.kwargs, self.timeout_seconds,
-                                               f"flow run {fr.name!r}")
+                                               f"flow run {fr.name!r}", FlowRunTimeoutError)
                 else:
                     result = self.fn(*bound.args, **bound.kwargs)
                 self._wait_futures(fr)
@@ -293,7 +299,7 @@ class Flow:
                     try:
                         result = await asyncio.wait_for(coro, self.timeout_seconds)
                     except asyncio.TimeoutError:
-                        raise TaskTimeoutError(
+                        raise FlowRunTimeoutError(
                             f"flow run {fr.name!r} exceeded its timeout of {self.timeout_seconds:g} seconds"
                         ) from None
                 else:
@@ -423,11 +429,12 @@ def _remember_secret_parameters(params: dict[str, Any]) -> None:
                 remember(item)
 
 
-def _failed_returned_runs(result: Any) -> State | None:
-    """A Failed state when the flow returned runs' states or futures (one, or a list, tuple or
-    set of only those) and some did not complete, as Prefect decides a flow's state from the
-    states it returns; None otherwise."""
-    from headwater.runtime.futures import HeadwaterFuture
+def _state_of_returned_runs(result: Any) -> State | None:
+    """The flow's state when it returned runs' futures or states (one future, or a list, tuple
+    or set of only those), as Prefect decides it: the futures become their final states, which
+    are the flow's result; Completed when all completed, else Cancelled when one was, else
+    Failed. None when the flow returned anything else."""
+    from headwater.runtime.futures import HeadwaterFuture, resolve_futures_to_states
 
     if isinstance(result, HeadwaterFuture):
         items: list[Any] = [result]
@@ -436,9 +443,13 @@ def _failed_returned_runs(result: Any) -> State | None:
         items = list(result)
     else:
         return None
-    states = [item.state if isinstance(item, HeadwaterFuture) else item for item in items]
+    resolved = resolve_futures_to_states(result)
+    states = [item._final(None) if isinstance(item, HeadwaterFuture) else item for item in items]
     bad = [state for state in states if not state.is_completed()]
     if not bad:
-        return None
+        return Completed(resolved, "All states completed.")
     exception = next((state.exception for state in bad if state.exception is not None), None)
+    cancelled = [state for state in bad if state.is_cancelled()]
+    if cancelled:
+        return Cancelled(f"{len(cancelled)}/{len(states)} states cancelled.", exception)
     return Failed(f"{len(bad)}/{len(states)} states failed.", exception)

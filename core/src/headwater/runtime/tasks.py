@@ -9,10 +9,10 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from headwater.runtime._errors import RunError
+from headwater.runtime._errors import MappingLengthMismatch, MappingMissingIterable, RunError
 from headwater.runtime.calls import TaskCall
 from headwater.runtime.context import FlowRun, TaskRun, _flow_run_var
-from headwater.runtime.futures import HeadwaterFuture, unmapped
+from headwater.runtime.futures import HeadwaterFuture, HeadwaterFutureList, unmapped
 
 if TYPE_CHECKING:
     from headwater.runtime.caching import CachePolicy
@@ -215,12 +215,12 @@ class Task:
         call.task_run.state = None  # queued for history until written: do not keep the result alive
         if return_state:
             return state
-        return state.result()
+        return state._value()
 
     async def _await(self, call: TaskCall, return_state: bool) -> Any:
         state = await call.run_async()
         call.task_run.state = None
-        return state if return_state else state.result()
+        return state if return_state else state._value()
 
     def submit(self, *args: Any, return_state: bool = False, wait_for: Iterable[Any] | None = None,
                **kwargs: Any) -> Any:
@@ -240,8 +240,9 @@ class Task:
         return future
 
     def map(self, *args: Any, return_state: bool = False, wait_for: Iterable[Any] | None = None,
-            **kwargs: Any) -> list[HeadwaterFuture]:
-        """Submit one run per element of the iterable arguments; returns their futures.
+            **kwargs: Any) -> HeadwaterFutureList:
+        """Submit one run per element of the iterable arguments; returns their futures (a list
+        with ``.wait()`` and ``.result()``, Prefect's ``PrefectFutureList``).
 
         As in Prefect: a future argument is first replaced by its result (waiting for it, and
         raising its exception if it failed); then lists, tuples, ranges, generators, dicts (their
@@ -264,11 +265,11 @@ class Task:
             else:
                 mapped[key] = list(value)
         if not mapped:
-            raise RunError(f"task {self.name!r}.map() needs at least one iterable argument (wrap constants in unmapped())")
+            raise MappingMissingIterable(f"task {self.name!r}.map() needs at least one iterable argument (wrap constants in unmapped())")
         lengths = {len(v) for v in mapped.values()}
         if len(lengths) > 1:
             sizes = ", ".join(f"{k if isinstance(k, str) else f'argument {k + 1}'} has {len(v)}" for k, v in mapped.items())
-            raise RunError(f"task {self.name!r}.map(): the iterables have different lengths ({sizes})")
+            raise MappingLengthMismatch(f"task {self.name!r}.map(): the iterables have different lengths ({sizes})")
         n = lengths.pop()
         fr = _flow_run_var.get()
         npos = len(args)
@@ -285,7 +286,7 @@ class Task:
             for f in futures:
                 f.wait()
             return [f.state for f in futures]  # type: ignore[misc]
-        return futures
+        return HeadwaterFutureList(futures)
 
     def with_options(self, **options: Any) -> Task:
         """A copy of this task with some options changed (same names as :func:`task`)."""
