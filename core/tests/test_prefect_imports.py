@@ -31,6 +31,15 @@ PREFECT_IMPORTS = [
     "from prefect.exceptions import ObjectNotFound, ObjectAlreadyExists, MissingResult",
     "from prefect.runtime import flow_run, task_run, deployment",
     "from prefect.context import get_run_context, FlowRunContext, TaskRunContext, tags",
+    "from prefect.artifacts import create_markdown_artifact, create_table_artifact, create_link_artifact",
+    "from prefect.artifacts import create_progress_artifact, update_progress_artifact, Artifact",
+    "from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact, create_image_artifact",
+    "from prefect.variables import Variable",
+    "from prefect.concurrency.sync import concurrency, rate_limit",
+    "from prefect.concurrency.asyncio import concurrency, rate_limit",
+    "from prefect import pause_flow_run, resume_flow_run",
+    "from prefect.flow_runs import pause_flow_run, resume_flow_run",
+    "from prefect.exceptions import FlowPauseTimeout, NotPausedError",
 ]
 
 

@@ -36,6 +36,9 @@ _EXPORTS = {
     "Flow": "headwater.runtime",
     "Task": "headwater.runtime",
     "State": "headwater.runtime",
+    "pause_flow_run": "headwater.flow_runs",
+    "resume_flow_run": "headwater.flow_runs",
+    "apause_flow_run": "headwater.flow_runs",
 }
 
 # Prefect's top-level names that Headwater does not offer, with what to use instead.

@@ -6,6 +6,7 @@ Each is Headwater's own exception class (or an alias of it) with Prefect's bases
 
 from headwater._compat import UnsupportedFeatureError
 from headwater.errors import HeadwaterError, ObjectAlreadyExists, ObjectNotFound
+from headwater.flow_runs import FlowPauseTimeout, NotPausedError
 from headwater.runtime._errors import (
     FlowRunTimeoutError,
     MappingLengthMismatch,
@@ -25,11 +26,13 @@ __all__ = [
     "CancelledRun",
     "CrashedRun",
     "FailedRun",
+    "FlowPauseTimeout",
     "FlowRunTimeoutError",
     "MappingLengthMismatch",
     "MappingMissingIterable",
     "MissingContextError",
     "MissingResult",
+    "NotPausedError",
     "ObjectAlreadyExists",
     "ObjectNotFound",
     "ParameterBindError",

@@ -22,6 +22,10 @@ CORE_COMMANDS = {
     "config": ("headwater.cli.config_cmd", "config", "Show settings, the store, and the secret backend in use."),
     "run": ("headwater.cli.runs", "run", "Run a flow from a file: headwater run FILE.py:flow --param k=v"),
     "runs": ("headwater.cli.runs", "runs", "List and inspect flow runs, their task runs and logs."),
+    "artifacts": ("headwater.cli.objects_cmd", "artifacts", "List the artifacts flows created."),
+    "variable": ("headwater.cli.objects_cmd", "variable", "Set, read, list and delete variables."),
+    "concurrency-limit": ("headwater.cli.objects_cmd", "concurrency_limit",
+                          "Create, list and delete global concurrency and rate limits."),
 }
 
 

@@ -179,7 +179,7 @@ def show(run_id: str, output: str) -> None:
     tasks = list_task_runs(fr["id"])
     subflows = list_flow_runs(limit=1000, parent_id=fr["id"])
     if output == "json":
-        emit_object({**fr, "task_runs": tasks, "subflow_runs": subflows}, output)
+        emit_object({**fr, "task_runs": tasks, "subflow_runs": subflows, "artifacts": _artifacts_of(fr["id"])}, output)
         return
     summary = {
         "id": fr["id"], "flow": fr["flow_name"], "name": fr["name"], "state": fr["state"],
@@ -200,6 +200,27 @@ def show(run_id: str, output: str) -> None:
         for r in subflows:
             r["run"], r["flow"], r["took"] = r["id"][:8], r["flow_name"], _fmt_duration(r["duration"])
         emit(subflows, ["run", "flow", "name", "state", "took"], output, title="subflow runs")
+    made = _artifacts_of(fr["id"])
+    if made:
+        click.echo("")
+        emit(made, ["key", "type", "preview"], output, title="artifacts")
+
+
+def _artifacts_of(flow_run_id: str) -> list[dict[str, Any]]:
+    from headwater.artifacts import list_artifacts
+    from headwater.cli.objects_cmd import artifact_row
+
+    return [artifact_row(a) for a in list_artifacts(flow_run_id, limit=1000)]
+
+
+@runs.command("resume")
+@click.argument("run_id")
+def resume(run_id: str) -> None:
+    """Resume a paused flow run (one waiting in pause_flow_run)."""
+    from headwater.flow_runs import resume_flow_run
+
+    resume_flow_run(run_id)
+    click.echo(f"resumed flow run {run_id}")
 
 
 @runs.command("logs")

@@ -63,7 +63,7 @@ def settle_crashed(now: float | None = None) -> int:
     flush()
     with db_read() as tx:
         rows = tx.execute(
-            "SELECT id, pid, host, heartbeat FROM flow_runs WHERE state_type IN ('PENDING', 'RUNNING', 'SCHEDULED')"
+            "SELECT id, pid, host, heartbeat FROM flow_runs WHERE state_type IN ('PENDING', 'RUNNING', 'SCHEDULED', 'PAUSED')"
         )
     me = host_name()
     dead = []
@@ -82,12 +82,12 @@ def settle_crashed(now: float | None = None) -> int:
             msg = f"the flow run's process (pid {r.pid} on {r.host}) stopped without finishing the run: it was killed or crashed"
             tx.execute(
                 "UPDATE flow_runs SET state_type = 'CRASHED', state = 'Crashed', message = :m, "
-                "ended = COALESCE(ended, heartbeat) WHERE id = :id AND state_type IN ('PENDING', 'RUNNING', 'SCHEDULED')",
+                "ended = COALESCE(ended, heartbeat) WHERE id = :id AND state_type IN ('PENDING', 'RUNNING', 'SCHEDULED', 'PAUSED')",
                 {"m": msg, "id": r.id},
             )
             tx.execute(
                 "UPDATE task_runs SET state_type = 'CRASHED', state = 'Crashed', message = :m "
-                "WHERE flow_run_id = :id AND state_type IN ('PENDING', 'RUNNING', 'SCHEDULED')",
+                "WHERE flow_run_id = :id AND state_type IN ('PENDING', 'RUNNING', 'SCHEDULED', 'PAUSED')",
                 {"m": "the flow run's process stopped while this task run was unfinished", "id": r.id},
             )
     return len(dead)

@@ -73,8 +73,9 @@ _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS headwater_schema_migrations (
 def all_migrations() -> list[Migration]:
     """Every migration known to this installation, in version order."""
     from headwater.history.schema import MIGRATIONS as history
+    from headwater.store.objects_schema import MIGRATIONS as objects
 
-    found = sorted([BLOCKS_V1, *history], key=lambda m: m.version)
+    found = sorted([BLOCKS_V1, *history, *objects], key=lambda m: m.version)
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):
         raise StoreError(f"duplicate store migration versions: {versions}")
