@@ -42,8 +42,19 @@ PREFECT_IMPORTS = [
     "from prefect.exceptions import FlowPauseTimeout, NotPausedError",
 ]
 
+# Prefect 0.15's import lines (the tutorials' and course material's).
+PREFECT_015_IMPORTS = [
+    "from prefect import Flow, Parameter, task, case, unmapped, context",
+    "from prefect.tasks.control_flow import case, merge",
+    "from prefect.triggers import all_successful, all_finished, any_failed, always_run, any_successful",
+    "from prefect.engine.signals import SKIP, FAIL, SUCCESS",
+    "from prefect.engine.state import Success, Failed, Skipped, TriggerFailed, Mapped",
+    "from prefect.schedules import IntervalSchedule, CronSchedule, Schedule",
+    "from prefect.executors import LocalExecutor, LocalDaskExecutor",
+]
 
-@pytest.mark.parametrize("line", PREFECT_IMPORTS)
+
+@pytest.mark.parametrize("line", PREFECT_IMPORTS + PREFECT_015_IMPORTS)
 def test_prefect_import_line_imports_from_headwater(line):
     namespace: dict = {}
     exec(line.replace("prefect", "headwater"), namespace)
@@ -88,7 +99,8 @@ def test_the_twins_add_nothing_to_import_headwater():
     out = run_python(
         "import sys, headwater\n"
         "twins = ('flows', 'tasks', 'futures', 'states', 'task_runners', 'cache_policies', 'filesystems',\n"
-        "         'logging', 'exceptions', 'context', 'artifacts', 'variables', 'concurrency', 'flow_runs', 'v1')\n"
+        "         'logging', 'exceptions', 'context', 'artifacts', 'variables', 'concurrency', 'flow_runs', 'v1',\n"
+        "         'triggers', 'schedules', 'engine', 'executors')\n"
         "print([t for t in twins if 'headwater.' + t in sys.modules], 'headwater.runtime' in sys.modules)\n"
     )
     assert out.stdout.strip() == "[] False"

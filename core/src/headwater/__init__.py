@@ -39,6 +39,8 @@ _EXPORTS = {
     "pause_flow_run": "headwater.flow_runs",
     "resume_flow_run": "headwater.flow_runs",
     "apause_flow_run": "headwater.flow_runs",
+    "Parameter": "headwater.v1",
+    "case": "headwater.v1",
 }
 
 # Prefect's top-level names that Headwater does not offer, with what to use instead.

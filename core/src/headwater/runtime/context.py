@@ -19,6 +19,7 @@ __all__ = ["FlowRun", "TaskRun", "deployment", "flow_run", "new_id", "tags", "ta
 _flow_run_var: ContextVar[FlowRun | None] = ContextVar("headwater_flow_run", default=None)
 _task_run_var: ContextVar[TaskRun | None] = ContextVar("headwater_task_run", default=None)
 _tags_var: ContextVar[tuple[str, ...]] = ContextVar("headwater_tags", default=())
+_graph_var: ContextVar[Any] = ContextVar("headwater_graph", default=None)  # a Prefect 0.15 flow being built
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.runtime._errors import MappingLengthMismatch, MappingMissingIterable, RunError
 from headwater.runtime.calls import TaskCall
-from headwater.runtime.context import FlowRun, TaskRun, _flow_run_var
+from headwater.runtime.context import FlowRun, TaskRun, _flow_run_var, _graph_var
 from headwater.runtime.futures import HeadwaterFuture, HeadwaterFutureList, unmapped
 
 if TYPE_CHECKING:
@@ -27,6 +27,9 @@ _OPTIONS = (
 )
 
 
+_GRAPH_ONLY = frozenset(("upstream_tasks", "task_args", "mapped", "flow"))
+
+
 def _hook_list(hooks: Any) -> tuple[Callable[..., Any], ...]:
     if not hooks:
         return ()
@@ -36,9 +39,14 @@ def _hook_list(hooks: Any) -> tuple[Callable[..., Any], ...]:
 class Task:
     """A function made into a task by :func:`task` (see there for the options)."""
 
+    # Prefect 0.15 options (see headwater.v1): used only when the task runs in a 0.15 flow graph.
+    _v1_trigger: Any = None
+    _v1_skip_on_upstream_skip: bool = True
+    _v1_nout: int | None = None
+
     def __init__(
         self,
-        fn: Callable[..., Any],
+        fn: Callable[..., Any] | None = None,
         name: str | None = None,
         description: str | None = None,
         tags: Iterable[str] | None = None,
@@ -61,6 +69,10 @@ class Task:
         on_failure: Any = None,
         on_running: Any = None,
     ) -> None:
+        if fn is None:
+            raise TypeError("Task() needs a function: decorate it with @task. Prefect 0.15's class-based "
+                            "tasks (a Task subclass with a run() method) are not supported: put run()'s body "
+                            "in a function decorated with @task")
         if not callable(fn):
             raise TypeError(f"@task needs a function, got {fn!r}")
         self.fn = fn
@@ -196,6 +208,16 @@ class Task:
         returns the final :class:`State` instead. An async task returns a coroutine when an
         event loop is running, else it is run to completion.
         """
+        graph = _graph_var.get()
+        if graph is not None:  # inside Prefect 0.15's `with Flow(...)`: add to the graph, do not run
+            from headwater.v1.graph import add_call
+
+            return add_call(graph, self, args, kwargs, mapped=False)
+        if kwargs and _GRAPH_ONLY.intersection(kwargs):
+            from headwater.v1.graph import graph_only_error, takes_graph_only
+
+            if takes_graph_only(self, kwargs):
+                raise graph_only_error(self, kwargs)
         call = TaskCall(self, args, kwargs, _flow_run_var.get(), wait_for)
         if self.is_generator:
             if return_state:  # the whole iteration, its values as the state's result
@@ -251,6 +273,11 @@ class Task:
         """
         import io
 
+        graph = _graph_var.get()
+        if graph is not None:  # inside Prefect 0.15's `with Flow(...)`: a mapped node of the graph
+            from headwater.v1.graph import add_call
+
+            return add_call(graph, self, args, kwargs, mapped=True)
         mapped: dict[Any, list[Any]] = {}
         static: dict[Any, Any] = {}
         upstream: list[HeadwaterFuture] = []
@@ -296,7 +323,10 @@ class Task:
         current = {k: getattr(self, k) for k in _OPTIONS}
         current["refresh_cache"] = self.refresh_cache
         current.update(options)
-        return Task(self.fn, **current)
+        copy = Task(self.fn, **current)
+        copy._v1_trigger, copy._v1_skip_on_upstream_skip, copy._v1_nout = (
+            self._v1_trigger, self._v1_skip_on_upstream_skip, self._v1_nout)
+        return copy
 
     def __repr__(self) -> str:
         return f"Task(name={self.name!r})"
@@ -343,6 +373,7 @@ def task(
     on_completion: Any = None,
     on_failure: Any = None,
     on_running: Any = None,
+    **prefect_015_options: Any,
 ) -> Any:
     """Make a function (sync or async) a task; use bare (``@task``) or with options.
 
@@ -370,6 +401,9 @@ def task(
         on_completion: Hook(s) ``fn(task, task_run, state)`` called after a Completed run.
         on_failure: Hook(s) called after a Failed or TimedOut run.
         on_running: Hook(s) called when each attempt starts.
+        prefect_015_options: Prefect 0.15's names, for 0.15-style flows: ``max_retries``,
+            ``retry_delay`` (a timedelta), ``timeout``, ``log_stdout``, ``cache_for``,
+            ``checkpoint`` (ignored), ``trigger``, ``skip_on_upstream_skip``, ``nout``.
 
     Example:
         >>> @task(retries=2, retry_delay_seconds=[1, 5])
@@ -383,9 +417,31 @@ def task(
         persist_result=persist_result, result_storage=result_storage, result_serializer=result_serializer,
         log_prints=log_prints, on_completion=on_completion, on_failure=on_failure, on_running=on_running,
     )
+    if prefect_015_options:
+        return _legacy_task(__fn, options, prefect_015_options)
     if __fn is not None:
         return Task(__fn, **options)
     return lambda fn: Task(fn, **options)
+
+
+def _legacy_task(fn: Callable[..., Any] | None, options: dict[str, Any], legacy: dict[str, Any]) -> Any:
+    """``@task`` with Prefect 0.15 option names (``max_retries=``, ``trigger=``, ...)."""
+    from headwater.v1.options import LEGACY_OPTIONS, translate
+
+    unknown = sorted(set(legacy) - set(LEGACY_OPTIONS))
+    if unknown:
+        raise TypeError(f"task() got unknown option(s) {', '.join(unknown)} (see help(headwater.task))")
+    translated, extra = translate(legacy)
+    options.update({k: v for k, v in translated.items() if options.get(k) is None})
+
+    def make(f: Callable[..., Any]) -> Task:
+        made = Task(f, **options)
+        made._v1_trigger = extra.get("trigger")
+        made._v1_skip_on_upstream_skip = extra.get("skip_on_upstream_skip", True)
+        made._v1_nout = extra.get("nout")
+        return made
+
+    return make(fn) if fn is not None else make
 
 
 def async_twin(sync: Any, name: str) -> Task:

@@ -1,0 +1,280 @@
+"""Running a Prefect 0.15 flow graph on Headwater's engine.
+
+The graph becomes one Headwater flow run whose function walks the nodes in dependency
+order (as 0.15's local executor does), running each task through the normal task-call
+path (``task(..., return_state=True)``: retries, timeouts, caching, history, logs) after
+the 0.15 rules: ``case`` conditions, skips propagating downstream, triggers. Mapped tasks
+run their children with ``task.map`` on the flow's task runner.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from headwater.runtime.futures import unmapped
+from headwater.v1 import states as S
+from headwater.v1.graph import GraphError, Node
+
+__all__ = ["dependencies", "run_graph"]
+
+_CONTAINERS = (list, tuple, set, frozenset, dict)
+
+
+def _nested(value: Any, found: list[tuple[Node, str | None]], key: str | None) -> None:
+    if isinstance(value, Node):
+        found.append((value, key))
+    elif type(value) is unmapped:
+        _nested(value.value, found, key)
+    elif type(value) in _CONTAINERS:
+        for item in (value.values() if type(value) is dict else value):
+            _nested(item, found, key)
+
+
+def dependencies(node: Node) -> list[tuple[Node, str | None]]:
+    """``node``'s upstream nodes with the argument each feeds (None for order-only edges)."""
+    found: list[tuple[Node, str | None]] = []
+    for i, arg in enumerate(node.args):
+        _nested(arg, found, None if node.kind != "task" else str(i))
+    for key, value in node.kwargs.items():
+        _nested(value, found, key)
+    found.extend((u, None) for u in node.upstream)
+    found.extend((c, None) for c, _ in node.conditions)
+    return found
+
+
+def _plan(flow: Any) -> list[tuple[Node, tuple[Node, ...], bool]]:
+    """The nodes in dependency order (creation order among independent ones), each with its
+    distinct upstream nodes and whether its arguments hold nodes to resolve."""
+    ups = {n: tuple(dict.fromkeys(u for u, _ in dependencies(n))) for n in flow._nodes}
+    for n, deps in ups.items():
+        for u in deps:
+            if u.flow is not flow:
+                raise GraphError(f"task {n.name!r} depends on {u.name!r} of another flow: build both in one "
+                                 "`with Flow(...)` block")
+    waiting = {n: len(deps) for n, deps in ups.items()}
+    downstream: dict[Node, list[Node]] = {n: [] for n in flow._nodes}
+    for n, deps in ups.items():
+        for u in deps:
+            downstream[u].append(n)
+    import heapq
+
+    ready = [(n.index, n) for n in flow._nodes if waiting[n] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, n = heapq.heappop(ready)
+        order.append(n)
+        for d in downstream[n]:
+            waiting[d] -= 1
+            if waiting[d] == 0:
+                heapq.heappush(ready, (d.index, d))
+    if len(order) != len(flow._nodes):
+        stuck = sorted({n.name for n, w in waiting.items() if w})
+        raise GraphError(f"flow {flow.name!r} has a cycle through {', '.join(stuck)}: a task cannot run after itself")
+    plan = []
+    for n in order:
+        has_nodes = any(_holds_node(a) for a in n.args) or any(_holds_node(v) for v in n.kwargs.values())
+        plan.append((n, ups[n], has_nodes))
+    flow._terminal = {n for n in flow._nodes if not downstream[n]}
+    return plan
+
+
+def _holds_node(value: Any) -> bool:
+    found: list[tuple[Node, str | None]] = []
+    _nested(value, found, None)
+    return bool(found)
+
+
+def _resolve(value: Any, results: dict[Node, S.State]) -> Any:
+    if isinstance(value, Node):
+        return results[value].result
+    t = type(value)
+    if t is unmapped:
+        return unmapped(_resolve(value.value, results))
+    if t in _CONTAINERS:
+        if t is dict:
+            return {k: _resolve(v, results) for k, v in value.items()}
+        return t(_resolve(v, results) for v in value)
+    return value
+
+
+def _runner_task(task: Any) -> Any:
+    """``task`` with its function wrapped so 0.15 signals (SKIP, FAIL) end the run in their
+    state; made once per task."""
+    runner = task.__dict__.get("_v1_runner")
+    if runner is not None:
+        return runner
+    import functools
+
+    from headwater.v1.signals import PrefectStateSignal, signal_state
+
+    fn = task.fn
+    if task.is_async:
+        @functools.wraps(fn)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await fn(*args, **kwargs)
+            except PrefectStateSignal as sig:
+                return signal_state(sig)
+    else:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except PrefectStateSignal as sig:
+                return signal_state(sig)
+
+    runner = task.with_options()
+    runner.fn = wrapper
+    runner.task_key, runner.cache_identity = task.task_key, task.cache_identity
+    task.__dict__["_v1_runner"] = runner
+    return runner
+
+
+def _gate(node: Node, up: tuple[Node, ...], results: dict[Node, S.State]) -> S.State | None:
+    """The state of a node that must not run (condition unmet, upstream skipped, trigger failed)."""
+    for cond, value in node.conditions:
+        cs = results[cond]
+        if cs.is_skipped():
+            return S.Skipped("Upstream task was skipped; if this was not the intended behavior, "
+                             "consider changing `skip_on_upstream_skip=False` for this task.")
+        if cs.is_failed():
+            return S.TriggerFailed(f"the case condition {cond.name!r} failed")
+        if cs.result != value:
+            return S.Skipped(f'Provided value "{cs.result!r}" did not match "{value!r}"')
+    states = {u: results[u] for u in up if all(u is not c for c, _ in node.conditions)}
+    task = node.task
+    skip_up = task._v1_skip_on_upstream_skip if task is not None else node.kind != "merge"
+    if skip_up and any(s.is_skipped() for s in states.values()):
+        return S.Skipped("Upstream task was skipped; if this was not the intended behavior, "
+                         "consider changing `skip_on_upstream_skip=False` for this task.")
+    if node.kind == "merge":
+        return None
+    from headwater.v1.signals import SKIP, PrefectStateSignal
+    from headwater.v1.triggers import all_successful
+
+    trigger = (task._v1_trigger if task is not None else None) or all_successful
+    try:
+        ok = trigger(states)
+    except SKIP as sig:
+        return S.Skipped(str(sig))
+    except PrefectStateSignal as sig:
+        return S.TriggerFailed(str(sig))
+    if not ok:
+        return S.TriggerFailed(f"Trigger {getattr(trigger, '__name__', trigger)!r} was not met.")
+    return None
+
+
+def _run_mapped(node: Node, results: dict[Node, S.State]) -> S.State:
+    from headwater.runtime._errors import MappingLengthMismatch
+
+    args = [_resolve(a, results) for a in node.args]
+    kwargs = {k: _resolve(v, results) for k, v in node.kwargs.items()}
+    lengths = {len(v) for v in [*args, *kwargs.values()] if type(v) is not unmapped and isinstance(v, (list, tuple))}
+    if len(lengths) != 1:
+        exc = MappingLengthMismatch(f"task {node.name!r}.map(): the mapped arguments have different lengths "
+                                    f"({sorted(lengths)}) or none is a list")
+        return S.Failed(str(exc), exc)
+    n = lengths.pop()
+    children: list[S.State | None] = [None] * n
+    for up, _ in dependencies(node):  # child i of a mapped upstream that did not succeed: child i does not run
+        if up.mapped and len(results[up].map_states) == n:
+            for i, st in enumerate(results[up].map_states):
+                if children[i] is None and not st.is_successful():
+                    children[i] = S.Skipped(st.message) if st.is_skipped() else S.TriggerFailed(
+                        f"mapped upstream {up.name}[{i}] did not succeed")
+                elif children[i] is None and st.is_skipped():
+                    children[i] = S.Skipped(st.message)
+    todo = [i for i in range(n) if children[i] is None]
+
+    def pick(v: Any) -> Any:
+        if type(v) is unmapped or not isinstance(v, (list, tuple)):
+            return v
+        return [v[i] for i in todo]
+
+    if todo:
+        runner = _runner_task(node.task)
+        states = runner.map(*[pick(a) for a in args], return_state=True, **{k: pick(v) for k, v in kwargs.items()})
+        for i, st in zip(todo, states, strict=True):
+            children[i] = S.from_state(st)
+    done: list[S.State] = children  # type: ignore[assignment]
+    bad = [c for c in done if c.is_failed()]
+    if bad:
+        return S.Failed(f"{len(bad)}/{n} mapped task runs failed.", bad[0].result, map_states=done)
+    return S.Mapped(f"Ran {n} mapped task runs.", [c.result for c in done], map_states=done)
+
+
+def _execute(flow: Any, plan: list[tuple[Node, tuple[Node, ...], bool]], params: dict[str, Any],
+             results: dict[Node, S.State]) -> Any:
+    from headwater.runtime.states import Failed
+
+    for node, up, has_nodes in plan:
+        if up:
+            gated = _gate(node, up, results)
+            if gated is not None:
+                results[node] = gated
+                continue
+        kind = node.kind
+        if kind == "task":
+            if node.mapped:
+                results[node] = _run_mapped(node, results)
+                continue
+            if has_nodes:
+                args = [_resolve(a, results) for a in node.args]
+                kwargs = {k: _resolve(v, results) for k, v in node.kwargs.items()}
+            else:
+                args, kwargs = node.args, node.kwargs
+            runner = node.task.__dict__.get("_v1_runner") or _runner_task(node.task)
+            results[node] = S.from_state(runner(*args, return_state=True, **kwargs))
+        elif kind == "parameter":
+            results[node] = S.Success("Parameter", params[node.name])
+        elif kind == "getitem":
+            source, key = node.args
+            try:
+                results[node] = S.Success(None, results[source].result[key])
+            except Exception as exc:
+                results[node] = S.Failed(f"{node.name}: {type(exc).__name__}: {exc}", exc)
+        else:  # merge: the first branch that ran
+            ran = next((results[u] for u in node.args if not results[u].is_skipped()), None)
+            results[node] = S.Success(None, ran.result) if ran is not None else S.Skipped("All branches were skipped.")
+    failed = [n.name for n in flow._terminal if results[n].is_failed()]
+    if failed:
+        return Failed(f"Some reference tasks failed: {', '.join(sorted(failed))}")
+    return None
+
+
+def _headwater_flow(flow: Any) -> tuple[Any, list[Any]]:
+    cached = flow._hw_flow
+    if cached is not None:
+        return cached
+    from headwater.runtime.flows import Flow as HeadwaterFlow
+
+    plan = _plan(flow)
+    holder: dict[str, Any] = {}
+
+    def run_0_15_flow(**params: Any) -> Any:
+        return _execute(flow, plan, params, holder["results"])
+
+    hw = HeadwaterFlow(run_0_15_flow, name=flow.name, validate_parameters=False)
+    signature = inspect.Signature([
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY) for name in flow._parameters])
+    hw._signature = signature
+    hw.parameters = signature.parameters
+    flow._hw_flow = (hw, [plan, holder])
+    return flow._hw_flow
+
+
+def run_graph(flow: Any, params: dict[str, Any]) -> S.State:
+    """Run the graph once as a Headwater flow run; the 0.15 flow state with each task's state."""
+    hw, (_plan_, holder) = _headwater_flow(flow)
+    results: dict[Node, S.State] = {}
+    holder["results"] = results
+    state = hw(return_state=True, **params)
+    if state.type == "COMPLETED":
+        return S.Success("All reference tasks succeeded.", results)
+    exc = state._value(False)
+    message = (state.message or "").strip().splitlines()[-1] if state.message else "the flow run failed"
+    if results and not isinstance(exc, GraphError):
+        return S.Failed(message if state.message else "Some reference tasks failed.", results)
+    return S.Failed(message, results)
