@@ -203,6 +203,9 @@ class TaskCall:
 
     def _failed_attempt(self, exc: BaseException) -> tuple[State, float | None]:
         task, tr = self.task, self.task_run
+        ends_in = getattr(exc, "_headwater_state_", None)  # Prefect 0.15's SKIP/FAIL: that state, no retry
+        if ends_in is not None and isinstance(exc, Exception):
+            return ends_in(), None
         if isinstance(exc, TimeoutInterrupt):  # an enclosing run's time limit: stop, do not retry
             return TimedOut(f"stopped: {exc}", exc), None
         if isinstance(exc, TaskTimeoutError):

@@ -15,6 +15,8 @@ from typing import Any
 from headwater.runtime.futures import unmapped
 from headwater.v1 import states as S
 from headwater.v1.graph import GraphError, Node
+from headwater.v1.signals import SKIP, PrefectStateSignal
+from headwater.v1.triggers import all_successful
 
 __all__ = ["dependencies", "run_graph"]
 
@@ -43,7 +45,7 @@ def dependencies(node: Node) -> list[tuple[Node, str | None]]:
     return found
 
 
-def _plan(flow: Any) -> list[tuple[Node, tuple[Node, ...], bool]]:
+def _plan(flow: Any) -> list[tuple[Node, tuple[Node, ...], tuple[bool, bool, bool]]]:
     """The nodes in dependency order (creation order among independent ones), each with its
     distinct upstream nodes and whether its arguments hold nodes to resolve."""
     ups = {n: tuple(dict.fromkeys(u for u, _ in dependencies(n))) for n in flow._nodes}
@@ -75,7 +77,11 @@ def _plan(flow: Any) -> list[tuple[Node, tuple[Node, ...], bool]]:
     plan = []
     for n in order:
         has_nodes = any(_holds_node(a) for a in n.args) or any(_holds_node(v) for v in n.kwargs.values())
-        plan.append((n, ups[n], has_nodes))
+        flat = has_nodes and all(type(a) is Node or not _holds_node(a) for a in (*n.args, *n.kwargs.values()))
+        # the common node: a task with the default rules, whose only gate is "every upstream succeeded"
+        simple = (n.kind == "task" and not n.mapped and not n.conditions and n.task._v1_trigger is None
+                  and n.task._v1_skip_on_upstream_skip)
+        plan.append((n, ups[n], (has_nodes, flat, simple)))
     flow._terminal = {n for n in flow._nodes if not downstream[n]}
     return plan
 
@@ -99,39 +105,6 @@ def _resolve(value: Any, results: dict[Node, S.State]) -> Any:
     return value
 
 
-def _runner_task(task: Any) -> Any:
-    """``task`` with its function wrapped so 0.15 signals (SKIP, FAIL) end the run in their
-    state; made once per task."""
-    runner = task.__dict__.get("_v1_runner")
-    if runner is not None:
-        return runner
-    import functools
-
-    from headwater.v1.signals import PrefectStateSignal, signal_state
-
-    fn = task.fn
-    if task.is_async:
-        @functools.wraps(fn)
-        async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return await fn(*args, **kwargs)
-            except PrefectStateSignal as sig:
-                return signal_state(sig)
-    else:
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return fn(*args, **kwargs)
-            except PrefectStateSignal as sig:
-                return signal_state(sig)
-
-    runner = task.with_options()
-    runner.fn = wrapper
-    runner.task_key, runner.cache_identity = task.task_key, task.cache_identity
-    task.__dict__["_v1_runner"] = runner
-    return runner
-
-
 def _gate(node: Node, up: tuple[Node, ...], results: dict[Node, S.State]) -> S.State | None:
     """The state of a node that must not run (condition unmet, upstream skipped, trigger failed)."""
     for cond, value in node.conditions:
@@ -151,9 +124,6 @@ def _gate(node: Node, up: tuple[Node, ...], results: dict[Node, S.State]) -> S.S
                          "consider changing `skip_on_upstream_skip=False` for this task.")
     if node.kind == "merge":
         return None
-    from headwater.v1.signals import SKIP, PrefectStateSignal
-    from headwater.v1.triggers import all_successful
-
     trigger = (task._v1_trigger if task is not None else None) or all_successful
     try:
         ok = trigger(states)
@@ -194,8 +164,7 @@ def _run_mapped(node: Node, results: dict[Node, S.State]) -> S.State:
         return [v[i] for i in todo]
 
     if todo:
-        runner = _runner_task(node.task)
-        states = runner.map(*[pick(a) for a in args], return_state=True, **{k: pick(v) for k, v in kwargs.items()})
+        states = node.task.map(*[pick(a) for a in args], return_state=True, **{k: pick(v) for k, v in kwargs.items()})
         for i, st in zip(todo, states, strict=True):
             children[i] = S.from_state(st)
     done: list[S.State] = children  # type: ignore[assignment]
@@ -205,28 +174,43 @@ def _run_mapped(node: Node, results: dict[Node, S.State]) -> S.State:
     return S.Mapped(f"Ran {n} mapped task runs.", [c.result for c in done], map_states=done)
 
 
-def _execute(flow: Any, plan: list[tuple[Node, tuple[Node, ...], bool]], params: dict[str, Any],
+def _execute(flow: Any, plan: list[tuple[Node, tuple[Node, ...], tuple[bool, bool, bool]]], params: dict[str, Any],
              results: dict[Node, S.State]) -> Any:
     from headwater.runtime.states import Failed
 
-    for node, up, has_nodes in plan:
+    success, from_state = S.Success, S.from_state
+    for node, up, (has_nodes, flat, simple) in plan:
         if up:
-            gated = _gate(node, up, results)
-            if gated is not None:
-                results[node] = gated
-                continue
+            if simple:  # fast path: no case, default trigger and skip rules
+                gate = False
+                for u in up:
+                    if type(results[u]) is not success:
+                        gate = True
+                        break
+                if gate:
+                    gated = _gate(node, up, results)
+                    if gated is not None:
+                        results[node] = gated
+                        continue
+            else:
+                gated = _gate(node, up, results)
+                if gated is not None:
+                    results[node] = gated
+                    continue
         kind = node.kind
         if kind == "task":
             if node.mapped:
                 results[node] = _run_mapped(node, results)
                 continue
-            if has_nodes:
+            if flat:
+                args = [results[a].result if type(a) is Node else a for a in node.args]
+                kwargs = {k: (results[v].result if type(v) is Node else v) for k, v in node.kwargs.items()}
+            elif has_nodes:
                 args = [_resolve(a, results) for a in node.args]
                 kwargs = {k: _resolve(v, results) for k, v in node.kwargs.items()}
             else:
                 args, kwargs = node.args, node.kwargs
-            runner = node.task.__dict__.get("_v1_runner") or _runner_task(node.task)
-            results[node] = S.from_state(runner(*args, return_state=True, **kwargs))
+            results[node] = from_state(node.task(*args, return_state=True, **kwargs))
         elif kind == "parameter":
             results[node] = S.Success("Parameter", params[node.name])
         elif kind == "getitem":

@@ -8,7 +8,14 @@ __all__ = ["FAIL", "PrefectStateSignal", "SKIP", "SUCCESS", "TRIGGERFAIL", "sign
 
 
 class PrefectStateSignal(HeadwaterError):
-    """Raised in a task to end it in a given state (0.15's signal base class)."""
+    """Raised in a task to end it in a given state (0.15's signal base class).
+
+    The task engine ends the run in :meth:`_headwater_state_` instead of treating the
+    signal as a failure to retry.
+    """
+
+    def _headwater_state_(self) -> object:
+        return signal_state(self)
 
 
 class FAIL(PrefectStateSignal):  # noqa: N801 (Prefect's name)

@@ -87,6 +87,8 @@ def from_state(state: Any) -> State:
     """The 0.15 state for a Headwater run state."""
     if state.type == "COMPLETED":
         name = state.name
+        if name == "Completed" and state.message is None:  # the common case, kept short
+            return Success("Task run succeeded.", state.data)
         value = state._value(False)
         if name == "Skipped":
             return Skipped(state.message)
