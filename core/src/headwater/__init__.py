@@ -43,6 +43,13 @@ _EXPORTS = {
     "case": "headwater.v1",
 }
 
+# Submodules reached as attributes (`headwater.context`), as `prefect.context` is.
+_SUBMODULES = frozenset({
+    "artifacts", "blocks", "cache_policies", "concurrency", "context", "engine", "exceptions", "executors",
+    "filesystems", "flow_runs", "flows", "futures", "logging", "runtime", "schedules", "states", "task_runners",
+    "tasks", "triggers", "variables",
+})
+
 # Prefect's top-level names that Headwater does not offer, with what to use instead.
 _UNSUPPORTED = {
     "get_client": "there is no API server: read run history with headwater.history or `headwater runs ls`",
@@ -64,6 +71,12 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
+    if module is None and name in _SUBMODULES:  # `import headwater; headwater.context.logger` (0.15 style)
+        import importlib
+
+        value = importlib.import_module(f"headwater.{name}")
+        globals()[name] = value
+        return value
     if module is None:
         if name in _UNSUPPORTED:
             from headwater._compat import unsupported
