@@ -87,6 +87,10 @@ def test_timeout_and_bind_errors_keep_prefects_bases():
     ("from headwater import serve", "headwater run"),
     ("from headwater.filesystems import RemoteFileSystem", "S3Bucket"),
     ("import headwater.transactions", "not implemented"),
+    ("from headwater.client.orchestration import get_client", "no API server"),
+    ("from headwater.blocks.notifications import SlackWebhook", "on_failure hook"),
+    ("from headwater.states import Suspended", "Headwater's states are"),
+    ("from headwater.task_runners import DaskTaskRunner", "headwater_dask"),
 ])
 def test_a_prefect_name_headwater_lacks_is_one_line_saying_what_to_use(line, hint):
     out = run_python(f"{line}\n", check=False)

@@ -69,6 +69,38 @@ if TYPE_CHECKING:
     from headwater.hookspecs import hookimpl  # noqa: F401
 
 
+# Prefect modules with no Headwater twin: importing `headwater.<name>` says what to use instead.
+_NO_TWIN = {
+    "headwater.client": "there is no API server: read run history with `headwater runs ls/show` or headwater.history.reader",
+    "headwater.server": "there is no server to run: flows run in your process and record to the store",
+    "headwater.events": "events and automations are not implemented: use on_completion/on_failure hooks",
+    "headwater.automations": "events and automations are not implemented: use on_completion/on_failure hooks",
+    "headwater.input": "flow run input is not implemented: use Variable.set/get around pause_flow_run",
+    "headwater.workers": "work pools and workers are not implemented: run flows with `headwater run`",
+    "headwater.infrastructure": "infrastructure blocks are not implemented: run flows with `headwater run`",
+    "headwater.blocks.notifications": "notification blocks are not implemented: send alerts from an on_failure hook",
+    "headwater.blocks.webhook": "webhook blocks are not implemented: call the webhook from a task",
+}
+
+
+class _NoTwinFinder:
+    """Last on ``sys.meta_path``: only asked about modules nothing else found."""
+
+    @staticmethod
+    def find_spec(fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname not in _NO_TWIN:
+            return None
+        from headwater._compat import UnsupportedFeatureError
+
+        prefect = fullname.replace("headwater", "prefect", 1)
+        raise UnsupportedFeatureError(f"{prefect} has no Headwater equivalent: {_NO_TWIN[fullname]}", name=fullname)
+
+
+import sys as _sys  # noqa: E402
+
+_sys.meta_path.append(_NoTwinFinder)
+
+
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None and name in _SUBMODULES:  # `import headwater; headwater.context.logger` (0.15 style)

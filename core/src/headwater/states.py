@@ -21,6 +21,18 @@ from headwater.runtime.states import (
 
 AwaitingRetry = Retrying
 
+_NOT_OFFERED = {
+    name: "Headwater's states are Pending, Running, Completed, Cached, Failed, TimedOut, Crashed, Cancelled, "
+          "Retrying, Scheduled, Paused"
+    for name in ("Suspended", "Cancelling", "AwaitingConcurrencySlot", "InfrastructurePending", "Late", "Submitting")
+}
+
+
+def __getattr__(name: str) -> object:
+    from headwater._compat import unsupported
+
+    return unsupported(__name__, name, _NOT_OFFERED)
+
 __all__ = [
     "AwaitingRetry",
     "Cached",
