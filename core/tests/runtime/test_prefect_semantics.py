@@ -148,3 +148,15 @@ def test_parameter_and_mapping_errors_have_prefects_names():
 def test_get_run_logger_outside_a_run_is_missing_context():
     with pytest.raises(MissingContextError, match="outside a flow or task run"):
         get_run_logger()
+
+
+def test_a_map_result_passed_to_a_task_arrives_as_its_values():
+    @task
+    def total(values):
+        return type(values).__name__, sum(values)
+
+    @flow
+    def summed():
+        return total(double.map([1, 2, 3])), total.submit(double.map([1, 2])).result()
+
+    assert summed() == (("list", 12), ("list", 6))

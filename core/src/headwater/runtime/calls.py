@@ -26,13 +26,13 @@ from headwater.runtime.context import (
     new_id,
     with_current_tags,
 )
-from headwater.runtime.futures import HeadwaterFuture, allow_failure
+from headwater.runtime.futures import HeadwaterFuture, HeadwaterFutureList, allow_failure
 from headwater.runtime.retries import retry_delay
 from headwater.runtime.states import Cached, Completed, Crashed, Failed, Retrying, Running, State, TimedOut
 
 __all__ = ["TaskCall", "UpstreamTaskError", "run_payload"]
 
-_CONTAINERS = (list, tuple, set, frozenset, dict)
+_CONTAINERS = (list, tuple, set, frozenset, dict, HeadwaterFutureList)
 
 
 class UpstreamTaskError(RunError):
@@ -75,7 +75,7 @@ def _resolve(value: Any, upstream: list[str]) -> Any:
     if t in _CONTAINERS and _has_future(value):
         if t is dict:
             return {k: _resolve(v, upstream) for k, v in value.items()}
-        return t(_resolve(v, upstream) for v in value)
+        return (list if t is HeadwaterFutureList else t)(_resolve(v, upstream) for v in value)
     return value
 
 
@@ -102,6 +102,9 @@ class TaskCall:
         self.wait_for = tuple(wait_for) if wait_for else ()
         self._unresolved = bool(self.wait_for) or any(_has_future(a) for a in args) or (
             bool(kwargs) and any(_has_future(v) for v in kwargs.values()))
+        if self._unresolved:  # map()'s future list travels as a plain list (runners look for list)
+            args = self.args = tuple(list(a) if type(a) is HeadwaterFutureList else a for a in args)
+            kwargs = self.kwargs = {k: list(v) if type(v) is HeadwaterFutureList else v for k, v in kwargs.items()}
         sink = flow_run.sink if flow_run is not None else _record.default_sink()
         tr = TaskRun(new_id(), name or task.name, task.name, task.task_key,
                      flow_run.id if flow_run is not None else None, None,
