@@ -223,3 +223,19 @@ def test_headwater_runs_ls_shows_015_flows_from_the_cli(tmp_path):
     assert done.stdout.strip() == "4", done.stderr
     rows = json.loads(cli("runs", "ls", "-o", "json").stdout)
     assert rows[0]["flow_name"] == "doubler" and rows[0]["state"] == "Completed"
+
+
+def test_headwater_run_runs_a_015_flow_file(tmp_path):
+    script = tmp_path / "doubler.py"
+    script.write_text(
+        "from headwater import Flow, Parameter, task\n"
+        "@task\ndef double(x):\n    return 2 * x\n"
+        "with Flow('doubler') as flow:\n    out = double(Parameter('x', default=2))\n"
+    )
+    done = cli("run", f"{script}:flow", "--param", "x=21", "-o", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["state"] == "Completed"
+    rows = json.loads(cli("runs", "ls", "-o", "json").stdout)
+    assert (rows[0]["flow_name"], rows[0]["parameters"], rows[0]["task_runs"]) == ("doubler", {"x": 21}, 1)
+    bad = cli("run", f"{script}:flow", "--param", "y=1")
+    assert bad.returncode == 1 and "no parameter 'y'" in bad.stderr

@@ -41,6 +41,12 @@ def _load_flow(target: str) -> Any:
     except Exception as exc:
         raise FlowNotFoundError(f"importing {path_text} failed: {type(exc).__name__}: {exc}") from None
     flows = {k: v for k, v in vars(module).items() if isinstance(v, Flow)}
+    if "headwater.v1.flow" in sys.modules:  # Prefect 0.15-style `with Flow("name") as flow:` graphs too
+        from headwater.v1.engine import as_headwater_flow
+        from headwater.v1.flow import Flow as GraphFlow
+
+        graphs = {k: v for k, v in vars(module).items() if isinstance(v, GraphFlow)}
+        flows.update({k: as_headwater_flow(v) for k, v in graphs.items() if k not in flows})
     found = flows.get(name) or next((f for f in flows.values() if f.name == name), None)
     if found is None:
         available = ", ".join(sorted(flows)) or "none"

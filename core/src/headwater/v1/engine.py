@@ -18,7 +18,7 @@ from headwater.v1.graph import GraphError, Node
 from headwater.v1.signals import SKIP, PrefectStateSignal
 from headwater.v1.triggers import all_successful
 
-__all__ = ["dependencies", "run_graph"]
+__all__ = ["as_headwater_flow", "dependencies", "run_graph"]
 
 _CONTAINERS = (list, tuple, set, frozenset, dict)
 
@@ -238,15 +238,23 @@ def _headwater_flow(flow: Any) -> tuple[Any, list[Any]]:
     holder: dict[str, Any] = {}
 
     def run_0_15_flow(**params: Any) -> Any:
-        return _execute(flow, plan, params, holder["results"])
+        results = holder.pop("results", None)  # set by run_graph; absent under `headwater run`
+        return _execute(flow, plan, params, results if results is not None else {})
 
     hw = HeadwaterFlow(run_0_15_flow, name=flow.name, validate_parameters=False)
+    empty = inspect.Parameter.empty
     signature = inspect.Signature([
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY) for name in flow._parameters])
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=empty if p.required else p.default)
+        for name, p in flow._parameters.items()])
     hw._signature = signature
     hw.parameters = signature.parameters
     flow._hw_flow = (hw, [plan, holder])
     return flow._hw_flow
+
+
+def as_headwater_flow(flow: Any) -> Any:
+    """The Headwater flow that runs this 0.15 graph (what ``headwater run FILE.py:flow`` calls)."""
+    return _headwater_flow(flow)[0]
 
 
 def run_graph(flow: Any, params: dict[str, Any]) -> S.State:

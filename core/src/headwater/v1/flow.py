@@ -210,9 +210,8 @@ class Flow:
         Raises:
             GraphError: Always, saying what to use instead.
         """
-        raise GraphError(f"flow.register() of Prefect 0.15 is not available: run the flow with flow.run() "
-                         f"(its schedule included), or rewrite {self.name!r} as a @flow and run it with "
-                         "`headwater run FILE.py:flow`")
+        raise GraphError(f"flow.register() of Prefect 0.15 is not available: run {self.name!r} with flow.run() "
+                         "(its schedule included) or `headwater run FILE.py:flow`")
 
     def __repr__(self) -> str:
         return f"<Flow: name={self.name!r}, {len(self._nodes)} tasks>"
