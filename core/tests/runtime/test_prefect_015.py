@@ -239,3 +239,10 @@ def test_headwater_run_runs_a_015_flow_file(tmp_path):
     assert (rows[0]["flow_name"], rows[0]["parameters"], rows[0]["task_runs"]) == ("doubler", {"x": 21}, 1)
     bad = cli("run", f"{script}:flow", "--param", "y=1")
     assert bad.returncode == 1 and "no parameter 'y'" in bad.stderr
+
+
+def test_flow_run_inside_its_with_block_runs_the_tasks():
+    with Flow("inline") as flow:
+        users = fetch_users(2)
+        state = flow.run()
+    assert state.result[users].result[1]["name"] == "user1" and len(flow.tasks) == 1

@@ -262,7 +262,13 @@ def run_graph(flow: Any, params: dict[str, Any]) -> S.State:
     hw, (_plan_, holder) = _headwater_flow(flow)
     results: dict[Node, S.State] = {}
     holder["results"] = results
-    state = hw(return_state=True, **params)
+    from headwater.runtime.context import _graph_var
+
+    token = _graph_var.set(None)  # flow.run() inside its `with Flow` block: tasks run, they do not add nodes
+    try:
+        state = hw(return_state=True, **params)
+    finally:
+        _graph_var.reset(token)
     if state.type == "COMPLETED":
         return S.Success("All reference tasks succeeded.", results)
     exc = state._value(False)
