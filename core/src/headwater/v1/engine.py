@@ -204,13 +204,19 @@ def _execute(flow: Any, plan: list[tuple[Node, tuple[Node, ...], tuple[bool, boo
                 continue
             if flat:
                 args = [results[a].result if type(a) is Node else a for a in node.args]
-                kwargs = {k: (results[v].result if type(v) is Node else v) for k, v in node.kwargs.items()}
+                kwargs = node.kwargs
+                if kwargs:
+                    kwargs = {k: (results[v].result if type(v) is Node else v) for k, v in kwargs.items()}
             elif has_nodes:
                 args = [_resolve(a, results) for a in node.args]
                 kwargs = {k: _resolve(v, results) for k, v in node.kwargs.items()}
             else:
                 args, kwargs = node.args, node.kwargs
-            results[node] = from_state(node.task(*args, return_state=True, **kwargs))
+            st = node.task(*args, return_state=True, **kwargs)
+            if st.name == "Completed" and st.message is None:  # from_state's common case, inline
+                results[node] = success("Task run succeeded.", st.data)
+            else:
+                results[node] = from_state(st)
         elif kind == "parameter":
             results[node] = S.Success("Parameter", params[node.name])
         elif kind == "getitem":
