@@ -134,6 +134,9 @@ def test_dependencies_triggers_and_signals():
     assert type(state.result[never]).__name__ == "TriggerFailed"
     assert state.result[skipped].is_skipped() and state.result[after_skip].is_skipped()
     assert state.is_failed() and "downstream" in state.message  # a reference (terminal) task failed
+    recorded = {r["name"]: r["state"] for r in history().list_task_runs(history().list_flow_runs()[0]["id"])}
+    assert recorded["downstream"] == "TriggerFailed" and recorded["nothing_to_do"] == "Skipped"
+    assert recorded["explode"] == "Failed" and recorded["alert"] == "Completed"
 
 
 def test_case_and_merge():

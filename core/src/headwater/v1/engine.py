@@ -136,6 +136,25 @@ def _gate(node: Node, up: tuple[Node, ...], results: dict[Node, S.State]) -> S.S
     return None
 
 
+def _record_unrun(node: Node, state: S.State) -> S.State:
+    """A task that did not run (Skipped, TriggerFailed) is still a task run in the history."""
+    if node.kind != "task":
+        return state
+    from headwater.runtime._errors import RunError
+    from headwater.runtime.calls import TaskCall
+    from headwater.runtime.context import _flow_run_var
+    from headwater.runtime.states import Skipped, State
+
+    final = Skipped(state.message) if state.is_skipped() else State("FAILED", type(state).__name__, state.message)
+    try:
+        call = TaskCall(node.task, (), {}, _flow_run_var.get())
+    except RunError:  # a task_run_name template over arguments it never got
+        return state
+    call._finish(final)
+    call.task_run.state = None
+    return state
+
+
 def _run_mapped(node: Node, results: dict[Node, S.State]) -> S.State:
     from headwater.runtime._errors import MappingLengthMismatch
 
@@ -190,12 +209,12 @@ def _execute(flow: Any, plan: list[tuple[Node, tuple[Node, ...], tuple[bool, boo
                 if gate:
                     gated = _gate(node, up, results)
                     if gated is not None:
-                        results[node] = gated
+                        results[node] = _record_unrun(node, gated)
                         continue
             else:
                 gated = _gate(node, up, results)
                 if gated is not None:
-                    results[node] = gated
+                    results[node] = _record_unrun(node, gated)
                     continue
         kind = node.kind
         if kind == "task":
