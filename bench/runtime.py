@@ -17,6 +17,9 @@ flush) divided by the number of tasks, after an untimed warm-up flow in the same
 - ``RSS growth``: MB of resident memory added by 10,000 sequential tasks whose results are
   dropped (<= 10 MB).
 - ``history per task run``: store bytes per task run (<= 1 KB).
+- ``0.15-style flow``: a chain of 1,000 tasks built in ``with Flow(...)`` and run by
+  ``flow.run()``, against the same chain written with ``@flow``; the paired CPU-time ratio
+  must stay <= 1.2x (issue 19).
 
 Prefect runs fewer tasks per sample (it is three orders of magnitude slower); per-task
 figures are comparable, RSS is scaled to 10,000 tasks from its N.

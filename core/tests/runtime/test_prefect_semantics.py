@@ -160,3 +160,15 @@ def test_a_map_result_passed_to_a_task_arrives_as_its_values():
         return total(double.map([1, 2, 3])), total.submit(double.map([1, 2])).result()
 
     assert summed() == (("list", 12), ("list", 6))
+
+
+def test_prefect_runtime_accessors():
+    from headwater.runtime import deployment, flow_run
+
+    @flow(version="1.2")
+    def report():
+        return flow_run.name, flow_run.flow_version, flow_run.scheduled_start_time.year, deployment.id
+
+    name, version, year, deployment_id = report()
+    assert name and version == "1.2" and year >= 2024 and deployment_id is None
+    assert flow_run.id is None  # outside a run

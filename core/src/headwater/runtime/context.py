@@ -192,7 +192,12 @@ class _Accessor:
             if name.startswith("_"):
                 raise AttributeError(name)
             return None
-        return getattr(run, name)
+        try:
+            return getattr(run, name)
+        except AttributeError:
+            if name not in _DERIVED:
+                raise
+            return _DERIVED[name](run)
 
     def __bool__(self) -> bool:
         return self._var.get() is not None
@@ -204,6 +209,23 @@ class _Accessor:
         # By reference: task functions shipped to worker processes (Dask, process pools) refer to it.
         return self._kind.replace(" ", "_")
 
+
+def _start_time(run: Any) -> Any:
+    import datetime as dt
+
+    when = getattr(run, "created", None) or getattr(run, "started", None)
+    return dt.datetime.fromtimestamp(when, dt.timezone.utc) if when else None
+
+
+# Prefect's runtime attributes that are not fields of a run here.
+_DERIVED: dict[str, Any] = {
+    "scheduled_start_time": _start_time,
+    "flow_version": lambda run: getattr(run.flow, "version", None),
+    "root_flow_run_id": lambda run: run.id if run.parent_flow_run_id is None else None,
+    "api_url": lambda run: None,
+    "ui_url": lambda run: None,
+    "job_variables": lambda run: {},
+}
 
 flow_run = _Accessor(_flow_run_var, "flow run")
 task_run = _Accessor(_task_run_var, "task run")
