@@ -98,6 +98,12 @@ def test_flow_returning_futures_returns_their_states():
     assert fan_out(return_state=True).message == "All states completed."
 
 
+def test_failed_state_built_with_data_raises_it():
+    state = Failed(message="bad rows", data=ValueError("3 bad rows"))
+    with pytest.raises(ValueError, match="3 bad rows"):
+        state.result()
+
+
 def test_unfinished_state_result_raises_unfinished_run():
     with pytest.raises(UnfinishedRun):
         Pending().result()

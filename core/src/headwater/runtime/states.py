@@ -220,24 +220,29 @@ def Skipped(message: str | None = None) -> State:
     return State(StateType.COMPLETED, "Skipped", message)
 
 
-def Failed(message: str | None = None, exception: BaseException | None = None) -> State:
+def Failed(message: str | None = None, exception: BaseException | None = None, data: Any = None) -> State:
     """A run whose code raised (after any retries)."""
-    return State(StateType.FAILED, "Failed", message, exception=exception)
+    return State(StateType.FAILED, "Failed", message, exception=_exception(exception, data))
 
 
-def TimedOut(message: str | None = None, exception: BaseException | None = None) -> State:
+def TimedOut(message: str | None = None, exception: BaseException | None = None, data: Any = None) -> State:
     """A failed run that exceeded its ``timeout_seconds``."""
-    return State(StateType.FAILED, "TimedOut", message, exception=exception)
+    return State(StateType.FAILED, "TimedOut", message, exception=_exception(exception, data))
 
 
-def Crashed(message: str | None = None, exception: BaseException | None = None) -> State:
+def Crashed(message: str | None = None, exception: BaseException | None = None, data: Any = None) -> State:
     """A run stopped by something outside its code (process killed, interrupt, system exit)."""
-    return State(StateType.CRASHED, "Crashed", message, exception=exception)
+    return State(StateType.CRASHED, "Crashed", message, exception=_exception(exception, data))
 
 
-def Cancelled(message: str | None = None, exception: BaseException | None = None) -> State:
+def Cancelled(message: str | None = None, exception: BaseException | None = None, data: Any = None) -> State:
     """A run that was cancelled."""
-    return State(StateType.CANCELLED, "Cancelled", message, exception=exception)
+    return State(StateType.CANCELLED, "Cancelled", message, exception=_exception(exception, data))
+
+
+def _exception(exception: BaseException | None, data: Any) -> BaseException | None:
+    """Prefect writes ``Failed(data=exc)``: the exception may come as ``data``."""
+    return exception if exception is not None or not isinstance(data, BaseException) else data
 
 
 def Retrying(message: str | None = None) -> State:
