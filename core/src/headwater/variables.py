@@ -57,11 +57,19 @@ class Variable:
 
         if not _NAME.match(name or ""):
             raise VariableError(f"variable name {name!r} may hold only lowercase letters, digits, '-' and '_'")
+        if hasattr(value, "get_secret_value"):
+            raise VariableError(f"variable {name!r}: a secret is never stored in a variable (variables are "
+                                "plain text): save it in a Secret block, Secret(value=...).save(name)")
         try:
             text = json.dumps(value)
         except (TypeError, ValueError):
             raise VariableError(f"variable {name!r}: a {type(value).__name__} is not a JSON value "
                                 "(use a string, number, bool, None, list or dict)") from None
+        from headwater.redaction import redact
+
+        if redact(text) != text:  # it holds the value of a secret this process knows (a block's, a parameter's)
+            raise VariableError(f"variable {name!r}: the value holds a secret; save secrets in a Secret block, "
+                                "never in a variable (variables are plain text)")
         if len(text.encode()) > _MAX_BYTES:
             raise VariableError(f"variable {name!r}: the value is over {_MAX_BYTES} bytes as JSON")
         now = time.time()

@@ -59,6 +59,18 @@ def test_artifact_key_must_be_lowercase_dashes():
         create_markdown_artifact("x", key="Daily Report")
 
 
+def test_a_secret_is_never_stored_in_a_variable(headwater_home):
+    from headwater import Secret, SecretStr
+
+    Secret(value="tok-8f3a91c2").save("api-token")
+    token = Secret.load("api-token").get()
+    with pytest.raises(ValueError, match="Secret block"):
+        Variable.set("token", token)
+    with pytest.raises(ValueError, match="Secret block"):
+        Variable.set("token", SecretStr("x-1"))
+    assert not [p for p in headwater_home.rglob("*") if p.is_file() and b"tok-8f3a91c2" in p.read_bytes()]
+
+
 def test_variables_set_get_unset_and_the_cli():
     Variable.set("batch-size", 500)
     assert Variable.get("batch-size") == 500
