@@ -218,3 +218,18 @@ def test_artifacts_variables_and_limits_on_postgres(postgres_database, monkeypat
         assert cli("concurrency-limit", "ls").returncode == 0
     finally:
         reset_settings()
+
+
+def test_an_artifact_never_holds_a_secret_in_plaintext(headwater_home):
+    from headwater import Secret
+
+    Secret(value="pw-55b2e7d1").save("db-password")
+
+    @flow
+    def leaky():
+        create_markdown_artifact(f"connected with {Secret.load('db-password').get()}", key="connection")
+
+    leaky()
+    listed = cli("artifacts", "ls", "-o", "json").stdout
+    assert "connected with **********" in listed and "pw-55b2e7d1" not in listed
+    assert not [p for p in headwater_home.rglob("*") if p.is_file() and b"pw-55b2e7d1" in p.read_bytes()]
