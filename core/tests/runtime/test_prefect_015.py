@@ -48,6 +48,7 @@ def test_the_users_report_runs_and_is_in_the_run_history():
     state = flow.run()
     assert state.is_successful()
     assert state.result[total].result == 10
+    assert state.result[report].result == 10  # by the @task itself: it runs once in the flow
     assert state.result[counts].result == {"FR": 5, "NL": 5}
     assert flow.run(n_users=4).result[total].result == 4
     assert flow.run(parameters={"n_users": 6}).result[users].result[5]["name"] == "user5"

@@ -282,10 +282,25 @@ def as_headwater_flow(flow: Any) -> Any:
     return _headwater_flow(flow)[0]
 
 
+class TaskStates(dict):  # type: ignore[type-arg]
+    """``state.result`` of a 0.15 flow run: each task's state, by the task returned by its call
+    (or by the ``@task`` itself when the flow calls it once)."""
+
+    def __missing__(self, key: Any) -> S.State:
+        found = [n for n in self if n.task is key]
+        if len(found) == 1:
+            return self[found[0]]
+        name = getattr(key, "name", key)
+        if found:
+            raise KeyError(f"task {name!r} runs {len(found)} times in this flow: index the state by what each call "
+                           "returned (x = task(...); state.result[x])")
+        raise KeyError(f"{name!r} is not a task of this flow")
+
+
 def run_graph(flow: Any, params: dict[str, Any]) -> S.State:
     """Run the graph once as a Headwater flow run; the 0.15 flow state with each task's state."""
     hw, (_plan_, holder) = _headwater_flow(flow)
-    results: dict[Node, S.State] = {}
+    results: dict[Node, S.State] = TaskStates()
     holder["results"] = results
     from headwater.runtime.context import _graph_var
 
