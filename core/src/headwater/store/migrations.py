@@ -82,37 +82,44 @@ def all_migrations() -> list[Migration]:
     return found
 
 
-def _current(tx: Tx) -> int:
+def _applied(tx: Tx) -> set[int]:
     if tx.dialect == "sqlite":
         exists = tx.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='headwater_schema_migrations'")
     else:
         exists = tx.execute("SELECT to_regclass('headwater_schema_migrations') AS t")
         exists = [r for r in exists if r.t is not None]
     if not exists:
-        return 0
-    return int(tx.scalar("SELECT MAX(version) AS v FROM headwater_schema_migrations") or 0)
+        return set()
+    return {int(r.version) for r in tx.execute("SELECT version FROM headwater_schema_migrations")}
 
 
 def migrate(db: Database) -> int:
-    """Bring the store's schema up to date; returns the resulting version."""
+    """Bring the store's schema up to date; returns the resulting version.
+
+    Every known migration not yet recorded is applied, in version order: a migration with a
+    lower number than the store's highest (parts of Headwater developed side by side number
+    theirs apart) is applied all the same.
+    """
     wanted = all_migrations()
+    known = {m.version for m in wanted}
     latest = wanted[-1].version
     with db.transaction(write=False) as tx:
-        current = _current(tx)
-    if current == latest:
-        return current
+        applied = _applied(tx)
+    if applied == known:
+        return latest
     with db.transaction(write=True) as tx:
         if tx.dialect == "postgresql":
             tx.execute("SELECT pg_advisory_xact_lock(4242011)")
         tx.execute(_VERSION_TABLE)
-        current = _current(tx)
-        if current > latest:
-            raise StoreError(
-                f"the store has schema version {current}, newer than this Headwater knows ({latest}): "
-                f"upgrade headwater (pip install -U headwater)"
-            )
+        applied = _applied(tx)
+        unknown = applied - known
+        if unknown:
+            newest = max(unknown)
+            why = (f"newer than this Headwater knows ({latest})" if newest > latest
+                   else f"which this Headwater does not know (it knows {sorted(known)})")
+            raise StoreError(f"the store has schema version {newest}, {why}: upgrade headwater (pip install -U headwater)")
         for m in wanted:
-            if m.version <= current:
+            if m.version in applied:
                 continue
             for statement in m.statements:
                 tx.execute(statement)
