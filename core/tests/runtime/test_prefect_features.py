@@ -100,7 +100,7 @@ with concurrency("warehouse", occupy=1):
 
 
 def test_a_global_concurrency_limit_is_shared_by_processes():
-    created = cli("concurrency-limit", "create", "warehouse", "--limit", "1")
+    created = cli("global-concurrency-limit", "create", "warehouse", "--limit", "1")
     assert created.returncode == 0, created.stderr
     procs = [subprocess.Popen([sys.executable, "-c", _HOLDER], stdout=subprocess.PIPE, text=True, env=env())
              for _ in range(3)]
@@ -108,7 +108,7 @@ def test_a_global_concurrency_limit_is_shared_by_processes():
     assert all(p.returncode == 0 for p in procs)
     for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
         assert start >= end  # one holder at a time
-    listed = json.loads(cli("concurrency-limit", "ls", "-o", "json").stdout)
+    listed = json.loads(cli("global-concurrency-limit", "ls", "-o", "json").stdout)
     assert listed == [{"name": "warehouse", "limit": 1, "active": True, "slot_decay_per_second": 0.0,
                        "active_slots": 0.0, "in use": "0/1", "decay/s": "0"}]
 
@@ -150,7 +150,7 @@ def test_rate_limit_and_bad_limits_are_one_clear_error():
             pass
     with concurrency("nope"):  # not strict: an unknown limit limits nothing, as in Prefect
         pass
-    bad = cli("concurrency-limit", "create", "x", "--limit", "0")
+    bad = cli("global-concurrency-limit", "create", "x", "--limit", "0")
     assert bad.returncode == 2 and "--limit" in bad.stderr and bad.stderr.count("\n") == 1
 
 
@@ -215,7 +215,7 @@ def test_artifacts_variables_and_limits_on_postgres(postgres_database, monkeypat
         with concurrency("pg-limit"):
             pass
         rate_limit("pg-limit")
-        assert cli("concurrency-limit", "ls").returncode == 0
+        assert cli("global-concurrency-limit", "ls").returncode == 0
     finally:
         reset_settings()
 

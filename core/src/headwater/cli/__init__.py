@@ -24,8 +24,8 @@ CORE_COMMANDS = {
     "runs": ("headwater.cli.runs", "runs", "List and inspect flow runs, their task runs and logs."),
     "artifacts": ("headwater.cli.objects_cmd", "artifacts", "List the artifacts flows created."),
     "variable": ("headwater.cli.objects_cmd", "variable", "Set, read, list and delete variables."),
-    "concurrency-limit": ("headwater.cli.objects_cmd", "concurrency_limit",
-                          "Create, list and delete global concurrency and rate limits."),
+    "global-concurrency-limit": ("headwater.cli.objects_cmd", "concurrency_limit",
+                                 "Create, list and delete global concurrency and rate limits."),
 }
 
 

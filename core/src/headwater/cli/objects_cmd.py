@@ -1,4 +1,4 @@
-"""``headwater artifacts``, ``headwater variable`` and ``headwater concurrency-limit``."""
+"""``headwater artifacts``, ``headwater variable`` and ``headwater global-concurrency-limit``."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ def variable_unset(name: str) -> None:
     click.echo(f"deleted variable {name!r}")
 
 
-@click.group("concurrency-limit")
+@click.group("global-concurrency-limit")
 def concurrency_limit() -> None:
     """Create, list and delete global concurrency and rate limits."""
 

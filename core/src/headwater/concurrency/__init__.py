@@ -2,7 +2,7 @@
 
 ``from headwater.concurrency.sync import concurrency, rate_limit`` in sync code and
 ``from headwater.concurrency.asyncio import concurrency, rate_limit`` in async code, as in
-Prefect; limits are created with ``headwater concurrency-limit create NAME --limit N`` or
+Prefect; limits are created with ``headwater global-concurrency-limit create NAME --limit N`` or
 :func:`create_limit`.
 """
 

@@ -61,12 +61,12 @@ def create_limit(name: str, limit: int, slot_decay_per_second: float = 0.0, acti
     now = time.time()
     params = {"n": name, "s": int(limit), "a": bool(active), "d": float(slot_decay_per_second), "t": now}
     with db_write() as tx:
-        if tx.execute("SELECT name FROM concurrency_limits WHERE name = :n", {"n": name}):
-            tx.execute("UPDATE concurrency_limits SET slots = :s, active = :a, slot_decay_per_second = :d WHERE name = :n",
+        if tx.execute("SELECT name FROM global_concurrency_limits WHERE name = :n", {"n": name}):
+            tx.execute("UPDATE global_concurrency_limits SET slots = :s, active = :a, slot_decay_per_second = :d WHERE name = :n",
                        params)
         else:
             tx.execute(
-                "INSERT INTO concurrency_limits (name, slots, active, slot_decay_per_second, decaying, decayed_at, created)"
+                "INSERT INTO global_concurrency_limits (name, slots, active, slot_decay_per_second, decaying, decayed_at, created)"
                 " VALUES (:n, :s, :a, :d, 0, :t, :t)", params)
     _wake()
 
@@ -80,10 +80,10 @@ def delete_limit(name: str) -> None:
     from headwater.store.engine import db_write
 
     with db_write() as tx:
-        if not tx.execute("SELECT name FROM concurrency_limits WHERE name = :n", {"n": name}):
-            raise ConcurrencyLimitNotFound(f"no concurrency limit named {name!r} (see `headwater concurrency-limit ls`)")
-        tx.execute("DELETE FROM concurrency_holders WHERE name = :n", {"n": name})
-        tx.execute("DELETE FROM concurrency_limits WHERE name = :n", {"n": name})
+        if not tx.execute("SELECT name FROM global_concurrency_limits WHERE name = :n", {"n": name}):
+            raise ConcurrencyLimitNotFound(f"no concurrency limit named {name!r} (see `headwater global-concurrency-limit ls`)")
+        tx.execute("DELETE FROM global_concurrency_holders WHERE name = :n", {"n": name})
+        tx.execute("DELETE FROM global_concurrency_limits WHERE name = :n", {"n": name})
     _wake()
 
 
@@ -94,7 +94,7 @@ def list_limits() -> list[dict[str, Any]]:
     now = time.time()
     out = []
     with db_write() as tx:
-        for r in tx.execute("SELECT * FROM concurrency_limits ORDER BY name"):
+        for r in tx.execute("SELECT * FROM global_concurrency_limits ORDER BY name"):
             out.append({"name": r.name, "limit": r.slots, "active": bool(r.active),
                         "slot_decay_per_second": r.slot_decay_per_second,
                         "active_slots": _occupied(tx, r, now)})
@@ -106,12 +106,12 @@ def _occupied(tx: Any, row: Any, now: float) -> float:
     from headwater.history.reader import _pid_alive
     from headwater.history.writer import host_name
 
-    holders = tx.execute("SELECT id, occupy, pid FROM concurrency_holders WHERE name = :n AND host = :h",
+    holders = tx.execute("SELECT id, occupy, pid FROM global_concurrency_holders WHERE name = :n AND host = :h",
                          {"n": row.name, "h": host_name()})
     dead = [h.id for h in holders if h.pid != os.getpid() and not _pid_alive(h.pid)]
     for holder_id in dead:  # a process that died holding slots gives them back
-        tx.execute("DELETE FROM concurrency_holders WHERE id = :id", {"id": holder_id})
-    held = tx.scalar("SELECT COALESCE(SUM(occupy), 0) AS s FROM concurrency_holders WHERE name = :n", {"n": row.name})
+        tx.execute("DELETE FROM global_concurrency_holders WHERE id = :id", {"id": holder_id})
+    held = tx.scalar("SELECT COALESCE(SUM(occupy), 0) AS s FROM global_concurrency_holders WHERE name = :n", {"n": row.name})
     bucket = max(0.0, row.decaying - row.slot_decay_per_second * (now - row.decayed_at))
     return float(held or 0) + bucket
 
@@ -125,12 +125,12 @@ def try_acquire(names: list[str], occupy: int, rate: bool, strict: bool) -> tupl
     with db_write() as tx:
         rows = []
         for name in names:
-            found = tx.execute("SELECT * FROM concurrency_limits WHERE name = :n", {"n": name})
+            found = tx.execute("SELECT * FROM global_concurrency_limits WHERE name = :n", {"n": name})
             if not found:
                 if strict:
                     raise ConcurrencySlotAcquisitionError(
                         f"no concurrency limit named {name!r}: create it with "
-                        f"`headwater concurrency-limit create {name} --limit N`")
+                        f"`headwater global-concurrency-limit create {name} --limit N`")
                 continue
             row = found[0]
             if not row.active:
@@ -141,7 +141,7 @@ def try_acquire(names: list[str], occupy: int, rate: bool, strict: bool) -> tupl
             if rate and row.slot_decay_per_second <= 0:
                 raise ConcurrencySlotAcquisitionError(
                     f"rate_limit({name!r}) needs a limit with slot_decay_per_second > 0: `headwater "
-                    f"concurrency-limit create {name} --limit {row.slots} --slot-decay-per-second 1`")
+                    f"global-concurrency-limit create {name} --limit {row.slots} --slot-decay-per-second 1`")
             used = _occupied(tx, row, now)
             if used + occupy > row.slots:
                 wait = POLL_SECONDS
@@ -155,13 +155,13 @@ def try_acquire(names: list[str], occupy: int, rate: bool, strict: bool) -> tupl
         for row in rows:
             if rate:
                 bucket = max(0.0, row.decaying - row.slot_decay_per_second * (now - row.decayed_at))
-                tx.execute("UPDATE concurrency_limits SET decaying = :b, decayed_at = :t WHERE name = :n",
+                tx.execute("UPDATE global_concurrency_limits SET decaying = :b, decayed_at = :t WHERE name = :n",
                            {"b": bucket + occupy, "t": now, "n": row.name})
             else:
                 holder = uuid.uuid4().hex
                 from headwater.history.writer import host_name
 
-                tx.execute("INSERT INTO concurrency_holders (id, name, occupy, pid, host, acquired) "
+                tx.execute("INSERT INTO global_concurrency_holders (id, name, occupy, pid, host, acquired) "
                            "VALUES (:id, :n, :o, :p, :h, :t)",
                            {"id": holder, "n": row.name, "o": occupy, "p": os.getpid(), "h": host_name(), "t": now})
                 taken.append(holder)
@@ -176,7 +176,7 @@ def release(holders: list[str]) -> None:
 
     with db_write() as tx:
         for holder in holders:
-            tx.execute("DELETE FROM concurrency_holders WHERE id = :id", {"id": holder})
+            tx.execute("DELETE FROM global_concurrency_holders WHERE id = :id", {"id": holder})
     _wake()
 
 

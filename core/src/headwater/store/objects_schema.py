@@ -35,7 +35,7 @@ OBJECTS_V3 = Migration(
             created DOUBLE PRECISION NOT NULL,
             updated DOUBLE PRECISION NOT NULL
         )""",
-        """CREATE TABLE concurrency_limits (
+        """CREATE TABLE global_concurrency_limits (
             name VARCHAR(200) PRIMARY KEY,
             slots INTEGER NOT NULL,
             active BOOLEAN NOT NULL,
@@ -44,7 +44,7 @@ OBJECTS_V3 = Migration(
             decayed_at DOUBLE PRECISION NOT NULL,
             created DOUBLE PRECISION NOT NULL
         )""",
-        """CREATE TABLE concurrency_holders (
+        """CREATE TABLE global_concurrency_holders (
             id VARCHAR(36) PRIMARY KEY,
             name VARCHAR(200) NOT NULL,
             occupy INTEGER NOT NULL,
@@ -52,7 +52,7 @@ OBJECTS_V3 = Migration(
             host VARCHAR(200) NOT NULL,
             acquired DOUBLE PRECISION NOT NULL
         )""",
-        "CREATE INDEX ix_concurrency_holders_name ON concurrency_holders (name)",
+        "CREATE INDEX ix_global_concurrency_holders_name ON global_concurrency_holders (name)",
         """CREATE TABLE flow_run_resumes (
             flow_run_id VARCHAR(36) PRIMARY KEY,
             requested DOUBLE PRECISION NOT NULL
