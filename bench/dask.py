@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 
 def inc(x: int) -> int:
@@ -23,7 +25,7 @@ def main() -> int:
     # Imported here, not at module level: Dask's spawned workers re-import this module
     # without bench/ on their path.
     import harness
-    from harness import Row, compare
+    from harness import compare
 
     harness.unshadow()  # this file is dask.py: `import dask` must find the library
     args = harness.bench_args(__doc__.splitlines()[0], repeat=5)
@@ -31,14 +33,34 @@ def main() -> int:
     os.environ.update(harness.headwater_env())
     os.environ["DASK_TEMPORARY_DIRECTORY"] = str(harness.fresh_dir("hwbench-dask-"))
 
+    cluster, client = _start_cluster()
+    try:
+        headwater, raw = _workloads(cluster, client, n)
+        stats = compare({"hw": headwater, "floor": raw}, repeat=args.repeat, warmup=1)
+    finally:
+        client.close()
+        cluster.close()
+    hw, floor = stats["hw"], stats["floor"]
+    missed = harness.report("dask", _rows(n, hw, floor), extra={"tasks": n, "workers": 2}, json_out=not args.no_json)
+    print(f"   ratio Headwater / raw Dask: {hw.median / floor.median:.2f}x (target <= 1.5x)")
+    return harness.exit_code(missed)
+
+
+def _start_cluster() -> tuple[Any, Any]:
+    """A LocalCluster of 2 single-thread worker processes on 127.0.0.1, and a client of it."""
     from distributed import Client, LocalCluster
-    from headwater import flow, task
-    from headwater_dask import DaskTaskRunner
 
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                            dashboard_address=None, silence_logs=40,
                            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
-    client = Client(cluster, set_as_default=False)
+    return cluster, Client(cluster, set_as_default=False)
+
+
+def _workloads(cluster: Any, client: Any, n: int) -> tuple[Callable[[], None], Callable[[], None]]:
+    """``(Headwater flow mapping inc over n items, raw client.map + gather)``, both checking the result."""
+    from headwater import flow, task
+    from headwater_dask import DaskTaskRunner
+
     expected = [x + 1 for x in range(n)]
 
     def raw() -> None:
@@ -54,20 +76,17 @@ def main() -> int:
     def headwater() -> None:
         assert mapped() == expected
 
-    try:
-        stats = compare({"hw": headwater, "floor": raw}, repeat=args.repeat, warmup=1)
-    finally:
-        client.close()
-        cluster.close()
-    hw, floor = stats["hw"], stats["floor"]
-    rows = [
+    return headwater, raw
+
+
+def _rows(n: int, hw: Any, floor: Any) -> list[Any]:
+    from harness import Row
+
+    return [
         Row(f"flow mapping {n:,} trivial tasks on 2 Dask workers", hw, floor=floor, target=1.5 * floor.median,
             note="target 1.5x floor"),
         Row("  per task", hw.scaled(1 / n), floor=floor.scaled(1 / n), target=1.5 * floor.median / n),
     ]
-    missed = harness.report("dask", rows, extra={"tasks": n, "workers": 2}, json_out=not args.no_json)
-    print(f"   ratio Headwater / raw Dask: {hw.median / floor.median:.2f}x (target <= 1.5x)")
-    return harness.exit_code(missed)
 
 
 if __name__ == "__main__":

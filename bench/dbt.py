@@ -82,17 +82,39 @@ print(json.dumps(samples))
 
 def main() -> int:
     args = harness.bench_args(__doc__.splitlines()[0], repeat=5)
-    repeat = args.repeat
     project, warehouse, profiles = _setup()
     env = harness.headwater_env()
+    peer_env = _peer_env() if harness.peer_enabled(args) else None
+    rows, cli_s = _fresh_process_rows(args.repeat, project, warehouse, profiles, env, peer_env)
+
+    os.environ.update(DO_NOT_TRACK="1", DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    os.environ.update({k: v for k, v in env.items() if k.startswith("HEADWATER_")})
+    from headwater_dbt import DbtCliProfile, DuckDBTargetConfigs
+
+    profile = DbtCliProfile(
+        name="headwater_demo", target="dev",
+        target_configs=DuckDBTargetConfigs(path=str(warehouse), schema="main", threads=1),
+    )
+    rows.append(_second_run_row(args.repeat, project, profiles, profile, cli_s, peer_env))
+    rows.extend(_node_task_run_rows(args.repeat, project, profile))
+    return harness.exit_code(harness.report("dbt", rows, extra={"project_nodes": 16, "threads": 1}, json_out=not args.no_json))
+
+
+def _peer_env() -> dict[str, str]:
+    peer_env = {**harness.peer_env(), "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    peer_env["PATH"] = f"{harness.peer_python().parent}{os.pathsep}{peer_env.get('PATH', '')}"  # its `dbt` CLI
+    return peer_env
+
+
+def _fresh_process_rows(
+    repeat: int, project: Path, warehouse: Path, profiles: Path, env: dict[str, str], peer_env: dict[str, str] | None
+) -> tuple[list[Row], harness.Stats]:
+    """The CLI floor and a fresh-process DbtCoreOperation (and Prefect's, with a peer): rows and the floor."""
     cli = Process([DBT, "build", "--project-dir", str(project), "--profiles-dir", str(profiles)], env=env, cwd=project)
     cli.sample()  # partial-parse state and the warehouse exist before any timing, for every contender
     fresh = Process([PY, "-c", HW_FRESH.format(warehouse=str(warehouse), project=str(project))], env=env, cwd=project)
     impls: dict[str, object] = {"cli": cli, "hw": fresh}
-    peer = harness.peer_enabled(args)
-    if peer:
-        peer_env = {**harness.peer_env(), "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-        peer_env["PATH"] = f"{harness.peer_python().parent}{os.pathsep}{peer_env.get('PATH', '')}"  # its `dbt` CLI
+    if peer_env is not None:
         impls["prefect"] = Process(
             [str(harness.peer_python()), "-c", PEER_FRESH.format(project=str(project), profiles=str(profiles))],
             env=peer_env, cwd=project,
@@ -104,32 +126,37 @@ def main() -> int:
         Row("DbtCoreOperation(['dbt build']).run(), fresh process", stats["hw"], floor=cli_s,
             peer=stats.get("prefect"), target=0.8 * cli_s.median, note="target 0.8x CLI"),
         Row("  same, CPU user+sys", harness.Stats.of(fresh.cpu_samples), floor=harness.Stats.of(cli.cpu_samples),
-            peer=harness.Stats.of(impls["prefect"].cpu_samples) if peer else None,  # type: ignore[attr-defined]
+            peer=harness.Stats.of(impls["prefect"].cpu_samples) if peer_env is not None else None,  # type: ignore[attr-defined]
             note="children included; steadier than wall time on a shared machine"),
     ]
+    return rows, cli_s
 
-    os.environ.update(DO_NOT_TRACK="1", DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    os.environ.update({k: v for k, v in env.items() if k.startswith("HEADWATER_")})
-    from headwater_dbt import DbtCliProfile, DbtCoreOperation, DbtRunner, DuckDBTargetConfigs
 
-    profile = DbtCliProfile(
-        name="headwater_demo", target="dev",
-        target_configs=DuckDBTargetConfigs(path=str(warehouse), schema="main", threads=1),
-    )
+def _second_run_row(
+    repeat: int, project: Path, profiles: Path, profile: object, cli_s: harness.Stats, peer_env: dict[str, str] | None
+) -> Row:
+    """A second DbtCoreOperation build in this process (manifest reused), and Prefect's with a peer."""
+    from headwater_dbt import DbtCoreOperation
+
     op = DbtCoreOperation(commands=["dbt build"], project_dir=project, dbt_cli_profile=profile, stream_output=False)
     second = harness.measure(op.run, repeat=repeat, warmup=1)
     peer_second = None
-    if peer:
+    if peer_env is not None:
         script = harness.fresh_dir("hwbench-dbt-peer-") / "second.py"
         script.write_text(textwrap.dedent(PEER_SECOND.format(project=str(project), profiles=str(profiles), repeat=repeat)))
         peer_second = harness.Stats.of(harness.run_peer_script(script, env=peer_env))
-    rows.append(Row("second DbtCoreOperation build, same process", second, floor=cli_s, peer=peer_second,
-                    target=0.3 * cli_s.median, note="target 0.3x CLI; manifest reused"))
+    return Row("second DbtCoreOperation build, same process", second, floor=cli_s, peer=peer_second,
+               target=0.3 * cli_s.median, note="target 0.3x CLI; manifest reused")
+
+
+def _node_task_run_rows(repeat: int, project: Path, profile: object) -> list[Row]:
+    """What recording one task run per dbt node adds to a DbtRunner build (wall, CPU, callbacks)."""
+    from headwater_dbt import DbtRunner
 
     with_runs = DbtRunner(project, profile, stream_output=False, record_task_runs=True)
     without = DbtRunner(project, profile, stream_output=False, record_task_runs=False)
     pairs = max(repeat * 4, 20)  # a small difference between two noisy figures: many pairs
-    nodes = compare_nodes = harness.compare(
+    nodes = harness.compare(
         {"with": lambda: with_runs.invoke(["build"]), "without": lambda: without.invoke(["build"])},
         repeat=pairs, warmup=1,
     )
@@ -137,7 +164,26 @@ def main() -> int:
         {"with": _CpuTimed(lambda: with_runs.invoke(["build"])), "without": _CpuTimed(lambda: without.invoke(["build"]))},
         repeat=pairs, warmup=1,
     )
+    in_callbacks = _time_in_callbacks(repeat, with_runs)
+    added = nodes["with"].paired_minus(nodes["without"])
+    base = nodes["without"].median
+    cpu_added = cpu["with"].paired_minus(cpu["without"])
+    cpu_base = cpu["without"].median
+    callbacks = harness.Stats.of(in_callbacks)
+    return [
+        Row("DbtRunner build without node task runs", nodes["without"], note="dbt's own time in-process"),
+        Row("DbtRunner build with 16 node task runs", nodes["with"], floor=nodes["without"]),
+        Row("added by per-node task runs, wall time", added,
+            note=f"{100 * added.median / base:+.1f}% of {base:.3f}s median; wall-time noise here is larger than the effect"),
+        Row("added by per-node task runs, CPU seconds of this process", cpu_added, target=0.05 * cpu_base,
+            note=f"target <= 5% of {cpu_base:.3f} CPU s; {100 * cpu_added.median / cpu_base:+.1f}% median of {pairs} pairs"),
+        Row("time inside the node task-run callbacks per build", callbacks, target=0.05 * base,
+            note=f"{100 * callbacks.median / base:.2f}% of dbt's time; not blurred by run-to-run noise"),
+    ]
 
+
+def _time_in_callbacks(repeat: int, with_runs: object) -> list[float]:
+    """Seconds spent inside the node task-run callbacks, per build."""
     from headwater_dbt import runner as runner_mod
 
     spent: list[float] = []
@@ -150,25 +196,14 @@ def main() -> int:
 
     runner_mod._NodeRecorder.__call__ = timed_call  # type: ignore[method-assign]
     in_callbacks = []
-    for _ in range(repeat):
-        spent.clear()
-        with_runs.invoke(["build"])
-        in_callbacks.append(sum(spent))
-    runner_mod._NodeRecorder.__call__ = original  # type: ignore[method-assign]
-    added = compare_nodes["with"].paired_minus(compare_nodes["without"])
-    base = compare_nodes["without"].median
-    rows.append(Row("DbtRunner build without node task runs", nodes["without"], note="dbt's own time in-process"))
-    rows.append(Row("DbtRunner build with 16 node task runs", nodes["with"], floor=nodes["without"]))
-    rows.append(Row("added by per-node task runs, wall time", added,
-                    note=f"{100 * added.median / base:+.1f}% of {base:.3f}s median; wall-time noise here is larger than the effect"))
-    cpu_added = cpu["with"].paired_minus(cpu["without"])
-    cpu_base = cpu["without"].median
-    rows.append(Row("added by per-node task runs, CPU seconds of this process", cpu_added, target=0.05 * cpu_base,
-                    note=f"target <= 5% of {cpu_base:.3f} CPU s; {100 * cpu_added.median / cpu_base:+.1f}% median of {pairs} pairs"))
-    callbacks = harness.Stats.of(in_callbacks)
-    rows.append(Row("time inside the node task-run callbacks per build", callbacks, target=0.05 * base,
-                    note=f"{100 * callbacks.median / base:.2f}% of dbt's time; not blurred by run-to-run noise"))
-    return harness.exit_code(harness.report("dbt", rows, extra={"project_nodes": 16, "threads": 1}, json_out=not args.no_json))
+    try:
+        for _ in range(repeat):
+            spent.clear()
+            with_runs.invoke(["build"])  # type: ignore[attr-defined]
+            in_callbacks.append(sum(spent))
+    finally:
+        runner_mod._NodeRecorder.__call__ = original  # type: ignore[method-assign]
+    return in_callbacks
 
 
 class _CpuTimed:

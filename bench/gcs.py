@@ -103,14 +103,14 @@ def main() -> int:
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage
     from google.cloud.storage import transfer_manager
-    from headwater.testing._gcs import FakeGcsServer
+    from headwater.testing.gcs import FakeGcsServer
     from headwater_gcs import GcpCredentials, GcsBucket
 
     count = 300 if args.quick else 1000
     big_mb = 20 if args.quick else 50
     work = harness.fresh_dir("hwbench-gcs-")
     server = FakeGcsServer(work / "fake-gcs-server.log").start()
-    names = (f"b{i}" for i in itertools.count())
+    names = (f"bench-{i}" for i in itertools.count())
     try:
         endpoint = server.endpoint
         client = storage.Client(credentials=AnonymousCredentials(), project="bench",
@@ -199,7 +199,8 @@ def main() -> int:
 
         def down_raw(dest: Path) -> None:
             def one(name: str) -> None:
-                r = raw_http.request("GET", f"{endpoint}/download/storage/v1/b/{dl_bucket}/o/{quote(name, safe='')}?alt=media")
+                r = raw_http.request("GET",
+                                     f"{endpoint}/download/storage/v1/b/{dl_bucket}/o/{quote(name, safe='')}?alt=media")
                 assert r.status == 200
                 target = dest / name[4:]
                 target.parent.mkdir(parents=True, exist_ok=True)

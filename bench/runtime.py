@@ -232,7 +232,8 @@ def child_main(argv: list[str]) -> None:
     elif name == "history":
         value = child_history(n, prefect)
     elif name in ("v1-graph", "v1-flow", "v1-graph-cpu", "v1-flow-cpu"):
-        value = child_v1(n, name.startswith("v1-graph"), time.process_time if name.endswith("cpu") else time.perf_counter)
+        clock = time.process_time if name.endswith("cpu") else time.perf_counter
+        value = child_v1(n, name.startswith("v1-graph"), clock)
     else:
         raise SystemExit(f"unknown workload {name}")
     # marked: Prefect's server subprocess may still print shutdown noise after this line
@@ -311,7 +312,8 @@ def main() -> int:
     one_hw = Process([PY, str(flow_file)], env_factory=harness.headwater_env)
     whole = harness.compare(
         {"hw": one_hw, "floor": Process([PY, str(floor_file)]),
-         "prefect": Process([peer_py, str(peer_file)], env_factory=harness.peer_env, timeout=600) if peer_py and not quick else None},
+         "prefect": (Process([peer_py, str(peer_file)], env_factory=harness.peer_env, timeout=600)
+                     if peer_py and not quick else None)},
         repeat=args.repeat, warmup=1,
     )
     rows.append(Row("one-task flow, whole process, fresh home", whole["hw"], floor=whole["floor"],

@@ -91,7 +91,7 @@ def _make_files(root: Path, count: int) -> list[Path]:
 
 
 def _start_server(kind: str, work: Path) -> Any:
-    from headwater.testing._s3 import MotoServer, SeaweedFsServer
+    from headwater.testing.s3 import MotoServer, SeaweedFsServer
 
     server = SeaweedFsServer(work / "seaweedfs") if kind == "seaweedfs" else MotoServer(work / "moto.log")
     return server.start()
@@ -128,7 +128,8 @@ def main() -> int:
         big.write_bytes(os.urandom(50 * MiB))
         name = server.create_bucket("hw-bench")
         creds = AwsCredentials(aws_access_key_id=server.access_key_id, aws_secret_access_key=server.secret_access_key,
-                               region_name=server.region, aws_client_parameters=AwsClientParameters(endpoint_url=server.endpoint))
+                               region_name=server.region,
+                               aws_client_parameters=AwsClientParameters(endpoint_url=server.endpoint))
         hw = S3Bucket(bucket_name=name, credentials=creds, max_concurrency=THREADS)
         client = boto3.session.Session().client(
             "s3", endpoint_url=server.endpoint, aws_access_key_id=server.access_key_id,
@@ -210,13 +211,15 @@ def main() -> int:
         if not only:
             up = harness.compare({"hw": up_hw, "floor": up_threads, "prefect": peer_up}, repeat=repeat, warmup=1)
             up_seq = harness.compare({"seq": up_sequential}, repeat=seq_repeat, warmup=0)["seq"]
-            down = harness.compare({"hw": down_hw, "floor": down_threads, "prefect": peer_down}, repeat=repeat, warmup=1)
+            down = harness.compare({"hw": down_hw, "floor": down_threads, "prefect": peer_down}, repeat=repeat,
+                                   warmup=1)
             down_seq = harness.compare({"seq": down_sequential}, repeat=seq_repeat, warmup=0)["seq"]
         # A 50 MB sample is short and its wall time swings with the machine's load: more samples.
         big_impls = {"hw_up": WithCpu(big_up_hw), "floor_up": WithCpu(big_up_floor),
                      "hw_down": WithCpu(big_down_hw), "floor_down": WithCpu(big_down_floor)}
         bup = harness.compare({"hw": big_impls["hw_up"], "floor": big_impls["floor_up"]}, repeat=3 * repeat, warmup=1)
-        bdown = harness.compare({"hw": big_impls["hw_down"], "floor": big_impls["floor_down"]}, repeat=3 * repeat, warmup=1)
+        bdown = harness.compare({"hw": big_impls["hw_down"], "floor": big_impls["floor_down"]}, repeat=3 * repeat,
+                                warmup=1)
         cpu = {k: harness.Stats.of(impl.cpu_samples) for k, impl in big_impls.items()}
         if worker is not None:
             worker.close()

@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python bench/sql.py [--quick] [--repeat N] [--no-peer]`` (``HW_BENCH_SQL_ROWS=N`` sets the row count)``.
 
 Workloads, each on a SQLite file and on a PostgreSQL server (started through
-``headwater.testing._postgres.running_postgres``, the code path of the test fixture, or the
+``headwater.testing.postgres.running_postgres``, the code path of the test fixture, or the
 server of ``HEADWATER_TEST_POSTGRES_URL``):
 
 - ``fetch_all`` of N rows (3 columns) vs ``conn.execute(text(q)).fetchall()``;
@@ -116,36 +116,67 @@ def prepare(url: str, rows: list[dict[str, Any]]) -> None:
 
 def bench_database(label: str, url: str, n: int, args: Any, peer: Any, peer_url: str | None = None) -> list[Any]:
     """``peer_url``: where Prefect works (a separate SQLite file, so its locks cannot delay the others)."""
-    import harness
     import sqlalchemy as sa
-    from harness import Row
     from headwater_sql import SqlAlchemyConnector
 
     rows = make_rows(n)
     prepare(url, rows)
     engine = sa.create_engine(url)
     connector = SqlAlchemyConnector(connection_info=url)
+    peer_ok = _peer_setup(label, url, n, rows, peer, peer_url)
+    out = []
+    try:
+        for name, hw, floor, peer_fn in _workloads(engine, connector, rows, n):
+            out += _workload_rows(label, name, n, hw, floor, peer.timed(peer_fn) if (peer_ok and peer_fn) else None, args)
+        out.append(_per_call_row(label, engine, connector, args))
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM bench_hw")).scalar_one() == n
+    finally:
+        connector.close()
+        engine.dispose()
+        if peer_ok:
+            peer.call("peer_close")
+    return out
+
+
+def _peer_setup(label: str, url: str, n: int, rows: list[dict[str, Any]], peer: Any, peer_url: str | None) -> bool:
+    """Give the Prefect peer its table; False (and a note) when there is no peer or it fails."""
+    import harness
+
+    if peer is None:
+        return False
+    try:
+        if peer_url and peer_url != url:
+            prepare(peer_url, rows)
+        peer.call("peer_setup", peer_url or url, n)
+        return True
+    except harness.BenchError as exc:
+        print(f"[bench] Prefect figures skipped on {label}: {exc}", file=sys.stderr)
+        return False
+
+
+def _empty(table: str, through: Any) -> Any:
+    """A setup step emptying ``table``.
+
+    Each side empties its table through its own engine: on SQLite a write by another
+    connection would make the next insert start with a cold page cache.
+    """
+    import sqlalchemy as sa
+
+    statement = sa.text(f"DELETE FROM {table}" if through.dialect.name == "sqlite" else f"TRUNCATE {table}")
+
+    def run() -> None:
+        with through.begin() as conn:
+            conn.execute(statement)
+
+    return run
+
+
+def _workloads(engine: Any, connector: Any, rows: list[dict[str, Any]], n: int) -> list[tuple[str, Any, Any, str | None]]:
+    """``(name, Headwater workload, SQLAlchemy floor, peer function)`` for each large workload."""
+    import sqlalchemy as sa
+
     query = f"SELECT {COLUMNS} FROM bench_source"
-    peer_ok = False
-    if peer is not None:
-        try:
-            if peer_url and peer_url != url:
-                prepare(peer_url, rows)
-            peer.call("peer_setup", peer_url or url, n)
-            peer_ok = True
-        except harness.BenchError as exc:
-            print(f"[bench] Prefect figures skipped on {label}: {exc}", file=sys.stderr)
-
-    def empty(table: str, through: Any) -> Any:
-        # Each side empties its table through its own engine: on SQLite a write by another
-        # connection would make the next insert start with a cold page cache.
-        statement = sa.text(f"DELETE FROM {table}" if through.dialect.name == "sqlite" else f"TRUNCATE {table}")
-
-        def run() -> None:
-            with through.begin() as conn:
-                conn.execute(statement)
-
-        return run
 
     def hw_fetch() -> None:
         assert len(connector.fetch_all(query)) == n
@@ -165,56 +196,60 @@ def bench_database(label: str, url: str, n: int, args: Any, peer: Any, peer_url:
         with engine.begin() as conn:
             conn.execute(sa.insert(light_table), rows)
 
-    workloads = [
+    return [
         ("fetch_all", SetupThenTime(None, hw_fetch), SetupThenTime(None, floor_fetch), "peer_fetch_all"),
         (
             "execute_many",
-            SetupThenTime(empty("bench_hw", connector.get_engine()), lambda: connector.execute_many(INSERT.format(table="bench_hw"), rows)),
-            SetupThenTime(empty("bench_floor", engine), floor_execute_many),
+            SetupThenTime(_empty("bench_hw", connector.get_engine()), lambda: connector.execute_many(INSERT.format(table="bench_hw"), rows)),
+            SetupThenTime(_empty("bench_floor", engine), floor_execute_many),
             "peer_execute_many",
         ),
         (
             "insert_rows",
-            SetupThenTime(empty("bench_hw", connector.get_engine()), lambda: connector.insert_rows("bench_hw", rows)),
-            SetupThenTime(empty("bench_floor", engine), floor_insert),
+            SetupThenTime(_empty("bench_hw", connector.get_engine()), lambda: connector.insert_rows("bench_hw", rows)),
+            SetupThenTime(_empty("bench_floor", engine), floor_insert),
             None,
         ),
     ]
-    out = []
-    try:
-        for name, hw, floor, peer_fn in workloads:
-            impls = {"hw": hw, "floor": floor, "prefect": peer.timed(peer_fn) if (peer_ok and peer_fn) else None}
-            st = harness.compare(impls, repeat=args.repeat, warmup=1)
-            ratio = st["hw"].median / st["floor"].median
-            note = f"HW/floor {ratio:.3f}"
-            if "prefect" in st:
-                note += f", HW/Prefect {st['hw'].median / st['prefect'].median:.3f}"
-            print(f"[bench] {label} {name}: {note}", file=sys.stderr)
-            out.append(Row(f"{label}: {name} {n:,} rows", st["hw"], st["floor"], st.get("prefect"),
-                           target=1.1 * st["floor"].median, note=note))  # fmt: skip
-            out.append(Row("  same, CPU time of this process (user+sys)", harness.Stats.of(list(hw.cpu_samples)),
-                           harness.Stats.of(list(floor.cpu_samples)), note="steadier than wall time on a shared machine"))  # fmt: skip
-        # The connector's own cost per call, without a large result to hide it.
-        one = "SELECT id, name, score FROM bench_source WHERE id < :id LIMIT 1"
 
-        def floor_one() -> None:
-            with engine.connect() as conn:
-                conn.execute(sa.text(one), {"id": 7}).fetchall()
 
-        calls = 200
-        st = harness.compare(
-            {"hw": lambda: connector.fetch_all(one, {"id": 7}), "floor": floor_one}, repeat=args.repeat, warmup=1, number=calls
-        )
-        out.append(Row(f"{label}: fetch_all of 1 row (per call)", st["hw"], st["floor"], None, None,
-                       note=f"{calls} calls/sample; added {1e6 * (st['hw'].median - st['floor'].median):.0f} µs/call"))  # fmt: skip
+def _workload_rows(label: str, name: str, n: int, hw: Any, floor: Any, prefect: Any, args: Any) -> list[Any]:
+    """Time one workload against its floor (and the peer): its wall-time row and its CPU row."""
+    import harness
+    from harness import Row
+
+    st = harness.compare({"hw": hw, "floor": floor, "prefect": prefect}, repeat=args.repeat, warmup=1)
+    ratio = st["hw"].median / st["floor"].median
+    note = f"HW/floor {ratio:.3f}"
+    if "prefect" in st:
+        note += f", HW/Prefect {st['hw'].median / st['prefect'].median:.3f}"
+    print(f"[bench] {label} {name}: {note}", file=sys.stderr)
+    return [
+        Row(f"{label}: {name} {n:,} rows", st["hw"], st["floor"], st.get("prefect"),
+            target=1.1 * st["floor"].median, note=note),  # fmt: skip
+        Row("  same, CPU time of this process (user+sys)", harness.Stats.of(list(hw.cpu_samples)),
+            harness.Stats.of(list(floor.cpu_samples)), note="steadier than wall time on a shared machine"),  # fmt: skip
+    ]
+
+
+def _per_call_row(label: str, engine: Any, connector: Any, args: Any) -> Any:
+    """The connector's own cost per call, without a large result to hide it."""
+    import harness
+    import sqlalchemy as sa
+    from harness import Row
+
+    one = "SELECT id, name, score FROM bench_source WHERE id < :id LIMIT 1"
+
+    def floor_one() -> None:
         with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT count(*) FROM bench_hw")).scalar_one() == n
-    finally:
-        connector.close()
-        engine.dispose()
-        if peer_ok:
-            peer.call("peer_close")
-    return out
+            conn.execute(sa.text(one), {"id": 7}).fetchall()
+
+    calls = 200
+    st = harness.compare(
+        {"hw": lambda: connector.fetch_all(one, {"id": 7}), "floor": floor_one}, repeat=args.repeat, warmup=1, number=calls
+    )
+    return Row(f"{label}: fetch_all of 1 row (per call)", st["hw"], st["floor"], None, None,
+               note=f"{calls} calls/sample; added {1e6 * (st['hw'].median - st['floor'].median):.0f} µs/call")  # fmt: skip
 
 
 def main() -> int:
@@ -226,7 +261,7 @@ def main() -> int:
     n = int(os.environ.get("HW_BENCH_SQL_ROWS", "0")) or (20_000 if parser_args.quick else 100_000)
     os.environ.update(harness.headwater_env())
 
-    from headwater.testing._postgres import PostgresUnavailable, running_postgres
+    from headwater.testing.postgres import PostgresUnavailable, running_postgres
 
     peer = None
     if harness.peer_enabled(parser_args):

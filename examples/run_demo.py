@@ -27,9 +27,11 @@ def _blocks_walkthrough() -> int:
     headwater = Path(sys.executable).with_name("headwater")
     data = HOME / "raw"
     data.mkdir(parents=True, exist_ok=True)
-    subprocess.check_call([str(headwater), "block", "create", "local-file-system", "raw", "--set", f"basepath={data}", "--overwrite"])
+    subprocess.check_call([str(headwater), "block", "create", "local-file-system", "raw", "--set", f"basepath={data}",
+                           "--overwrite"])
     env = {**os.environ, "DEMO_TOKEN": "demo-token-123456"}
-    subprocess.check_call([str(headwater), "block", "create", "secret", "api-token", "--secret-env", "value=DEMO_TOKEN", "--overwrite"], env=env)
+    subprocess.check_call([str(headwater), "block", "create", "secret", "api-token", "--secret-env", "value=DEMO_TOKEN",
+                           "--overwrite"], env=env)
     from headwater import Block, Secret
 
     raw = Block.load("raw")

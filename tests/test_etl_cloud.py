@@ -14,12 +14,14 @@ import pytest
 pytest.importorskip("headwater_aws", reason="headwater-aws is not installed: pip install -e plugins/aws")
 pytest.importorskip("headwater_gcs", reason="headwater-gcs is not installed: pip install -e plugins/gcs")
 pytest.importorskip("headwater_sql", reason="headwater-sql is not installed: pip install -e 'plugins/sql[postgres]'")
-pytest.importorskip("dbt.adapters.postgres", reason="dbt-postgres is not installed: pip install 'headwater-dbt[postgres]'")
+pytest.importorskip("dbt.adapters.postgres",
+                    reason="dbt-postgres is not installed: pip install 'headwater-dbt[postgres]'")
 
 ORDERS, CUSTOMERS = 1_200, 300
 
 
-def test_flow_runs_unchanged_on_s3_gcs_and_postgres(s3_server, gcs_server, postgres_database, headwater_home, monkeypatch):
+def test_flow_runs_unchanged_on_s3_gcs_and_postgres(s3_server, gcs_server, postgres_database, headwater_home,
+                                                    monkeypatch):
     import sqlalchemy as sa
     from etl_flow import etl
     from point_blocks import point
@@ -47,7 +49,9 @@ def test_flow_runs_unchanged_on_s3_gcs_and_postgres(s3_server, gcs_server, postg
     engine = sa.create_engine(postgres_database)
     try:
         with engine.connect() as conn:
-            assert conn.execute(sa.text("select count(*), count(distinct order_id) from raw_orders")).one() == (valid_orders, valid_orders)
+            assert conn.execute(sa.text("select count(*), count(distinct order_id) from raw_orders")).one() == (
+                valid_orders, valid_orders
+            )
             assert conn.execute(sa.text("select count(*) from fct_orders")).scalar_one() == valid_orders
             revenue = conn.execute(sa.text("select sum(revenue) from monthly_revenue")).scalar_one()
     finally:

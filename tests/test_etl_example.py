@@ -83,8 +83,8 @@ def test_run_script_creates_blocks_and_prints_the_task_table(demo_home):
     home, _, _, out = demo_home
     assert "created blocks: raw, warehouse, analytics, reports" in out
     table = out[out.index("task "):]
-    for name in ("list_raw_files", "extract orders/orders-2024-01.csv", "validate", "check_warehouse", "load", "transform_in_warehouse",
-                 "build_report", "publish"):
+    for name in ("list_raw_files", "extract orders/orders-2024-01.csv", "validate", "check_warehouse", "load",
+                 "transform_in_warehouse", "build_report", "publish"):
         assert f"\n{name} " in table, name
     assert "Completed" in table and "Failed" not in table
     assert f"report: {home / 'reports' / 'report.md'}" in out
@@ -104,7 +104,8 @@ def test_a_second_run_in_a_new_process_succeeds_from_saved_state(demo_home):
     env = {**os.environ, "HEADWATER_HOME": str(home), "HEADWATER_SECRETS_BACKEND": "encrypted",
            "HEADWATER_SECRET_KEY": TEST_SECRET_KEY}
     env.pop("HEADWATER_DATABASE_URL", None)
-    for _ in range(2):  # the first may parse (the module's runs were in this process); the second loads the saved manifest
+    # the first may parse (the module's runs were in this process); the second loads the saved manifest
+    for _ in range(2):
         proc = subprocess.run([sys.executable, str(run_py), "--orders", str(ORDERS), "--customers", str(CUSTOMERS)],
                               env=env, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -122,7 +123,8 @@ def test_run_loads_valid_rows_reports_every_bad_row_and_builds_the_marts(demo):
     assert summary["inputs"]["customers"]["reasons"] == bad["customers"]
     assert summary["inputs"]["products"]["reasons"] == bad["products"]
     valid_orders = manifest["rows"]["orders"] - sum(bad["orders"].values())
-    assert _warehouse_rows(home, "select count(*), count(distinct order_id) from raw_orders") == [(valid_orders, valid_orders)]
+    assert _warehouse_rows(home, "select count(*), count(distinct order_id) from raw_orders") == [(valid_orders,
+                                                                                                   valid_orders)]
     assert _warehouse_rows(home, "select count(*) from raw_rejects")[0][0] == sum(sum(v.values()) for v in bad.values())
 
     # dbt built the marts from exactly those rows
@@ -150,7 +152,8 @@ def test_full_refresh_does_not_duplicate_and_a_rerun_skips_unchanged_batches_fro
 
     refreshed = _run(home, full_refresh=True)  # every batch again, over the rows already there
     assert refreshed["batches_loaded"] == 14
-    assert _warehouse_rows(home, "select count(*), count(distinct order_id) from raw_orders") == [(valid_orders, valid_orders)]
+    assert _warehouse_rows(home, "select count(*), count(distinct order_id) from raw_orders") == [(valid_orders,
+                                                                                                   valid_orders)]
     assert _warehouse_rows(home, "select count(*) from etl_batches") == [(14,)]
     report = (home / "reports" / "report.md").read_bytes()
 
@@ -169,13 +172,14 @@ def test_changed_raw_file_replaces_only_its_batch(demo):
     path = home / "raw" / "orders" / "orders-2024-03.csv"
     lines = path.read_text().splitlines(keepends=True)
     path.write_text("".join(lines[:-100]))  # the file shrinks by 100 rows
-    march_before = _warehouse_rows(home, "select count(*) from raw_orders where _batch_id = 'orders/orders-2024-03.csv'")[0][0]
+    march = "select count(*) from raw_orders where _batch_id = 'orders/orders-2024-03.csv'"
+    march_before = _warehouse_rows(home, march)[0][0]
     total_before = _warehouse_rows(home, "select count(*) from raw_orders")[0][0]
 
     summary = _run(home)
 
     assert summary["batches_loaded"] == 1
-    march_after = _warehouse_rows(home, "select count(*) from raw_orders where _batch_id = 'orders/orders-2024-03.csv'")[0][0]
+    march_after = _warehouse_rows(home, march)[0][0]
     removed = march_before - march_after
     assert 90 <= removed <= 100  # the cut rows, minus the bad ones among them
     assert _warehouse_rows(home, "select count(*) from raw_orders")[0][0] == total_before - removed
@@ -221,7 +225,9 @@ def _point_warehouse_at_nothing() -> None:
     from headwater.testing import free_port
     from headwater_sql import SqlAlchemyConnector
 
-    SqlAlchemyConnector(connection_info=f"postgresql+psycopg://etl@127.0.0.1:{free_port()}/warehouse").save("warehouse", overwrite=True)
+    SqlAlchemyConnector(connection_info=f"postgresql+psycopg://etl@127.0.0.1:{free_port()}/warehouse").save(
+        "warehouse", overwrite=True
+    )
 
 
 def test_unreachable_warehouse_is_one_line_and_leaves_results_intact(demo, capsys):
@@ -264,13 +270,16 @@ def test_flow_with_an_unreachable_warehouse_fails_before_loading_and_publishes_n
     assert (home / "reports" / "report.md").stat().st_mtime_ns == mtime
 
 
-def test_point_blocks_moves_warehouse_and_profile_together_and_keeps_the_password_secret(headwater_home, monkeypatch, capsys):
+def test_point_blocks_moves_warehouse_and_profile_together_and_keeps_the_password_secret(headwater_home, monkeypatch,
+                                                                                         capsys):
     from headwater import Block
     from point_blocks import main
 
     assert main(["--raw", "local", "--reports", "local", "--warehouse", "duckdb"]) == 0
     assert "warehouse -> sqlalchemy-connector/warehouse" in capsys.readouterr().out
-    assert Block.load("analytics").get_profile()["analytics"]["outputs"]["demo"]["path"] == str(headwater_home / "warehouse.duckdb")
+    assert Block.load("analytics").get_profile()["analytics"]["outputs"]["demo"]["path"] == str(
+        headwater_home / "warehouse.duckdb"
+    )
 
     monkeypatch.setenv("PGPASSWORD", "planted-pg-password-81f3")
     assert main(["--warehouse", "postgres", "--postgres-url", "postgresql+psycopg://etl@127.0.0.1:5999/dw"]) == 0

@@ -75,7 +75,7 @@ def test_missing_block_error_says_how_to_create():
 def test_invalid_names_are_rejected_before_anything_is_written(name, headwater_home):
     with pytest.raises(InvalidBlockNameError):
         make_warehouse().save(name)
-    from headwater.blocks.store import list_documents
+    from headwater.blocks.persistence import list_documents
 
     assert list_documents() == []
 
@@ -223,7 +223,9 @@ def test_loading_a_block_whose_reference_was_deleted_names_the_referring_block()
     WarehouseCredentials.delete("gone", force=True)
     with pytest.raises(BlockNotFoundError) as info:
         Warehouse.load("parent")
-    assert "warehouse/parent refers to 'warehouse-credentials/gone', which does not exist" in str(info.value).replace("'warehouse/parent'", "warehouse/parent")
+    assert "warehouse/parent refers to 'warehouse-credentials/gone', which does not exist" in str(info.value).replace(
+        "'warehouse/parent'", "warehouse/parent"
+    )
 
 
 def test_secret_marked_json_must_hold_json():
@@ -240,7 +242,7 @@ def test_secret_marked_json_must_hold_json():
 
 
 def test_stored_secret_wrongly_marked_json_fails_to_load_clearly(headwater_home):
-    from headwater.blocks.store import _checksum
+    from headwater.blocks.persistence import _checksum
     from headwater.errors import BlockValidationError
 
     Secret(value="plain-text-9191").save("legacy")

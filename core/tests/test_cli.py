@@ -10,8 +10,8 @@ from conftest import run_cli
 def test_create_with_nested_reference_ls_inspect_delete(tmp_path):
     assert run_cli("block", "create", "-m", "blockdefs", "warehouse-credentials", "ann", "--set", "username=ann",
                    "--secret-env", "password=PW", env={"PW": "cli-pass-4242"}).returncode == 0
-    proc = run_cli("block", "create", "-m", "blockdefs", "warehouse", "prod", "--set", "host=db.local", "--set", "port=6543",
-                   "--set", "credentials=warehouse-credentials/ann", "-o", "json")
+    proc = run_cli("block", "create", "-m", "blockdefs", "warehouse", "prod", "--set", "host=db.local", "--set",
+                   "port=6543", "--set", "credentials=warehouse-credentials/ann", "-o", "json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["ref"] == "warehouse/prod"
     listed = json.loads(run_cli("block", "ls", "-o", "json").stdout)
@@ -130,7 +130,7 @@ def test_type_ls_plugin_ls_config_json():
 
 def test_type_inspect_shows_fields_defaults_secrets_and_how_to_create():
     shown = json.loads(run_cli("block", "type", "inspect", "-m", "blockdefs", "warehouse", "-o", "json").stdout)
-    assert shown["provided_by"] == "(user code)" and shown["description"] == "A test warehouse."
+    assert shown["provided_by"] is None and shown["description"] == "A test warehouse."
     fields = {f["field"]: f for f in shown["fields"]}
     assert list(fields) == ["host", "port", "credentials", "extra", "cert"]
     assert fields["port"]["type"] == "int" and fields["port"]["default"] == "5432" and not fields["port"]["required"]

@@ -13,7 +13,8 @@ from blockdefs import Warehouse, WarehouseCredentials
 wid = int(sys.argv[1])
 for i in range(100):
     name = f"w{wid}-{i}"
-    Warehouse(host=f"h{wid}", port=i, credentials=WarehouseCredentials(username="u", password=f"pw-{wid}-{i}-xyz")).save(name)
+    credentials = WarehouseCredentials(username="u", password=f"pw-{wid}-{i}-xyz")
+    Warehouse(host=f"h{wid}", port=i, credentials=credentials).save(name)
     loaded = Warehouse.load(name)
     assert loaded.port == i and loaded.credentials.password.get_secret_value() == f"pw-{wid}-{i}-xyz", name
     if i % 10 == 0:

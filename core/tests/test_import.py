@@ -8,7 +8,8 @@ from conftest import run_python
 def test_import_headwater_imports_nothing_heavy():
     out = run_python(
         "import sys, headwater\n"
-        "heavy = [m for m in ('pydantic', 'sqlalchemy', 'pluggy', 'click', 'rich', 'keyring', 'cryptography') if m in sys.modules]\n"
+        "heavy = [m for m in ('pydantic', 'sqlalchemy', 'pluggy', 'click', 'rich', 'keyring', 'cryptography') if m in "
+        "sys.modules]\n"
         "print(heavy)\n"
     )
     assert out.stdout.strip() == "[]"

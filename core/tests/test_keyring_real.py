@@ -33,7 +33,8 @@ def test_auto_uses_a_real_secret_service_and_keeps_secrets_out_of_the_store(head
     env = {**os.environ, "HEADWATER_SECRETS_BACKEND": "auto", "PY": sys.executable,
            "XDG_DATA_HOME": str(headwater_home / "xdg-data"), "XDG_RUNTIME_DIR": str(headwater_home / "xdg-run")}
     Path(env["XDG_RUNTIME_DIR"]).mkdir(mode=0o700)
-    proc = subprocess.run(["dbus-run-session", "--", "bash", "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(["dbus-run-session", "--", "bash", "-c", SCRIPT], capture_output=True, text=True, env=env,
+                          timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["held-by-the-os-keyring", "keyring"]
     assert b"held-by-the-os-keyring" not in (headwater_home / "headwater.db").read_bytes()

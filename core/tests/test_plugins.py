@@ -15,7 +15,8 @@ PKGS = Path(__file__).parent / "plugin_pkgs"
 
 def _pip_target(src: Path, target: Path) -> str:
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(target), str(src)],
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(target),
+         str(src)],
         check=True, capture_output=True, timeout=300,
     )
     return str(target)
@@ -25,7 +26,8 @@ def _pip_target(src: Path, target: Path) -> str:
 def installed(tmp_path_factory):
     base = tmp_path_factory.mktemp("plugins")
     return {
-        name: _pip_target(PKGS / name, base / name) for name in ("testplugin", "brokenplugin", "dupplugin", "hookraise", "exitplugin", "cmdraise")
+        name: _pip_target(PKGS / name, base / name) for name in ("testplugin", "brokenplugin", "dupplugin",
+                                                                 "hookraise", "exitplugin", "cmdraise")
     }
 
 
@@ -73,7 +75,8 @@ def test_block_from_plugin_round_trips_and_missing_plugin_names_install_command(
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
     assert last.endswith(
-        "block type 'widget' is provided by headwater-testplugin, which is not installed: pip install headwater-testplugin"
+        "block type 'widget' is provided by headwater-testplugin, which is not installed: pip install "
+        "headwater-testplugin"
     )
     # through the CLI: one line, no traceback
     cli = run_cli("block", "check", "widget/w", env=_env())
@@ -86,7 +89,8 @@ def test_installed_but_broken_plugin_is_told_apart_from_missing(installed):
         "from headwater_testplugin import Widget\nWidget(size=3, api_key='wk-123456789').save('w')\n",
         env=_env(installed["testplugin"]),
     )
-    proc = run_python("from headwater import Block\nBlock.load('widget/w')\n", env=_env(installed["brokenplugin"]), check=False)
+    proc = run_python("from headwater import Block\nBlock.load('widget/w')\n", env=_env(installed["brokenplugin"]),
+                      check=False)
     assert "installed but failed to load" in proc.stderr and "libwidget.so.3" in proc.stderr
 
 

@@ -61,7 +61,7 @@ def test_declared_migration_upgrades_old_documents():
         loaded = Endpoint.load("e")
     assert loaded.endpoint_url == "http://old"
     loaded.save("e", overwrite=True)
-    from headwater.blocks.store import read_document
+    from headwater.blocks.persistence import read_document
 
     assert read_document("endpoint/e").schema_version == 2
 
@@ -107,7 +107,7 @@ def test_documents_saved_before_keys_were_escaped_still_load(headwater_home):
     import sqlite3
 
     from blockdefs import Warehouse, WarehouseCredentials
-    from headwater.blocks.store import _checksum
+    from headwater.blocks.persistence import _checksum
 
     Warehouse(host="h", credentials=WarehouseCredentials(username="ann", password="pw-old-format-1")).save("old")
     old_format = {  # exactly what the previous codec wrote (no "$format", no embedded "version")
@@ -192,7 +192,7 @@ def test_migration_can_rename_a_secret_field_and_move_a_field_holding_secrets():
     assert loaded.password.get_secret_value() == "pw-renamed-777"
     assert loaded.credentials.token.get_secret_value() == "tok-moved-888"
     loaded.save("s", overwrite=True)
-    from headwater.blocks.store import read_document
+    from headwater.blocks.persistence import read_document
 
     assert read_document("service/s").secret_fields == ["credentials.token", "password"]
     again = Service.load("s")

@@ -170,7 +170,8 @@ def test_stored_secret_with_bad_base64_names_the_block_and_the_fix(headwater_hom
     assert "warehouse-credentials/c" in message and "password" in message and "corrupted" in message, message
     proc = run_cli("block", "check", "warehouse-credentials/c")
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
-    assert proc.stderr.startswith("Error: block 'warehouse-credentials/c'") and "Error: Error" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("Error: block 'warehouse-credentials/c'"), proc.stderr
+    assert "Error: Error" not in proc.stderr, proc.stderr
     assert "--overwrite" in proc.stderr
 
 
@@ -219,7 +220,8 @@ def test_keyrings_alt_plaintext_backend_is_never_used(monkeypatch):
     assert shown["secrets_backend"] == "encrypted"
     assert "PlaintextKeyring" in shown["secrets_backend_reason"]
     forced = run_python(
-        "from blockdefs import WarehouseCredentials\nWarehouseCredentials(username='a', password='pw-123456').save('k')\n",
+        "from blockdefs import WarehouseCredentials\nWarehouseCredentials(username='a', "
+        "password='pw-123456').save('k')\n",
         env={"HEADWATER_SECRETS_BACKEND": "keyring"}, check=False,
     )
     assert forced.returncode != 0 and "not a real keyring" in forced.stderr
@@ -228,7 +230,8 @@ def test_keyrings_alt_plaintext_backend_is_never_used(monkeypatch):
 def test_public_metadata_of_a_secret_dict_is_not_redacted_everywhere():
     from headwater import SecretDict
 
-    SecretDict({"type": "service_account", "client_email": "robot@example.iam", "private_key": "-----BEGIN KEY-----abc"})
+    SecretDict({"type": "service_account", "client_email": "robot@example.iam",
+                "private_key": "-----BEGIN KEY-----abc"})
     assert redact("service_account_info for robot@example.iam") == "service_account_info for robot@example.iam"
     assert "-----BEGIN KEY-----abc" not in redact("key is -----BEGIN KEY-----abc")
 

@@ -61,21 +61,3 @@ def test_integrity_check_on_healthy_store():
 
     WarehouseCredentials(username="u", password="pw-123456").save("x")
     assert check_integrity() == []
-
-
-def test_a_migration_numbered_below_the_stores_latest_is_still_applied(headwater_home, monkeypatch):
-    """Parts developed side by side number their migrations apart (3, 10, ...): a store that
-    already has the higher one gets the lower one when it appears."""
-    from headwater.store import objects_schema
-    from headwater.store.migrations import Migration
-
-    later = Migration(20, "a later part's tables", ("CREATE TABLE later_part (x INTEGER)",))
-    monkeypatch.setattr(objects_schema, "MIGRATIONS", [later])
-    reset_settings()
-    WarehouseCredentials(username="u", password="pw-123456").save("x")  # the store now has 1, 2 and 20
-    monkeypatch.setattr(objects_schema, "MIGRATIONS", [objects_schema.OBJECTS_V3, later])
-    reset_settings()
-    WarehouseCredentials.load("x")
-    con = sqlite3.connect(headwater_home / "headwater.db")
-    assert [r[0] for r in con.execute("SELECT version FROM headwater_schema_migrations ORDER BY version")] == [1, 2, 3, 20]
-    assert con.execute("SELECT COUNT(*) FROM artifacts").fetchone() == (0,)

@@ -25,7 +25,8 @@ def pg_store(postgres_database, monkeypatch):
 def test_block_saved_on_one_machine_loads_on_another_with_the_same_key(pg_store, tmp_path):
     Warehouse(host="pg", credentials=WarehouseCredentials(username="a", password="team-shared-secret-1")).save("team")
     other_machine = {"HEADWATER_HOME": str(tmp_path / "laptop-2")}
-    out = run_python("from blockdefs import Warehouse\nprint(Warehouse.load('team').credentials.password.get_secret_value())",
+    out = run_python("from blockdefs import "
+                     "Warehouse\nprint(Warehouse.load('team').credentials.password.get_secret_value())",
                      env=other_machine)
     assert out.stdout.strip() == "team-shared-secret-1"
     wrong = run_python("from blockdefs import Warehouse\nWarehouse.load('team')",
@@ -39,7 +40,9 @@ def test_secret_never_stored_in_plaintext_in_postgres(pg_store):
     Warehouse(host="pg", credentials=WarehouseCredentials(username="a", password="pg-planted-secret-9")).save("p")
     engine = sa.create_engine(pg_store)
     with engine.connect() as conn:
-        dump = " ".join(str(r) for t in ("block_documents", "block_secrets") for r in conn.execute(sa.text(f"SELECT * FROM {t}")))
+        dump = " ".join(
+            str(r) for t in ("block_documents", "block_secrets") for r in conn.execute(sa.text(f"SELECT * FROM {t}"))
+        )
     engine.dispose()
     assert "pg" in dump and "pg-planted-secret-9" not in dump
 
@@ -50,7 +53,9 @@ def test_schema_migrations_recorded_and_cli_lists(pg_store):
     Warehouse(host="pg", credentials=WarehouseCredentials(username="a", password="x-123456")).save("p")
     engine = sa.create_engine(pg_store)
     with engine.connect() as conn:
-        versions = [r[0] for r in conn.execute(sa.text("SELECT version FROM headwater_schema_migrations ORDER BY version"))]
+        versions = [
+            r[0] for r in conn.execute(sa.text("SELECT version FROM headwater_schema_migrations ORDER BY version"))
+        ]
     engine.dispose()
     assert versions[0] == 1 and versions == sorted(versions)
     listed = run_cli("block", "ls", "-o", "json")
@@ -62,10 +67,12 @@ def test_four_processes_writing_concurrently(pg_store):
         "import sys\nfrom blockdefs import Warehouse, WarehouseCredentials\n"
         "w = int(sys.argv[1])\n"
         "for i in range(40):\n"
-        "    Warehouse(host='h', port=i, credentials=WarehouseCredentials(username='u', password=f'p-{w}-{i}-xx')).save(f'c{w}-{i}')\n"
+        "    Warehouse(host='h', port=i, credentials=WarehouseCredentials(username='u', "
+        "password=f'p-{w}-{i}-xx')).save(f'c{w}-{i}')\n"
         "    assert Warehouse.load(f'c{w}-{i}').port == i\n"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", worker, str(w)], stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    procs = [subprocess.Popen([sys.executable, "-c", worker, str(w)], stderr=subprocess.PIPE, text=True,
+                              env=dict(os.environ))
              for w in range(4)]
     for p in procs:
         _, err = p.communicate(timeout=300)

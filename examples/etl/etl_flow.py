@@ -79,7 +79,8 @@ def _connection_trouble(task: Any, task_run: Any, state: Any) -> bool:
 def _fingerprint_key(context: Any, parameters: dict[str, Any]) -> str:
     """Cache key of an extract: the parser, which storage, which object, and that object's size and version."""
     raw, obj = parameters["raw"], parameters["obj"]
-    ident = [_PARSER_VERSION, raw.get_block_type_slug(), raw.block_document_name or "", obj["key"], obj.get("size"), obj.get("version")]
+    ident = [_PARSER_VERSION, raw.get_block_type_slug(), raw.block_document_name or "", obj["key"], obj.get("size"),
+             obj.get("version")]
     return "extract-" + hashlib.sha256(json.dumps(ident, default=str).encode()).hexdigest()[:32]
 
 
@@ -167,7 +168,8 @@ def transform_in_warehouse(profile: Any, target_path: str | None = None) -> dict
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=_connection_trouble)
-def build_report(warehouse: Any, batches: dict[str, list[Batch]], load_stats: dict[str, Any], dbt: dict[str, Any]) -> dict[str, bytes]:
+def build_report(warehouse: Any, batches: dict[str, list[Batch]], load_stats: dict[str, Any],
+                 dbt: dict[str, Any]) -> dict[str, bytes]:
     """Query the marts and render the report, the summary and the rejected rows."""
     marts = query_marts(warehouse)
     return render_report(batches, load_stats, dbt, marts)

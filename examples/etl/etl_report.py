@@ -33,7 +33,8 @@ def _table(headers: list[str], rows: list[tuple[Any, ...]]) -> str:
 
 
 def render_report(
-    batches: dict[str, list[Batch]], load_stats: dict[str, Any], dbt: dict[str, Any], marts: dict[str, list[tuple[Any, ...]]]
+    batches: dict[str, list[Batch]], load_stats: dict[str, Any], dbt: dict[str, Any],
+    marts: dict[str, list[tuple[Any, ...]]]
 ) -> dict[str, bytes]:
     """Return ``{"report.md": ..., "rejects.csv": ..., "summary.json": ...}``."""
     inputs = {}
@@ -61,8 +62,10 @@ def render_report(
     md = ["# Sales pipeline report", ""]
     md += ["## Inputs", "", _table(["source", "files", "valid rows", "rejected rows"],
                                    [(k, v["files"], v["valid"], v["rejected"]) for k, v in inputs.items()]), ""]
-    md += ["## Rejected rows by reason", "", "Every rejected row is listed, with its file and line, in `rejects.csv`.", ""]
-    md += [_table(["source", "reason", "rows"], [(k, reason, n) for k, v in inputs.items() for reason, n in v["reasons"].items()]), ""]
+    md += ["## Rejected rows by reason", "", "Every rejected row is listed, with its file and line, in `rejects.csv`.",
+           ""]
+    by_reason = [(k, reason, n) for k, v in inputs.items() for reason, n in v["reasons"].items()]
+    md += [_table(["source", "reason", "rows"], by_reason), ""]
     md += ["## Warehouse", "", _table(["table", "rows"], sorted(load_stats["tables"].items())), ""]
     md += [f"dbt: {dbt['models']} models and {dbt['tests']} tests, "
            + ", ".join(f"{n} {s}" for s, n in dbt["statuses"].items()) + ".", ""]

@@ -45,7 +45,9 @@ def _metadata() -> tuple[Any, dict[str, Any]]:
     for name, columns in TABLES.items():
         cols = []
         for col, kind, size in columns:
-            typ = sa.String(size) if kind == "str" else (kinds[kind](size) if kind in ("money", "timestamp") else kinds[kind]())
+            typ = sa.String(size) if kind == "str" else (
+                kinds[kind](size) if kind in ("money", "timestamp") else kinds[kind]()
+            )
             cols.append(sa.Column(col, typ))
         tables[name] = sa.Table(name, md, *cols)
     return md, tables
@@ -89,11 +91,13 @@ def load_batches(warehouse: Any, batches: dict[str, list[Batch]], full_refresh: 
 
     md, tables = _metadata()
     ledger, rejects = tables["etl_batches"], tables["raw_rejects"]
-    stats: dict[str, Any] = {"rows_loaded": 0, "rejects_loaded": 0, "batches_loaded": 0, "batches_skipped": 0, "tables": {}}
+    stats: dict[str, Any] = {"rows_loaded": 0, "rejects_loaded": 0, "batches_loaded": 0, "batches_skipped": 0,
+                             "tables": {}}
     try:
         with warehouse.get_connection(begin=True) as conn:
             md.create_all(conn, checkfirst=True)
-            known = {(r[0], r[1]): r[2] for r in conn.execute(sa.select(ledger.c.table_name, ledger.c.batch_id, ledger.c.checksum))}
+            ledger_rows = conn.execute(sa.select(ledger.c.table_name, ledger.c.batch_id, ledger.c.checksum))
+            known = {(r[0], r[1]): r[2] for r in ledger_rows}
             now = datetime.now(timezone.utc).replace(tzinfo=None)
             for table_name, table_batches in batches.items():
                 table = tables[table_name]
@@ -108,7 +112,9 @@ def load_batches(warehouse: Any, batches: dict[str, list[Batch]], full_refresh: 
                         conn.execute(sa.insert(table), batch.rows)
                     if batch.rejects:
                         conn.execute(sa.insert(rejects), [r.as_row() for r in batch.rejects])
-                    conn.execute(sa.delete(ledger).where(ledger.c.table_name == table_name, ledger.c.batch_id == batch.batch_id))
+                    conn.execute(
+                        sa.delete(ledger).where(ledger.c.table_name == table_name, ledger.c.batch_id == batch.batch_id)
+                    )
                     conn.execute(sa.insert(ledger).values(
                         table_name=table_name, batch_id=batch.batch_id, checksum=checksum,
                         row_count=len(batch.rows), reject_count=len(batch.rejects), loaded_at=now,
@@ -117,17 +123,21 @@ def load_batches(warehouse: Any, batches: dict[str, list[Batch]], full_refresh: 
                     stats["rejects_loaded"] += len(batch.rejects)
                     stats["batches_loaded"] += 1
             for table_name in batches:
-                stats["tables"][table_name] = conn.execute(sa.select(sa.func.count()).select_from(tables[table_name])).scalar_one()
+                count = sa.select(sa.func.count()).select_from(tables[table_name])
+                stats["tables"][table_name] = conn.execute(count).scalar_one()
     except Exception as exc:
         raise _fail(warehouse, "loading", exc) from exc
     return stats
 
 
 _MART_QUERIES = {
-    "monthly": "select order_month, sum(orders) as orders, sum(revenue) as revenue from monthly_revenue group by order_month order by order_month",
-    "categories": "select category, sum(orders) as orders, sum(revenue) as revenue from monthly_revenue group by category order by revenue desc",
+    "monthly": "select order_month, sum(orders) as orders, sum(revenue) as revenue from monthly_revenue group by "
+               "order_month order by order_month",
+    "categories": "select category, sum(orders) as orders, sum(revenue) as revenue from monthly_revenue group by "
+                  "category order by revenue desc",
     "countries": "select country, customers, orders, revenue from country_revenue order by revenue desc",
-    "top_customers": "select customer_id, country, orders, revenue from customer_value order by revenue desc, customer_id limit 10",
+    "top_customers": "select customer_id, country, orders, revenue from customer_value order by revenue desc, "
+                     "customer_id limit 10",
 }
 
 

@@ -29,21 +29,25 @@ GENERATOR_VERSION = 1
 COUNTRIES = ["DE", "FR", "GB", "NL", "ES", "IT", "SE", "PL", "US", "CA"]
 CATEGORIES = ["books", "garden", "kitchen", "music", "outdoor", "toys"]
 STATUSES = ["completed", "completed", "completed", "completed", "shipped", "returned", "cancelled"]
-FIRST = ["Ada", "Alan", "Grace", "Linus", "Margaret", "Edsger", "Barbara", "Ken", "Frances", "Donald", "Radia", "Niklaus"]
-LAST = ["Lovelace", "Turing", "Hopper", "Torvalds", "Hamilton", "Dijkstra", "Liskov", "Thompson", "Allen", "Knuth", "Perlman", "Wirth"]
+FIRST = ["Ada", "Alan", "Grace", "Linus", "Margaret", "Edsger", "Barbara", "Ken", "Frances", "Donald", "Radia",
+         "Niklaus"]
+LAST = ["Lovelace", "Turing", "Hopper", "Torvalds", "Hamilton", "Dijkstra", "Liskov", "Thompson", "Allen", "Knuth",
+        "Perlman", "Wirth"]
 ORDER_COLUMNS = ["order_id", "customer_id", "product_id", "order_date", "quantity", "unit_price", "status"]
 MONTHS = 12
 BAD_ORDER_SHARE = 0.02
 BAD_CUSTOMER_SHARE = 0.01
 
 
-def generate(out_dir: str | Path, n_orders: int = 24_000, n_customers: int = 3_000, n_products: int = 120, seed: int = 7) -> dict[str, Any]:
+def generate(out_dir: str | Path, n_orders: int = 24_000, n_customers: int = 3_000, n_products: int = 120,
+             seed: int = 7) -> dict[str, Any]:
     """Write the raw files under ``out_dir`` and return the manifest (what was injected).
 
     Skips the work when ``out_dir/_manifest.json`` already describes the same arguments.
     """
     out = Path(out_dir)
-    params = {"version": GENERATOR_VERSION, "orders": n_orders, "customers": n_customers, "products": n_products, "seed": seed}
+    params = {"version": GENERATOR_VERSION, "orders": n_orders, "customers": n_customers, "products": n_products,
+              "seed": seed}
     manifest_path = out / "_manifest.json"
     if manifest_path.exists():
         existing = json.loads(manifest_path.read_text())

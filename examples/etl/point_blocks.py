@@ -73,7 +73,8 @@ def _storage(kind: str, role: str, opts: dict[str, Any], base: Path) -> Any:
     if kind == "gcs":
         from headwater_gcs import GcpCredentials, GcsBucket
 
-        credentials = GcpCredentials(project=opts.get("gcs_project") or "headwater-demo", endpoint=opts.get("gcs_endpoint"))
+        credentials = GcpCredentials(project=opts.get("gcs_project") or "headwater-demo",
+                                     endpoint=opts.get("gcs_endpoint"))
         replace_block("etl-gcp", credentials)
         return GcsBucket(bucket=_need(opts, "gcs_bucket"), gcp_credentials=GcpCredentials.load("etl-gcp"),
                          bucket_folder=opts.get(f"{role}_prefix") or role)
@@ -104,7 +105,8 @@ def _warehouse(kind: str, opts: dict[str, Any], base: Path) -> tuple[Any, Any]:
             url = url.set(password=os.environ["PGPASSWORD"])
         connector = SqlAlchemyConnector(connection_info=url.render_as_string(hide_password=False))
         replace_block("warehouse", connector)
-        target = PostgresTargetConfigs(credentials=SqlAlchemyConnector.load("warehouse"), schema=opts.get("postgres_schema") or "public")
+        target = PostgresTargetConfigs(credentials=SqlAlchemyConnector.load("warehouse"),
+                                       schema=opts.get("postgres_schema") or "public")
         return None, DbtCliProfile(name="analytics", target="postgres", target_configs=target)
     raise SystemExit(f"unknown warehouse kind {kind!r}: use duckdb or postgres")
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from headwater.lazy import lazy_exports
+
 __version__ = "0.1.0"
 
 _EXPORTS = {
@@ -21,6 +23,8 @@ _EXPORTS = {
     "hookimpl": "headwater.hookspecs",
     "flow": "headwater.runtime",
     "task": "headwater.runtime",
+    "Flow": "headwater.runtime",
+    "Task": "headwater.runtime",
     "get_run_logger": "headwater.runtime",
     "unmapped": "headwater.runtime",
     "allow_failure": "headwater.runtime",
@@ -33,8 +37,6 @@ _EXPORTS = {
     "exponential_backoff": "headwater.runtime",
     "task_input_hash": "headwater.runtime",
     "tags": "headwater.runtime",
-    "Flow": "headwater.runtime",
-    "Task": "headwater.runtime",
     "State": "headwater.runtime",
     "pause_flow_run": "headwater.flow_runs",
     "resume_flow_run": "headwater.flow_runs",
@@ -71,7 +73,8 @@ if TYPE_CHECKING:
 
 # Prefect modules with no Headwater twin: importing `headwater.<name>` says what to use instead.
 _NO_TWIN = {
-    "headwater.client": "there is no API server: read run history with `headwater runs ls/show` or headwater.history.reader",
+    "headwater.client": "there is no API server: read run history with `headwater runs ls/show` "
+                        "or headwater.history.reader",
     "headwater.server": "there is no server to run: flows run in your process and record to the store",
     "headwater.events": "events and automations are not implemented: use on_completion/on_failure hooks",
     "headwater.automations": "events and automations are not implemented: use on_completion/on_failure hooks",
@@ -101,26 +104,12 @@ import sys as _sys  # noqa: E402
 _sys.meta_path.append(_NoTwinFinder)
 
 
+_lazy_getattr, __dir__ = lazy_exports(__name__, {**_EXPORTS, **{n: f"headwater.{n}" for n in _SUBMODULES}})
+
+
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None and name in _SUBMODULES:  # `import headwater; headwater.context.logger` (0.15 style)
-        import importlib
+    if name in _UNSUPPORTED:
+        from headwater._compat import unsupported
 
-        value = importlib.import_module(f"headwater.{name}")
-        globals()[name] = value
-        return value
-    if module is None:
-        if name in _UNSUPPORTED:
-            from headwater._compat import unsupported
-
-            unsupported(__name__, name, _UNSUPPORTED)
-        raise AttributeError(f"module 'headwater' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+        unsupported(__name__, name, _UNSUPPORTED)
+    return _lazy_getattr(name)

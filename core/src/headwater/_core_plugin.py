@@ -1,4 +1,8 @@
-"""Core's own registrations, made through the same hooks plugins use."""
+"""Core's own registrations, made through the same hooks and the same entry-point group plugins use.
+
+Found through the ``core`` entry point in ``core/pyproject.toml``, never imported by
+``headwater.plugins``: that is what keeps the plugin manager free of ``blocks/`` and ``runtime/``.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +27,7 @@ def register_secret_backends(register):  # type: ignore[no-untyped-def]
 
 @hookimpl
 def register_task_runners(register):  # type: ignore[no-untyped-def]
-    try:
-        from headwater.runtime.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
-    except ImportError:  # runtime not built yet in this checkout
-        return
+    from headwater.runtime.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+
     register("thread-pool", ThreadPoolTaskRunner)
     register("process-pool", ProcessPoolTaskRunner)

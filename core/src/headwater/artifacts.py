@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 
 from headwater.errors import HeadwaterError
+from headwater.store import objects_schema as _tables  # noqa: F401 (registers the tables used here)
 
 __all__ = [
     "Artifact",
@@ -80,7 +81,8 @@ def _from_row(r: Any) -> Artifact:
 
 def _check_key(key: str | None) -> None:
     if key is not None and not _KEY.match(key):
-        raise ArtifactError(f"artifact key {key!r} may hold only lowercase letters, digits and dashes, e.g. 'daily-report'")
+        raise ArtifactError(
+            f"artifact key {key!r} may hold only lowercase letters, digits and dashes, e.g. 'daily-report'")
 
 
 def _create(type: str, data: str, key: str | None, description: str | None) -> uuid.UUID:
@@ -139,14 +141,16 @@ def _progress(value: float) -> float:
     return number
 
 
-def update_progress_artifact(artifact_id: uuid.UUID | str, progress: float, description: str | None = None) -> uuid.UUID:
+def update_progress_artifact(artifact_id: uuid.UUID | str, progress: float,
+                             description: str | None = None) -> uuid.UUID:
     """Set a progress artifact's progress (and description)."""
     from headwater.store.engine import db_write
 
     with db_write() as tx:
         found = tx.execute("SELECT type FROM artifacts WHERE id = :id", {"id": str(artifact_id)})
         if not found or found[0].type != "progress":
-            raise ArtifactError(f"no progress artifact with id {artifact_id}: create it with create_progress_artifact()")
+            raise ArtifactError(
+                f"no progress artifact with id {artifact_id}: create it with create_progress_artifact()")
         params = {"id": str(artifact_id), "data": repr(_progress(progress)), "t": time.time()}
         if description is not None:
             tx.execute("UPDATE artifacts SET data = :data, description = :d, updated = :t WHERE id = :id",
@@ -172,7 +176,8 @@ async def acreate_link_artifact(link: str, link_text: str | None = None, key: st
     return create_link_artifact(link, link_text, key, description)
 
 
-async def acreate_progress_artifact(progress: float, key: str | None = None, description: str | None = None) -> uuid.UUID:
+async def acreate_progress_artifact(progress: float, key: str | None = None,
+                                    description: str | None = None) -> uuid.UUID:
     """:func:`create_progress_artifact` for async code."""
     return create_progress_artifact(progress, key, description)
 
@@ -188,6 +193,7 @@ def list_artifacts(flow_run_id: str | None = None, key: str | None = None, limit
     if key is not None:
         where.append("key = :k")
         params["k"] = key
-    sql = "SELECT * FROM artifacts" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY created DESC LIMIT :n"
+    condition = " WHERE " + " AND ".join(where) if where else ""
+    sql = f"SELECT * FROM artifacts{condition} ORDER BY created DESC LIMIT :n"
     with db_read() as tx:
         return [_from_row(r) for r in tx.execute(sql, params)]

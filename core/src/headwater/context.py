@@ -83,7 +83,8 @@ def _dates() -> dict[str, Any]:
     start = dt.datetime.fromtimestamp(created, dt.timezone.utc) if created else dt.datetime.now(dt.timezone.utc)
     day = start.date()
     values: dict[str, Any] = {"scheduled_start_time": start, "date": start}
-    for key, when in (("today", day), ("yesterday", day - dt.timedelta(days=1)), ("tomorrow", day + dt.timedelta(days=1))):
+    one = dt.timedelta(days=1)
+    for key, when in (("today", day), ("yesterday", day - one), ("tomorrow", day + one)):
         values[key] = when.isoformat()
         values[f"{key}_nodash"] = when.strftime("%Y%m%d")
     return values

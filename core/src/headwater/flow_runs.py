@@ -15,6 +15,7 @@ import logging
 import time
 
 from headwater.errors import HeadwaterError
+from headwater.store import objects_schema as _tables  # noqa: F401 (registers the tables used here)
 
 __all__ = ["FlowPauseTimeout", "NotPausedError", "apause_flow_run", "pause_flow_run", "resume_flow_run"]
 
@@ -132,7 +133,8 @@ def resume_flow_run(flow_run_id: str, run_input: object = None) -> None:
                                       "set a Variable before resuming and read it in the flow")
     run = get_flow_run(str(flow_run_id))
     if run["state_type"] != "PAUSED":
-        raise NotPausedError(f"flow run {run['id'][:8]} ({run['name']}) is {run['state']}, not Paused: nothing to resume")
+        raise NotPausedError(
+            f"flow run {run['id'][:8]} ({run['name']}) is {run['state']}, not Paused: nothing to resume")
     with db_write() as tx:
         if not tx.execute("SELECT flow_run_id FROM flow_run_resumes WHERE flow_run_id = :id", {"id": run["id"]}):
             tx.execute("INSERT INTO flow_run_resumes (flow_run_id, requested) VALUES (:id, :t)",

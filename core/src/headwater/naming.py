@@ -39,6 +39,8 @@ def split_reference(ref: str) -> tuple[str | None, str]:
     if "/" in ref:
         slug, _, name = ref.partition("/")
         if not _SLUG.match(slug):
-            raise InvalidBlockNameError(f"invalid block type slug {slug!r} in {ref!r}: expected lowercase words joined by '-'")
+            raise InvalidBlockNameError(
+                f"invalid block type slug {slug!r} in {ref!r}: expected lowercase words joined by '-'"
+            )
         return slug, validate_name(name)
     return None, validate_name(ref)

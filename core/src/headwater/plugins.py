@@ -1,29 +1,46 @@
-"""Plugin discovery and the registries the hooks fill.
+"""Plugin discovery, and the one function through which every hook is called.
 
-Plugins are found through ``importlib.metadata`` entry points in the ``headwater`` group and
-imported on first need (never by ``import headwater``). ``HEADWATER_LOAD_PLUGINS=a,b``
-restricts which are loaded. A plugin that fails to import is recorded with its error, and
-shown by ``headwater plugin ls``; it is not printed.
+Plugins, core's own included, are modules named by ``importlib.metadata`` entry points in
+the ``headwater`` group, imported on first need (never by ``import headwater``) and
+registered with a pluggy ``PluginManager``. ``HEADWATER_LOAD_PLUGINS=a,b`` restricts which
+are loaded. A plugin that fails to import, or whose hook raises, is recorded with its error
+(shown by ``headwater plugin ls``, not printed) and takes back what it registered; the other
+plugins keep working.
+
+Two steps, so that a flow process pays only for what it uses: :func:`discover` imports the
+plugins' hook modules (cheap by contract) and registers them with pluggy;
+:func:`load_plugins` then calls their ``register_*`` hooks, which import their block
+classes, and fills :mod:`headwater.registries`.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from headwater import registries
 from headwater.errors import DuplicateBlockTypeError, PluginError
+from headwater.registries import BlockTypeInfo, Owner
 from headwater.settings import get_settings
 
 if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
     import pluggy
 
 __all__ = [
+    "REGISTRATION_HOOKS",
     "BlockTypeInfo",
     "PluginInfo",
     "block_type_registry",
+    "call_hook",
+    "discover",
     "get_plugin_manager",
+    "hook_caller",
+    "implementers",
     "list_plugins",
     "load_plugins",
     "secret_backend_factories",
@@ -32,6 +49,14 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "headwater"
 CORE_PLUGIN = "core"
+CORE_DIST = "headwater"
+
+REGISTRATION_HOOKS: dict[str, Any] = {
+    "register_block_types": registries.block_types,
+    "register_secret_backends": registries.secret_backends,
+    "register_task_runners": registries.task_runners,
+}
+"""Each ``register_*`` hook and the registry its ``register`` callback fills, called in this order."""
 
 
 @dataclass
@@ -44,32 +69,36 @@ class PluginInfo:
     module: str
     loaded: bool = False
     error: str | None = None
-    block_types: list[str] = field(default_factory=list)
-    secret_backends: list[str] = field(default_factory=list)
-    task_runners: list[str] = field(default_factory=list)
     skipped: bool = False
     missing: bool = False
 
+    @property
+    def owner(self) -> Owner:
+        return Owner(self.name, self.dist, self.version)
 
-@dataclass
-class BlockTypeInfo:
-    """A registered block type and where it came from."""
+    def provides(self) -> dict[str, list[str]]:
+        """What this plugin registered, by registry (``{"block_types": [...], ...}``)."""
+        return {key: registry.names_of(self.name) for key, registry in registries.registries.items()}
 
-    slug: str
-    cls: type
-    plugin: str | None
-    dist: str | None
-    dist_version: str | None
+    @property
+    def block_types(self) -> list[str]:
+        return registries.block_types.names_of(self.name)
+
+    @property
+    def secret_backends(self) -> list[str]:
+        return registries.secret_backends.names_of(self.name)
+
+    @property
+    def task_runners(self) -> list[str]:
+        return registries.task_runners.names_of(self.name)
 
 
 _lock = threading.RLock()
 _pm: pluggy.PluginManager | None = None
 _plugins: dict[str, PluginInfo] = {}
+_discovered = False
 _loaded = False
-_block_types: dict[str, BlockTypeInfo] = {}
-_secret_backends: dict[str, tuple[str, Callable[[], Any]]] = {}
-_task_runners: dict[str, tuple[str, type]] = {}
-_conflicts: list[str] = []
+_entry_points: list[EntryPoint] | None = None
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -86,76 +115,86 @@ def get_plugin_manager() -> pluggy.PluginManager:
     return _pm
 
 
-def _core_version() -> str | None:
-    from headwater import __version__
+def _headwater_entry_points() -> list[EntryPoint]:
+    """Every installed ``headwater`` entry point, core's first (read once per process)."""
+    global _entry_points
+    if _entry_points is None:
+        from importlib.metadata import entry_points
 
-    return __version__
+        found = entry_points(group=ENTRY_POINT_GROUP)
+        _entry_points = sorted(found, key=lambda ep: ep.name != CORE_PLUGIN)
+    return _entry_points
+
+
+def discover() -> dict[str, PluginInfo]:
+    """Import every allowed plugin's hook module and register it with pluggy (no hook is called)."""
+    global _discovered
+    if _discovered:
+        return _plugins
+    with _lock:
+        if _discovered:
+            return _plugins
+        pm = get_plugin_manager()
+        allowed = get_settings().load_plugins
+        for ep in _headwater_entry_points():
+            dist = ep.dist.name if ep.dist else None
+            if ep.name in _plugins or (ep.name == CORE_PLUGIN and dist != CORE_DIST):
+                continue  # first on sys.path wins; the name "core" belongs to headwater itself
+            info = PluginInfo(ep.name, dist, ep.dist.version if ep.dist else None, ep.value)
+            _plugins[ep.name] = info
+            if allowed is not None and ep.name not in allowed and ep.name != CORE_PLUGIN:
+                info.skipped = True
+                continue
+            try:
+                pm.register(ep.load(), name=ep.name)
+            except (Exception, SystemExit) as exc:  # recorded, shown by `headwater plugin ls`
+                info.error = f"{type(exc).__name__}: {exc}"
+                continue
+            info.loaded = True
+        if CORE_PLUGIN not in _plugins:
+            raise PluginError(
+                f"the installed headwater has no {CORE_PLUGIN!r} entry point in the {ENTRY_POINT_GROUP!r} group "
+                "(its metadata predates this version): reinstall it, e.g. `pip install -e ./core` or `make setup`"
+            )
+        for name in allowed or ():
+            if name not in _plugins:
+                _plugins[name] = PluginInfo(
+                    name, None, None, "", missing=True,
+                    error=f"HEADWATER_LOAD_PLUGINS names {name!r}, but no installed package provides a plugin of that "
+                          "name",
+                )
+        _discovered = True
+    return _plugins
 
 
 def load_plugins() -> dict[str, PluginInfo]:
-    """Discover, import and register every allowed plugin (once per process)."""
+    """Discover every allowed plugin and call its ``register_*`` hooks (once per process)."""
     global _loaded
     if _loaded:
         return _plugins
     with _lock:
         if _loaded:
             return _plugins
-        from importlib.metadata import entry_points
-
-        pm = get_plugin_manager()
-        from headwater import _core_plugin
-
-        core = PluginInfo(CORE_PLUGIN, "headwater", _core_version(), _core_plugin.__name__, loaded=True)
-        _plugins[CORE_PLUGIN] = core
-        pm.register(_core_plugin, name=CORE_PLUGIN)
-        allowed = get_settings().load_plugins
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            if ep.name == CORE_PLUGIN or ep.name in _plugins:
-                continue
-            dist = ep.dist.name if ep.dist else None
-            version = ep.dist.version if ep.dist else None
-            info = PluginInfo(ep.name, dist, version, ep.value)
-            _plugins[ep.name] = info
-            if allowed is not None and ep.name not in allowed:
-                info.skipped = True
+        for name, info in list(discover().items()):
+            if not info.loaded:
                 continue
             try:
-                module = ep.load()
-                pm.register(module, name=ep.name)
-            except (Exception, SystemExit) as exc:  # recorded, shown by `headwater plugin ls`
-                info.error = f"{type(exc).__name__}: {exc}"
-                continue
-            info.loaded = True
-        for name in allowed or ():
-            if name not in _plugins:
-                _plugins[name] = PluginInfo(
-                    name, None, None, "", missing=True,
-                    error=f"HEADWATER_LOAD_PLUGINS names {name!r}, but no installed package provides a plugin of that name",
-                )
-        for name, info in list(_plugins.items()):
-            if info.loaded and name != CORE_PLUGIN:
-                try:
-                    _collect(name, info)
-                except DuplicateBlockTypeError as exc:  # the others stay usable; block types say why
-                    _drop(name, info, str(exc))
-                    _conflicts.append(str(exc))
-                except PluginError as exc:  # a hook that raises disables only its own plugin
-                    _drop(name, info, str(exc))
-            elif info.loaded:
-                _collect(name, info)
+                for hook, registry in REGISTRATION_HOOKS.items():
+                    call_hook(hook, name, register=registry.registrar(info.owner))
+            except PluginError as exc:  # the others stay usable; a duplicate slug also makes block types say why
+                if name == CORE_PLUGIN:
+                    raise
+                _drop(name, info, str(exc))
+                if isinstance(exc, DuplicateBlockTypeError):
+                    registries.block_types.conflicts.append(str(exc))
         _loaded = True
     return _plugins
 
 
 def _drop(name: str, info: PluginInfo, error: str) -> None:
     """Take back what a plugin whose hook failed registered, and record why."""
-    for slug in info.block_types:
-        if _block_types.get(slug) is not None and _block_types[slug].plugin == name:
-            del _block_types[slug]
-    for reg in (_secret_backends, _task_runners):
-        for key in [k for k, (owner, _) in reg.items() if owner == name]:
-            del reg[key]
-    info.block_types, info.secret_backends, info.task_runners = [], [], []
+    for registry in registries.registries.values():
+        registry.drop(name)
     pm = get_plugin_manager()
     if pm.get_plugin(name) is not None:
         pm.unregister(name=name)
@@ -163,82 +202,80 @@ def _drop(name: str, info: PluginInfo, error: str) -> None:
     info.error = error
 
 
-def _collect(name: str, info: PluginInfo) -> None:
+def implementers(hook: str) -> list[str]:
+    """Names of the registered plugins that implement ``hook``, in the order pluggy calls them."""
     pm = get_plugin_manager()
-    plugin = pm.get_plugin(name)
-    hooks: list[tuple[Any, Callable[..., None]]] = [
-        (pm.hook.register_block_types, lambda cls, _i=info: _register_block_type(cls, _i)),
-        (pm.hook.register_secret_backends, lambda n, f, _i=info: _register_secret_backend(n, f, _i)),
-        (pm.hook.register_task_runners, lambda n, c, _i=info: _register_task_runner(n, c, _i)),
-    ]
-    for caller, register in hooks:
-        for impl in caller.get_hookimpls():
-            if impl.plugin is not plugin:
-                continue
+    names = (pm.get_name(impl.plugin) for impl in reversed(getattr(pm.hook, hook).get_hookimpls()))
+    return [name for name in names if name is not None]
+
+
+def _only(hook: str, plugin: str) -> Any:
+    """A pluggy caller of ``hook`` that reaches ``plugin``'s implementation alone."""
+    pm = get_plugin_manager()
+    target = pm.get_plugin(plugin)
+    return pm.subset_hook_caller(hook, remove_plugins=[p for p in pm.get_plugins() if p is not target])
+
+
+def _call(hook: str, plugin: str, caller: Any, kwargs: dict[str, Any]) -> list[Any]:
+    try:
+        return caller(**kwargs)  # type: ignore[no-any-return]
+    except PluginError:  # a registration refused (duplicate name): already names both plugins
+        raise
+    except (Exception, SystemExit) as exc:
+        raise PluginError(f"its {hook} hook raised {type(exc).__name__}: {exc}") from exc
+
+
+def call_hook(hook: str, plugin: str, **kwargs: Any) -> list[Any]:
+    """Call ``hook`` on ``plugin`` alone, through pluggy; returns its results (empty if it has no such hook).
+
+    Every hook call in Headwater goes through here (or :func:`hook_caller`, built on it), so a
+    failure is always the plugin's own and says which hook failed.
+
+    Raises:
+        PluginError: the hook raised; the message reads ``its <hook> hook raised <Error>: <message>``.
+    """
+    return _call(hook, plugin, _only(hook, plugin), kwargs)
+
+
+def hook_caller(hook: str) -> Callable[..., None] | None:
+    """A function that calls ``hook`` on every plugin implementing it now, or None if none does.
+
+    For hooks on hot paths (run lifecycle): the per-plugin callers are built once. One plugin's
+    failure is reported on stderr with its name and does not stop the others.
+    """
+    callers = [(name, _only(hook, name)) for name in implementers(hook)]
+    if not callers:
+        return None
+
+    def call(**kwargs: Any) -> None:
+        for name, caller in callers:
             try:
-                impl.function(register=register)
-            except (DuplicateBlockTypeError, PluginError):
-                raise
-            except (Exception, SystemExit) as exc:
-                raise PluginError(f"its {caller.name} hook raised {type(exc).__name__}: {exc}") from exc
+                _call(hook, name, caller, kwargs)
+            except PluginError as exc:
+                sys.stderr.write(f"headwater: plugin {name!r}: {exc}\n")
 
-
-def _register_block_type(cls: type, info: PluginInfo) -> None:
-    slug = cls.get_block_type_slug()  # type: ignore[attr-defined]
-    existing = _block_types.get(slug)
-    if existing is not None and existing.plugin is not None and existing.cls is not cls:
-        raise DuplicateBlockTypeError(
-            f"block type {slug!r} is registered by two plugins: {existing.plugin} ({existing.dist}) "
-            f"and {info.name} ({info.dist}); uninstall one of them or set HEADWATER_LOAD_PLUGINS"
-        )
-    _block_types[slug] = BlockTypeInfo(slug, cls, info.name, info.dist, info.version)
-    if slug not in info.block_types:
-        info.block_types.append(slug)
-
-
-def register_local_block_type(cls: type) -> None:
-    """Record a block class defined outside any plugin (user code); plugins take precedence."""
-    slug = cls.get_block_type_slug()  # type: ignore[attr-defined]
-    with _lock:
-        existing = _block_types.get(slug)
-        if existing is not None and existing.plugin is not None:
-            return  # a plugin's type is never shadowed by a class that merely shares its slug
-        _block_types[slug] = BlockTypeInfo(slug, cls, None, None, None)
-
-
-def _register_secret_backend(name: str, factory: Callable[[], Any], info: PluginInfo) -> None:
-    if name in _secret_backends and _secret_backends[name][0] != info.name:
-        raise PluginError(
-            f"secret backend {name!r} is registered by two plugins: {_secret_backends[name][0]} and {info.name}"
-        )
-    _secret_backends[name] = (info.name, factory)
-    info.secret_backends.append(name)
-
-
-def _register_task_runner(name: str, cls: type, info: PluginInfo) -> None:
-    if name in _task_runners and _task_runners[name][0] != info.name:
-        raise PluginError(f"task runner {name!r} is registered by two plugins: {_task_runners[name][0]} and {info.name}")
-    _task_runners[name] = (info.name, cls)
-    info.task_runners.append(name)
+    return call
 
 
 def block_type_registry(load: bool = True) -> dict[str, BlockTypeInfo]:
     """Registered block types by slug (loading plugins first unless ``load`` is False)."""
     if load:
         load_plugins()
-        if _conflicts:
-            raise DuplicateBlockTypeError(_conflicts[0])
-    return _block_types
+        if registries.block_types.conflicts:
+            raise DuplicateBlockTypeError(registries.block_types.conflicts[0])
+    return registries.block_types.entries()
 
 
 def secret_backend_factories() -> dict[str, tuple[str, Callable[[], Any]]]:
+    """``{name: (plugin, factory)}`` of every registered secret backend (plugins loaded first)."""
     load_plugins()
-    return _secret_backends
+    return registries.secret_backends.entries()
 
 
 def task_runner_classes() -> dict[str, tuple[str, type]]:
+    """``{name: (plugin, runner class)}`` of every registered task runner (plugins loaded first)."""
     load_plugins()
-    return _task_runners
+    return registries.task_runners.entries()
 
 
 def list_plugins() -> list[PluginInfo]:
@@ -255,30 +292,24 @@ def find_plugin_for_dist(dist: str) -> PluginInfo | None:
     return None
 
 
-_module_dists: dict[str, Any] | None = None
-
-
 def distribution_of_module(module: str) -> tuple[str | None, str | None]:
     """``(dist, version)`` of the Headwater plugin or core package that contains ``module``.
 
     Only ``headwater`` entry points are consulted, so classes from user code get
     ``(None, None)``. A script's own classes (``__main__``) never belong to a distribution
-    and skip the scan; otherwise only the matching entry point's metadata is read.
+    and skip the scan.
     """
-    global _module_dists
     top = module.split(".")[0]
-    if top == "headwater":
-        return "headwater", _core_version()
+    if top == CORE_DIST:  # core's own classes: no entry-point scan on a first save
+        from headwater import __version__
+
+        return CORE_DIST, __version__
     if top in ("__main__", "__mp_main__"):
         return None, None
-    if _module_dists is None:
-        from importlib.metadata import entry_points
-
-        _module_dists = {ep.value.split(":")[0].split(".")[0]: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
-    ep = _module_dists.get(top)
-    if ep is None or ep.dist is None:
-        return None, None
-    return ep.dist.name, ep.dist.version
+    for ep in _headwater_entry_points():
+        if ep.dist is not None and ep.value.split(":")[0].split(".")[0] == top:
+            return ep.dist.name, ep.dist.version
+    return None, None
 
 
 def _norm(name: str) -> str:
@@ -287,13 +318,11 @@ def _norm(name: str) -> str:
 
 def _reset_for_tests() -> None:
     """Forget loaded plugins and plugin-registered types (tests that install plugins)."""
-    global _pm, _loaded
+    global _pm, _discovered, _loaded, _entry_points
     with _lock:
         _pm = None
-        _loaded = False
+        _discovered = _loaded = False
+        _entry_points = None
         _plugins.clear()
-        _secret_backends.clear()
-        _task_runners.clear()
-        _conflicts.clear()
-        for slug in [s for s, i in _block_types.items() if i.plugin is not None]:
-            del _block_types[slug]
+        for registry in registries.registries.values():
+            registry.clear()

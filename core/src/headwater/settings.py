@@ -111,7 +111,9 @@ def ensure_folder(folder: Path, fix: str) -> Path:
 
 
 HOME_FIX = "set HEADWATER_HOME to a folder you can write to"
-DATABASE_FIX = "set HEADWATER_DATABASE_URL to sqlite:///PATH in a folder you can write to (or unset it to use HEADWATER_HOME)"
+DATABASE_FIX = (
+    "set HEADWATER_DATABASE_URL to sqlite:///PATH in a folder you can write to (or unset it to use HEADWATER_HOME)"
+)
 
 
 def get_settings() -> Settings:

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from headwater.errors import HeadwaterError, ObjectAlreadyExists
+from headwater.store import objects_schema as _tables  # noqa: F401 (registers the tables used here)
 
 __all__ = ["Variable", "VariableError"]
 

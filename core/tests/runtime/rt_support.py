@@ -28,8 +28,8 @@ def run_py(code: str, check: bool = True, timeout: float = 120,
 
 
 def cli(*args: str, timeout: float = 120, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(HEADWATER_BIN), *args], capture_output=True, text=True, env={**env(), **(extra_env or {})},
-                          timeout=timeout)
+    return subprocess.run([str(HEADWATER_BIN), *args], capture_output=True, text=True,
+                          env={**env(), **(extra_env or {})}, timeout=timeout)
 
 
 def history():

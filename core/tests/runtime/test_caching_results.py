@@ -146,7 +146,8 @@ def test_unpicklable_result_with_persistence_is_one_clear_error():
     def pipeline():
         return gives_lock()
 
-    with pytest.raises(ResultPersistenceError, match="cannot be persisted with the 'pickle' serializer.*persist_result=False"):
+    with pytest.raises(ResultPersistenceError,
+                       match="cannot be persisted with the 'pickle' serializer.*persist_result=False"):
         pipeline()
     # without persistence the same value is fine
     assert pipeline.with_options()(return_state=True).is_failed()

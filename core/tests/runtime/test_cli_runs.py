@@ -45,7 +45,8 @@ def flows_file(tmp_path):
 
 
 def test_run_a_flow_with_json_parsed_params_then_inspect_it(flows_file):
-    result = cli("run", f"{flows_file}:etl", "--param", "n=3", "--param", "label=hourly", "-p", 'extra={"a": 1}', "-o", "json")
+    result = cli("run", f"{flows_file}:etl", "--param", "n=3", "--param", "label=hourly", "-p", 'extra={"a": 1}', "-o",
+                 "json")
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["state"] == "Completed" and out["result"] == [0, 2, 4]
@@ -81,11 +82,14 @@ def test_failed_flow_exits_non_zero_and_keeps_the_traceback(flows_file):
     ("args", "expected"),
     [
         (["{f}:etl", "--param", "n=abc"], "parameter 'n' expects int"),
-        (["{f}:etl", "--param", "n=1", "--param", "colour=red"], "flow 'etl' has no parameter 'colour' (its parameters: n, label, extra)"),
+        (["{f}:etl", "--param", "n=1", "--param", "colour=red"],
+         "flow 'etl' has no parameter 'colour' (its parameters: n, label, extra)"),
         (["{f}:etl"], "missing a required argument: 'n'"),
         (["{f}:nope"], "has no flow named 'nope' (flows in it: broken, etl, misconfigured)"),
         (["missing.py:etl"], "flow file 'missing.py' does not exist"),
-        (["{f}"], "is not FILE.py:flow_name"),
+        (["{f}"], "has 3 flows (broken, etl, misconfigured): name one"),
+        (["{f}:"], "is not FILE.py[:flow] or package.module[:flow]"),
+        (["no_such_module_hw:etl"], "no module named 'no_such_module_hw'"),
     ],
 )
 def test_bad_input_is_one_clear_line(flows_file, args, expected):
@@ -103,8 +107,8 @@ def test_unknown_run_id_and_prune(flows_file):
     kept = cli("runs", "prune", "--older-than", "30d")
     assert kept.returncode == 0 and "deleted 0 flow run(s)" in kept.stdout
     time.sleep(0.05)
-    gone = json.loads(cli("runs", "prune", "--older-than", "0s", "-o", "json").stdout)
-    assert gone == {"flow_runs": 1, "task_runs": 1}
+    gone = json.loads(cli("runs", "prune", "--older-than", "0s", "--yes", "-o", "json").stdout)
+    assert gone == {"flow_runs": 1, "task_runs": 1, "dry_run": False}
     assert json.loads(cli("runs", "ls", "-o", "json").stdout) == []
     assert "is not a duration" in cli("runs", "prune", "--older-than", "soon").stderr
 

@@ -474,6 +474,8 @@ def test_generator_tasks_run_inside_their_task_run_with_retries_as_in_prefect():
     assert pipeline() == ("OSError('dropped')", [1, 11, 21], [1, 11], [1, 11], [1, 11], [[1], [1, 11]])
     assert attempts == [1, 2, 3]
     run = history().list_flow_runs(limit=1)[0]
-    states = sorted((r["task_key"].rsplit(".", 1)[-1], r["state"], r["run_count"]) for r in history().list_task_runs(run["id"]))
+    states = sorted(
+        (r["task_key"].rsplit(".", 1)[-1], r["state"], r["run_count"]) for r in history().list_task_runs(run["id"])
+    )
     assert states[-1] == ("rows", "Failed", 3)
     assert {s[1] for s in states[:-1]} == {"Completed"}

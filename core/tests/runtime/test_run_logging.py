@@ -98,7 +98,8 @@ def test_a_secret_only_a_process_pool_worker_loaded_is_redacted_in_the_flow_proc
     from rt_support import worker_secret_flow
 
     token = "worker-only-token-5150"
-    created = cli("block", "create", "secret", "worker-token", "--secret-env", "value=TOKEN", extra_env={"TOKEN": token})
+    created = cli("block", "create", "secret", "worker-token", "--secret-env", "value=TOKEN",
+                  extra_env={"TOKEN": token})
     assert created.returncode == 0, created.stderr  # saved by another process: this one never saw it
     state = worker_secret_flow(return_state=True)
     assert state.is_failed()

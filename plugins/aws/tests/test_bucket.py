@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from headwater.blocks import Block, LocalFileSystem
+from headwater.blocks import Block
 from headwater.errors import ObjectNotFoundError
 from headwater_aws import S3Bucket
 
@@ -20,12 +20,6 @@ MiB = 1024 * 1024
 
 def _with_folder(bucket: S3Bucket, folder: str) -> S3Bucket:
     return bucket.model_copy(update={"bucket_folder": folder})
-
-
-def test_write_and_read_path(s3_bucket: S3Bucket, s3_endpoint: Any) -> None:
-    assert s3_bucket.write_path("a/b.txt", b"hello") == "a/b.txt"
-    assert s3_bucket.read_path("a/b.txt") == b"hello"
-    assert s3_endpoint.read_object(s3_bucket.bucket_name, "a/b.txt") == b"hello"
 
 
 def test_bucket_folder_is_applied_exactly_once_on_every_path(s3_bucket: S3Bucket, s3_endpoint: Any, tmp_path: Path) -> None:
@@ -189,14 +183,6 @@ def test_check_and_create_bucket(s3_endpoint: Any) -> None:
     assert bucket.create_bucket() == bucket.bucket_name
     assert bucket.create_bucket(exist_ok=True) == bucket.bucket_name
     bucket.check()
-
-
-def test_same_flow_code_runs_on_local_and_s3(s3_bucket: S3Bucket, tmp_path: Path) -> None:
-    def publish(storage: Any) -> bytes:
-        storage.write_path("reports/r.txt", b"report")
-        return storage.read_path(storage.list_objects("reports")[0]["key"])
-
-    assert publish(LocalFileSystem(basepath=str(tmp_path))) == publish(s3_bucket) == b"report"
 
 
 def test_saved_bucket_loads_by_name_and_works(s3_bucket: S3Bucket) -> None:

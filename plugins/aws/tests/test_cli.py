@@ -23,7 +23,8 @@ def _run(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]
     return code, out.out, out.err
 
 
-def test_upload_download_ls(s3_server: Any, s3_bucket_name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_upload_download_ls(s3_server: Any, s3_bucket_name: str, tmp_path: Path,
+                            capsys: pytest.CaptureFixture[str]) -> None:
     S3Bucket(bucket_name=s3_bucket_name, credentials=credentials_for(s3_server), bucket_folder="base").save("raw")
     tree = make_tree(tmp_path / "src", files=5)
     code, out, err = _run("s3", "upload", "raw", str(tmp_path / "src"), "--to", "day1", capsys=capsys)
@@ -37,7 +38,8 @@ def test_upload_download_ls(s3_server: Any, s3_bucket_name: str, tmp_path: Path,
     assert read_tree(tmp_path / "dst") == tree
 
 
-def test_errors_are_one_line_without_secrets(s3_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_errors_are_one_line_without_secrets(s3_server: Any, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run("s3", "upload", "nope", str(tmp_path), capsys=capsys)
     assert code == 1 and "no block named 's3-bucket/nope'" in err and "Traceback" not in err
     creds = credentials_for(s3_server).model_copy(update={"aws_secret_access_key": None})
@@ -60,3 +62,42 @@ def test_block_type_inspect_shows_nested_and_secret_fields(capsys: pytest.Captur
     code, out, err = _run("block", "type", "inspect", "s3-bucket", capsys=capsys)
     assert code == 0, err
     assert "--set credentials=aws-credentials/NAME" in " ".join(out.split())
+
+
+def test_skip_unchanged_reports_uploaded_and_skipped_apart(
+    s3_server: Any, s3_bucket_name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    S3Bucket(bucket_name=s3_bucket_name, credentials=credentials_for(s3_server)).save("raw")
+    tree = make_tree(tmp_path / "src", files=5)
+    code, out, err = _run("s3", "upload", "raw", str(tmp_path / "src"), "--skip-unchanged", "-q", capsys=capsys)
+    assert code == 0, err
+    assert "uploaded 5 file(s), skipped 0 unchanged" in out
+    (tmp_path / "src" / next(iter(tree))).write_bytes(b"changed")
+    code, out, err = _run("s3", "upload", "raw", str(tmp_path / "src"), "--skip-unchanged", "-q", capsys=capsys)
+    assert code == 0, err
+    assert "uploaded 1 file(s), skipped 4 unchanged" in out
+
+
+def test_ls_json_has_iso_timestamps_and_numeric_sizes(
+    s3_server: Any, s3_bucket_name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    from datetime import datetime
+
+    bucket = S3Bucket(bucket_name=s3_bucket_name, credentials=credentials_for(s3_server), bucket_folder="base")
+    bucket.save("raw")
+    bucket.write_path("day1/a.csv", b"12345")
+    code, out, err = _run("s3", "ls", "raw", "day1", "-o", "json", capsys=capsys)
+    assert code == 0, err
+    [row] = json.loads(out)
+    assert row["key"] == "day1/a.csv" and row["size"] == 5
+    assert datetime.fromisoformat(row["last_modified"]).utcoffset() is not None
+
+
+def test_bad_bucket_names_are_refused_and_nothing_saved(capsys: pytest.CaptureFixture[str]) -> None:
+    for value in ("", "../../etc passwd", "UPPER", "ab"):
+        code, out, err = _run("block", "create", "s3-bucket", "x", "--set", f"bucket_name={value}", capsys=capsys)
+        assert code != 0, value
+        assert err.startswith("Error") and "bucket_name" in err and "Traceback" not in err, err
+    code, out, err = _run("block", "ls", "-o", "json", capsys=capsys)
+    assert code == 0 and "s3-bucket" not in out

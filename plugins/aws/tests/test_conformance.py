@@ -14,7 +14,8 @@ def _creds() -> AwsCredentials:
         aws_secret_access_key=SECRET_MARKER,
         aws_session_token=SECRET_MARKER + "-session",
         region_name="eu-west-1",
-        aws_client_parameters=AwsClientParameters(endpoint_url="http://127.0.0.1:9", config={"retries": {"max_attempts": 1}}),
+        aws_client_parameters=AwsClientParameters(endpoint_url="http://127.0.0.1:9",
+                                                  config={"retries": {"max_attempts": 1}}),
     )
 
 

@@ -17,7 +17,7 @@ from headwater.errors import (
     TransferError,
 )
 from headwater.testing import free_port
-from headwater.testing._s3 import SEAWEEDFS_SKIP_REASON, MotoServer, SeaweedFsServer, seaweedfs_binary
+from headwater.testing.s3 import SEAWEEDFS_SKIP_REASON, MotoServer, SeaweedFsServer, seaweedfs_binary
 from headwater_aws import AwsClientParameters, AwsCredentials, S3Bucket
 
 from .conftest import SECRET_MARKER, credentials_for, make_tree
@@ -77,7 +77,7 @@ def test_invalid_settings_are_refused() -> None:
 @pytest.fixture(scope="module")
 def authenticating_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     """A moto server that checks access keys against its IAM users (none exist)."""
-    from headwater.testing._s3 import MOTO_SKIP_REASON, moto_available
+    from headwater.testing.s3 import MOTO_SKIP_REASON, moto_available
 
     if not moto_available():
         pytest.skip(MOTO_SKIP_REASON)
@@ -95,7 +95,8 @@ def test_wrong_credentials_are_refused_clearly_without_the_secret(authenticating
         with pytest.raises(ConnectionFailedError) as info:
             call()
         message = str(info.value)
-        assert "refused the credentials" in message and "raw-data" in message and authenticating_moto.endpoint in message
+        assert "refused the credentials" in message and "raw-data" in message
+        assert authenticating_moto.endpoint in message
         assert SECRET_MARKER not in message and "AKIAWRONGKEY000" not in message
 
 
@@ -147,7 +148,8 @@ def test_server_killed_mid_multipart_upload_leaves_no_object(tmp_path: Path) -> 
     try:
         name = server.create_bucket()
         bucket = S3Bucket(bucket_name=name, multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB,
-                          credentials=credentials_for(server, retries={"max_attempts": 1}, connect_timeout=1, read_timeout=5))
+                          credentials=credentials_for(server, retries={"max_attempts": 1}, connect_timeout=1,
+                                                      read_timeout=5))
         (tmp_path / "big.bin").write_bytes(os.urandom(20 * MiB))
         sent = [0]
 
@@ -183,8 +185,10 @@ def test_credentials_check_lists_buckets_on_an_s3_endpoint(s3_endpoint: Any) -> 
     MinIOCredentials(minio_root_user=s3_endpoint.access_key_id, minio_root_password=s3_endpoint.secret_access_key,
                      aws_client_parameters=AwsClientParameters(endpoint_url=s3_endpoint.endpoint)).check()
     endpoint = f"http://127.0.0.1:{free_port()}"
-    creds = AwsCredentials(aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key=SECRET_MARKER, region_name="us-east-1",
-                           aws_client_parameters=AwsClientParameters(endpoint_url=endpoint, config={"retries": {"max_attempts": 1}}))
+    creds = AwsCredentials(aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key=SECRET_MARKER,
+                           region_name="us-east-1",
+                           aws_client_parameters=AwsClientParameters(endpoint_url=endpoint,
+                                                                     config={"retries": {"max_attempts": 1}}))
     with pytest.raises(ConnectionFailedError) as info:
         creds.check()
     assert str(info.value).startswith(f"cannot check the credentials against S3 (endpoint {endpoint}): "
@@ -208,7 +212,19 @@ def test_credentials_check_asks_sts_on_aws(s3_server: Any, authenticating_moto: 
     with pytest.raises(ConnectionFailedError) as info:
         wrong.check()
     message = str(info.value)
-    assert message.startswith(f"cannot check the credentials against AWS STS (endpoint AWS {authenticating_moto.region}): "
+    assert message.startswith("cannot check the credentials against AWS STS (endpoint AWS "
+                              f"{authenticating_moto.region}): "
                               "the endpoint refused the credentials")
     assert SECRET_MARKER not in message and "AKIAWRONGKEY000" not in message
     clear_client_cache()
+
+
+def test_bucket_names_and_client_config_are_checked_at_construction() -> None:
+    from headwater.errors import ConfigError
+
+    for name in ("", "../../etc passwd", "Has_Upper", "x" * 64, "192.168.1.1"):
+        with pytest.raises(BlockValidationError, match="bucket_name"):
+            S3Bucket(bucket_name=name)
+    with pytest.raises(ConfigError, match="retriez"):
+        AwsCredentials(aws_client_parameters=AwsClientParameters(config={"retriez": {"max_attempts": 1}}))
+    assert AwsClientParameters(config={"retries": {"max_attempts": 1}}).config == {"retries": {"max_attempts": 1}}

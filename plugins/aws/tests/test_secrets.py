@@ -48,7 +48,8 @@ def aws_backend(s3_server: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     return prefix
 
 
-def test_block_secrets_live_in_secrets_manager_not_the_store(aws_backend: str, s3_server: Any, headwater_home: Any) -> None:
+def test_block_secrets_live_in_secrets_manager_not_the_store(aws_backend: str, s3_server: Any,
+                                                             headwater_home: Any) -> None:
     creds = AwsCredentials(aws_access_key_id="AKIAHW", aws_secret_access_key=SECRET_MARKER, region_name="us-east-1",
                            aws_client_parameters=AwsClientParameters(endpoint_url=s3_server.endpoint))
     S3Bucket(bucket_name="raw", credentials=creds).save("raw")

@@ -1,26 +1,11 @@
-"""The DaskCluster block: conformance, validation, check() against a real scheduler."""
+"""The DaskCluster block: validation, check() against a real scheduler."""
 
 from __future__ import annotations
 
 import pytest
 from headwater.blocks import Block
 from headwater.errors import BlockValidationError, HeadwaterError
-from headwater.testing import BlockConformanceSuite
 from headwater_dask import DaskCluster, DaskClusterConfigError, DaskConnectionError
-
-
-class TestDaskClusterConformance(BlockConformanceSuite):
-    block_cls = DaskCluster
-    plugin_name = "dask"
-
-    def make_block(self) -> DaskCluster:
-        return DaskCluster(
-            cluster_class="distributed.LocalCluster",
-            cluster_kwargs={"n_workers": 2, "threads_per_worker": 1},
-            cluster_secrets={"api_token": "tok-Secret-9f2c1e7a"},
-            adapt_kwargs={"minimum": 1, "maximum": 4},
-            client_kwargs={"timeout": "20s"},
-        )
 
 
 def test_address_and_cluster_class_are_exclusive() -> None:
@@ -49,7 +34,7 @@ def test_check_reaches_a_running_scheduler(dask_address: str) -> None:
 
 
 def test_check_names_an_unreachable_scheduler() -> None:
-    from headwater.testing._process import free_port
+    from headwater.testing.process import free_port
 
     address = f"tcp://127.0.0.1:{free_port()}"
     with pytest.raises(DaskConnectionError, match="cannot reach the Dask scheduler") as info:
@@ -61,7 +46,7 @@ def test_check_names_an_unreachable_scheduler() -> None:
 @pytest.mark.parametrize("scheme", ["tcp://", ""])
 def test_check_of_a_refusing_scheduler_says_so_without_waiting_for_the_client(scheme: str) -> None:
     """The default client timeout is 10 s; the check answers from the refused connection."""
-    from headwater.testing._process import free_port
+    from headwater.testing.process import free_port
 
     address = f"{scheme}127.0.0.1:{free_port()}"
     with pytest.raises(DaskConnectionError) as info:

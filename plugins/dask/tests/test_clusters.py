@@ -60,7 +60,7 @@ def test_runner_repr_never_shows_cluster_kwargs() -> None:
 
 
 def test_unreachable_scheduler_is_one_clear_error() -> None:
-    from headwater.testing._process import free_port
+    from headwater.testing.process import free_port
 
     address = f"tcp://127.0.0.1:{free_port()}"
 

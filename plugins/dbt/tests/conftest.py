@@ -42,7 +42,8 @@ def duckdb_profile(path: Path, threads: int = 2) -> Any:
     from headwater_dbt import DbtCliProfile, DuckDBTargetConfigs
 
     return DbtCliProfile(
-        name=PROFILE_NAME, target="dev", target_configs=DuckDBTargetConfigs(path=str(path), schema="main", threads=threads)
+        name=PROFILE_NAME, target="dev",
+        target_configs=DuckDBTargetConfigs(path=str(path), schema="main", threads=threads)
     )
 
 
@@ -79,7 +80,7 @@ def duckdb_built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
 
 
 try:
-    from headwater.testing import _postgres as _pg
+    from headwater.testing import postgres as _pg
 
     _HAVE_PG_FIXTURES = hasattr(_pg, "postgres_database")
 except ImportError:  # pragma: no cover
@@ -89,11 +90,15 @@ if not _HAVE_PG_FIXTURES:
 
     @pytest.fixture(scope="session")
     def postgres_server() -> Any:
-        pytest.skip("headwater.testing has no PostgreSQL fixtures in this checkout: install headwater with its testing extras")
+        pytest.skip(
+            "headwater.testing has no PostgreSQL fixtures in this checkout: install headwater with its testing extras"
+        )
 
     @pytest.fixture
     def postgres_database() -> Any:
-        pytest.skip("headwater.testing has no PostgreSQL fixtures in this checkout: install headwater with its testing extras")
+        pytest.skip(
+            "headwater.testing has no PostgreSQL fixtures in this checkout: install headwater with its testing extras"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,8 @@ from headwater_dbt import (
 
 def test_missing_project_dir(tmp_path, make_duckdb_profile):
     missing = tmp_path / "nowhere"
-    op = DbtCoreOperation(commands=["dbt run"], project_dir=missing, dbt_cli_profile=make_duckdb_profile(tmp_path / "w.duckdb"))
+    op = DbtCoreOperation(commands=["dbt run"], project_dir=missing,
+                          dbt_cli_profile=make_duckdb_profile(tmp_path / "w.duckdb"))
     with pytest.raises(DbtProjectError, match=f"{missing} does not exist"):
         op.run()
     with pytest.raises(DbtProjectError, match="no dbt_project.yml"):
@@ -25,9 +26,11 @@ def test_missing_project_dir(tmp_path, make_duckdb_profile):
 
 
 def test_adapter_not_installed(project_copy):
-    profile = DbtCliProfile(name="headwater_demo", target="wh", target_configs=TargetConfigs(type="snowflake", schema="raw"))
+    profile = DbtCliProfile(name="headwater_demo", target="wh",
+                            target_configs=TargetConfigs(type="snowflake", schema="raw"))
     op = DbtCoreOperation(commands=["dbt run"], project_dir=project_copy, dbt_cli_profile=profile)
-    with pytest.raises(DbtAdapterNotInstalledError, match="target 'wh' uses dbt adapter 'snowflake'.*pip install dbt-snowflake"):
+    with pytest.raises(DbtAdapterNotInstalledError,
+                       match="target 'wh' uses dbt adapter 'snowflake'.*pip install dbt-snowflake"):
         op.run()
 
 
@@ -42,7 +45,8 @@ def test_adapter_not_installed_in_an_existing_profiles_yml(project_copy, tmp_pat
 
 def test_target_that_does_not_exist(project_copy, tmp_path):
     (tmp_path / "profiles.yml").write_text(
-        f"headwater_demo:\n  target: dev\n  outputs:\n    dev: {{type: duckdb, path: '{tmp_path / 'w.duckdb'}', schema: main}}\n"
+        "headwater_demo:\n  target: dev\n  outputs:\n    dev: "
+        f"{{type: duckdb, path: '{tmp_path / 'w.duckdb'}', schema: main}}\n"
     )
     op = DbtCoreOperation(commands=["dbt run --target prod"], project_dir=project_copy, profiles_dir=tmp_path)
     with pytest.raises(DbtProfileError) as info:
@@ -57,7 +61,8 @@ def test_not_a_dbt_command():
         DbtCoreOperation(commands=["dbt deps && dbt run"], project_dir=".")
     with pytest.raises(HeadwaterError, match="at least one dbt command"):
         DbtCoreOperation(commands=[], project_dir=".")
-    with pytest.raises(HeadwaterError, match="'echo hi' is not a dbt command: DbtCoreOperation runs dbt in this process"):
+    with pytest.raises(HeadwaterError,
+                       match="'echo hi' is not a dbt command: DbtCoreOperation runs dbt in this process"):
         DbtCoreOperation(commands=["dbt build", "echo hi"], project_dir=".")
     assert DbtCoreOperation(commands=["build --select x", "dbt --debug run"], project_dir=".").commands
 
@@ -74,7 +79,8 @@ def test_check_names_what_a_run_would_trip_on_without_running_dbt(project_copy, 
     assert not (tmp_path / "w.duckdb").exists() and not (project_copy / "target").exists()  # dbt did not run
     with pytest.raises(DbtProjectError, match="does not exist"):
         DbtCoreOperation(commands=["dbt build"], project_dir=tmp_path / "nowhere", dbt_cli_profile=good).check()
-    snowflake = DbtCliProfile(name="headwater_demo", target="wh", target_configs=TargetConfigs(type="snowflake", schema="raw"))
+    snowflake = DbtCliProfile(name="headwater_demo", target="wh",
+                              target_configs=TargetConfigs(type="snowflake", schema="raw"))
     with pytest.raises(DbtAdapterNotInstalledError, match="target 'wh' uses dbt adapter 'snowflake'"):
         DbtCoreOperation(commands=["dbt build"], project_dir=project_copy, dbt_cli_profile=snowflake).check()
     with pytest.raises(DbtAdapterNotInstalledError):

@@ -26,7 +26,8 @@ def _manifests(home: Path) -> list[Path]:
     return sorted((home / "dbt-manifests").glob("*.pickle"))
 
 
-def test_a_fresh_process_reuses_the_saved_manifest(project_copy, tmp_path, headwater_home, duckdb_query, make_duckdb_profile):
+def test_a_fresh_process_reuses_the_saved_manifest(project_copy, tmp_path, headwater_home, duckdb_query,
+                                                   make_duckdb_profile):
     warehouse = tmp_path / "w.duckdb"
     first = _run(project_copy, make_duckdb_profile(warehouse, threads=1))
     assert first.manifest_cache is None and len(first.nodes) == 16
@@ -39,10 +40,12 @@ def test_a_fresh_process_reuses_the_saved_manifest(project_copy, tmp_path, headw
         from headwater_dbt import DbtCliProfile, DbtCoreOperation, DuckDBTargetConfigs
         profile = DbtCliProfile(name="headwater_demo", target="dev",
                                 target_configs=DuckDBTargetConfigs(path={str(warehouse)!r}, schema="main", threads=1))
-        inv = DbtCoreOperation(commands=["dbt build"], project_dir={str(project_copy)!r}, dbt_cli_profile=profile).run().invocations[0]
+        operation = DbtCoreOperation(commands=["dbt build"], project_dir={str(project_copy)!r}, dbt_cli_profile=profile)
+        inv = operation.run().invocations[0]
         print(json.dumps({{"cache": inv.manifest_cache, "nodes": {{n.unique_id: n.status for n in inv.nodes}}}}))
     """)
-    out = subprocess.run([sys.executable, "-c", script], env=dict(os.environ), capture_output=True, text=True, timeout=600)
+    out = subprocess.run([sys.executable, "-c", script], env=dict(os.environ), capture_output=True, text=True,
+                         timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     second = json.loads(out.stdout.strip().splitlines()[-1])
     assert second["cache"] == "disk"
@@ -61,7 +64,8 @@ def test_a_saved_manifest_resolves_sources_and_refs(project_copy, tmp_path, duck
               - name: raw_customers
     """))
     (project_copy / "models" / "staging" / "customers_from_source.sql").write_text(
-        "select c.* from {{ source('raw', 'raw_customers') }} c join {{ ref('stg_customers') }} s on s.customer_id = c.id\n"
+        "select c.* from {{ source('raw', 'raw_customers') }} c join {{ ref('stg_customers') }} s on s.customer_id = "
+        "c.id\n"
     )
     warehouse = tmp_path / "s.duckdb"
     profile = make_duckdb_profile(warehouse, threads=1)
@@ -137,7 +141,8 @@ def test_a_damaged_saved_manifest_is_ignored_and_replaced(project_copy, tmp_path
 
 
 @pytest.mark.parametrize("how", ["env", "flag"])
-def test_the_saved_manifest_can_be_turned_off(how, project_copy, tmp_path, headwater_home, monkeypatch, make_duckdb_profile):
+def test_the_saved_manifest_can_be_turned_off(how, project_copy, tmp_path, headwater_home, monkeypatch,
+                                              make_duckdb_profile):
     from headwater_dbt import GlobalConfigs
 
     profile = make_duckdb_profile(tmp_path / "o.duckdb", threads=1)
@@ -172,7 +177,8 @@ def test_dbt_partial_parse_state_stays_valid_for_the_cli(project_copy, tmp_path,
     assert "UnableToPartialParse" not in events and "PartialParsingSkipParsing" in events
 
 
-def test_profile_and_target_are_passed_where_dbt_would_not_pick_them(project_copy, tmp_path, duckdb_query, make_duckdb_profile):
+def test_profile_and_target_are_passed_where_dbt_would_not_pick_them(project_copy, tmp_path, duckdb_query,
+                                                                     make_duckdb_profile):
     warehouse = tmp_path / "t.duckdb"
     profile = make_duckdb_profile(warehouse, threads=1)
     inv = _run(project_copy, profile, "dbt seed --select raw_customers", env={"DBT_TARGET": "elsewhere"})
@@ -200,8 +206,8 @@ def test_dbt_json_schemas_are_kept_and_still_validate(project_copy, tmp_path, he
     """A fresh process writes the schemas; the next one validates dbt_project.yml with them."""
     script = textwrap.dedent(f"""
         from headwater_dbt import DbtCliProfile, DbtCoreOperation, DuckDBTargetConfigs
-        profile = DbtCliProfile(name="headwater_demo", target="dev",
-                                target_configs=DuckDBTargetConfigs(path={str(tmp_path / "s.duckdb")!r}, schema="main", threads=1))
+        target = DuckDBTargetConfigs(path={str(tmp_path / "s.duckdb")!r}, schema="main", threads=1)
+        profile = DbtCliProfile(name="headwater_demo", target="dev", target_configs=target)
         try:
             DbtCoreOperation(commands=["dbt ls"], project_dir={str(project_copy)!r}, dbt_cli_profile=profile).run()
         except Exception as exc:
@@ -211,7 +217,8 @@ def test_dbt_json_schemas_are_kept_and_still_validate(project_copy, tmp_path, he
     """)
 
     def fresh_process() -> str:
-        out = subprocess.run([sys.executable, "-c", script], env=dict(os.environ), capture_output=True, text=True, timeout=600)
+        out = subprocess.run([sys.executable, "-c", script], env=dict(os.environ), capture_output=True, text=True,
+                             timeout=600)
         assert out.returncode == 0, out.stderr[-2000:]
         return out.stdout.strip().splitlines()[-1]
 

@@ -45,7 +45,8 @@ def test_every_node_is_reported_with_its_status(duckdb_built):
 def test_log_lines_reach_the_logger_at_mapped_levels(duckdb_built, caplog):
     caplog.set_level(logging.INFO, logger="headwater_dbt")
     DbtCoreOperation(
-        commands=["dbt run --select stg_customers"], project_dir=duckdb_built.project, dbt_cli_profile=duckdb_built.profile
+        commands=["dbt run --select stg_customers"], project_dir=duckdb_built.project,
+        dbt_cli_profile=duckdb_built.profile
     ).run()
     messages = [(r.levelno, r.getMessage()) for r in caplog.records]
     assert any(level == logging.INFO and "stg_customers" in msg and "OK created" in msg for level, msg in messages)
@@ -74,19 +75,22 @@ def test_second_command_reuses_the_parsed_manifest(duckdb_built):
 
 def test_a_changed_model_is_picked_up(project_copy, tmp_path, duckdb_query, make_duckdb_profile):
     profile = make_duckdb_profile(tmp_path / "w.duckdb", threads=1)
-    op = DbtCoreOperation(commands=["dbt seed", "dbt run --select stg_customers"], project_dir=project_copy, dbt_cli_profile=profile)
+    op = DbtCoreOperation(commands=["dbt seed", "dbt run --select stg_customers"], project_dir=project_copy,
+                          dbt_cli_profile=profile)
     op.run()
     assert duckdb_query(tmp_path / "w.duckdb", "select count(*) from main.stg_customers") == [(5,)]
     model = project_copy / "models" / "staging" / "stg_customers.sql"
     model.write_text(model.read_text() + "where country = 'GB'\n")
-    again = DbtCoreOperation(commands=["dbt run --select stg_customers"], project_dir=project_copy, dbt_cli_profile=profile).run()
+    again = DbtCoreOperation(commands=["dbt run --select stg_customers"], project_dir=project_copy,
+                             dbt_cli_profile=profile).run()
     assert not again.invocations[0].reused_manifest
     assert duckdb_query(tmp_path / "w.duckdb", "select count(*) from main.stg_customers") == [(2,)]
 
 
 def test_failing_model_raises_naming_the_nodes(duckdb_built):
     op = DbtCoreOperation(
-        commands=["dbt build --select tag:failing"], project_dir=duckdb_built.project, dbt_cli_profile=duckdb_built.profile
+        commands=["dbt build --select tag:failing"], project_dir=duckdb_built.project,
+        dbt_cli_profile=duckdb_built.profile
     )
     with pytest.raises(DbtRunError) as info:
         op.run()
@@ -96,7 +100,8 @@ def test_failing_model_raises_naming_the_nodes(duckdb_built):
     assert "test.headwater_demo.assert_everyone_ordered" in text
     assert str(duckdb_built.project) in text
     assert "1 downstream node(s) skipped" in text
-    assert {f.unique_id for f in err.failures} == {"model.headwater_demo.broken_model", "test.headwater_demo.assert_everyone_ordered"}
+    assert {f.unique_id for f in err.failures} == {"model.headwater_demo.broken_model",
+                                                   "test.headwater_demo.assert_everyone_ordered"}
     assert "\n" not in text
 
 
@@ -156,7 +161,8 @@ def test_existing_profiles_dir_is_used(duckdb_built, tmp_path, duckdb_query):
         "headwater_demo:\n  target: local\n  outputs:\n    local:\n"
         f"      type: duckdb\n      path: {tmp_path / 'p.duckdb'}\n      schema: main\n      threads: 1\n"
     )
-    DbtCoreOperation(commands=["dbt seed --select raw_orders"], project_dir=duckdb_built.project, profiles_dir=tmp_path).run()
+    DbtCoreOperation(commands=["dbt seed --select raw_orders"], project_dir=duckdb_built.project,
+                     profiles_dir=tmp_path).run()
     assert duckdb_query(tmp_path / "p.duckdb", "select count(*) from main.raw_orders") == [(7,)]
 
 
@@ -167,14 +173,16 @@ def test_working_dir_as_in_prefect_dbt(project_copy, tmp_path, duckdb_query, mak
 
     warehouse = tmp_path / "wd.duckdb"
     (project_copy.parent / "profiles").mkdir()
-    (project_copy.parent / "profiles" / "profiles.yml").write_text(yaml.safe_dump(make_duckdb_profile(warehouse).get_profile()))
+    (project_copy.parent / "profiles" / "profiles.yml").write_text(
+        yaml.safe_dump(make_duckdb_profile(warehouse).get_profile())
+    )
     DbtCoreOperation(
         commands=["dbt seed --select raw_orders"], working_dir=project_copy.parent, project_dir=project_copy.name,
         profiles_dir="profiles", stream_output=False,
     ).run()
     assert duckdb_query(warehouse, "select count(*) from main.raw_orders") == [(7,)]
     DbtCoreOperation(
-        commands=["dbt run --select stg_orders"], working_dir=project_copy, dbt_cli_profile=make_duckdb_profile(warehouse),
-        stream_output=False,
+        commands=["dbt run --select stg_orders"], working_dir=project_copy,
+        dbt_cli_profile=make_duckdb_profile(warehouse), stream_output=False,
     ).run()
     assert duckdb_query(warehouse, "select count(*) from main.stg_orders") == [(7,)]

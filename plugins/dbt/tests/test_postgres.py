@@ -34,7 +34,8 @@ def _profile(server: Any, dbname: str, password: str = SECRET) -> DbtCliProfile:
     return DbtCliProfile(
         name="headwater_demo", target="pg",
         target_configs=PostgresTargetConfigs(
-            host=server.host, port=server.port, user="dbt_etl", password=password, dbname=dbname, schema="analytics", threads=2,
+            host=server.host, port=server.port, user="dbt_etl", password=password, dbname=dbname, schema="analytics",
+            threads=2,
         ),
     )
 
@@ -56,7 +57,8 @@ def pg_built(postgres_server: Any, tmp_path_factory: pytest.TempPathFactory) -> 
     old_level = logger.level
     logger.setLevel(logging.DEBUG)
     try:
-        result = DbtCoreOperation(commands=["dbt build"], project_dir=project, dbt_cli_profile=_profile(postgres_server, dbname)).run()
+        profile = _profile(postgres_server, dbname)
+        result = DbtCoreOperation(commands=["dbt build"], project_dir=project, dbt_cli_profile=profile).run()
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
@@ -65,7 +67,9 @@ def pg_built(postgres_server: Any, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def test_build_creates_the_tables_in_postgres(pg_built):
-    rows = pg_built.query("select first_name, order_count, completed_amount from analytics.customer_orders order by customer_id")
+    rows = pg_built.query(
+        "select first_name, order_count, completed_amount from analytics.customer_orders order by customer_id"
+    )
     assert rows[0] == ("Ada", 2, Decimal("200.50")) and rows[3] == ("Edsger", 0, Decimal("0"))
     assert pg_built.query("select count(*) from analytics.customers_snapshot") == [(5,)]
     assert pg_built.query("select count(*) from analytics.country_revenue") == [(3,)]
@@ -111,13 +115,16 @@ def test_wrong_password_is_one_clear_error_without_the_password(pg_built):
 
 
 def test_postgres_target_from_sql_plugin_credentials(pg_built):
-    sql = pytest.importorskip("headwater_sql", reason="headwater-sql not installed: pip install headwater-sql[postgres]")
+    sql = pytest.importorskip("headwater_sql",
+                              reason="headwater-sql not installed: pip install headwater-sql[postgres]")
     creds = sql.DatabaseCredentials(
         driver="postgresql+psycopg", username="dbt_etl", password=SECRET,
         host=pg_built.server.host, port=pg_built.server.port, database=pg_built.dbname,
     )
-    profile = DbtCliProfile(name="headwater_demo", target="pg", target_configs=PostgresTargetConfigs(credentials=creds, schema="via_sql"))
-    DbtCoreOperation(commands=["dbt seed --select raw_customers"], project_dir=pg_built.project, dbt_cli_profile=profile).run()
+    profile = DbtCliProfile(name="headwater_demo", target="pg",
+                            target_configs=PostgresTargetConfigs(credentials=creds, schema="via_sql"))
+    DbtCoreOperation(commands=["dbt seed --select raw_customers"], project_dir=pg_built.project,
+                     dbt_cli_profile=profile).run()
     assert pg_built.query("select count(*) from via_sql.raw_customers") == [(5,)]
 
 

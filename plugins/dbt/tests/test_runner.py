@@ -53,12 +53,14 @@ def test_each_node_is_a_task_run_with_lineage(project_copy, tmp_path, make_duckd
     if flow_run_id is not None:
         ids = runner.task_run_ids
         mart = runs["model.headwater_demo.country_revenue"]
-        assert set(mart["upstream"]) == {ids["model.headwater_demo.customer_orders"], ids["model.headwater_demo.stg_customers"]}
+        assert set(mart["upstream"]) == {ids["model.headwater_demo.customer_orders"],
+                                         ids["model.headwater_demo.stg_customers"]}
         assert runs["model.headwater_demo.stg_orders"]["upstream"] == [ids["seed.headwater_demo.raw_orders"]]
     assert duckdb_query(tmp_path / "w.duckdb", "select count(*) from main.country_revenue") == [(3,)]
 
 
-def test_failed_node_is_a_failed_task_run_and_retry_reruns_only_failures(project_copy, tmp_path, make_duckdb_profile, duckdb_query):
+def test_failed_node_is_a_failed_task_run_and_retry_reruns_only_failures(project_copy, tmp_path, make_duckdb_profile,
+                                                                         duckdb_query):
     runner = DbtRunner(project_copy, profile=make_duckdb_profile(tmp_path / "w.duckdb"), stream_output=False)
 
     def first():
@@ -74,13 +76,16 @@ def test_failed_node_is_a_failed_task_run_and_retry_reruns_only_failures(project
     assert runs[ids["test.headwater_demo.assert_everyone_ordered"]]["state"] == "Failed"
     assert runs[ids["model.headwater_demo.stg_orders"]]["state"] == "Completed"
 
-    (project_copy / "models/failing/broken_model.sql").write_text("select 1 as impossible from {{ ref('stg_orders') }}\n")
+    (project_copy / "models/failing/broken_model.sql").write_text(
+        "select 1 as impossible from {{ ref('stg_orders') }}\n"
+    )
     (project_copy / "tests/assert_everyone_ordered.sql").write_text(
         "{{ config(tags=['failing']) }}\nselect * from {{ ref('customer_orders') }} where order_count < 0\n"
     )
     retried = runner.retry()
     assert {n.unique_id for n in retried.nodes} == {
-        "model.headwater_demo.broken_model", "model.headwater_demo.after_broken", "test.headwater_demo.assert_everyone_ordered",
+        "model.headwater_demo.broken_model", "model.headwater_demo.after_broken",
+        "test.headwater_demo.assert_everyone_ordered",
     }
     assert all(n.status in ("success", "pass") for n in retried.nodes)
     assert duckdb_query(tmp_path / "w.duckdb", "select n from main.after_broken") == [(7,)]

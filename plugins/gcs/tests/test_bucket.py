@@ -9,17 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from headwater.blocks import Block, LocalFileSystem
 from headwater.errors import ConfigError, ObjectNotFoundError, StorageError
 from headwater_gcs import GcpCredentials, GcsBucket
 
 from .conftest import make_tree, read_tree
-
-
-def test_write_and_read_path(gcs_bucket: GcsBucket, gcs_server: Any) -> None:
-    assert gcs_bucket.write_path("a/b.txt", b"hello") == "a/b.txt"
-    assert gcs_server.read_object(gcs_bucket.bucket, "a/b.txt") == b"hello"
-    assert gcs_bucket.read_path("a/b.txt") == b"hello"
 
 
 def test_bucket_folder_is_applied_exactly_once(gcs_bucket_name: str, gcp_credentials: GcpCredentials,
@@ -119,11 +112,6 @@ def test_folder_transfers_use_at_most_max_concurrency_threads(gcs_bucket_name: s
     assert read_tree(out) == contents
 
 
-def test_upload_of_an_empty_folder_returns_none(gcs_bucket: GcsBucket, tmp_path: Path) -> None:
-    (tmp_path / "empty").mkdir()
-    assert gcs_bucket.upload_from_folder(tmp_path / "empty") is None
-
-
 def test_skip_unchanged_uploads_only_what_changed(gcs_bucket: GcsBucket, tmp_path: Path) -> None:
     contents = make_tree(tmp_path / "src", files=6)
     gcs_bucket.upload_from_folder(tmp_path / "src", "s")
@@ -138,16 +126,6 @@ def test_skip_unchanged_uploads_only_what_changed(gcs_bucket: GcsBucket, tmp_pat
     assert after.pop("s/new.txt")
     assert {k for k in before if after[k] != before[k]} == {f"s/{changed}"}
     assert gcs_bucket.read_path(f"s/{changed}") == bytes(data)
-
-
-def test_put_and_get_directory_with_ignore_file(gcs_bucket: GcsBucket, tmp_path: Path) -> None:
-    contents = make_tree(tmp_path / "proj", files=5)
-    (tmp_path / "proj" / "skip.log").write_text("noise")
-    ignore = tmp_path / ".hwignore"
-    ignore.write_text("# logs\n*.log\n")
-    assert gcs_bucket.put_directory(tmp_path / "proj", "deploy", ignore_file=ignore) == len(contents)
-    out = gcs_bucket.get_directory("deploy", tmp_path / "back")
-    assert read_tree(out) == contents
 
 
 def test_async_twins(gcs_bucket: GcsBucket, tmp_path: Path) -> None:
@@ -175,28 +153,9 @@ def test_create_get_and_check_bucket(gcs_server: Any, gcp_credentials: GcpCreden
         block.create_bucket()
 
 
-def test_saved_block_loads_and_works(gcs_bucket: GcsBucket) -> None:
-    gcs_bucket.save("raw")
-    loaded = Block.load("gcs-bucket/raw")
-    assert isinstance(loaded, GcsBucket)
-    loaded.write_path("saved.txt", b"ok")
-    assert gcs_bucket.read_path("saved.txt") == b"ok"
-
-
-@pytest.mark.parametrize("kind", ["local", "gcs"])
-def test_one_flow_body_runs_on_any_storage(kind: str, gcs_bucket: GcsBucket, tmp_path: Path) -> None:
-    storage = gcs_bucket if kind == "gcs" else LocalFileSystem(basepath=str(tmp_path / "lfs"))
-    (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "1.csv").write_text("x\n1\n")
-    storage.upload_from_folder(tmp_path / "in", "raw")
-    keys = sorted(o["key"] for o in storage.list_objects("raw"))
-    assert keys == ["raw/1.csv"]
-    storage.write_path("out/report.txt", storage.read_path(keys[0]).upper())
-    assert storage.read_path("out/report.txt") == b"X\n1\n"
-
-
 def test_concurrent_large_files_share_one_client(gcs_bucket_name: str, gcp_credentials: GcpCredentials,
-                                                 tmp_path: Path, gcs_server: Any, caplog: pytest.LogCaptureFixture) -> None:
+                                                 tmp_path: Path, gcs_server: Any,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
     """Resumable uploads from several threads on the shared google-cloud-storage client."""
     block = GcsBucket(bucket=gcs_bucket_name, gcp_credentials=gcp_credentials, max_concurrency=4,
                       chunk_size=4 * 1024 * 1024)
@@ -212,7 +171,8 @@ def test_concurrent_large_files_share_one_client(gcs_bucket_name: str, gcp_crede
     assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
 
 
-def test_downloads_return_absolute_paths(gcs_bucket: GcsBucket, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_downloads_return_absolute_paths(gcs_bucket: GcsBucket, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """As prefect-gcp: the returned paths stay right after the working directory changes."""
     gcs_bucket.write_path("f/a.txt", b"A")
     monkeypatch.chdir(tmp_path)

@@ -44,7 +44,8 @@ def test_json_without_key_fields_names_what_is_missing(service_account_info: dic
 
 
 def test_unusable_private_key_is_a_config_error_without_key_material(service_account_info: dict[str, str]) -> None:
-    broken = {**service_account_info, "private_key": "-----BEGIN PRIVATE KEY-----\nnot-a-real-key-zq81\n-----END PRIVATE KEY-----\n"}
+    broken = {**service_account_info,
+              "private_key": "-----BEGIN PRIVATE KEY-----\nnot-a-real-key-zq81\n-----END PRIVATE KEY-----\n"}
     creds = GcpCredentials(service_account_info=broken)
     with pytest.raises(ConfigError) as info:
         creds.get_credentials_from_service_account()
@@ -74,8 +75,10 @@ def test_missing_service_account_file_says_so(tmp_path: Path) -> None:
 def test_client_project_comes_from_the_key(service_account_info: dict[str, str]) -> None:
     client = GcpCredentials(service_account_info=service_account_info).get_cloud_storage_client()
     assert client.project == "hw-test-project"
-    assert GcpCredentials(service_account_info=service_account_info, project="p2").get_cloud_storage_client().project == "p2"
-    assert GcpCredentials(service_account_info=service_account_info).get_cloud_storage_client(project="p3").project == "p3"
+    with_project = GcpCredentials(service_account_info=service_account_info, project="p2")
+    assert with_project.get_cloud_storage_client().project == "p2"
+    without = GcpCredentials(service_account_info=service_account_info)
+    assert without.get_cloud_storage_client(project="p3").project == "p3"
 
 
 def test_neither_source_uses_application_default_credentials(
@@ -92,7 +95,8 @@ def test_no_default_credentials_is_one_clear_error(tmp_path: Path, monkeypatch: 
         GcpCredentials().get_credentials_from_service_account()
 
 
-def test_storage_emulator_host_is_honoured(gcs_server: Any, gcs_bucket_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_storage_emulator_host_is_honoured(gcs_server: Any, gcs_bucket_name: str,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_server.endpoint.removeprefix("http://"))
     creds = GcpCredentials()
     assert creds.get_endpoint() == gcs_server.endpoint and creds.uses_emulator()

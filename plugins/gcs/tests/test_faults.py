@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 from headwater.errors import BlockValidationError, ConnectionFailedError, ObjectNotFoundError, TransferError
-from headwater.testing._gcs import FakeGcsServer
-from headwater.testing._process import free_port
+from headwater.testing.gcs import FakeGcsServer
+from headwater.testing.process import free_port
 from headwater_gcs import GcpCredentials, GcsBucket
 
 from .conftest import make_tree
@@ -59,7 +59,8 @@ def test_unreachable_endpoint_is_one_clear_error(service_account_info: dict[str,
         with pytest.raises(ConnectionFailedError) as info:
             call()
         message = str(info.value)
-        assert endpoint in message and "b-unreachable" in message and "cannot be reached (Connection refused)" in message
+        assert endpoint in message and "b-unreachable" in message
+        assert "cannot be reached (Connection refused)" in message
         assert "PRIVATE KEY" not in message and service_account_info["private_key_id"] not in message
 
 
@@ -131,7 +132,7 @@ def test_server_killed_mid_download_leaves_no_file(tmp_path: Path) -> None:
     port = free_port()
     server = FakeGcsServer(tmp_path / "server.log", port=port).start()
     try:
-        bucket = server.create_bucket("dl")
+        bucket = server.create_bucket("dl-bucket")
         block = GcsBucket(bucket=bucket, gcp_credentials=GcpCredentials(endpoint=server.endpoint, retry_timeout=1))
         block.write_path("big.bin", os.urandom(48 * 1024 * 1024))
         killed = []
@@ -144,7 +145,7 @@ def test_server_killed_mid_download_leaves_no_file(tmp_path: Path) -> None:
         target = tmp_path / "out" / "big.bin"
         with pytest.raises(TransferError) as info:
             block.download_object_to_path("big.bin", target, progress=progress)
-        assert "gs://dl/big.bin" in str(info.value)
+        assert "gs://dl-bucket/big.bin" in str(info.value)
         assert not target.exists() and list((tmp_path / "out").iterdir()) == []
     finally:
         server.stop()
@@ -156,7 +157,8 @@ def test_folder_upload_failure_says_what_was_done(gcs_bucket: GcsBucket, tmp_pat
     with pytest.raises(TransferError) as info:
         gcs_bucket.upload_from_folder(tmp_path / "src", "f")
     message = str(info.value)
-    assert "zz-dangling" in message and "stopped after" in message and gcs_bucket.bucket in message
+    assert "failed: zz-dangling" in message and "of 6 file(s) transferred" in message
+    assert gcs_bucket.bucket in message
 
 
 def test_no_local_source_is_a_clear_error(gcs_bucket: GcsBucket, tmp_path: Path) -> None:
@@ -168,7 +170,7 @@ def test_no_local_source_is_a_clear_error(gcs_bucket: GcsBucket, tmp_path: Path)
 
 def test_bad_chunk_size_is_rejected() -> None:
     with pytest.raises(BlockValidationError, match="chunk_size: .*multiple of 262144"):
-        GcsBucket(bucket="b", chunk_size=1000)
+        GcsBucket(bucket="bkt", chunk_size=1000)
 
 
 def test_server_restart_between_calls_is_transparent(tmp_path: Path) -> None:
@@ -199,7 +201,8 @@ def test_folder_download_failure_says_what_was_done(gcs_bucket: GcsBucket, tmp_p
     with pytest.raises(TransferError) as info:
         gcs_bucket.download_folder_to_path("run", tmp_path / "dst")
     message = str(info.value)
-    assert f"gs://{gcs_bucket.bucket}/run/d1/sub1/f1.bin failed" in message and "stopped after" in message
+    assert f"download of gs://{gcs_bucket.bucket}/run/" in message and "failed: d1/sub1/f1.bin" in message
+    assert "stopped: " in message and "of 12 file(s) transferred" in message
     assert (blocker / "inside").is_dir()
     assert not [p for p in (tmp_path / "dst").rglob("*") if p.name.endswith(".hw-partial")]
 
@@ -292,7 +295,7 @@ def test_check_retries_a_busy_server(gcs_server: Any, gcs_bucket_name: str) -> N
 
 def test_a_host_name_that_does_not_resolve_is_an_unreachable_endpoint() -> None:
     """What http.client raises when the endpoint's name does not resolve (no lookup is made here)."""
-    from headwater_gcs._errors import Where, translate
+    from headwater_gcs._translate import Where, translate
 
     error = translate(socket.gaierror(-2, "Name or service not known"), "download",
                       Where("http://gcs.example.invalid:4443", "b", "k.txt"))
@@ -343,7 +346,8 @@ def test_credentials_check_asks_for_a_token_and_names_a_refused_key(
     token_uri, grants, accept = token_service
     creds = GcpCredentials(service_account_info={**service_account_info, "token_uri": token_uri})
     creds.check()
-    assert grants == [{"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "iss": service_account_info["client_email"]}]
+    assert grants == [{"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                       "iss": service_account_info["client_email"]}]
     accept[0] = False
     with pytest.raises(ConnectionFailedError) as info:
         creds.check()
@@ -352,3 +356,9 @@ def test_credentials_check_asks_for_a_token_and_names_a_refused_key(
     assert "Google refused the credentials (invalid_grant: Invalid JWT Signature.)" in message
     assert "BEGIN PRIVATE KEY" not in message and service_account_info["private_key_id"] not in message
     assert len(grants) == 2
+
+
+def test_bad_bucket_names_are_refused_at_construction() -> None:
+    for name in ("", "../../etc passwd", "Has-Upper", "x" * 64, "192.168.1.1", "-dash"):
+        with pytest.raises(BlockValidationError, match="bucket"):
+            GcsBucket(bucket=name)

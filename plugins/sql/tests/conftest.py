@@ -24,7 +24,8 @@ def url_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'warehouse.db'}"
     if backend == "duckdb":
-        pytest.importorskip("duckdb_engine", reason="duckdb-engine is not installed: pip install 'headwater-sql[duckdb]'")
+        pytest.importorskip("duckdb_engine",
+                            reason="duckdb-engine is not installed: pip install 'headwater-sql[duckdb]'")
         return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
     pytest.importorskip("psycopg", reason="psycopg is not installed: pip install 'headwater-sql[postgres]'")
     return request.getfixturevalue("postgres_database")
@@ -52,7 +53,8 @@ def connector(db_url: str) -> Any:
 @pytest.fixture
 def async_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Async-capable backends: aiosqlite and psycopg's async driver."""
-    pytest.importorskip("greenlet", reason="SQLAlchemy's asyncio layer needs greenlet: pip install 'headwater-sql[sqlite-async]'")
+    pytest.importorskip("greenlet",
+                        reason="SQLAlchemy's asyncio layer needs greenlet: pip install 'headwater-sql[sqlite-async]'")
     if request.param == "sqlite":
         pytest.importorskip("aiosqlite", reason="aiosqlite is not installed: pip install 'headwater-sql[sqlite-async]'")
     return url_for(request.param, tmp_path, request)

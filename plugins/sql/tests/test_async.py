@@ -31,7 +31,8 @@ def test_async_connector_end_to_end(async_url: str) -> None:
         async with AsyncSqlAlchemyConnector(connection_info=async_url, fetch_size=2) as db:
             assert db.create_url().drivername in ("sqlite+aiosqlite", "postgresql+psycopg")
             await db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR(20))")
-            await db.execute_many("INSERT INTO items VALUES (:id, :name)", [{"id": i, "name": f"n{i}"} for i in range(3)])
+            await db.execute_many("INSERT INTO items VALUES (:id, :name)",
+                                  [{"id": i, "name": f"n{i}"} for i in range(3)])
             inserted = await db.insert_rows("items", ({"id": i, "name": f"n{i}"} for i in range(3, 6)), batch_size=2)
             query = "SELECT id FROM items ORDER BY id"
             pages = []
@@ -42,7 +43,8 @@ def test_async_connector_end_to_end(async_url: str) -> None:
             first = await db.fetch_one(query)
             rest = await db.fetch_all(query)
             everything = await db.fetch_all(query)
-            return {"inserted": inserted, "pages": pages, "exhausted": exhausted, "first": first, "rest": rest, "all": everything}
+            return {"inserted": inserted, "pages": pages, "exhausted": exhausted, "first": first, "rest": rest,
+                    "all": everything}
 
     got = run(main())
     assert got["inserted"] == 3
@@ -90,7 +92,8 @@ def test_async_check_and_dataframes(async_url: str) -> None:
 
 
 def test_async_unreachable_server_is_a_connection_error() -> None:
-    pytest.importorskip("greenlet", reason="SQLAlchemy's asyncio layer needs greenlet: pip install 'headwater-sql[postgres-async]'")
+    pytest.importorskip("greenlet",
+                        reason="SQLAlchemy's asyncio layer needs greenlet: pip install 'headwater-sql[postgres-async]'")
     pytest.importorskip("psycopg", reason="psycopg is not installed: pip install 'headwater-sql[postgres-async]'")
     from headwater.testing import free_port
 

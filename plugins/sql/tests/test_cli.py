@@ -17,7 +17,8 @@ def test_block_create_with_a_url(headwater_home: Path) -> None:
     done = subprocess.run([*cli, "block", "create", "sqlalchemy-connector", "wh", "--set", f"connection_info={url}"],
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    shown = subprocess.run([*cli, "block", "inspect", "sqlalchemy-connector/wh", "-o", "json"], capture_output=True, text=True, timeout=120)
+    shown = subprocess.run([*cli, "block", "inspect", "sqlalchemy-connector/wh", "-o", "json"], capture_output=True,
+                           text=True, timeout=120)
     assert '"connection_info.password"' in shown.stdout
     blob = b"".join(p.read_bytes() for p in headwater_home.rglob("*") if p.is_file())
     assert PASSWORD.encode() not in blob and PASSWORD not in shown.stdout + done.stdout + done.stderr

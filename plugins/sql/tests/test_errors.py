@@ -172,7 +172,8 @@ def test_password_twice_or_other_secret_query_options_are_refused_without_echo()
         assert PASSWORD not in str(exc.value)
 
 
-def test_secret_not_in_logs_of_a_working_session(postgres_database: str, caplog: Any, password_role: dict[str, Any]) -> None:
+def test_secret_not_in_logs_of_a_working_session(postgres_database: str, caplog: Any,
+                                                 password_role: dict[str, Any]) -> None:
     server = password_role["server"]
     url = server.url_for(postgres_database.rsplit("/", 1)[1], password_role["user"], PASSWORD)
     caplog.set_level(logging.DEBUG)

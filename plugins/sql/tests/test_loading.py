@@ -37,11 +37,13 @@ def _table_exists(url: str, name: str) -> bool:
 def test_insert_rows_in_batches_from_a_generator(connector: SqlAlchemyConnector, db_url: str) -> None:
     connector.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR(20), score FLOAT)")
     assert connector.insert_rows("items", _rows(2_345), batch_size=500) == 2_345
-    assert _table_rows(db_url, "SELECT count(*), min(id), max(id), sum(score) FROM items") == [(2_345, 0, 2_344, sum(i / 2 for i in range(2_345)))]
+    expected = [(2_345, 0, 2_344, sum(i / 2 for i in range(2_345)))]
+    assert _table_rows(db_url, "SELECT count(*), min(id), max(id), sum(score) FROM items") == expected
     assert _table_rows(db_url, "SELECT name FROM items WHERE id = 77") == [("row-77",)]
 
 
-def test_insert_rows_creates_the_table_from_the_first_row(connector: SqlAlchemyConnector, db_url: str, backend: str) -> None:
+def test_insert_rows_creates_the_table_from_the_first_row(connector: SqlAlchemyConnector, db_url: str,
+                                                          backend: str) -> None:
     row = {
         "id": 1, "name": "a", "ratio": 0.5, "flag": True, "amount": decimal.Decimal("12.50"),
         "day": datetime.date(2024, 5, 1), "ts": datetime.datetime(2024, 5, 1, 12, 30), "blob": b"\x00\x01",
@@ -50,7 +52,9 @@ def test_insert_rows_creates_the_table_from_the_first_row(connector: SqlAlchemyC
     got = connector.fetch_all("SELECT id, name, ratio, flag, amount, day, ts, blob FROM loaded ORDER BY id")
     assert [r[1] for r in got] == ["a", "b"]
     first = got[0]
-    assert first.ratio == 0.5 and bool(first.flag) is True and decimal.Decimal(str(first.amount)) == decimal.Decimal("12.50")
+    assert first.ratio == 0.5 and bool(first.flag) is True and decimal.Decimal(str(first.amount)) == decimal.Decimal(
+        "12.50"
+    )
     if backend != "sqlite":  # SQLite keeps dates as text unless read through a typed column
         assert first.day == datetime.date(2024, 5, 1) and first.ts == datetime.datetime(2024, 5, 1, 12, 30)
     assert bytes(first.blob) == b"\x00\x01"
@@ -110,7 +114,8 @@ def test_insert_rows_takes_any_mappings_and_sequences(connector: SqlAlchemyConne
     assert _table_rows(db_url, "SELECT count(*), max(id) FROM items") == [(24, 114)]
 
 
-def test_insert_rows_into_an_existing_table_passes_values_as_they_are(connector: SqlAlchemyConnector, db_url: str) -> None:
+def test_insert_rows_into_an_existing_table_passes_values_as_they_are(connector: SqlAlchemyConnector,
+                                                                      db_url: str) -> None:
     connector.execute("CREATE TABLE events (id INTEGER, day DATE, amount NUMERIC(10, 2))")
     rows = [{"id": 1, "day": "2024-05-01", "amount": 1.5}, {"id": 2, "day": "2024-05-02", "amount": 2}]
     assert connector.insert_rows("events", rows) == 2
@@ -118,7 +123,8 @@ def test_insert_rows_into_an_existing_table_passes_values_as_they_are(connector:
     assert [(r[0], str(r[1]), float(r[2])) for r in got] == [(1, "2024-05-01", 1.5), (2, "2024-05-02", 2.0)]
 
 
-def test_rows_iterable_failing_midway_writes_nothing_and_keeps_its_error(connector: SqlAlchemyConnector, db_url: str) -> None:
+def test_rows_iterable_failing_midway_writes_nothing_and_keeps_its_error(connector: SqlAlchemyConnector,
+                                                                         db_url: str) -> None:
     def rows() -> Iterator[dict[str, Any]]:
         yield from _rows(150)
         raise ValueError("bad source row 151")

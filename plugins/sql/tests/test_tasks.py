@@ -17,7 +17,8 @@ def test_tasks_in_a_flow(db_url: str) -> None:
         changed = sql_execute("warehouse", "INSERT INTO events VALUES (1, 'a'), (2, 'b'), (3, 'a')")
         assert changed in (3, -1)
         with SqlAlchemyConnector.load("warehouse") as db:
-            return sql_query(db, "SELECT id FROM events WHERE kind = :kind AND id <= :limit ORDER BY id", {"kind": "a", "limit": limit})
+            return sql_query(db, "SELECT id FROM events WHERE kind = :kind AND id <= :limit ORDER BY id",
+                             {"kind": "a", "limit": limit})
 
     assert pipeline(3) == [(1,), (3,)]
 

@@ -144,7 +144,8 @@ Migrate = Callable[["type[Block]", dict[str, Any], int, str], dict[str, Any]]
 
 
 class _Parser:
-    def __init__(self, escaped: bool, secrets: dict[str, str], resolve_slug: Callable[[str], type[Block]], migrate: Migrate):
+    def __init__(self, escaped: bool, secrets: dict[str, str], resolve_slug: Callable[[str], type[Block]],
+                 migrate: Migrate):
         self.escaped, self.secrets, self.resolve_slug, self.migrate = escaped, secrets, resolve_slug, migrate
 
     def marker(self, value: dict[str, Any], path: str) -> Any:
@@ -155,7 +156,8 @@ class _Parser:
             ref = value[REF]
             if isinstance(ref, dict) and isinstance(ref.get("slug"), str) and isinstance(ref.get("name"), str):
                 return BlockRef(ref["slug"], ref["name"])
-        if keys in ({EMBED, "data"}, {EMBED, "version", "data"}) and isinstance(value[EMBED], str) and isinstance(value["data"], dict):
+        embedded = keys in ({EMBED, "data"}, {EMBED, "version", "data"})
+        if embedded and isinstance(value[EMBED], str) and isinstance(value["data"], dict):
             cls = self.resolve_slug(value[EMBED])
             fields = {self.key(k): self.value(v, f"{path}.{self.key(k)}") for k, v in value["data"].items()}
             # Embedded blocks saved before their version was recorded are taken as version 1.
@@ -193,7 +195,8 @@ def parse(
     return {k: parser.value(v, k) for k, v in data.items() if k != FORMAT_KEY}
 
 
-def resolve(fields: dict[str, Any], resolve_ref: Callable[[str, str], Block], label: str | None = None) -> dict[str, Any]:
+def resolve(fields: dict[str, Any], resolve_ref: Callable[[str, str], Block],
+            label: str | None = None) -> dict[str, Any]:
     """Field values ready for ``model_validate``: placeholders turned into values.
 
     ``label`` (e.g. ``"job/nightly"``) names the document in errors about embedded blocks.
@@ -231,7 +234,8 @@ def _secret(value: SecretValue) -> Any:
         if value.kind == "json":
             return SecretDict(json.loads(value.text))
     except ValueError:
-        raise SecretBackendError(f"the stored secret {value.path} is corrupted (not valid {value.kind}): re-save the block") from None
+        raise SecretBackendError(f"the stored secret {value.path} is corrupted (not valid {value.kind}): re-save the "
+                                 "block") from None
     return SecretStr(value.text)
 
 

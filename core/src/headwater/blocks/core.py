@@ -36,7 +36,7 @@ async def to_thread(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> A
     """``asyncio.to_thread`` without importing asyncio at module import.
 
     Only the ``a*`` twins need it, and whoever awaits them has imported asyncio already;
-    importing it eagerly cost a fresh process about 20 ms.
+    importing it eagerly would add asyncio's import time to every process that uses a block.
     """
     import asyncio
 
@@ -81,9 +81,9 @@ class Block(BaseModel):
         super().__pydantic_init_subclass__(**kwargs)
         if inspect.isabstract(cls) or cls.__dict__.get("_block_abstract", False):
             return
-        from headwater.plugins import register_local_block_type
+        from headwater.registries import block_types
 
-        register_local_block_type(cls)
+        block_types.add_local(cls)
 
     # -- identity -------------------------------------------------------------------------
 
@@ -115,16 +115,25 @@ class Block(BaseModel):
 
     # -- persistence ----------------------------------------------------------------------
 
-    def save(self, name: str, overwrite: bool = False) -> str:
+    def save(self, name: str, overwrite: bool = False, *, replace: bool = False) -> str:
         """Save this block as ``name``; returns the document id.
 
+        Args:
+            name: The name to save it under.
+            overwrite: Replace a saved block of this type and name.
+            replace: Replace whatever is saved under ``name``, of any block type, in one
+                transaction (re-pointing ``raw`` from a ``LocalFileSystem`` to an ``S3Bucket``
+                leaves one ``raw``, so ``Block.load("raw")`` stays unambiguous).
+
         Raises:
-            BlockExistsError: ``name`` exists for this block type and ``overwrite`` is False.
+            BlockExistsError: ``name`` exists for this block type and neither flag is given.
+            BlockInUseError: ``replace`` would remove a block of another type that other saved
+                blocks refer to.
             InvalidBlockNameError: ``name`` is not a valid name.
         """
-        from headwater.blocks import store
+        from headwater.blocks import persistence
 
-        return store.save_block(self, name, overwrite=overwrite)
+        return persistence.save_block(self, name, overwrite=overwrite, replace=replace)
 
     @classmethod
     def load(cls: type[B], name: str) -> B:
@@ -135,9 +144,9 @@ class Block(BaseModel):
             BlockNotFoundError: nothing is saved under that name.
             UnknownBlockTypeError: the block's type is provided by a plugin that is not installed.
         """
-        from headwater.blocks import store
+        from headwater.blocks import persistence
 
-        return store.load_block(cls, name)  # type: ignore[return-value]
+        return persistence.load_block(cls, name)  # type: ignore[return-value]
 
     @classmethod
     def delete(cls, name: str, force: bool = False) -> None:
@@ -147,12 +156,12 @@ class Block(BaseModel):
             BlockInUseError: other saved blocks refer to it and ``force`` is False (they would no
                 longer load).
         """
-        from headwater.blocks import store
+        from headwater.blocks import persistence
 
-        store.delete_block(cls, name, force=force)
+        persistence.delete_block(cls, name, force=force)
 
-    async def asave(self, name: str, overwrite: bool = False) -> str:
-        return await to_thread(self.save, name, overwrite)
+    async def asave(self, name: str, overwrite: bool = False, *, replace: bool = False) -> str:
+        return await to_thread(self.save, name, overwrite, replace=replace)
 
     @classmethod
     async def aload(cls: type[B], name: str) -> B:

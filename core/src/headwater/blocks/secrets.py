@@ -26,7 +26,8 @@ from headwater import _state
 from headwater.errors import ConfigError, SecretBackendError
 from headwater.settings import get_settings
 
-__all__ = ["EncryptedBackend", "KeyringBackend", "SecretBackend", "get_secret_backend", "keyring_status", "resolve_backend_name"]
+__all__ = ["EncryptedBackend", "KeyringBackend", "SecretBackend", "get_secret_backend", "keyring_status",
+           "resolve_backend_name"]
 
 
 class SecretBackend(ABC):
@@ -95,7 +96,8 @@ class EncryptedBackend(SecretBackend):
             return self._aead.decrypt(raw[:12], raw[12:], ref.encode()).decode()
         except (InvalidTag, ValueError):
             raise SecretBackendError(
-                "a stored secret failed its integrity check (tampered with, or moved between documents); re-save the block"
+                "a stored secret failed its integrity check (tampered with, or moved between documents); re-save the "
+                "block"
             ) from None
 
     def describe(self) -> str:
@@ -131,7 +133,8 @@ def _create_key_file(path: Path) -> None:
         fd, tmp = tempfile.mkstemp(prefix=".secret.key.", dir=path.parent)  # mode 0600
     except OSError as exc:
         raise SecretBackendError(
-            f"cannot write the key file {path} ({exc.strerror or type(exc).__name__}): {HOME_FIX}, or set HEADWATER_SECRET_KEY"
+            f"cannot write the key file {path} ({exc.strerror or type(exc).__name__}): {HOME_FIX}, or set "
+            "HEADWATER_SECRET_KEY"
         ) from None
     try:
         with os.fdopen(fd, "w") as fh:
@@ -155,7 +158,9 @@ def _key_from_text(text: str, source: str = "HEADWATER_SECRET_KEY") -> bytes:
         pass
     if len(text) < 16:
         if source == "HEADWATER_SECRET_KEY":
-            raise ConfigError("HEADWATER_SECRET_KEY is too short: use 32 random bytes, base64-encoded (headwater config new-key)")
+            raise ConfigError(
+                "HEADWATER_SECRET_KEY is too short: use 32 random bytes, base64-encoded (headwater config new-key)"
+            )
         raise SecretBackendError(
             f"{source} is damaged (it does not hold a key): restore it from a backup; if the secrets it encrypted "
             f"are lost, delete it and re-save the blocks that have secrets"
@@ -233,7 +238,8 @@ class KeyringBackend(SecretBackend):
         backend, why = _real_keyring()
         if backend is None:
             raise SecretBackendError(
-                f"HEADWATER_SECRETS_BACKEND=keyring but {why}: install/unlock an OS keyring or use HEADWATER_SECRETS_BACKEND=encrypted"
+                f"HEADWATER_SECRETS_BACKEND=keyring but {why}: install/unlock an OS keyring or use "
+                "HEADWATER_SECRETS_BACKEND=encrypted"
             )
         self._keyring = backend
         url = get_settings().database_url
@@ -247,14 +253,18 @@ class KeyringBackend(SecretBackend):
         try:
             self._keyring.set_password(self.service, self._user(ref), plaintext)
         except Exception as exc:
-            raise SecretBackendError(f"the keyring refused to store a secret ({type(exc).__name__}): is it unlocked?") from None
+            raise SecretBackendError(
+                f"the keyring refused to store a secret ({type(exc).__name__}): is it unlocked?"
+            ) from None
         return None
 
     def load(self, ref: str, stored: str | None) -> str:
         try:
             value = self._keyring.get_password(self.service, self._user(ref))
         except Exception as exc:
-            raise SecretBackendError(f"the keyring refused to read a secret ({type(exc).__name__}): is it unlocked?") from None
+            raise SecretBackendError(
+                f"the keyring refused to read a secret ({type(exc).__name__}): is it unlocked?"
+            ) from None
         if value is None:
             raise SecretBackendError(
                 "a secret of this block is not in this machine's keyring (saved on another machine?): "
@@ -328,7 +338,3 @@ def get_secret_backend(name: str | None = None) -> SecretBackend:
         backend = factory()
         _instances[name] = backend
         return backend
-
-
-def key_file_path() -> Path:
-    return get_settings().home / "secret.key"

@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 from pydantic import Field, SecretStr, model_validator
 
 from headwater.blocks.core import Block
-from headwater.blocks.storage import ObjectStorage, iter_local_files, join_key
+from headwater.blocks.object_storage import ObjectStorage, contained_path, iter_local_files, join_key
 from headwater.errors import BlockValidationError, ObjectNotFoundError, StorageError
 
 __all__ = ["LocalFileSystem", "Secret"]
@@ -71,7 +71,16 @@ class LocalFileSystem(ObjectStorage):
     Paths are relative to ``basepath``; a path that would escape it is refused.
     """
 
-    basepath: str | None = Field(default=None, description="The folder that paths are relative to (default: the working directory).")
+    basepath: str | None = Field(
+        default=None,
+        description="The folder that paths are relative to (default: the working directory). A relative "
+        "folder is made absolute when the block is saved, so a loaded block means the same folder anywhere.",
+    )
+
+    def save(self, name: str, overwrite: bool = False, *, replace: bool = False) -> str:
+        if self.basepath and not self.basepath.startswith("~") and not Path(self.basepath).is_absolute():
+            self.basepath = str(Path(self.basepath).resolve())
+        return super().save(name, overwrite, replace=replace)
 
     def _root(self) -> Path:
         return Path(self.basepath or ".").expanduser().resolve()
@@ -81,7 +90,9 @@ class LocalFileSystem(ObjectStorage):
         if path in (None, ""):
             return root
         target = Path(path).expanduser()
-        target = (target if target.is_absolute() else root / target).resolve()
+        if not target.is_absolute():
+            target = root / contained_path(path)
+        target = target.resolve()
         if target != root and root not in target.parents:
             raise StorageError(f"path {str(path)!r} is outside the block's basepath {str(root)!r}")
         return target
@@ -141,7 +152,8 @@ class LocalFileSystem(ObjectStorage):
         return self._key(target)
 
     def upload_from_folder(
-        self, from_folder: str | os.PathLike[str], to_folder: str | None = None, skip_unchanged: bool = False, **kwargs: Any
+        self, from_folder: str | os.PathLike[str], to_folder: str | None = None, skip_unchanged: bool = False,
+        **kwargs: Any
     ) -> str | None:
         source = Path(from_folder)
         if not source.is_dir():
@@ -156,7 +168,8 @@ class LocalFileSystem(ObjectStorage):
             copied = True
         return (to_folder or "") if copied else None
 
-    def download_object_to_path(self, from_path: str, to_path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Path:
+    def download_object_to_path(self, from_path: str, to_path: str | os.PathLike[str] | None = None,
+                                **kwargs: Any) -> Path:
         source = self._resolve(from_path)
         if not source.is_file():
             raise ObjectNotFoundError(f"no file {from_path!r} in {self._root()}")
@@ -174,7 +187,8 @@ class LocalFileSystem(ObjectStorage):
             shutil.copyfileobj(fh, to_file_object)
         return to_file_object
 
-    def download_folder_to_path(self, from_folder: str, to_folder: str | os.PathLike[str] | None = None, **kwargs: Any) -> Path:
+    def download_folder_to_path(self, from_folder: str, to_folder: str | os.PathLike[str] | None = None,
+                                **kwargs: Any) -> Path:
         source = self._resolve(from_folder)
         target = Path(to_folder) if to_folder is not None else Path(".")
         target.mkdir(parents=True, exist_ok=True)

@@ -20,12 +20,13 @@ CORE_COMMANDS = {
     "block": ("headwater.cli.blocks", "block", "Create, list, inspect, check and delete saved blocks."),
     "plugin": ("headwater.cli.plugins_cmd", "plugin", "List installed plugins and what they provide."),
     "config": ("headwater.cli.config_cmd", "config", "Show settings, the store, and the secret backend in use."),
-    "run": ("headwater.cli.runs", "run", "Run a flow from a file: headwater run FILE.py:flow --param k=v"),
+    "run": ("headwater.cli.runs", "run", "Run a flow: headwater run FILE.py[:flow] | MODULE:flow --param k=v"),
     "runs": ("headwater.cli.runs", "runs", "List and inspect flow runs, their task runs and logs."),
     "artifacts": ("headwater.cli.objects_cmd", "artifacts", "List the artifacts flows created."),
     "variable": ("headwater.cli.objects_cmd", "variable", "Set, read, list and delete variables."),
     "global-concurrency-limit": ("headwater.cli.objects_cmd", "concurrency_limit",
                                  "Create, list and delete global concurrency and rate limits."),
+    "completion": ("headwater.cli.completion_cmd", "completion", "Print the shell completion script: bash, zsh or fish."),
 }
 
 
@@ -38,20 +39,18 @@ class _LazyGroup(click.Group):
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
-        from headwater.plugins import get_plugin_manager, load_plugins
+        from headwater.errors import PluginError
+        from headwater.plugins import call_hook, implementers, load_plugins
 
         plugins = load_plugins()
-        pm = get_plugin_manager()
-        for impl in pm.hook.register_commands.get_hookimpls():  # one plugin's failure stays its own
+        for name in implementers("register_commands"):  # one plugin's failure stays its own
             before = dict(self.commands)
             try:
-                impl.function(cli=self)
-            except (Exception, SystemExit) as exc:
+                call_hook("register_commands", name, cli=self)
+            except PluginError as exc:
                 self.commands = before  # nothing half-registered
-                name = pm.get_name(impl.plugin)
-                info = plugins.get(name) if name else None
-                if info is not None:
-                    info.error = f"its register_commands hook raised {type(exc).__name__}: {exc}"
+                if name in plugins:
+                    plugins[name].error = str(exc)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         try:
@@ -88,10 +87,39 @@ class _LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
+BUILTIN_SECRET_BACKENDS = ("auto", "encrypted", "keyring")
+# Commands that must work whatever the settings say: they are how a user finds the fix.
+_SETTINGS_FREE = {"plugin", "completion"}
+
+
+def _check_secrets_backend() -> None:
+    """Refuse a HEADWATER_SECRETS_BACKEND that nothing provides before any command uses the
+    store (plugins are loaded only when the name is not a built-in one)."""
+    from headwater.errors import ConfigError
+    from headwater.settings import get_settings
+
+    name = get_settings().secrets_backend
+    if name in BUILTIN_SECRET_BACKENDS:
+        return
+    from headwater.plugins import secret_backend_factories
+
+    provided = secret_backend_factories()
+    if name not in provided:
+        known = ", ".join(["auto", *sorted(set(provided) | {"encrypted", "keyring"})])
+        raise ConfigError(
+            f"HEADWATER_SECRETS_BACKEND={name!r} is not a secret backend: use one of {known} "
+            f"(a plugin may add it: headwater plugin ls)"
+        )
+
+
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="headwater", prog_name="headwater")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Headwater: fast, local-first workflow orchestration with secret-safe blocks."""
+    if ctx.resilient_parsing or ctx.invoked_subcommand in _SETTINGS_FREE:
+        return
+    _check_secrets_backend()
 
 
 def main(argv: list[str] | None = None) -> None:

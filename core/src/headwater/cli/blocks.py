@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from headwater.cli._output import emit, emit_object, format_time, output_option
+from headwater.cli._output import emit, emit_object, format_time, iso_time, output_option
 from headwater.errors import HeadwaterError, UnknownBlockTypeError
 
 __all__ = ["block"]
@@ -20,6 +20,21 @@ def block() -> None:
     """Create, list, inspect, check and delete saved blocks."""
 
 
+def _complete_refs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Saved blocks as SLUG/NAME, and as NAME where that name is unique."""
+    from click.shell_completion import CompletionItem
+
+    try:
+        from headwater.store.documents import list_documents
+
+        docs = list_documents()
+    except Exception:  # completion must never print an error into the user's shell
+        return []
+    names = [d.name for d in docs]
+    words = [d.ref for d in docs] + [n for n in names if names.count(n) == 1]
+    return [CompletionItem(w) for w in sorted(set(words)) if w.startswith(incomplete)]
+
+
 @block.command("ls")
 @click.option("--type", "slug", help="Only blocks of this type (slug).")
 @output_option
@@ -27,16 +42,25 @@ def ls(slug: str | None, output: str) -> None:
     """List saved blocks."""
     from headwater.store.documents import list_documents
 
-    rows = [
-        {"ref": d.ref, "type": d.slug, "name": d.name, "provided_by": d.dist or d.module, "version": d.dist_version,
-         "secret_fields": d.secret_fields, "updated": format_time(d.updated), "id": d.id}
-        for d in list_documents(slug)
-    ]
-    emit(rows, ["ref", "provided_by", "updated"], output, empty="no blocks saved yet: headwater block create SLUG NAME --set field=value")
+    missing: dict[str | None, bool] = {}
+    rows = []
+    for d in list_documents(slug):
+        if d.dist not in missing:
+            missing[d.dist] = _missing_dist(d.dist)
+        problem = f"{d.dist} is not installed: pip install {d.dist}" if missing[d.dist] else None
+        if output == "json":
+            rows.append({"ref": d.ref, "type": d.slug, "name": d.name, "provided_by": d.dist or d.module,
+                         "version": d.dist_version, "secret_fields": d.secret_fields, "updated": iso_time(d.updated),
+                         "id": d.id, "problem": problem})
+        else:
+            rows.append({"ref": d.ref, "provided_by": d.dist or d.module, "updated": format_time(d.updated),
+                         "note": problem or ""})
+    columns = ["ref", "provided_by", "updated"] + (["note"] if any(missing.values()) else [])
+    emit(rows, columns, output, empty="no blocks saved yet: headwater block create SLUG NAME --set field=value")
 
 
 @block.command("inspect")
-@click.argument("ref")
+@click.argument("ref", shell_complete=_complete_refs)
 @output_option
 def inspect_(ref: str, output: str) -> None:
     """Show a saved block (secrets masked): REF is SLUG/NAME or an unambiguous NAME."""
@@ -44,17 +68,60 @@ def inspect_(ref: str, output: str) -> None:
     from headwater.store.documents import read_document
 
     doc = read_document(ref)
+    if not doc.intact:
+        click.echo(f"warning: block '{doc.ref}' is corrupted in the store (checksum mismatch: it was changed outside "
+                   f"Headwater), so loading it fails: re-create it with `headwater block create ... --overwrite`", err=True)
     emit_object(
         {
             "ref": doc.ref, "id": doc.id, "type": doc.slug, "class": f"{doc.module}.{doc.class_name}",
-            "provided_by": f"{doc.dist} {doc.dist_version}" if doc.dist else "(user code)",
+            **({"provided_by": doc.dist, "version": doc.dist_version} if output == "json" else
+               {"provided_by": f"{doc.dist} {doc.dist_version}" if doc.dist else "(user code)"}),
             "schema_version": doc.schema_version, "schema_checksum": doc.schema_checksum, "checksum": doc.checksum,
-            "secrets_backend": doc.secrets_backend, "secret_fields": doc.secret_fields,
-            "created": format_time(doc.created), "updated": format_time(doc.updated),
+            "checksum_ok": doc.intact, "secrets_backend": doc.secrets_backend, "secret_fields": doc.secret_fields,
+            "created": (iso_time if output == "json" else format_time)(doc.created),
+            "updated": (iso_time if output == "json" else format_time)(doc.updated),
             "fields": display(doc.data),
         },
         output,
     )
+
+
+def _same_name(name: str) -> list[Any]:
+    from headwater.store.documents import list_documents
+
+    return [d for d in list_documents() if d.name == name]
+
+
+# Block types of Headwater's own connector distributions, so that a type whose plugin is not
+# installed gets the same `pip install` hint as loading a saved block of it.
+FIRST_PARTY_TYPES = {
+    **dict.fromkeys(["aws-credentials", "aws-secret", "minio-credentials", "s3-bucket"], "headwater-aws"),
+    **dict.fromkeys(["gcp-credentials", "gcs-bucket"], "headwater-gcs"),
+    **dict.fromkeys(["async-sqlalchemy-connector", "database-credentials", "sqlalchemy-connector"], "headwater-sql"),
+    **dict.fromkeys(["dbt-cli-duckdb-target-configs", "dbt-cli-global-configs", "dbt-cli-postgres-target-configs",
+                     "dbt-cli-profile", "dbt-cli-target-configs", "dbt-core-operation"], "headwater-dbt"),
+    "dask-cluster": "headwater-dask",
+}
+
+
+def _providing_dist(slug: str) -> str | None:
+    """The distribution known to provide ``slug``: a saved block of that type says, or the table above."""
+    from headwater.store.documents import list_documents
+
+    dists = [d.dist for d in list_documents(slug) if d.dist and d.dist != "headwater"]
+    return dists[0] if dists else FIRST_PARTY_TYPES.get(slug)
+
+
+def _missing_dist(dist: str | None) -> bool:
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    if not dist or dist == "headwater":
+        return False
+    try:
+        distribution(dist)
+    except PackageNotFoundError:
+        return True
+    return False
 
 
 def _resolve_type(slug: str) -> type:
@@ -62,8 +129,17 @@ def _resolve_type(slug: str) -> type:
 
     info = block_type_registry().get(slug)
     if info is None:
+        dist = _providing_dist(slug)
+        if dist is not None:  # the same message as loading a saved block of that type
+            from types import SimpleNamespace
+
+            from headwater.blocks.persistence import resolve_block_class
+
+            resolve_block_class(slug, row=SimpleNamespace(dist=dist, module=None))
         known = ", ".join(sorted(block_type_registry())) or "none"
-        raise UnknownBlockTypeError(f"unknown block type {slug!r}: known types are {known} (plugins add more: headwater plugin ls)")
+        raise UnknownBlockTypeError(
+            f"unknown block type {slug!r}: known types are {known} (plugins add more: headwater plugin ls)"
+        )
     return info.cls
 
 
@@ -79,7 +155,8 @@ def _import_modules(modules: tuple[str, ...]) -> None:
             raise click.UsageError(f"--module {module}: cannot import it ({exc})") from None
 
 
-def _read_secret(field: str, sources: dict[str, str], stdin_field: str | None, required: bool) -> str | None:
+def _read_secret(field: str, sources: dict[str, str], stdin_field: str | None, required: bool,
+                 optional_prompt: bool = False) -> str | None:
     if field in sources:
         var = sources[field]
         value = os.environ.get(var)
@@ -91,6 +168,9 @@ def _read_secret(field: str, sources: dict[str, str], stdin_field: str | None, r
         if not value:
             raise click.UsageError(f"--secret-stdin {field}: nothing was read from standard input")
         return value
+    if optional_prompt and sys.stdin.isatty():
+        return click.prompt(f"{field} (hidden, optional: Enter skips)", hide_input=True, default="",
+                            show_default=False) or None
     if required:
         if sys.stdin.isatty():
             return click.prompt(f"{field} (hidden)", hide_input=True)
@@ -109,12 +189,14 @@ def _read_secret(field: str, sources: dict[str, str], stdin_field: str | None, r
 @click.option("--secret-env", "secret_env", multiple=True, metavar="FIELD=VARIABLE",
               help="Read a secret field from an environment variable.")
 @click.option("--secret-stdin", "secret_stdin", metavar="FIELD", help="Read one secret field from standard input.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing block of that name.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing block of that type and name.")
+@click.option("--replace", is_flag=True,
+              help="Replace whatever block has that name, of any type, in one step (e.g. re-point raw from a folder to a bucket).")
 @click.option("-m", "--module", "modules", multiple=True, metavar="MODULE",
               help="Import MODULE first (a module of yours that defines block classes).")
 @output_option
 def create(slug: str, name: str, assignments: tuple[str, ...], secret_env: tuple[str, ...], secret_stdin: str | None,
-           overwrite: bool, modules: tuple[str, ...], output: str) -> None:
+           overwrite: bool, replace: bool, modules: tuple[str, ...], output: str) -> None:
     """Create (save) a block of type SLUG called NAME.
 
     Secret fields are prompted for with hidden input when interactive, or read with
@@ -141,7 +223,8 @@ def create(slug: str, name: str, assignments: tuple[str, ...], secret_env: tuple
             )
     on_command_line = {item.partition("=")[0].strip() for item in assignments}
     for field in sorted(on_command_line & set(every_secret)):
-        click.echo(f"warning: {field} was given on the command line, where shell history can see it; prefer --secret-env", err=True)
+        click.echo(f"warning: {field} was given on the command line, where shell history can see it; prefer "
+                   "--secret-env", err=True)
     nested = []  # nested secrets are set like --set a.b=..., without ever being on the command line
     for field in [f for f in every_secret if "." in f and f not in on_command_line]:
         value = _read_secret(field, sources, secret_stdin, False)
@@ -151,19 +234,23 @@ def create(slug: str, name: str, assignments: tuple[str, ...], secret_env: tuple
     for field, required in secrets.items():
         if field in on_command_line:
             continue
-        value = _read_secret(field, sources, secret_stdin, required)
+        value = _read_secret(field, sources, secret_stdin, required, optional_prompt=not required)
         if value is not None:
             values[field] = value
     instance = cls(**values)
-    doc_id = instance.save(name, overwrite=overwrite)
+    doc_id = instance.save(name, overwrite=overwrite, replace=replace)
     if output == "json":
         emit_object({"ref": f"{slug}/{name}", "id": doc_id}, output)
     else:
         click.echo(f"saved {slug}/{name}")
+    others = sorted(d.ref for d in _same_name(name) if d.slug != slug)
+    if others:
+        click.echo(f"warning: {', '.join(others)} has the same name, so a bare {name!r} is ambiguous: load it as "
+                   f"{slug}/{name}, or re-run with --replace to keep only this one", err=True)
 
 
 @block.command("delete")
-@click.argument("ref")
+@click.argument("ref", shell_complete=_complete_refs)
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--force", is_flag=True, help="Delete it even if other saved blocks refer to it.")
 def delete(ref: str, yes: bool, force: bool) -> None:
@@ -182,7 +269,7 @@ def delete(ref: str, yes: bool, force: bool) -> None:
 
 
 @block.command("check")
-@click.argument("ref")
+@click.argument("ref", shell_complete=_complete_refs)
 @click.option("-m", "--module", "modules", multiple=True, metavar="MODULE",
               help="Import MODULE first (a module of yours that defines block classes).")
 def check(ref: str, modules: tuple[str, ...]) -> None:
@@ -252,7 +339,8 @@ def type_inspect(slug: str, modules: tuple[str, ...], output: str) -> None:
             usage.append(f"--set {f['field']}=...")
     header = {
         "slug": slug, "class": f"{cls.__module__}.{cls.__qualname__}",
-        "provided_by": f"{info.dist} {info.dist_version}" if info.dist else "(user code)",
+        **({"provided_by": info.dist, "version": info.dist_version} if output == "json" else
+           {"provided_by": f"{info.dist} {info.dist_version}" if info.dist else "(user code)"}),
         "schema_version": cls._block_schema_version, "description": cls.get_description(),
         "create": " ".join(usage),
     }

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
-from headwater.cli._output import emit, format_time, output_option
+from headwater.cli._output import emit, format_time, iso_time, output_option
 
 __all__ = ["artifacts", "concurrency_limit", "variable"]
 
@@ -30,17 +31,22 @@ def artifacts_ls(key: str | None, flow_run: str | None, limit: int, output: str)
         from headwater.history.reader import get_flow_run
 
         flow_run_id = get_flow_run(flow_run)["id"]
-    rows = [artifact_row(a) for a in list_artifacts(flow_run_id, key, limit)]
+    found = list_artifacts(flow_run_id, key, limit)
+    rows = [artifact_json(a) for a in found] if output == "json" else [artifact_row(a) for a in found]
     emit(rows, ["key", "type", "run", "created", "preview"], output, empty="no artifacts yet")
 
 
-def artifact_row(a: object) -> dict[str, object]:
-    """One artifact as a row for tables and JSON."""
-    data = str(a.data)  # type: ignore[attr-defined]
-    first = data.strip().splitlines()[0] if data.strip() else ""
-    return {"id": a.id, "key": a.key, "type": a.type, "description": a.description,  # type: ignore[attr-defined]
-            "flow_run_id": a.flow_run_id, "task_run_id": a.task_run_id, "data": a.data,  # type: ignore[attr-defined]
-            "run": (a.flow_run_id or "")[:8], "created": format_time(a.created),  # type: ignore[attr-defined]
+def artifact_json(a: Any) -> dict[str, Any]:
+    """One artifact for machines: every fact under one key, ``created`` in ISO 8601."""
+    return {"id": a.id, "key": a.key, "type": a.type, "description": a.description, "data": a.data,
+            "flow_run_id": a.flow_run_id, "task_run_id": a.task_run_id, "created": iso_time(a.created)}
+
+
+def artifact_row(a: Any) -> dict[str, Any]:
+    """One artifact for a table: its key, type, run, time and the first line of its content."""
+    data = str(a.data).strip()
+    first = data.splitlines()[0] if data else ""
+    return {"key": a.key, "type": a.type, "run": (a.flow_run_id or "")[:8], "created": format_time(a.created),
             "preview": first if len(first) <= 60 else first[:57] + "..."}
 
 
@@ -86,6 +92,9 @@ def variable_ls(output: str) -> None:
     """List variables."""
     from headwater.variables import Variable
 
+    if output == "json":
+        emit([{"name": v.name, "value": v.value, "tags": v.tags} for v in Variable.list()], [], output)
+        return
     rows = [{"name": v.name, "value": json.dumps(v.value), "tags": ", ".join(v.tags)} for v in Variable.list()]
     emit(rows, ["name", "value", "tags"], output, empty="no variables yet")
 
@@ -129,6 +138,9 @@ def limit_ls(output: str) -> None:
     from headwater.concurrency import list_limits
 
     rows = list_limits()
+    if output == "json":
+        emit(rows, [], output)
+        return
     for r in rows:
         r["in use"] = f"{r['active_slots']:g}/{r['limit']}"
         r["decay/s"] = f"{r['slot_decay_per_second']:g}"

@@ -24,11 +24,14 @@ def ls(output: str) -> None:
     cli._load_plugin_commands()  # so that a failing register_commands hook shows below
     rows = []
     for info in list_plugins():
-        status = "not installed" if info.missing else "error" if info.error else ("not allowed" if info.skipped else ("loaded" if info.loaded else "-"))
+        status = "not installed" if info.missing else "error" if info.error else (
+            "not allowed" if info.skipped else ("loaded" if info.loaded else "-")
+        )
+        provided = info.provides()  # {"block_types": [...], "secret_backends": [...], ...}
         rows.append({
             "name": info.name, "distribution": info.dist, "version": info.version, "status": status,
-            "block_types": info.block_types, "secret_backends": info.secret_backends,
-            "task_runners": info.task_runners, "error": info.error,
-            "provides": ", ".join(info.block_types + info.secret_backends + info.task_runners),
+            **provided, "error": info.error, "provides": ", ".join(n for names in provided.values() for n in names),
         })
+    if output == "json":  # "provides" is the three lists joined for the table
+        rows = [{k: v for k, v in r.items() if k != "provides"} for r in rows]
     emit(rows, ["name", "distribution", "version", "status", "provides", "error"], output)

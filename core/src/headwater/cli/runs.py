@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import click
 
-from headwater.cli._output import emit, emit_object, format_time, output_option
+from headwater.cli._output import emit, emit_object, format_time, iso_time, output_option, styled_state
 
 __all__ = ["run", "runs"]
 
@@ -18,17 +19,57 @@ _LEVELS = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
 
 
 def _load_flow(target: str) -> Any:
+    """``FILE.py:flow``, ``FILE.py`` (its one flow), ``package.module:flow`` or ``package.module``."""
     from headwater.runtime._errors import FlowNotFoundError
+
+    where, sep, name = target.rpartition(":")
+    if not sep:
+        where, name = target, ""
+    if not where or (sep and not name):
+        raise FlowNotFoundError(
+            f"{target!r} is not FILE.py[:flow] or package.module[:flow]: e.g. etl.py:etl, etl.py, or mypkg.flows:etl"
+        )
+    path = Path(where).expanduser()
+    if where.endswith(".py") or path.is_file() or "/" in where or os.sep in where:
+        module, label = _import_file(where, path), where
+    else:
+        module, label = _import_module(where), where
+    flows = _flows_in(module)
+    if not name:
+        if len(flows) == 1:
+            return next(iter(flows.values()))
+        available = ", ".join(sorted(flows)) or "none"
+        raise FlowNotFoundError(
+            f"{label} has {len(flows) or 'no'} flows ({available}): name one, e.g. {label}:{next(iter(sorted(flows)), 'flow')}"
+            if flows else f"{label} defines no flow (no @flow function at its top level)"
+        )
+    found = flows.get(name) or next((f for f in flows.values() if f.name == name), None)
+    if found is None:
+        available = ", ".join(sorted(flows)) or "none"
+        raise FlowNotFoundError(f"{label} has no flow named {name!r} (flows in it: {available})")
+    return found
+
+
+def _flows_in(module: Any) -> dict[str, Any]:
     from headwater.runtime.flows import Flow
 
-    path_text, sep, name = target.rpartition(":")
-    if not sep or not path_text or not name:
-        raise FlowNotFoundError(f"{target!r} is not FILE.py:flow_name: name the file and the flow, e.g. etl.py:etl")
-    path = Path(path_text).expanduser()
-    if not path.is_file():
-        raise FlowNotFoundError(f"flow file {path_text!r} does not exist: check the path")
+    flows = {k: v for k, v in vars(module).items() if isinstance(v, Flow)}
+    if "headwater.v1.flow" in sys.modules:  # Prefect 0.15-style `with Flow("name") as flow:` graphs too
+        from headwater.v1.engine import as_headwater_flow
+        from headwater.v1.flow import Flow as GraphFlow
+
+        graphs = {k: v for k, v in vars(module).items() if isinstance(v, GraphFlow)}
+        flows.update({k: as_headwater_flow(v) for k, v in graphs.items() if k not in flows})
+    return flows
+
+
+def _import_file(path_text: str, path: Path) -> Any:
     import importlib.util
 
+    from headwater.runtime._errors import FlowNotFoundError
+
+    if not path.is_file():
+        raise FlowNotFoundError(f"flow file {path_text!r} does not exist: check the path")
     module_name = f"__headwater_flow_{path.stem}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
@@ -40,18 +81,28 @@ def _load_flow(target: str) -> Any:
         spec.loader.exec_module(module)
     except Exception as exc:
         raise FlowNotFoundError(f"importing {path_text} failed: {type(exc).__name__}: {exc}") from None
-    flows = {k: v for k, v in vars(module).items() if isinstance(v, Flow)}
-    if "headwater.v1.flow" in sys.modules:  # Prefect 0.15-style `with Flow("name") as flow:` graphs too
-        from headwater.v1.engine import as_headwater_flow
-        from headwater.v1.flow import Flow as GraphFlow
+    return module
 
-        graphs = {k: v for k, v in vars(module).items() if isinstance(v, GraphFlow)}
-        flows.update({k: as_headwater_flow(v) for k, v in graphs.items() if k not in flows})
-    found = flows.get(name) or next((f for f in flows.values() if f.name == name), None)
-    if found is None:
-        available = ", ".join(sorted(flows)) or "none"
-        raise FlowNotFoundError(f"{path_text} has no flow named {name!r} (flows in it: {available})")
-    return found
+
+def _import_module(name: str) -> Any:
+    import importlib
+
+    from headwater.runtime._errors import FlowNotFoundError
+
+    if not all(part.isidentifier() for part in name.split(".")):
+        raise FlowNotFoundError(f"{name!r} is neither a file nor a module name: check the path or the module")
+    if "" not in sys.path:
+        sys.path.insert(0, "")  # as `python -m`: modules of the current directory
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+            raise FlowNotFoundError(
+                f"no module named {exc.name!r}: run from the folder that holds it, or install its package"
+            ) from None
+        raise FlowNotFoundError(f"importing {name} failed: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:
+        raise FlowNotFoundError(f"importing {name} failed: {type(exc).__name__}: {exc}") from None
 
 
 def _parse_params(flow: Any, pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -94,12 +145,17 @@ def _text_parameters(flow: Any) -> set[str]:
 
 
 @click.command("run")
-@click.argument("target")
+@click.argument("target", metavar="FILE.py[:FLOW] | MODULE[:FLOW]")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
-              help="A flow parameter; the value is parsed as JSON when it parses (kept as text for str parameters). Repeatable.")
+              help="A flow parameter; the value is parsed as JSON when it parses (kept as text for str parameters). "
+                   "Repeatable.")
 @output_option
 def run(target: str, params: tuple[str, ...], output: str) -> None:
-    """Run a flow from a file: headwater run FILE.py:flow_name --param key=value"""
+    """Run a flow: headwater run FILE.py:flow --param key=value
+
+    TARGET is FILE.py:flow, FILE.py when the file has one flow, or package.module:flow
+    (imported as `python -m` would, from the current directory or the installed packages).
+    """
     from headwater.errors import HeadwaterError
 
     flow = _load_flow(target)
@@ -140,24 +196,68 @@ def runs() -> None:
     """List and inspect flow runs, their task runs and logs."""
 
 
+# The state names runs are recorded with (``--state`` takes any, in any case).
+STATE_NAMES = (
+    "Scheduled", "Pending", "Running", "Retrying", "Paused", "Completed", "Cached", "Skipped",
+    "Failed", "TimedOut", "Crashed", "Cancelling", "Cancelled",
+)
+
+
+def _complete_run_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    from click.shell_completion import CompletionItem
+
+    try:
+        from headwater.history.reader import list_flow_runs
+
+        rows = list_flow_runs(limit=200)
+    except Exception:  # completion must never print an error into the user's shell
+        return []
+    return [CompletionItem(r["id"], help=f"{r['flow_name']} {r['state']}")
+            for r in rows if r["id"].startswith(incomplete.lower())]
+
+
+def _check_state(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    for known in STATE_NAMES:
+        if value.strip().lower() == known.lower():
+            return known
+    raise click.BadParameter(f"{value!r} is not a state: use one of {', '.join(STATE_NAMES)}")
+
+
+def _run_json(r: dict[str, Any]) -> dict[str, Any]:
+    """A run (flow or task) for machines: timestamps in ISO 8601 with offset, durations in seconds."""
+    out = dict(r)
+    for key in ("started", "ended"):
+        if key in out:
+            out[key] = iso_time(out[key])
+    if "transitions" in out:
+        out["transitions"] = [{"state": t[0], "timestamp": iso_time(t[1])} for t in out["transitions"] or []]
+    return out
+
+
 @runs.command("ls")
 @click.option("--limit", "-n", default=20, show_default=True, help="How many runs to show (newest first).")
 @click.option("--flow", "flow_name", default=None, help="Only runs of this flow.")
-@click.option("--state", default=None, help="Only runs in this state (e.g. Failed).")
+@click.option("--state", default=None, callback=_check_state, help="Only runs in this state (e.g. Failed).",
+              shell_complete=lambda ctx, param, incomplete: [s for s in STATE_NAMES if s.lower().startswith(incomplete.lower())])
 @output_option
 def ls(limit: int, flow_name: str | None, state: str | None, output: str) -> None:
     """List flow runs, newest first."""
     from headwater.history.reader import list_flow_runs
 
     rows = list_flow_runs(limit=limit, flow_name=flow_name, state=state)
-    for r in rows:
-        r["start"] = _short_time(r["started"])
-        r["took"] = _fmt_duration(r["duration"])
+    if output == "json":
+        emit([_run_json(r) for r in rows], [], output)
+        return
     for r in rows:
         r["run"] = r["id"][:8]
         r["flow"] = r["flow_name"]
+        r["start"] = _short_time(r["started"])
+        r["took"] = _fmt_duration(r["duration"])
         r["tasks"] = r["task_runs"]
-    emit(rows, ["run", "flow", "name", "state", "start", "took", "tasks"], output, empty="no flow runs yet")
+    empty = f"no {state} flow runs" if state else "no flow runs yet"
+    emit(rows, ["run", "flow", "name", "state", "start", "took", "tasks"], output, empty=empty)
 
 
 def _short_time(ts: float | None) -> str:
@@ -175,7 +275,7 @@ def _fmt_duration(seconds: float | None) -> str:
 
 
 @runs.command("show")
-@click.argument("run_id")
+@click.argument("run_id", shell_complete=_complete_run_ids)
 @output_option
 def show(run_id: str, output: str) -> None:
     """Show a flow run and its task runs (states and durations)."""
@@ -185,10 +285,14 @@ def show(run_id: str, output: str) -> None:
     tasks = list_task_runs(fr["id"])
     subflows = list_flow_runs(limit=1000, parent_id=fr["id"])
     if output == "json":
-        emit_object({**fr, "task_runs": tasks, "subflow_runs": subflows, "artifacts": _artifacts_of(fr["id"])}, output)
+        from headwater.cli.objects_cmd import artifact_json
+
+        emit_object({**_run_json(fr), "task_runs": [_run_json(t) for t in tasks],
+                     "subflow_runs": [_run_json(r) for r in subflows],
+                     "artifacts": [artifact_json(a) for a in _artifacts_of(fr["id"])]}, output)
         return
     summary = {
-        "id": fr["id"], "flow": fr["flow_name"], "name": fr["name"], "state": fr["state"],
+        "id": fr["id"], "flow": fr["flow_name"], "name": fr["name"], "state": styled_state(fr["state"], fr["state_type"]),
         "started": format_time(fr["started"]), "duration": _fmt_duration(fr["duration"]),
         "parameters": fr["parameters"], "task runs": len(tasks),
     }
@@ -208,15 +312,16 @@ def show(run_id: str, output: str) -> None:
         emit(subflows, ["run", "flow", "name", "state", "took"], output, title="subflow runs")
     made = _artifacts_of(fr["id"])
     if made:
+        from headwater.cli.objects_cmd import artifact_row
+
         click.echo("")
-        emit(made, ["key", "type", "preview"], output, title="artifacts")
+        emit([artifact_row(a) for a in made], ["key", "type", "preview"], output, title="artifacts")
 
 
-def _artifacts_of(flow_run_id: str) -> list[dict[str, Any]]:
+def _artifacts_of(flow_run_id: str) -> list[Any]:
     from headwater.artifacts import list_artifacts
-    from headwater.cli.objects_cmd import artifact_row
 
-    return [artifact_row(a) for a in list_artifacts(flow_run_id, limit=1000)]
+    return list_artifacts(flow_run_id, limit=1000)
 
 
 @runs.command("resume")
@@ -229,36 +334,79 @@ def resume(run_id: str) -> None:
     click.echo(f"resumed flow run {run_id}")
 
 
-@runs.command("logs")
-@click.argument("run_id")
-@output_option
-def logs(run_id: str, output: str) -> None:
-    """Print the logs of a flow run and its task runs."""
-    from headwater.history.reader import get_flow_run, list_logs
+_FINAL_TYPES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
-    fr = get_flow_run(run_id)
-    rows = list_logs(fr["id"])
-    if output == "json":
-        emit(rows, [], output)
-        return
+
+@runs.command("logs")
+@click.argument("run_id", shell_complete=_complete_run_ids)
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until the run finishes.")
+@click.option("--interval", default=0.5, show_default=True, type=click.FloatRange(0.05, 60),
+              help="With --follow: seconds between checks for new lines.")
+@output_option
+def logs(run_id: str, follow: bool, interval: float, output: str) -> None:
+    """Print the logs of a flow run and its task runs (--follow: as they come, until it ends).
+
+    With -o json, a JSON list of lines (timestamp, level, logger, message, task_run_id); with
+    --follow, one JSON object per output line as they come.
+    """
+    from headwater.history.reader import get_flow_run, list_logs
     from headwater.redaction import redact
 
-    for r in rows:
-        kind = "Task" if r["task_run_id"] else "Flow"
-        stamp = time.strftime("%H:%M:%S", time.localtime(r["ts"]))
-        click.echo(redact(f"{stamp} {_LEVELS.get(r['level'], r['level'])} | {kind} {r['logger']!r} - {r['message']}"))
+    fr = get_flow_run(run_id)
+    last_id: int | None = None
+    collected: list[dict[str, Any]] = []
+    while True:
+        done = fr["state_type"] in _FINAL_TYPES  # read before the lines, so none written before the end is missed
+        rows = list_logs(fr["id"], after_id=last_id)
+        for r in rows:
+            last_id = max(last_id or 0, r["id"])
+            level = _LEVELS.get(r["level"], str(r["level"]))
+            if output == "json":
+                line = {"timestamp": iso_time(r["ts"]), "level": level, "logger": r["logger"],
+                        "message": r["message"], "task_run_id": r["task_run_id"]}
+                if follow:
+                    click.echo(redact(json.dumps(line)))
+                else:
+                    collected.append(line)
+                continue
+            kind = "Task" if r["task_run_id"] else "Flow"
+            stamp = time.strftime("%H:%M:%S", time.localtime(r["ts"]))
+            click.echo(redact(f"{stamp} {level} | {kind} {r['logger']!r} - {r['message']}"))
+        if not follow or done:
+            break
+        time.sleep(interval)
+        fr = get_flow_run(fr["id"])
+    if output == "json" and not follow:
+        emit(collected, [], output)
 
 
 @runs.command("prune")
 @click.option("--older-than", "older_than", required=True, help="Age, e.g. 30d, 12h, 90m.")
+@click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
 @output_option
-def prune(older_than: str, output: str) -> None:
-    """Delete finished runs older than the given age (with their task runs and logs)."""
+def prune(older_than: str, yes: bool, dry_run: bool, output: str) -> None:
+    """Delete finished runs older than the given age (with their task runs and logs).
+
+    Asks first; --yes deletes without asking (needed when not on a terminal), --dry-run
+    only counts.
+    """
     from headwater.history.reader import parse_age
     from headwater.history.reader import prune as do_prune
 
-    counts = do_prune(parse_age(older_than))
+    age = parse_age(older_than)
+    counts = do_prune(age, dry_run=True)
+    if not dry_run and not yes and counts["flow_runs"] + counts["task_runs"] > 0:
+        what = f"{counts['flow_runs']} flow run(s) and {counts['task_runs']} task run(s) older than {older_than}"
+        if not sys.stdin.isatty():
+            raise click.UsageError(f"this would delete {what}: pass --yes to delete them, or --dry-run to only count")
+        click.confirm(f"delete {what}?", abort=True, err=True)
+    if not dry_run:
+        counts = do_prune(age)
     if output == "json":
-        emit_object(counts, output)
+        emit_object({**counts, "dry_run": dry_run}, output)
     else:
-        click.echo(f"deleted {counts['flow_runs']} flow run(s) and {counts['task_runs']} task run(s) older than {older_than}")
+        verb = "would delete" if dry_run else "deleted"
+        click.echo(
+            f"{verb} {counts['flow_runs']} flow run(s) and {counts['task_runs']} task run(s) older than {older_than}"
+        )

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from headwater.errors import HeadwaterError, ObjectNotFound
+from headwater.store import objects_schema as _tables  # noqa: F401 (registers the tables used here)
 
 __all__ = [
     "AcquireConcurrencySlotTimeoutError",
@@ -62,12 +63,13 @@ def create_limit(name: str, limit: int, slot_decay_per_second: float = 0.0, acti
     params = {"n": name, "s": int(limit), "a": bool(active), "d": float(slot_decay_per_second), "t": now}
     with db_write() as tx:
         if tx.execute("SELECT name FROM global_concurrency_limits WHERE name = :n", {"n": name}):
-            tx.execute("UPDATE global_concurrency_limits SET slots = :s, active = :a, slot_decay_per_second = :d WHERE name = :n",
-                       params)
+            tx.execute("UPDATE global_concurrency_limits SET slots = :s, active = :a, slot_decay_per_second = :d "
+                       "WHERE name = :n", params)
         else:
             tx.execute(
-                "INSERT INTO global_concurrency_limits (name, slots, active, slot_decay_per_second, decaying, decayed_at, created)"
-                " VALUES (:n, :s, :a, :d, 0, :t, :t)", params)
+                "INSERT INTO global_concurrency_limits "
+                "(name, slots, active, slot_decay_per_second, decaying, decayed_at, created) "
+                "VALUES (:n, :s, :a, :d, 0, :t, :t)", params)
     _wake()
 
 
@@ -81,7 +83,8 @@ def delete_limit(name: str) -> None:
 
     with db_write() as tx:
         if not tx.execute("SELECT name FROM global_concurrency_limits WHERE name = :n", {"n": name}):
-            raise ConcurrencyLimitNotFound(f"no concurrency limit named {name!r} (see `headwater global-concurrency-limit ls`)")
+            raise ConcurrencyLimitNotFound(
+                f"no concurrency limit named {name!r} (see `headwater global-concurrency-limit ls`)")
         tx.execute("DELETE FROM global_concurrency_holders WHERE name = :n", {"n": name})
         tx.execute("DELETE FROM global_concurrency_limits WHERE name = :n", {"n": name})
     _wake()
@@ -111,7 +114,8 @@ def _occupied(tx: Any, row: Any, now: float) -> float:
     dead = [h.id for h in holders if h.pid != os.getpid() and not _pid_alive(h.pid)]
     for holder_id in dead:  # a process that died holding slots gives them back
         tx.execute("DELETE FROM global_concurrency_holders WHERE id = :id", {"id": holder_id})
-    held = tx.scalar("SELECT COALESCE(SUM(occupy), 0) AS s FROM global_concurrency_holders WHERE name = :n", {"n": row.name})
+    held = tx.scalar("SELECT COALESCE(SUM(occupy), 0) AS s FROM global_concurrency_holders WHERE name = :n",
+                     {"n": row.name})
     bucket = max(0.0, row.decaying - row.slot_decay_per_second * (now - row.decayed_at))
     return float(held or 0) + bucket
 
@@ -185,7 +189,8 @@ def _wake() -> None:
         _released.notify_all()
 
 
-def acquire(names: str | Sequence[str], occupy: int, timeout_seconds: float | None, rate: bool, strict: bool) -> list[str]:
+def acquire(names: str | Sequence[str], occupy: int, timeout_seconds: float | None, rate: bool,
+            strict: bool) -> list[str]:
     """Wait until the slots are acquired; returns the holder ids to release."""
     wanted = _names(names)
     if occupy < 1:

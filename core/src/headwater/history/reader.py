@@ -11,12 +11,12 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from headwater.errors import HeadwaterError
+from headwater.history.retention import delete_flow_runs, enforce_cap
 from headwater.history.writer import HEARTBEAT_SECONDS, flush, host_name
-from headwater.settings import DEFAULT_HISTORY_MAX_FLOW_RUNS, DEFAULT_HISTORY_MAX_TASK_RUNS, get_settings
+from headwater.settings import DEFAULT_HISTORY_MAX_FLOW_RUNS
 from headwater.store.engine import db_read, db_write
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
 
 STALE_SECONDS = max(60.0, HEARTBEAT_SECONDS * 6)
 DEFAULT_MAX_FLOW_RUNS = DEFAULT_HISTORY_MAX_FLOW_RUNS  # the caps' defaults live with the other settings
-DEFAULT_MAX_TASK_RUNS = DEFAULT_HISTORY_MAX_TASK_RUNS
 _UNFINISHED = ("PENDING", "RUNNING", "SCHEDULED")
 
 
@@ -63,7 +62,8 @@ def settle_crashed(now: float | None = None) -> int:
     flush()
     with db_read() as tx:
         rows = tx.execute(
-            "SELECT id, pid, host, heartbeat FROM flow_runs WHERE state_type IN ('PENDING', 'RUNNING', 'SCHEDULED', 'PAUSED')"
+            "SELECT id, pid, host, heartbeat FROM flow_runs "
+            "WHERE state_type IN ('PENDING', 'RUNNING', 'SCHEDULED', 'PAUSED')"
         )
     me = host_name()
     dead = []
@@ -79,10 +79,14 @@ def settle_crashed(now: float | None = None) -> int:
         return 0
     with db_write() as tx:
         for r in dead:
-            msg = f"the flow run's process (pid {r.pid} on {r.host}) stopped without finishing the run: it was killed or crashed"
+            msg = (
+                f"the flow run's process (pid {r.pid} on {r.host}) stopped without finishing the run: "
+                "it was killed or crashed"
+            )
             tx.execute(
                 "UPDATE flow_runs SET state_type = 'CRASHED', state = 'Crashed', message = :m, "
-                "ended = COALESCE(ended, heartbeat) WHERE id = :id AND state_type IN ('PENDING', 'RUNNING', 'SCHEDULED', 'PAUSED')",
+                "ended = COALESCE(ended, heartbeat) WHERE id = :id AND state_type IN ('PENDING', 'RUNNING', "
+                "'SCHEDULED', 'PAUSED')",
                 {"m": msg, "id": r.id},
             )
             tx.execute(
@@ -176,7 +180,8 @@ def list_task_runs(flow_run_id: str | None) -> list[dict[str, Any]]:
             edges = []
         else:
             rows = tx.execute("SELECT * FROM task_runs WHERE flow_run_id = :id ORDER BY created", {"id": flow_run_id})
-            edges = tx.execute("SELECT upstream_id, downstream_id FROM run_edges WHERE flow_run_id = :id", {"id": flow_run_id})
+            edges = tx.execute("SELECT upstream_id, downstream_id FROM run_edges WHERE flow_run_id = :id",
+                               {"id": flow_run_id})
     upstream: dict[str, list[str]] = {}
     for e in edges:
         upstream.setdefault(e.downstream_id, []).append(e.upstream_id)
@@ -212,13 +217,17 @@ def _plain_transitions(r: Any) -> list[list[Any]]:
     return out
 
 
-def list_logs(flow_run_id: str) -> list[dict[str, Any]]:
-    """Log lines of a flow run and its task runs, oldest first."""
+def list_logs(flow_run_id: str, after_id: int | None = None) -> list[dict[str, Any]]:
+    """Log lines of a flow run and its task runs, oldest first (``after_id``: only lines
+    recorded after that line's ``id``, for following a run)."""
     flush()
+    where, params = "flow_run_id = :id", {"id": flow_run_id}
+    if after_id is not None:
+        where += " AND id > :after"
+        params["after"] = after_id
     with db_read() as tx:
         rows = tx.execute(
-            "SELECT task_run_id, ts, level, logger, message FROM run_logs WHERE flow_run_id = :id ORDER BY ts, id",
-            {"id": flow_run_id},
+            f"SELECT id, task_run_id, ts, level, logger, message FROM run_logs WHERE {where} ORDER BY ts, id", params,
         )
     return [dict(r) for r in rows]
 
@@ -240,24 +249,9 @@ def parse_age(text: str) -> float:
     return seconds
 
 
-def _in_lists(ids: list[str], size: int = 500) -> Iterator[tuple[str, dict[str, str]]]:
-    """``(":i0, :i1, ...", {"i0": id, ...})`` for each chunk of ``ids``: bound IN lists."""
-    for i in range(0, len(ids), size):
-        chunk = ids[i:i + size]
-        yield ", ".join(f":i{n}" for n in range(len(chunk))), {f"i{n}": v for n, v in enumerate(chunk)}
-
-
-def _delete_flow_runs(tx: Any, ids: list[str]) -> int:
-    for marks, params in _in_lists(ids):
-        tx.execute(f"DELETE FROM run_logs WHERE flow_run_id IN ({marks})", params)
-        tx.execute(f"DELETE FROM run_edges WHERE flow_run_id IN ({marks})", params)
-        tx.execute(f"DELETE FROM task_runs WHERE flow_run_id IN ({marks})", params)
-        tx.execute(f"DELETE FROM flow_runs WHERE id IN ({marks})", params)
-    return len(ids)
-
-
-def prune(older_than_seconds: float) -> dict[str, int]:
-    """Delete finished runs (and their task runs, logs, edges) that ended before now - ``older_than_seconds``."""
+def prune(older_than_seconds: float, dry_run: bool = False) -> dict[str, int]:
+    """Delete finished runs (and their task runs, logs, edges) that ended before now - ``older_than_seconds``
+    (``dry_run``: only count them)."""
     flush()
     cutoff = time.time() - older_than_seconds
     with db_write() as tx:
@@ -271,55 +265,11 @@ def prune(older_than_seconds: float) -> dict[str, int]:
             marks = ", ".join(f":i{n}" for n in range(len(chunk)))
             n_tasks += int(tx.scalar(f"SELECT COUNT(*) AS n FROM task_runs WHERE flow_run_id IN ({marks})",
                                      {f"i{n}": v for n, v in enumerate(chunk)}) or 0)
-        _delete_flow_runs(tx, ids)
         standalone = int(tx.scalar("SELECT COUNT(*) AS n FROM task_runs WHERE flow_run_id IS NULL AND created < :c",
                                    {"c": cutoff}) or 0)
+        if dry_run:
+            return {"flow_runs": len(ids), "task_runs": n_tasks + standalone}
+        delete_flow_runs(tx, ids)
         tx.execute("DELETE FROM run_logs WHERE flow_run_id IS NULL AND ts < :c", {"c": cutoff})
         tx.execute("DELETE FROM task_runs WHERE flow_run_id IS NULL AND created < :c", {"c": cutoff})
     return {"flow_runs": len(ids), "task_runs": n_tasks + standalone}
-
-
-def enforce_cap(max_flow_runs: int | None = None, max_task_runs: int | None = None) -> int:
-    """Delete the oldest finished flow runs beyond the caps (``HEADWATER_HISTORY_MAX_FLOW_RUNS``,
-    ``HEADWATER_HISTORY_MAX_TASK_RUNS``); returns how many flow runs were deleted."""
-    settings = get_settings()
-    max_flow_runs = max_flow_runs or settings.history_max_flow_runs
-    max_task_runs = max_task_runs or settings.history_max_task_runs
-    with db_read() as tx:
-        n_flows = int(tx.scalar("SELECT COUNT(*) AS n FROM flow_runs") or 0)
-        n_tasks = int(tx.scalar("SELECT COUNT(*) AS n FROM task_runs") or 0)
-    if n_flows <= max_flow_runs and n_tasks <= max_task_runs:
-        return 0
-    with db_write() as tx:
-        flows = tx.execute(
-            "SELECT f.id, f.created, (SELECT COUNT(*) FROM task_runs t WHERE t.flow_run_id = f.id) AS n FROM flow_runs f "
-            "WHERE f.state_type NOT IN ('PENDING', 'RUNNING', 'SCHEDULED') ORDER BY f.created"
-        )
-        standalone: list[Any] = []
-        if n_tasks > max_task_runs:  # task runs outside any flow count too: the oldest go first
-            standalone = tx.execute(
-                "SELECT id, created FROM task_runs WHERE flow_run_id IS NULL "
-                "AND state_type NOT IN ('PENDING', 'RUNNING', 'SCHEDULED') ORDER BY created LIMIT :n",
-                {"n": n_tasks - max_task_runs},
-            )
-        victims, lone = [], []
-        i = j = 0
-        while n_flows > max_flow_runs or n_tasks > max_task_runs:
-            flow = flows[i] if i < len(flows) else None
-            task = standalone[j] if j < len(standalone) else None
-            if task is not None and n_tasks > max_task_runs and (flow is None or task.created < flow.created):
-                lone.append(task.id)
-                n_tasks -= 1
-                j += 1
-            elif flow is not None:
-                victims.append(flow.id)
-                n_flows -= 1
-                n_tasks -= int(flow.n or 0)
-                i += 1
-            else:
-                break
-        for marks, params in _in_lists(lone):
-            tx.execute(f"DELETE FROM run_logs WHERE flow_run_id IS NULL AND task_run_id IN ({marks})", params)
-            tx.execute(f"DELETE FROM task_runs WHERE id IN ({marks})", params)
-        deleted = _delete_flow_runs(tx, victims)
-    return deleted

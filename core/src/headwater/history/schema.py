@@ -1,5 +1,7 @@
 """Store migrations for run history (versions 2 and up; version 1 is the block store).
 
+Registered with the store when this module is imported, which ``headwater.history`` does.
+
 Rows are kept small (well under 1 KB per task run): a task run is one row whose state
 transitions are a compact JSON list; task inputs are recorded as lineage edges, not values.
 """
@@ -8,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from headwater.store.migrations import Migration
+from headwater.store.migrations import Migration, register_migrations
 
 if TYPE_CHECKING:
     from headwater.store._db import Tx
@@ -89,3 +91,5 @@ HISTORY_V2 = Migration(
 )
 
 MIGRATIONS: list[Migration] = [HISTORY_V2]
+
+register_migrations(*MIGRATIONS)

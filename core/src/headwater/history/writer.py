@@ -63,7 +63,9 @@ def host_name() -> str:
 @cache
 def _upsert(table: str, columns: tuple[str, ...], style: str) -> str:
     marks = ", ".join("?" for _ in columns) if style == "qmark" else ", ".join(f":{c}" for c in columns)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in ("id", "created", "parameters", "pid", "host"))
+    updates = ", ".join(
+        f"{c} = excluded.{c}" for c in columns if c not in ("id", "created", "parameters", "pid", "host")
+    )
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {updates}"
 
 
@@ -130,7 +132,7 @@ class HistoryWriter:
 
     def _loop(self) -> None:
         try:  # open (and on first use create) the store while the flow runs, not at its end
-            from headwater.history.reader import enforce_cap
+            from headwater.history.retention import enforce_cap
             from headwater.store.engine import get_database
 
             get_database()
@@ -153,14 +155,11 @@ class HistoryWriter:
         """A long-lived process keeps the history within its caps, not only its first flow run."""
         self._finished, self._last_cap = 0, now
         try:
-            from headwater.history.reader import enforce_cap
+            from headwater.history.retention import enforce_cap
 
             enforce_cap()
         except Exception:
             pass
-
-    def wake(self) -> None:
-        self._wake.set()
 
     def stop(self) -> None:
         self._stop = True

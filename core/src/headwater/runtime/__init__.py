@@ -5,7 +5,9 @@ Names are imported on first use so that ``import headwater.runtime`` stays cheap
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from headwater.lazy import lazy_exports
 
 _EXPORTS = {
     "flow": "headwater.runtime.flows",
@@ -69,17 +71,4 @@ if TYPE_CHECKING:
     from headwater.runtime.tasks import Task, async_twin, task  # noqa: F401
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'headwater.runtime' has no attribute {name!r}")
-    import importlib
-
-    mod = importlib.import_module(module)
-    value = mod if name == "states" else getattr(mod, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

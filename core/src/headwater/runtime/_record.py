@@ -84,10 +84,8 @@ def set_flow_state(fr: FlowRun, state: State, ended: float | None = None) -> Non
 
 
 def _call_hook(caller: Any, **kwargs: Any) -> None:
-    try:
-        caller(**kwargs)
-    except Exception as exc:  # a broken plugin must not break the run
-        sys.stderr.write(f"headwater: a plugin's lifecycle hook failed: {type(exc).__name__}: {exc}\n")
+    """Call a lifecycle hook; ``plugins.hook_caller`` reports a failing plugin on stderr, not the run."""
+    caller(**kwargs)
 
 
 def edge(sink: Any, upstream_id: str, downstream_id: str, flow_run_id: str | None) -> None:

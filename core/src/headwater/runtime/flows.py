@@ -154,8 +154,12 @@ class Flow:
             fr.parent_task_run_id = parent_task.id if parent_task is not None else None
         inherit = parent if parent is not None else None
         fr.log_prints = self.log_prints if self.log_prints is not None else bool(inherit and inherit.log_prints)
-        fr.persist_result = self.persist_result if self.persist_result is not None else (inherit.persist_result if inherit else None)
-        fr.result_storage = self.result_storage if self.result_storage is not None else (inherit.result_storage if inherit else None)
+        fr.persist_result = self.persist_result if self.persist_result is not None else (
+            inherit.persist_result if inherit else None
+        )
+        fr.result_storage = self.result_storage if self.result_storage is not None else (
+            inherit.result_storage if inherit else None
+        )
         from headwater.history.writer import get_writer
 
         get_writer().active_flow_runs[fr.id] = fr.created
@@ -245,7 +249,8 @@ class Flow:
             try:
                 hook(self, fr, state)
             except Exception as exc:
-                _record.log(fr, logging.ERROR, f"hook {getattr(hook, '__name__', hook)!r} failed: {_record.error_text(exc)}")
+                _record.log(fr, logging.ERROR,
+                            f"hook {getattr(hook, '__name__', hook)!r} failed: {_record.error_text(exc)}")
 
     def _outcome(self, state: State, return_state: bool) -> Any:
         if return_state:

@@ -253,4 +253,5 @@ def resolve_task_runner(spec: Any) -> TaskRunner:
         return found[1]()
     from headwater.runtime._errors import RunError
 
-    raise RunError(f"task_runner={spec!r} is not a TaskRunner: use ThreadPoolTaskRunner(), ProcessPoolTaskRunner() or a plugin's runner")
+    raise RunError(f"task_runner={spec!r} is not a TaskRunner: use ThreadPoolTaskRunner(), ProcessPoolTaskRunner() or "
+                   "a plugin's runner")

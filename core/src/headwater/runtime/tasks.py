@@ -292,10 +292,14 @@ class Task:
             else:
                 mapped[key] = list(value)
         if not mapped:
-            raise MappingMissingIterable(f"task {self.name!r}.map() needs at least one iterable argument (wrap constants in unmapped())")
+            raise MappingMissingIterable(
+                f"task {self.name!r}.map() needs at least one iterable argument (wrap constants in unmapped())"
+            )
         lengths = {len(v) for v in mapped.values()}
         if len(lengths) > 1:
-            sizes = ", ".join(f"{k if isinstance(k, str) else f'argument {k + 1}'} has {len(v)}" for k, v in mapped.items())
+            sizes = ", ".join(
+                f"{k if isinstance(k, str) else f'argument {k + 1}'} has {len(v)}" for k, v in mapped.items()
+            )
             raise MappingLengthMismatch(f"task {self.name!r}.map(): the iterables have different lengths ({sizes})")
         n = lengths.pop()
         fr = _flow_run_var.get()

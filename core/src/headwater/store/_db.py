@@ -69,6 +69,34 @@ class Tx:
         return next(iter(rows[0].values())) if rows else None
 
 
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse a store file whose folder is missing (a mistyped URL must not create folders) or
+    that is empty: an empty file is a truncated store, not a new one."""
+    import time
+
+    from headwater.errors import StoreError
+
+    if not path.parent.is_dir():
+        raise StoreError(
+            f"the folder {path.parent} of the store file {path} does not exist: create it first, or set "
+            f"HEADWATER_DATABASE_URL to sqlite:///PATH in an existing folder (or unset it to use HEADWATER_HOME)"
+        )
+    # A process creating the store writes its header at once; give it that moment.
+    deadline = time.monotonic() + 2.0
+    while True:
+        try:
+            if path.stat().st_size > 0:
+                return
+        except FileNotFoundError:
+            return
+        if time.monotonic() > deadline:
+            raise StoreError(
+                f"the store file {path} is empty (0 bytes), so it is not a Headwater store (was it truncated?): "
+                f"restore it from a backup, or delete it to start a new, empty store"
+            )
+        time.sleep(0.05)
+
+
 class Database:
     """The store's database for this process (see module docstring)."""
 
@@ -85,9 +113,7 @@ class Database:
             if not raw or raw == ":memory:":
                 raise ValueError("the store needs a SQLite file, not an in-memory database")
             self.path = Path(raw).expanduser()
-            from headwater.settings import DATABASE_FIX, ensure_folder
-
-            ensure_folder(self.path.parent, DATABASE_FIX)
+            _check_sqlite_file(self.path)
 
     # -- connections ------------------------------------------------------------------------
 
@@ -112,7 +138,8 @@ class Database:
             from sqlalchemy import create_engine, event
 
             if self.dialect == "sqlite":
-                engine = create_engine(f"sqlite:///{self.path}", connect_args={"timeout": 60, "check_same_thread": False})
+                engine = create_engine(f"sqlite:///{self.path}",
+                                       connect_args={"timeout": 60, "check_same_thread": False})
 
                 @event.listens_for(engine, "connect")
                 def _tune(dbapi_conn: Any, _record: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,7 @@ class DocumentInfo:
     created: float
     updated: float
     secret_fields: list[str]
+    intact: bool = True  # the stored text matches its checksum (False: edited outside Headwater)
 
     @property
     def ref(self) -> str:
@@ -53,7 +55,10 @@ def not_found_message(tx: Tx, slug: str | None, name: str) -> str:
     shown = f"{slug}/{name}" if slug else name
     similar = [f"{r.slug}/{r.name}" for r in query_documents(tx, None, name)]
     hint = f" (found {', '.join(similar)})" if similar else ""
-    return f"no block named '{shown}'{hint}: create it with `headwater block create` or Block.save(), list them with `headwater block ls`"
+    return (
+        f"no block named '{shown}'{hint}: create it with `headwater block create` or Block.save(), "
+        "list them with `headwater block ls`"
+    )
 
 
 def _info(row: Row, secret_paths: list[str]) -> DocumentInfo:
@@ -66,6 +71,7 @@ def _info(row: Row, secret_paths: list[str]) -> DocumentInfo:
         schema_checksum=row.schema_checksum, checksum=row.checksum, dist=row.dist, dist_version=row.dist_version,
         module=row.module, class_name=row.class_name, secrets_backend=row.secrets_backend,
         created=row.created, updated=row.updated, secret_fields=secret_paths,
+        intact="sha256:" + hashlib.sha256(row.data.encode()).hexdigest() == row.checksum,
     )
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from headwater import _state
 from headwater.errors import StoreError, StoreUnavailableError
 from headwater.settings import get_settings
+from headwater.store import migrations
 from headwater.store._db import Database, Tx
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ __all__ = [
 
 _lock = threading.Lock()
 _database: Database | None = None
+_migrated = -1  # migrations.generation when _database was last migrated
 
 
 def store_description() -> str:
@@ -43,46 +45,60 @@ def store_description() -> str:
 
 
 def get_database() -> Database:
-    """The store's database, migrated to the current schema on first use."""
-    global _database
-    if _database is None:
-        with _lock:
-            if _database is None:
-                url = get_settings().database_url
-                from headwater.redaction import remember
-                from headwater.store.urls import url_secrets
-
-                remember(url_secrets(url))
-                if "://" not in url:
-                    raise StoreError(
-                        "HEADWATER_DATABASE_URL is not a URL (it has no '://'; its value is not shown as it may hold "
-                        "a password): use sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB"
-                    )
-                if not (url.startswith("sqlite:") or url.startswith("postgresql")):
-                    raise StoreError(
-                        f"HEADWATER_DATABASE_URL={store_description()!r} is not supported: use sqlite:///PATH "
-                        f"or postgresql+psycopg://USER@HOST:PORT/DB"
-                    )
-                if get_settings().database_url_is_default:
-                    from headwater.settings import HOME_FIX, ensure_folder
-
-                    ensure_folder(get_settings().home, HOME_FIX)
-                try:
-                    db = Database(url)
-                except ValueError as exc:
-                    raise StoreError(f"HEADWATER_DATABASE_URL: {exc}") from None
-                from headwater.store.migrations import migrate
-
-                try:
-                    migrate(db)
-                except StoreError:
-                    db.dispose()
-                    raise
-                except Exception as exc:
-                    db.dispose()
-                    raise unavailable(exc) from None
-                _database = db
+    """The store's database, migrated on first use, and again when a part of Headwater imported
+    since then has registered more migrations."""
+    global _database, _migrated
+    if _database is not None and _migrated == migrations.generation:
+        return _database
+    with _lock:
+        generation = migrations.generation
+        if _database is None:
+            _database = _open()
+        elif _migrated != generation:
+            _migrate(_database)
+        _migrated = generation
     return _database
+
+
+def _open() -> Database:
+    url = get_settings().database_url
+    from headwater.redaction import remember
+    from headwater.store.urls import url_secrets
+
+    remember(url_secrets(url))
+    if "://" not in url:
+        raise StoreError(
+            "HEADWATER_DATABASE_URL is not a URL (it has no '://'; its value is not shown as it may hold "
+            "a password): use sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB"
+        )
+    if not (url.startswith("sqlite:") or url.startswith("postgresql")):
+        raise StoreError(
+            f"HEADWATER_DATABASE_URL={store_description()!r} is not supported: use sqlite:///PATH "
+            f"or postgresql+psycopg://USER@HOST:PORT/DB"
+        )
+    if get_settings().database_url_is_default:
+        from headwater.settings import HOME_FIX, ensure_folder
+
+        ensure_folder(get_settings().home, HOME_FIX)
+    try:
+        db = Database(url)
+    except ValueError as exc:
+        raise StoreError(f"HEADWATER_DATABASE_URL: {exc}") from None
+    try:
+        _migrate(db)
+    except StoreError:
+        db.dispose()
+        raise
+    return db
+
+
+def _migrate(db: Database) -> None:
+    try:
+        migrations.migrate(db)
+    except StoreError:
+        raise
+    except Exception as exc:
+        raise unavailable(exc) from None
 
 
 def unavailable(exc: BaseException) -> StoreError:
@@ -98,13 +114,15 @@ def unavailable(exc: BaseException) -> StoreError:
         fix = HOME_FIX if get_settings().database_url_is_default else DATABASE_FIX
         return StoreUnavailableError(f"cannot create or write the store file {store_description()} ({reason}): {fix}")
     if "ModuleNotFoundError" in type(exc).__name__ or isinstance(exc, ModuleNotFoundError):
-        return StoreError(f"the store {store_description()} needs a driver that is not installed ({exc}): pip install 'psycopg[binary]'")
+        return StoreError(f"the store {store_description()} needs a driver that is not installed ({exc}): pip install "
+                          "'psycopg[binary]'")
     return StoreUnavailableError(
-        f"cannot use the store at {store_description()}: {reason}; check HEADWATER_DATABASE_URL and that the database is running"
+        f"cannot use the store at {store_description()}: {reason}; check HEADWATER_DATABASE_URL and that the database "
+        "is running"
     )
 
 
-@_state.on_reset
+@_state.on_reset_late
 def _dispose() -> None:
     global _database
     if _database is not None:

@@ -1,13 +1,18 @@
 """Versioned schema migrations for the store.
 
-Migrations are numbered and applied once, in order, inside one write transaction that
-also records them; concurrent processes serialise on that transaction and the later ones
-find nothing left to do. DDL is plain SQL that SQLite and PostgreSQL both accept. A store
-written by a newer Headwater is refused with a clear message, never half-understood.
+Each part of Headwater that owns tables registers its migrations with
+:func:`register_migrations` when it is imported (blocks' tables here, run history's in
+``headwater.history.schema``); the store knows none of them by name. Versions are one
+sequence across all parts. A migration is applied once, in version order, inside one write
+transaction that also records it; concurrent processes serialise on that transaction and
+the later ones find nothing left to do. A part imported after the database was opened gets
+its tables on its first query. DDL is plain SQL that SQLite and PostgreSQL both accept. A
+store written by a newer Headwater is refused with a clear message, never half-understood.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +23,11 @@ from headwater.errors import StoreError
 if TYPE_CHECKING:
     from headwater.store._db import Database, Tx
 
-__all__ = ["Migration", "all_migrations", "migrate"]
+__all__ = ["SCHEMA_VERSION", "Migration", "all_migrations", "migrate", "register_migrations"]
+
+SCHEMA_VERSION = 3
+"""The newest migration version any part of this Headwater ships; a store beyond it is refused.
+Bump it with every new migration (a test checks it against the registered ones)."""
 
 
 @dataclass(frozen=True)
@@ -70,16 +79,34 @@ _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS headwater_schema_migrations (
 )"""
 
 
-def all_migrations() -> list[Migration]:
-    """Every migration known to this installation, in version order."""
-    from headwater.history.schema import MIGRATIONS as history
-    from headwater.store.objects_schema import MIGRATIONS as objects
+_lock = threading.Lock()
+_registered: dict[int, Migration] = {}
+generation = 0
+"""Bumped by every registration: the engine migrates an open database again when it changes."""
 
-    found = sorted([BLOCKS_V1, *history, *objects], key=lambda m: m.version)
-    versions = [m.version for m in found]
-    if len(set(versions)) != len(versions):
-        raise StoreError(f"duplicate store migration versions: {versions}")
-    return found
+
+def register_migrations(*migrations: Migration) -> None:
+    """Add migrations of the part of Headwater that owns their tables (call it at import).
+
+    Raises:
+        StoreError: another migration already holds one of their versions.
+    """
+    global generation
+    with _lock:
+        for m in migrations:
+            held = _registered.get(m.version)
+            if held is not None and held is not m:
+                raise StoreError(f"two store migrations claim version {m.version}: {held.name!r} and {m.name!r}")
+            _registered[m.version] = m
+        generation += 1
+
+
+def all_migrations() -> list[Migration]:
+    """Every migration registered in this process, in version order."""
+    return [_registered[v] for v in sorted(_registered)]
+
+
+register_migrations(BLOCKS_V1)
 
 
 def _applied(tx: Tx) -> set[int]:
@@ -93,31 +120,29 @@ def _applied(tx: Tx) -> set[int]:
     return {int(r.version) for r in tx.execute("SELECT version FROM headwater_schema_migrations")}
 
 
-def migrate(db: Database) -> int:
-    """Bring the store's schema up to date; returns the resulting version.
+def _refuse_newer(applied: set[int]) -> None:
+    current = max(applied, default=0)
+    if current > SCHEMA_VERSION:
+        raise StoreError(
+            f"the store has schema version {current}, newer than this Headwater knows ({SCHEMA_VERSION}): "
+            f"upgrade headwater (pip install -U headwater)"
+        )
 
-    Every known migration not yet recorded is applied, in version order: a migration with a
-    lower number than the store's highest (parts of Headwater developed side by side number
-    theirs apart) is applied all the same.
-    """
+
+def migrate(db: Database) -> int:
+    """Apply every registered migration the store lacks; returns the store's resulting version."""
     wanted = all_migrations()
-    known = {m.version for m in wanted}
-    latest = wanted[-1].version
     with db.transaction(write=False) as tx:
         applied = _applied(tx)
-    if applied == known:
-        return latest
+    _refuse_newer(applied)
+    if all(m.version in applied for m in wanted):
+        return max(applied, default=0)
     with db.transaction(write=True) as tx:
         if tx.dialect == "postgresql":
             tx.execute("SELECT pg_advisory_xact_lock(4242011)")
         tx.execute(_VERSION_TABLE)
         applied = _applied(tx)
-        unknown = applied - known
-        if unknown:
-            newest = max(unknown)
-            why = (f"newer than this Headwater knows ({latest})" if newest > latest
-                   else f"which this Headwater does not know (it knows {sorted(known)})")
-            raise StoreError(f"the store has schema version {newest}, {why}: upgrade headwater (pip install -U headwater)")
+        _refuse_newer(applied)
         for m in wanted:
             if m.version in applied:
                 continue
@@ -129,4 +154,5 @@ def migrate(db: Database) -> int:
                 "INSERT INTO headwater_schema_migrations (version, name, applied) VALUES (:v, :n, :t)",
                 {"v": m.version, "n": m.name, "t": time.time()},
             )
-    return latest
+            applied.add(m.version)
+    return max(applied)

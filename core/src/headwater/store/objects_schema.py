@@ -2,12 +2,13 @@
 
 The tables behind Prefect 3's ``prefect.artifacts``, ``prefect.variables``,
 ``prefect.concurrency`` and ``pause_flow_run``/``resume_flow_run``; plain SQL that SQLite
-and PostgreSQL both accept.
+and PostgreSQL both accept. Registered when imported: the modules that use these tables
+import this one first.
 """
 
 from __future__ import annotations
 
-from headwater.store.migrations import Migration
+from headwater.store.migrations import Migration, register_migrations
 
 __all__ = ["MIGRATIONS"]
 
@@ -61,3 +62,5 @@ OBJECTS_V3 = Migration(
 )
 
 MIGRATIONS: list[Migration] = [OBJECTS_V3]
+
+register_migrations(*MIGRATIONS)

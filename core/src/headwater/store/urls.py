@@ -16,7 +16,10 @@ NOT_A_URL = "(not a URL: expected dialect+driver://user@host:port/database or sq
 _MASK = "***"
 # The username has no ':', '/' or '@'; the password runs to the last '@' before the query, so
 # a password with a stray '@' is masked whole rather than shown in part.
-_URL = re.compile(r"^(?P<scheme>[\w+.-]+)://(?:(?P<user>[^:/@]*)(?::(?P<password>[^?]*))?@)?(?P<rest>[^?]*)(?:\?(?P<query>.*))?$", re.S)
+_URL = re.compile(
+    r"^(?P<scheme>[\w+.-]+)://(?:(?P<user>[^:/@]*)(?::(?P<password>[^?]*))?@)?(?P<rest>[^?]*)(?:\?(?P<query>.*))?$",
+    re.S,
+)
 
 
 def is_secret_option(name: str) -> bool:

@@ -102,8 +102,8 @@ class BlockConformanceSuite:
             f"{cls.__name__}.{name}"
             for cls in _walk_classes(self.block_cls, set())
             for name, field in cls.model_fields.items()
-            if _SECRET_NAME.search(name) and not _NOT_SECRET.search(name) and not _annotation_mentions_secret(field.annotation)
-            and field.annotation is not bool
+            if _SECRET_NAME.search(name) and not _NOT_SECRET.search(name)
+            and not _annotation_mentions_secret(field.annotation) and field.annotation is not bool
         ]
         assert not plain, f"fields that look secret but are not SecretStr/SecretBytes/SecretDict: {plain}"
 

@@ -1,4 +1,4 @@
-"""Headwater's pytest plugin (loaded through the ``pytest11`` entry point).
+"""Headwater's pytest plugin, opt-in: `pytest -p headwater.testing.pytest_plugin` (or `addopts`).
 
 Fixtures:
     headwater_home: an isolated HEADWATER_HOME with its own SQLite store and the encrypted

@@ -6,6 +6,6 @@ has headwater installed can use them.
 
 from __future__ import annotations
 
-from headwater.testing._gcs import *  # noqa: F403
-from headwater.testing._postgres import *  # noqa: F403
-from headwater.testing._s3 import *  # noqa: F403
+from headwater.testing.gcs import *  # noqa: F403
+from headwater.testing.postgres import *  # noqa: F403
+from headwater.testing.s3 import *  # noqa: F403

@@ -36,8 +36,9 @@ class Node:
     __slots__ = ("flow", "task", "name", "args", "kwargs", "mapped", "upstream", "conditions", "index",
                  "kind", "value", "__weakref__")
 
-    def __init__(self, flow: Any, task: Any, name: str, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None,
-                 mapped: bool = False, kind: str = "task", value: Any = None) -> None:
+    def __init__(self, flow: Any, task: Any, name: str, args: tuple[Any, ...] = (),
+                 kwargs: dict[str, Any] | None = None, mapped: bool = False, kind: str = "task",
+                 value: Any = None) -> None:
         self.flow = flow
         self.task = task
         self.name = name

@@ -76,7 +76,8 @@ class CronClock:
     def __init__(self, cron: str, start_date: dt.datetime | None = None, end_date: dt.datetime | None = None) -> None:
         fields = str(cron).split()
         if len(fields) != 5:
-            raise ScheduleError(f"cron {cron!r} must have five fields (minute hour day month weekday), e.g. '0 6 * * *'")
+            raise ScheduleError(
+                f"cron {cron!r} must have five fields (minute hour day month weekday), e.g. '0 6 * * *'")
         try:
             self._minutes = _field(fields[0], 0, 59, "minute")
             self._hours = _field(fields[1], 0, 23, "hour")
@@ -99,7 +100,8 @@ class CronClock:
 
     def events(self, after: dt.datetime) -> Iterable[dt.datetime]:
         start = max(after, self.start_date) if self.start_date else after
-        when = start.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)  # in the start's time zone (UTC by default)
+        # in the start's time zone (UTC by default)
+        when = start.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
         limit = when + dt.timedelta(days=366 * 5)
         while when < limit and (self.end_date is None or when <= self.end_date):
             if when.month in self._months and self._day_matches(when) and when.hour in self._hours \

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, ClassVar
 
+from headwater.blocks.buckets import BucketStorage, DownloadJob, Receiver, Sender, UploadJob
 from headwater.blocks.core import to_thread
-from headwater.blocks.storage import BasepathAlias, ObjectStorage, ProgressCallback, join_key
-from headwater.errors import ObjectNotFoundError, StorageError
-from pydantic import Field, field_validator
+from headwater.blocks.object_storage import ProgressCallback, contained_path, join_key
+from headwater.blocks.transfers import replace_atomically
+from headwater.errors import HeadwaterError, StorageError, TransferError
+from pydantic import Field
 
-from headwater_aws import _folders
-from headwater_aws._errors import Where, error_code, translate
+from headwater_aws._checksums import etag_matches
+from headwater_aws._fast_path import FastPathS3
+from headwater_aws._translate import Where, error_code, is_connection_error, translate
 from headwater_aws.credentials import AwsCredentials, MinIOCredentials
 
 __all__ = ["S3Bucket"]
@@ -20,9 +26,12 @@ __all__ = ["S3Bucket"]
 MiB = 1024 * 1024
 _IO_CHUNKSIZE = MiB  # see S3Bucket._transfer_config
 _IO_QUEUE = 25
+_PARTS_PER_FILE_IN_FOLDERS = 4
+FAST_PATH_LIMIT = 1024 * 1024
+"""Files up to this size in folder transfers take the fast request path (see ``_fast_path``)."""
 
 
-class S3Bucket(BasepathAlias, ObjectStorage):
+class S3Bucket(BucketStorage):
     """An S3 bucket (or a folder of one) with the object-storage interface.
 
     Every path given to a method is relative to ``bucket_folder``, which is applied exactly
@@ -38,6 +47,7 @@ class S3Bucket(BasepathAlias, ObjectStorage):
     """
 
     _block_description = "An S3 bucket (or a folder of one) with the object-storage interface."
+    scheme: ClassVar[str] = "s3"
 
     bucket_name: str = Field(description="Name of the bucket.")
     credentials: AwsCredentials | MinIOCredentials = Field(
@@ -59,11 +69,6 @@ class S3Bucket(BasepathAlias, ObjectStorage):
         ),
     )
 
-    @field_validator("bucket_folder")
-    @classmethod
-    def _normal_folder(cls, value: str) -> str:
-        return join_key(value)
-
     # -- plumbing -----------------------------------------------------------------------------
 
     def _client(self) -> Any:
@@ -84,17 +89,6 @@ class S3Bucket(BasepathAlias, ObjectStorage):
             use_threads=True,
         )
 
-    def _key(self, path: str | os.PathLike[str] | None) -> str:
-        return join_key(self.bucket_folder, None if path is None else str(path))
-
-    def _prefix(self, folder: str | None) -> str:
-        key = self._key(folder)
-        return f"{key}/" if key else ""
-
-    def _relative(self, key: str) -> str:
-        base = self._prefix("")
-        return key[len(base):] if base and key.startswith(base) else key
-
     def _where(self, key: str | None = None) -> Where:
         return Where(self.credentials.describe_endpoint(), self.bucket_name, key,
                      getattr(self.credentials, "aws_access_key_id", None) or getattr(self.credentials, "minio_root_user", None))
@@ -106,11 +100,11 @@ class S3Bucket(BasepathAlias, ObjectStorage):
         except Exception as exc:
             return False if error_code(exc) in {"404", "NoSuchBucket", "NotFound"} else None
 
-    def _fail(self, exc: BaseException, action: str, key: str | None = None) -> Exception:
-        exists = None
-        if key is not None and error_code(exc) in {"404", "NoSuchKey", "NotFound"}:
-            exists = self._bucket_exists()
-        return translate(exc, action, self._where(key), bucket_exists=exists)
+    def _is_not_found(self, exc: BaseException) -> bool:
+        return error_code(exc) in {"404", "NoSuchKey", "NotFound"}
+
+    def _translate(self, exc: BaseException, action: str, where: Where, bucket_exists: bool | None) -> HeadwaterError:
+        return translate(exc, action, where, bucket_exists=bucket_exists)
 
     # -- bucket -------------------------------------------------------------------------------
 
@@ -238,31 +232,6 @@ class S3Bucket(BasepathAlias, ObjectStorage):
             raise self._fail(exc, "write", key) from None
         return key
 
-    def upload_from_path(
-        self, from_path: str | os.PathLike[str], to_path: str | None = None,
-        progress: ProgressCallback | None = None, **upload_kwargs: Any,
-    ) -> str:
-        """Upload a local file to ``to_path`` (default: the file's name); returns the full key.
-
-        Args:
-            from_path: The local file.
-            to_path: Destination relative to ``bucket_folder``.
-            progress: Called with the number of bytes just sent.
-            **upload_kwargs: S3 arguments such as ``ContentType=...`` or ``ExtraArgs={...}``.
-
-        Raises:
-            ObjectNotFoundError: the local file does not exist.
-            TransferError: a multipart upload failed (it was aborted; no object was written).
-        """
-        source = Path(from_path)
-        if not source.is_file():
-            raise ObjectNotFoundError(f"no local file {str(source)!r} to upload")
-        key = self._key(to_path or source.name)
-        extra, progress, config = _transfer_args(upload_kwargs, progress)
-        _folders.upload_file(self, self._client(), source, key, source.stat().st_size, progress,
-                             extra, config or self._transfer_config())
-        return key
-
     def upload_from_file_object(
         self, from_file_object: BinaryIO, to_path: str, progress: ProgressCallback | None = None, **upload_kwargs: Any
     ) -> str:
@@ -275,28 +244,6 @@ class S3Bucket(BasepathAlias, ObjectStorage):
         except Exception as exc:
             raise self._fail(exc, "upload to", key) from None
         return key
-
-    def download_object_to_path(
-        self, from_path: str, to_path: str | os.PathLike[str] | None = None,
-        progress: ProgressCallback | None = None, **download_kwargs: Any,
-    ) -> Path:
-        """Download the object at ``from_path`` to a local file (default: its name, here); returns
-        the file's absolute path.
-
-        The file appears only once complete; an interrupted download leaves nothing behind.
-        """
-        target = Path(to_path) if to_path is not None else Path(PurePosixPath(from_path).name)
-        if target.is_dir():
-            target = target / PurePosixPath(from_path).name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        key = self._key(from_path)
-        extra, progress, config = _transfer_args(download_kwargs, progress)
-        try:
-            self._client().download_file(self.bucket_name, key, str(target), ExtraArgs=extra or None,
-                                         Callback=progress, Config=config or self._transfer_config())
-        except Exception as exc:
-            raise self._fail(exc, "download", key) from None
-        return target.absolute()
 
     def download_object_to_file_object(
         self, from_path: str, to_file_object: BinaryIO, progress: ProgressCallback | None = None, **download_kwargs: Any
@@ -349,7 +296,7 @@ class S3Bucket(BasepathAlias, ObjectStorage):
         if isinstance(to_bucket, S3Bucket):
             return to_bucket.bucket_name, to_bucket._key(to_path)
         if isinstance(to_bucket, str):
-            return to_bucket, join_key(to_path)
+            return to_bucket, join_key(contained_path(to_path))
         return self.bucket_name, self._key(to_path)
 
     def stream_from(self, bucket: S3Bucket, from_path: str, to_path: str | None = None, **upload_kwargs: Any) -> str:
@@ -371,55 +318,167 @@ class S3Bucket(BasepathAlias, ObjectStorage):
             body.close()
         return key
 
-    # -- folders ------------------------------------------------------------------------------
+    # -- what folder transfers need (BucketStorage runs them) --------------------------------------
 
-    def upload_from_folder(
-        self, from_folder: str | os.PathLike[str], to_folder: str | None = None, skip_unchanged: bool = False,
-        progress: ProgressCallback | None = None, ignore_file: str | os.PathLike[str] | None = None,
-        **upload_kwargs: Any,
-    ) -> str | None:
-        """Upload every file under ``from_folder``, ``max_concurrency`` at a time.
+    def _list_raw(self, prefix: str) -> list[dict[str, Any]]:
+        try:
+            pages = self._client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket_name, Prefix=prefix)
+            return [obj for page in pages for obj in page.get("Contents", []) if not obj["Key"].endswith("/")]
+        except Exception as exc:
+            raise self._fail(exc, "list") from None
 
-        Args:
-            from_folder: The local folder.
-            to_folder: Destination folder relative to ``bucket_folder`` (default: its root).
-            skip_unchanged: Skip files whose object already has the same size and checksum
-                (ETag: the MD5, or for multipart objects the MD5 of part MD5s).
-            progress: Called with the bytes of each file sent (or skipped).
-            ignore_file: A ``.gitignore``-style file of patterns to leave out.
-            **upload_kwargs: S3 arguments for every file (``ContentType=...``, ``ExtraArgs={...}``).
+    def _list_sizes(self, prefix: str) -> list[tuple[str, int]]:
+        return [(obj["Key"], int(obj.get("Size") or 0)) for obj in self._list_raw(prefix)]
 
-        Returns:
-            The destination folder's full key, or None if there was nothing to upload.
+    def _remote_checksums(self, prefix: str) -> dict[str, dict[str, Any]]:
+        return {obj["Key"]: obj for obj in self._list_raw(prefix)}
 
-        Raises:
-            TransferError: some files failed; the message lists what was and was not transferred.
-        """
+    def _unchanged(self, path: Path, size: int, remote: dict[str, Any]) -> bool:
+        if int(remote.get("Size", -1)) != size:
+            return False
+
+        def part_sizes() -> Iterator[int]:
+            yield self.multipart_chunksize
+            yield 8 * MiB  # boto3's default, for objects uploaded by other tools
+            try:  # the object's first part tells the part size its uploader used
+                head = self._client().head_object(Bucket=self.bucket_name, Key=remote["Key"], PartNumber=1)
+                yield int(head["ContentLength"])
+            except Exception:
+                return
+
+        return etag_matches(path, remote.get("ETag") or "", part_sizes())
+
+    def _transfer_options(self, kwargs: dict[str, Any], progress: ProgressCallback | None) -> tuple[Any, ProgressCallback | None]:
+        extra, progress, config = _transfer_args(kwargs, progress)
+        return (extra, config or self._transfer_config(threads=_PARTS_PER_FILE_IN_FOLDERS)), progress
+
+    def _upload_one(self, source: Path, key: str, size: int, progress: ProgressCallback | None,
+                    upload_kwargs: dict[str, Any]) -> None:
         extra, progress, config = _transfer_args(upload_kwargs, progress)
-        count = _folders.upload_folder(self, from_folder, to_folder, skip_unchanged, progress, ignore_file, extra, config)
-        return self._key(to_folder) if count else None
+        self._upload_file(self._client(), source, key, size, progress, extra, config or self._transfer_config())
 
-    def put_directory(
-        self, local_path: str | os.PathLike[str] | None = None, to_path: str | None = None,
-        ignore_file: str | os.PathLike[str] | None = None,
-    ) -> int:
-        """Copy a local folder (default: the working directory) into the bucket, concurrently;
-        returns the number of files copied."""
-        return _folders.upload_folder(self, local_path or ".", to_path, False, None, ignore_file, {})
-
-    def download_folder_to_path(
-        self, from_folder: str, to_folder: str | os.PathLike[str] | None = None,
-        progress: ProgressCallback | None = None, **download_kwargs: Any,
-    ) -> Path:
-        """Download every object under ``from_folder`` into ``to_folder`` (default: here),
-        ``max_concurrency`` at a time; returns the local folder as an absolute path (as prefect-aws does).
-
-        Raises:
-            ObjectNotFoundError: there is no object under ``from_folder``.
-            TransferError: some objects failed; the message lists what was and was not transferred.
-        """
+    def _download_one(self, key: str, target: Path, progress: ProgressCallback | None,
+                      download_kwargs: dict[str, Any]) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
         extra, progress, config = _transfer_args(download_kwargs, progress)
-        return _folders.download_folder(self, from_folder, to_folder, progress, extra, config)
+        try:  # boto3 writes a temporary file and renames it once complete
+            self._client().download_file(self.bucket_name, key, str(target), ExtraArgs=extra or None,
+                                         Callback=progress, Config=config or self._transfer_config())
+        except Exception as exc:
+            raise self._fail(exc, "download", key) from None
+
+    def _fast_path(self, client: Any, extra: dict[str, Any]) -> FastPathS3 | None:
+        """The fast path, for folder transfers with no extra S3 arguments."""
+        if extra or not self.lean_requests:
+            return None
+        fast = FastPathS3(client, self.bucket_name)
+        return fast if fast.usable else None
+
+    def _upload_sender(self, jobs: Sequence[UploadJob], options: Any) -> Sender:
+        extra, config = options
+        client = self._client()
+        fast = self._fast_path(client, extra)
+        threshold = getattr(config, "multipart_threshold", self.multipart_threshold)
+        large = {key for _path, key, size in jobs if size >= threshold}
+        if large:  # a retry of an interrupted transfer: its earlier multipart uploads go first
+            try:
+                self._abort_uploads_of(client, large, before=time.time())
+            except Exception:  # best effort: e.g. no permission to list multipart uploads
+                pass
+
+        def send(path: Path, key: str, size: int, report: ProgressCallback | None) -> None:
+            self._upload_file(client, path, key, size, report, extra, config, fast)
+
+        return send
+
+    def _download_receiver(self, jobs: Sequence[DownloadJob], options: Any) -> Receiver:
+        extra, config = options
+        client = self._client()
+        fast = self._fast_path(client, extra)
+        threshold = getattr(config, "multipart_threshold", self.multipart_threshold)
+
+        def fetch(key: str, dest: Path, size: int, report: ProgressCallback | None) -> None:
+            data = fast.get(key) if fast is not None and size <= FAST_PATH_LIMIT else None
+            try:
+                if data is None and size < threshold:
+                    data = client.get_object(Bucket=self.bucket_name, Key=key, **extra)["Body"].read()
+                if data is None:
+                    client.download_file(self.bucket_name, key, str(dest), ExtraArgs=extra or None, Callback=report,
+                                         Config=config)
+                    return
+            except Exception as exc:
+                raise self._fail(exc, "download", key) from None
+            replace_atomically(dest, lambda fh: fh.write(data), make_parents=False)
+            if report is not None:
+                report(size)
+
+        return fetch
+
+    def _abandon_uploads(self, keys: set[str], started: float) -> None:
+        self._abort_uploads_of(self._client(), keys, after=started - 5)
+
+    def _abort_uploads_of(self, client: Any, keys: set[str], after: float = 0.0, before: float | None = None) -> int:
+        """Abort the incomplete multipart uploads of ``keys`` initiated between ``after`` and ``before``."""
+        prefix = os.path.commonprefix(sorted(keys)) if keys else ""
+        aborted = 0
+        pages = client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket_name, Prefix=prefix)
+        for upload in (u for page in pages for u in page.get("Uploads", [])):
+            initiated = upload["Initiated"].timestamp()
+            if upload["Key"] in keys and initiated >= after and (before is None or initiated < before):
+                client.abort_multipart_upload(Bucket=self.bucket_name, Key=upload["Key"], UploadId=upload["UploadId"])
+                aborted += 1
+        return aborted
+
+    def _upload_file(
+        self, client: Any, source: Path, key: str, size: int, progress: ProgressCallback | None,
+        extra: dict[str, Any], config: Any, fast: FastPathS3 | None = None,
+    ) -> None:
+        """Upload one local file: a single PUT below the multipart threshold, else a managed
+        multipart upload that is aborted on failure."""
+        if fast is not None and size <= FAST_PATH_LIMIT and fast.put(key, source.read_bytes()):
+            if progress is not None:
+                progress(size)
+            return
+        if size < getattr(config, "multipart_threshold", self.multipart_threshold):
+            try:
+                with open(source, "rb") as body:
+                    client.put_object(Bucket=self.bucket_name, Key=key, Body=body, **extra)
+            except Exception as exc:
+                raise self._fail(exc, "upload to", key) from None
+            if progress is not None:
+                progress(size)
+            return
+        sent = [0]
+        lock = threading.Lock()
+
+        def count(nbytes: int) -> None:
+            with lock:
+                sent[0] += nbytes
+            if progress is not None:
+                progress(nbytes)
+
+        started = time.time()
+        try:
+            client.upload_file(str(source), self.bucket_name, key, ExtraArgs=extra or None, Callback=count, Config=config)
+        except Exception as exc:
+            reason = translate(exc, "upload to", self._where(key))
+            leftover = self._abort_leftovers(client, key, started)
+            raise TransferError(
+                f"multipart upload of {str(source)!r} to {self._where(key)} failed after {sent[0]} of {size} bytes "
+                f"were sent; {leftover}. Cause: {reason}"
+            ) from None
+
+    def _abort_leftovers(self, client: Any, key: str, started: float) -> str:
+        """Make sure the failed upload's parts are gone; say what the destination holds now."""
+        try:
+            self._abort_uploads_of(client, {key}, after=started - 5)
+        except Exception as exc:
+            if is_connection_error(exc):
+                return ("no object was written at that key, but the endpoint is unreachable, so the incomplete "
+                        "upload's parts may remain stored: remove them with S3Bucket.abort_incomplete_uploads() "
+                        "once it is back (or an AbortIncompleteMultipartUpload lifecycle rule)")
+            return f"no object was written at that key (checking for leftover parts failed: {type(exc).__name__})"
+        return "the incomplete upload was aborted and no object was written at that key"
 
     # -- async twins of the S3-specific methods ---------------------------------------------------
 

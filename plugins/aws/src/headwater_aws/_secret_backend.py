@@ -24,7 +24,7 @@ from typing import Any
 from headwater.blocks.secrets import SecretBackend
 from headwater.errors import ConfigError, SecretBackendError
 
-from headwater_aws._errors import error_code, is_connection_error
+from headwater_aws._translate import error_code, is_connection_error
 
 __all__ = ["AwsSecretsManagerBackend"]
 
@@ -41,7 +41,10 @@ class AwsSecretsManagerBackend(SecretBackend):
 
         env = os.environ
         self.prefix = env.get("HEADWATER_AWS_SECRETS_PREFIX", "headwater/")
-        self.region = env.get("HEADWATER_AWS_SECRETS_REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+        self.region = (
+            env.get("HEADWATER_AWS_SECRETS_REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+            or "us-east-1"
+        )
         self.endpoint_url = env.get("HEADWATER_AWS_SECRETS_ENDPOINT_URL") or None
         self.kms_key_id = env.get("HEADWATER_AWS_SECRETS_KMS_KEY_ID") or None
         days = env.get("HEADWATER_AWS_SECRETS_RECOVERY_DAYS", "0").strip() or "0"
@@ -49,7 +52,8 @@ class AwsSecretsManagerBackend(SecretBackend):
             raise ConfigError(f"HEADWATER_AWS_SECRETS_RECOVERY_DAYS={days!r}: use 0 (delete at once) or 7 to 30")
         self.recovery_days = int(days)
         if _UNSAFE.search(self.prefix):
-            raise ConfigError(f"HEADWATER_AWS_SECRETS_PREFIX={self.prefix!r} has characters Secrets Manager refuses: use A-Z a-z 0-9 / _ + = . @ -")
+            raise ConfigError(f"HEADWATER_AWS_SECRETS_PREFIX={self.prefix!r} has characters Secrets Manager refuses: "
+                              "use A-Z a-z 0-9 / _ + = . @ -")
         self._credentials = AwsCredentials(
             profile_name=env.get("HEADWATER_AWS_SECRETS_PROFILE") or None,
             region_name=self.region,
@@ -72,10 +76,12 @@ class AwsSecretsManagerBackend(SecretBackend):
 
     def _fail(self, exc: BaseException, action: str, name: str) -> SecretBackendError:
         if is_connection_error(exc):
-            return SecretBackendError(f"cannot {action} secret {name!r} in {self._where()}: the endpoint cannot be reached; "
+            return SecretBackendError(f"cannot {action} secret {name!r} in {self._where()}: the endpoint cannot be "
+                                      "reached; "
                                       "check HEADWATER_AWS_SECRETS_ENDPOINT_URL / HEADWATER_AWS_SECRETS_REGION")
         code = error_code(exc) or type(exc).__name__
-        return SecretBackendError(f"cannot {action} secret {name!r} in {self._where()}: {code}; check the AWS credentials "
+        return SecretBackendError(f"cannot {action} secret {name!r} in {self._where()}: {code}; check the AWS "
+                                  "credentials "
                                   "and their secretsmanager permissions")
 
     def store(self, ref: str, plaintext: str) -> str:
@@ -95,7 +101,8 @@ class AwsSecretsManagerBackend(SecretBackend):
                     raise self._fail(exc2, "store", name) from None
             if code != "ResourceNotFoundException":
                 raise self._fail(exc, "store", name) from None
-        params: dict[str, Any] = {"Name": name, "SecretString": plaintext, "Tags": [{"Key": "managed-by", "Value": "headwater"}]}
+        params: dict[str, Any] = {"Name": name, "SecretString": plaintext,
+                                  "Tags": [{"Key": "managed-by", "Value": "headwater"}]}
         if self.kms_key_id:
             params["KmsKeyId"] = self.kms_key_id
         try:
@@ -129,4 +136,5 @@ class AwsSecretsManagerBackend(SecretBackend):
                 raise self._fail(exc, "delete", name) from None
 
     def describe(self) -> str:
-        return f"aws-secrets-manager (prefix {self.prefix!r}, region {self.region}, endpoint {self.endpoint_url or 'AWS'})"
+        endpoint = self.endpoint_url or "AWS"
+        return f"aws-secrets-manager (prefix {self.prefix!r}, region {self.region}, endpoint {endpoint})"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.blocks.core import Block
 from headwater.errors import ConfigError
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 if TYPE_CHECKING:
     import boto3
@@ -40,7 +40,8 @@ class AwsClientParameters(BaseModel):
     api_version: str | None = Field(default=None, description="The service API version to use (default: the latest).")
     use_ssl: bool = Field(default=True, description="Whether to use SSL (ignored when endpoint_url has a scheme).")
     verify: bool | None = Field(default=None, description="Whether to verify SSL certificates (default: verify).")
-    verify_cert_path: str | None = Field(default=None, description="Path of a CA bundle to verify SSL certificates with.")
+    verify_cert_path: str | None = Field(default=None,
+                                         description="Path of a CA bundle to verify SSL certificates with.")
     endpoint_url: str | None = Field(
         default=None, description="Full URL of the service endpoint, e.g. http://127.0.0.1:9000 for MinIO or moto."
     )
@@ -48,6 +49,21 @@ class AwsClientParameters(BaseModel):
         default=None,
         description="botocore Config options as a dict, e.g. {'retries': {'max_attempts': 3}, 'connect_timeout': 5}.",
     )
+
+    @field_validator("config")
+    @classmethod
+    def _known_config_options(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        # ConfigError, not ValueError: pydantic lets it through as it is, at construction.
+        if value:
+            from botocore.config import Config
+
+            unknown = sorted(set(value) - set(Config.OPTION_DEFAULTS))
+            if unknown:
+                raise ConfigError(
+                    f"invalid aws_client_parameters.config: unknown botocore option(s) {', '.join(map(repr, unknown))}; "
+                    "see botocore.config.Config for the options it takes"
+                )
+        return value
 
     @model_validator(mode="after")
     def _one_verify(self) -> AwsClientParameters:
@@ -141,7 +157,7 @@ class _CredentialsBase(Block):
         Raises:
             ConnectionFailedError: the endpoint cannot be reached, or refuses the credentials.
         """
-        from headwater_aws._errors import Where, translate
+        from headwater_aws._translate import Where, translate
 
         custom_endpoint = bool(self._client_parameters().endpoint_url)
         where = Where(self.describe_endpoint(), service="S3" if custom_endpoint else "AWS STS",
@@ -196,9 +212,11 @@ class AwsCredentials(_CredentialsBase):
     profile_name: str | None = Field(default=None, description="The profile of ~/.aws/config to use.")
     region_name: str | None = Field(default=None, description="The AWS region, e.g. eu-west-1.")
     aws_client_parameters: AwsClientParameters = Field(
-        default_factory=AwsClientParameters, description="Extra parameters for creating clients (endpoint, SSL, botocore config)."
+        default_factory=AwsClientParameters,
+        description="Extra parameters for creating clients (endpoint, SSL, botocore config)."
     )
-    assume_role_arn: str | None = Field(default=None, description="ARN of an IAM role to assume with these credentials.")
+    assume_role_arn: str | None = Field(default=None,
+                                        description="ARN of an IAM role to assume with these credentials.")
     assume_role_kwargs: dict[str, Any] = Field(
         default_factory=dict,
         description="Extra arguments of sts.assume_role, e.g. {'RoleSessionName': 'etl', 'DurationSeconds': 3600}.",
@@ -241,7 +259,8 @@ class MinIOCredentials(_CredentialsBase):
     minio_root_password: SecretStr = Field(description="The MinIO root password (used as the secret access key).")
     region_name: str | None = Field(default=None, description="The region to sign requests for (default: us-east-1).")
     aws_client_parameters: AwsClientParameters = Field(
-        default_factory=AwsClientParameters, description="Extra parameters for creating clients; set endpoint_url to the server."
+        default_factory=AwsClientParameters,
+        description="Extra parameters for creating clients; set endpoint_url to the server."
     )
 
     def get_boto3_session(self) -> boto3.Session:

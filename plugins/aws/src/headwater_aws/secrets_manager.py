@@ -8,7 +8,7 @@ from headwater.blocks.core import Block, to_thread
 from headwater.errors import ObjectNotFoundError, SecretBackendError
 from pydantic import Field
 
-from headwater_aws._errors import error_code, is_connection_error
+from headwater_aws._translate import error_code, is_connection_error
 from headwater_aws.credentials import AwsCredentials
 
 __all__ = ["AwsSecret"]
@@ -18,15 +18,17 @@ class AwsSecret(Block):
     """A secret in AWS Secrets Manager (prefect-aws's ``AwsSecret``).
 
     Example:
-        >>> token = AwsSecret(secret_name="etl/api-token", aws_credentials=AwsCredentials.load("prod"))  # doctest: +SKIP
-        >>> token.write_secret(b"s3cr3t")                                                                  # doctest: +SKIP
-        >>> token.read_secret()                                                                            # doctest: +SKIP
+        >>> prod = AwsCredentials.load("prod")                                  # doctest: +SKIP
+        >>> token = AwsSecret(secret_name="etl/api-token", aws_credentials=prod)  # doctest: +SKIP
+        >>> token.write_secret(b"s3cr3t")                                        # doctest: +SKIP
+        >>> token.read_secret()                                                  # doctest: +SKIP
         b's3cr3t'
     """
 
     _block_description = "A secret in AWS Secrets Manager."
 
-    aws_credentials: AwsCredentials = Field(default_factory=AwsCredentials, description="Credentials used to reach Secrets Manager.")
+    aws_credentials: AwsCredentials = Field(default_factory=AwsCredentials,
+                                            description="Credentials used to reach Secrets Manager.")
     secret_name: str = Field(description="The name (or ARN) of the secret.")
 
     def _client(self) -> Any:
@@ -38,7 +40,8 @@ class AwsSecret(Block):
         if code == "ResourceNotFoundException":
             return ObjectNotFoundError(f"cannot {action} {where}: it does not exist; write_secret() creates it")
         if is_connection_error(exc):
-            return SecretBackendError(f"cannot {action} {where}: the endpoint cannot be reached ({type(exc).__name__}); "
+            return SecretBackendError(f"cannot {action} {where}: the endpoint cannot be reached "
+                                      f"({type(exc).__name__}); "
                                       "check aws_client_parameters.endpoint_url and the region")
         return SecretBackendError(f"cannot {action} {where}: {code or type(exc).__name__}")
 
@@ -65,12 +68,14 @@ class AwsSecret(Block):
         """Store ``secret_data`` as the secret's new value, creating the secret if needed; returns its ARN."""
         client = self._client()
         try:
-            answer = client.put_secret_value(SecretId=self.secret_name, SecretBinary=secret_data, **put_or_create_secret_kwargs)
+            answer = client.put_secret_value(SecretId=self.secret_name, SecretBinary=secret_data,
+                                             **put_or_create_secret_kwargs)
         except Exception as exc:
             if error_code(exc) != "ResourceNotFoundException":
                 raise self._fail(exc, "write") from None
             try:
-                answer = client.create_secret(Name=self.secret_name, SecretBinary=secret_data, **put_or_create_secret_kwargs)
+                answer = client.create_secret(Name=self.secret_name, SecretBinary=secret_data,
+                                              **put_or_create_secret_kwargs)
             except Exception as exc2:
                 raise self._fail(exc2, "create") from None
         return str(answer["ARN"])
@@ -99,5 +104,6 @@ class AwsSecret(Block):
     async def awrite_secret(self, secret_data: bytes, **kw: Any) -> str:
         return await to_thread(self.write_secret, secret_data, **kw)
 
-    async def adelete_secret(self, recovery_window_in_days: int = 30, force_delete_without_recovery: bool = False, **kw: Any) -> str:
+    async def adelete_secret(self, recovery_window_in_days: int = 30, force_delete_without_recovery: bool = False,
+                             **kw: Any) -> str:
         return await to_thread(self.delete_secret, recovery_window_in_days, force_delete_without_recovery, **kw)

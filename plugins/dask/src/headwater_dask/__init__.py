@@ -9,29 +9,24 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-__all__ = ["DaskCluster", "DaskClusterConfigError", "DaskConnectionError", "DaskTaskRunner"]
+from headwater.lazy import lazy_exports
+
+__all__ = ["DaskCluster", "DaskClusterConfigError", "DaskConnectionError", "DaskTaskRunner", "WorkerDiedError"]
 
 _EXPORTS = {
     "DaskCluster": "headwater_dask.blocks",
     "DaskTaskRunner": "headwater_dask.task_runners",
     "DaskClusterConfigError": "headwater_dask.errors",
     "DaskConnectionError": "headwater_dask.errors",
+    "WorkerDiedError": "headwater_dask.errors",
 }
 
 if TYPE_CHECKING:
     from headwater_dask.blocks import DaskCluster
-    from headwater_dask.errors import DaskClusterConfigError, DaskConnectionError
+    from headwater_dask.errors import DaskClusterConfigError, DaskConnectionError, WorkerDiedError
     from headwater_dask.task_runners import DaskTaskRunner
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'headwater_dask' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -29,7 +29,8 @@ def import_cluster_class(name: str | type | None) -> type:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise DaskClusterConfigError(
-            f"cluster_class {name!r}: module {module_name!r} cannot be imported ({exc}); install the package that provides it"
+            f"cluster_class {name!r}: module {module_name!r} cannot be imported ({exc}); install the package that "
+            "provides it"
         ) from None
     cls = getattr(module, attr, None)
     if not isinstance(cls, type):
@@ -37,7 +38,8 @@ def import_cluster_class(name: str | type | None) -> type:
     return cls
 
 
-def start_cluster(cluster_class: str | type | None, cluster_kwargs: dict[str, Any], adapt_kwargs: dict[str, Any] | None) -> Any:
+def start_cluster(cluster_class: str | type | None, cluster_kwargs: dict[str, Any],
+                  adapt_kwargs: dict[str, Any] | None) -> Any:
     """Start a temporary cluster; the caller closes it."""
     cls = import_cluster_class(cluster_class)
     kwargs = dict(cluster_kwargs)
@@ -82,9 +84,12 @@ def probe_tcp(address: str, timeout: float = 5.0) -> None:
     try:
         socket.create_connection((host, port), timeout=timeout).close()
     except OSError as exc:
-        reason = exc.strerror or (f"no answer in {timeout:g} s" if isinstance(exc, TimeoutError) else type(exc).__name__)
+        reason = exc.strerror or (
+            f"no answer in {timeout:g} s" if isinstance(exc, TimeoutError) else type(exc).__name__
+        )
         raise DaskConnectionError(
-            f"cannot reach the Dask scheduler at {address}: {reason}; check that the scheduler is running and the address is right"
+            f"cannot reach the Dask scheduler at {address}: {reason}; check that the scheduler is running and the "
+            "address is right"
         ) from None
 
 
@@ -102,5 +107,6 @@ def connect(address: Any, client_kwargs: dict[str, Any]) -> Any:
     except (OSError, TimeoutError) as exc:
         where = address if isinstance(address, str) else type(address).__name__
         raise DaskConnectionError(
-            f"cannot reach the Dask scheduler at {where}: {exc}; check that the scheduler is running and the address is right"
+            f"cannot reach the Dask scheduler at {where}: {exc}; check that the scheduler is running and the address "
+            "is right"
         ) from None

@@ -16,16 +16,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from headwater.errors import HeadwaterError
-
 from headwater_dask._cluster import connect, start_cluster
 from headwater_dask._worker import RESOLVE_IN_FLOW
+from headwater_dask.errors import WorkerDiedError
 
 _UNSAFE_KEY = re.compile(r"[^A-Za-z0-9_.]+")
-
-
-class WorkerDiedError(HeadwaterError):
-    """The Dask worker process running a task died (killed, out of memory, segfault)."""
 
 
 class _Pending:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from headwater.errors import ConfigError, ConnectionFailedError
+from headwater.errors import ConfigError, ConnectionFailedError, HeadwaterError
 
-__all__ = ["DaskClusterConfigError", "DaskConnectionError"]
+__all__ = ["DaskClusterConfigError", "DaskConnectionError", "WorkerDiedError"]
 
 
 class DaskClusterConfigError(ConfigError):
@@ -13,3 +13,7 @@ class DaskClusterConfigError(ConfigError):
 
 class DaskConnectionError(ConnectionFailedError):
     """The Dask scheduler could not be reached, or the cluster did not start."""
+
+
+class WorkerDiedError(HeadwaterError):
+    """The Dask worker process running a task died (killed, out of memory, segfault)."""

@@ -5,7 +5,9 @@ Names are imported lazily: importing ``headwater_dbt`` does not import dbt.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from headwater.lazy import lazy_exports
 
 __all__ = [
     "DbtAdapterNotInstalledError",
@@ -19,11 +21,19 @@ __all__ = [
     "DbtProjectError",
     "DbtRunError",
     "DbtRunner",
+    "DbtValidationError",
     "DuckDBTargetConfigs",
     "GlobalConfigs",
     "NodeResult",
     "PostgresTargetConfigs",
     "TargetConfigs",
+    "arun_dbt_build",
+    "arun_dbt_model",
+    "arun_dbt_seed",
+    "arun_dbt_snapshot",
+    "arun_dbt_source_freshness",
+    "arun_dbt_test",
+    "atrigger_dbt_cli_command",
     "clear_manifest_cache",
     "run_dbt_build",
     "run_dbt_model",
@@ -31,6 +41,7 @@ __all__ = [
     "run_dbt_snapshot",
     "run_dbt_source_freshness",
     "run_dbt_test",
+    "trigger_dbt_cli_command",
 ]
 
 _EXPORTS = {
@@ -40,6 +51,7 @@ _EXPORTS = {
     "DbtProfileError": "headwater_dbt.errors",
     "DbtProjectError": "headwater_dbt.errors",
     "DbtRunError": "headwater_dbt.errors",
+    "DbtValidationError": "headwater_dbt.errors",
     "DbtCliProfile": "headwater_dbt.profiles",
     "GlobalConfigs": "headwater_dbt.profiles",
     "TargetConfigs": "headwater_dbt.targets",
@@ -47,9 +59,9 @@ _EXPORTS = {
     "PostgresTargetConfigs": "headwater_dbt.targets",
     "DbtCoreOperation": "headwater_dbt.operation",
     "DbtOperationResult": "headwater_dbt.operation",
-    "DbtInvocation": "headwater_dbt._engine",
-    "NodeResult": "headwater_dbt._engine",
-    "clear_manifest_cache": "headwater_dbt._engine",
+    "DbtInvocation": "headwater_dbt._invocation",
+    "NodeResult": "headwater_dbt._invocation",
+    "clear_manifest_cache": "headwater_dbt._invocation",
     "DbtRunner": "headwater_dbt.runner",
     "run_dbt_build": "headwater_dbt.tasks",
     "run_dbt_model": "headwater_dbt.tasks",
@@ -57,10 +69,18 @@ _EXPORTS = {
     "run_dbt_snapshot": "headwater_dbt.tasks",
     "run_dbt_source_freshness": "headwater_dbt.tasks",
     "run_dbt_test": "headwater_dbt.tasks",
+    "arun_dbt_build": "headwater_dbt.tasks",
+    "arun_dbt_model": "headwater_dbt.tasks",
+    "arun_dbt_seed": "headwater_dbt.tasks",
+    "arun_dbt_snapshot": "headwater_dbt.tasks",
+    "arun_dbt_source_freshness": "headwater_dbt.tasks",
+    "arun_dbt_test": "headwater_dbt.tasks",
+    "atrigger_dbt_cli_command": "headwater_dbt.tasks",
+    "trigger_dbt_cli_command": "headwater_dbt.tasks",
 }
 
 if TYPE_CHECKING:
-    from headwater_dbt._engine import DbtInvocation, NodeResult, clear_manifest_cache
+    from headwater_dbt._invocation import DbtInvocation, NodeResult, clear_manifest_cache
     from headwater_dbt.errors import (
         DbtAdapterNotInstalledError,
         DbtError,
@@ -68,31 +88,28 @@ if TYPE_CHECKING:
         DbtProfileError,
         DbtProjectError,
         DbtRunError,
+        DbtValidationError,
     )
     from headwater_dbt.operation import DbtCoreOperation, DbtOperationResult
     from headwater_dbt.profiles import DbtCliProfile, GlobalConfigs
     from headwater_dbt.runner import DbtRunner
     from headwater_dbt.targets import DuckDBTargetConfigs, PostgresTargetConfigs, TargetConfigs
     from headwater_dbt.tasks import (
+        arun_dbt_build,
+        arun_dbt_model,
+        arun_dbt_seed,
+        arun_dbt_snapshot,
+        arun_dbt_source_freshness,
+        arun_dbt_test,
+        atrigger_dbt_cli_command,
         run_dbt_build,
         run_dbt_model,
         run_dbt_seed,
         run_dbt_snapshot,
         run_dbt_source_freshness,
         run_dbt_test,
+        trigger_dbt_cli_command,
     )
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'headwater_dbt' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

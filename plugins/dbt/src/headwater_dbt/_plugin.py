@@ -11,5 +11,6 @@ def register_block_types(register):  # type: ignore[no-untyped-def]
     from headwater_dbt.profiles import DbtCliProfile, GlobalConfigs
     from headwater_dbt.targets import DuckDBTargetConfigs, PostgresTargetConfigs, TargetConfigs
 
-    for cls in (DbtCliProfile, GlobalConfigs, TargetConfigs, DuckDBTargetConfigs, PostgresTargetConfigs, DbtCoreOperation):
+    for cls in (DbtCliProfile, GlobalConfigs, TargetConfigs, DuckDBTargetConfigs, PostgresTargetConfigs,
+                DbtCoreOperation):
         register(cls)

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from headwater.blocks import Block
 from headwater.blocks.core import to_thread
 from headwater.errors import ConfigError
 from pydantic import Field, field_validator
 
-from headwater_dbt._engine import DbtInvocation, check_adapter, check_project_dir, import_dbt, invoke, split_command
+from headwater_dbt._invocation import DbtInvocation, check_adapter, check_project_dir, import_dbt, invoke, split_command
+from headwater_dbt._validation import DbtBlock
 from headwater_dbt.profiles import DbtCliProfile, private_profiles_dir
 
 __all__ = ["DbtCoreOperation", "DbtOperationResult", "profile_context"]
@@ -32,7 +32,7 @@ class DbtOperationResult(list):
         self.invocations = invocations
 
 
-class DbtCoreOperation(Block):
+class DbtCoreOperation(DbtBlock):
     """Run dbt commands against a project, in-process, with a profile kept in a block.
 
     Commands run one after another through dbt's programmatic runner (no subprocess per
@@ -51,7 +51,8 @@ class DbtCoreOperation(Block):
     _block_type_slug: ClassVar[str] = "dbt-core-operation"
 
     commands: list[str] = Field(description="dbt commands to run in order, e.g. 'dbt build --select tag:daily'.")
-    project_dir: Path | None = Field(default=None, description="The dbt project folder (default: the working directory).")
+    project_dir: Path | None = Field(default=None,
+                                     description="The dbt project folder (default: the working directory).")
     profiles_dir: Path | None = Field(
         default=None, description="Folder with an existing profiles.yml, used when no dbt_cli_profile is given."
     )
@@ -232,7 +233,8 @@ def _flags(profile: DbtCliProfile) -> dict[str, Any]:
 
 def _file_digest(path: Path | None) -> str:
     if path is None:
-        candidates = [Path(os.environ["DBT_PROFILES_DIR"]) / "profiles.yml"] if os.environ.get("DBT_PROFILES_DIR") else []
+        from_env = os.environ.get("DBT_PROFILES_DIR")
+        candidates = [Path(from_env) / "profiles.yml"] if from_env else []
         candidates += [Path.cwd() / "profiles.yml", Path.home() / ".dbt" / "profiles.yml"]
         path = next((p for p in candidates if p.is_file()), None)
     try:

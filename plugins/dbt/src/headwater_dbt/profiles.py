@@ -10,17 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from headwater.blocks import Block
 from headwater.redaction import remember
 from pydantic import Field
 
+from headwater_dbt._validation import DbtBlock
 from headwater_dbt.errors import DbtProfileError
 from headwater_dbt.targets import TargetConfigs
 
 __all__ = ["DbtCliProfile", "GlobalConfigs", "private_profiles_dir"]
 
 
-class GlobalConfigs(Block):
+class GlobalConfigs(DbtBlock):
     """dbt's global flags (``send_anonymous_usage_stats``, ``partial_parse``, ...).
 
     Headwater passes them to dbt as flags of each invocation rather than as the ``config:``
@@ -29,7 +29,8 @@ class GlobalConfigs(Block):
 
     _block_type_slug: ClassVar[str] = "dbt-cli-global-configs"
 
-    send_anonymous_usage_stats: bool | None = Field(default=None, description="Send anonymous usage statistics to dbt Labs.")
+    send_anonymous_usage_stats: bool | None = Field(default=None,
+                                                    description="Send anonymous usage statistics to dbt Labs.")
     use_colors: bool | None = Field(default=None, description="Colorize dbt's console output.")
     partial_parse: bool | None = Field(default=None, description="Re-parse only the files that changed.")
     printer_width: int | None = Field(default=None, description="Width of dbt's console output.")
@@ -37,7 +38,8 @@ class GlobalConfigs(Block):
     warn_error: bool | None = Field(default=None, description="Treat warnings as errors.")
     log_format: str | None = Field(default=None, description="dbt's log format: text, json or default.")
     debug: bool | None = Field(default=None, description="Log debug messages.")
-    version_check: bool | None = Field(default=None, description="Check that the project's require-dbt-version matches.")
+    version_check: bool | None = Field(default=None,
+                                       description="Check that the project's require-dbt-version matches.")
     fail_fast: bool | None = Field(default=None, description="Stop at the first failing node.")
     use_experimental_parser: bool | None = Field(default=None, description="Use dbt's experimental parser.")
     static_parser: bool | None = Field(default=None, description="Use dbt's static parser.")
@@ -54,7 +56,7 @@ class GlobalConfigs(Block):
         return configs
 
 
-class DbtCliProfile(Block):
+class DbtCliProfile(DbtBlock):
     """A dbt profile: a name, the target to use, and its settings.
 
     Example:
@@ -81,7 +83,7 @@ class DbtCliProfile(Block):
             DbtAdapterNotInstalledError: the target's adapter is not installed.
             ConnectionFailedError: (PostgreSQL) the server cannot be reached or refuses the credentials.
         """
-        from headwater_dbt._engine import check_adapter
+        from headwater_dbt._invocation import check_adapter
 
         check_target(self)
         check_adapter(self.target_configs.type, self.target)
@@ -98,7 +100,8 @@ class DbtCliProfile(Block):
 
     @classmethod
     def from_profiles_yml(
-        cls, profile_name: str | None = None, target_name: str | None = None, profiles_dir: str | os.PathLike[str] | None = None
+        cls, profile_name: str | None = None, target_name: str | None = None,
+        profiles_dir: str | os.PathLike[str] | None = None
     ) -> DbtCliProfile:
         """Import a whole profile (its chosen target) from an existing profiles.yml.
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from headwater_dbt._engine import DbtInvocation, check_project_dir, current_manifest, invoke, split_command
+from headwater_dbt._invocation import DbtInvocation, check_project_dir, current_manifest, invoke, split_command
 from headwater_dbt.errors import DbtError
 from headwater_dbt.operation import _missing, profile_context
 from headwater_dbt.profiles import DbtCliProfile
@@ -88,7 +88,8 @@ class DbtRunner:
         """
         split = split_command(args)
         recorder = _NodeRecorder(self) if self.record_task_runs else None
-        with profile_context(self.profile, self.profiles_dir, self.project_dir, self.env) as (profiles_dir, digest, extra, flags):
+        with profile_context(self.profile, self.profiles_dir, self.project_dir, self.env) as (profiles_dir, digest,
+                                                                                              extra, flags):
             try:
                 result = invoke(
                     split if isinstance(args, list) else args,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 from headwater.blocks import Block, SecretDict
-from pydantic import ConfigDict, Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from headwater_dbt._validation import DbtBlock
 from headwater_dbt.errors import DbtProfileError
 
 __all__ = ["DuckDBTargetConfigs", "PostgresTargetConfigs", "TargetConfigs", "read_profiles_yml"]
@@ -45,7 +47,7 @@ def read_profiles_yml(profiles_dir: str | os.PathLike[str] | None = None) -> dic
     return data
 
 
-class TargetConfigs(Block):
+class TargetConfigs(DbtBlock):
     """The settings of one dbt target (an entry under ``outputs:`` in profiles.yml).
 
     Adapter-specific settings go in ``extras``; credentials among them go in
@@ -62,13 +64,45 @@ class TargetConfigs(Block):
     type: str = Field(description="The dbt adapter type, for example 'duckdb' or 'postgres'.")
     schema_: str = Field(alias="schema", description="The schema dbt builds models in.")
     threads: int = Field(default=4, ge=1, description="How many nodes dbt runs at the same time.")
-    extras: dict[str, Any] | None = Field(default=None, description="Other adapter settings, written into the target as they are.")
+    extras: dict[str, Any] | None = Field(default=None,
+                                          description="Other adapter settings, written into the target as they are.")
     secret_extras: SecretDict | None = Field(
         default=None, description="Adapter settings that are credentials (passwords, tokens, key files)."
     )
     allow_field_overrides: bool = Field(
-        default=False, description="Let keys in extras replace the values of this block's own fields."
+        default=False,
+        description=(
+            "When a key of extras duplicates one of this block's own fields, use the field's value (with a "
+            "warning) instead of raising an error, as prefect-dbt does."
+        ),
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _extra_keywords(cls, data: Any) -> Any:
+        """Keyword arguments that are not fields go into the target, as with prefect-dbt.
+
+        They are moved into ``extras`` (credential-looking ones into ``secret_extras``), so they
+        are saved with the block and written into profiles.yml.
+        """
+        if not isinstance(data, dict):
+            return data
+        known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
+        unknown = [k for k in data if isinstance(k, str) and k not in known and not k.startswith("_")]
+        if not unknown:
+            return data
+        data = dict(data)
+        moved = {k: data.pop(k) for k in unknown}
+        plain = {k: v for k, v in moved.items() if not _is_secret_key(k, v)}
+        secret = {k: v for k, v in moved.items() if k not in plain}
+        if plain:
+            data["extras"] = {**(data.get("extras") or {}), **plain}
+        if secret:
+            current = data.get("secret_extras")
+            if hasattr(current, "get_secret_value"):
+                current = current.get_secret_value()
+            data["secret_extras"] = {**(current or {}), **secret}
+        return data
 
     def check(self) -> None:
         """Check that the settings make a target and that dbt's adapter for ``type`` is installed.
@@ -77,7 +111,7 @@ class TargetConfigs(Block):
             DbtProfileError: the settings are incomplete.
             DbtAdapterNotInstalledError: the adapter is not installed.
         """
-        from headwater_dbt._engine import check_adapter
+        from headwater_dbt._invocation import check_adapter
 
         self.get_configs()
         check_adapter(self.type, None)
@@ -85,20 +119,33 @@ class TargetConfigs(Block):
     def get_configs(self) -> dict[str, Any]:
         """The target as a dict, ready for profiles.yml (secrets included, in plaintext).
 
+        A key of ``extras`` (or ``secret_extras``) that is also one of the block's own settings
+        is an error, as in prefect-dbt; with ``allow_field_overrides`` the block's own value is
+        used and a warning names the key.
+
         Raises:
-            DbtProfileError: an extras key clashes with a field and ``allow_field_overrides`` is False.
+            DbtProfileError: an extras key duplicates a field and ``allow_field_overrides`` is False
+                (also a ``ValueError``).
         """
-        configs: dict[str, Any] = {"type": self.type, "schema": self.schema_, "threads": self.threads}
-        configs.update(self._adapter_configs())
+        fields: dict[str, Any] = {"type": self.type, "schema": self.schema_, "threads": self.threads}
+        fields.update(self._adapter_configs())
+        configs: dict[str, Any] = {}
         for extra in (self.extras or {}, self.secret_extras.get_secret_value() if self.secret_extras else {}):
-            clash = sorted(k for k in extra if k in configs)
-            if clash and not self.allow_field_overrides:
-                raise DbtProfileError(
-                    f"target setting(s) {', '.join(clash)} given both as fields and in extras: remove them "
-                    "from extras, or set allow_field_overrides=True"
-                )
-            configs.update(extra)
-        return configs
+            configs.update({k: str(v) if isinstance(v, Path) else v for k, v in extra.items() if v is not None})
+        clash = sorted(k for k in configs if k in fields)
+        if clash and not self.allow_field_overrides:
+            raise DbtProfileError(
+                f"The keyword, {clash[0]}, has already been provided in {type(self).__name__}: "
+                f"remove {', '.join(clash)} from extras, or set allow_field_overrides=True to use the field value(s)"
+            )
+        if clash:
+            warnings.warn(
+                f"{type(self).__name__}: extras key(s) {', '.join(clash)} duplicate the block's own settings; "
+                "the block's values are used (allow_field_overrides=True)",
+                UserWarning,
+                stacklevel=2,
+            )
+        return {**fields, **{k: v for k, v in configs.items() if k not in fields}}
 
     def _adapter_configs(self) -> dict[str, Any]:
         """Adapter-specific fields of subclasses, as profile keys (secrets in plaintext)."""
@@ -146,7 +193,8 @@ class TargetConfigs(Block):
         target_name = target_name or profile.get("target")
         if target_name not in outputs:
             raise DbtProfileError(
-                f"profile {profile_name!r} has no target {target_name!r} (targets: {', '.join(sorted(outputs)) or 'none'})"
+                f"profile {profile_name!r} has no target {target_name!r} (targets: "
+                f"{', '.join(sorted(outputs)) or 'none'})"
             )
         return cls._from_target_dict(dict(outputs[target_name]), allow_field_overrides)
 
@@ -159,7 +207,9 @@ class TargetConfigs(Block):
         if "threads" in target:
             fields["threads"] = target.pop("threads")
         fields.update(cls._pop_own_fields(target))
-        secret = {k: target.pop(k) for k in list(target) if _SECRET_KEY.search(k) and isinstance(target[k], (str, dict))}
+        secret = {
+            k: target.pop(k) for k in list(target) if _SECRET_KEY.search(k) and isinstance(target[k], (str, dict))
+        }
         fields["extras"] = target or None
         fields["secret_extras"] = secret or None
         fields["allow_field_overrides"] = allow_field_overrides
@@ -208,7 +258,9 @@ class PostgresTargetConfigs(TargetConfigs):
     headwater-sql), or the connection fields directly; fields given directly take precedence.
 
     Example:
-        >>> PostgresTargetConfigs(host="127.0.0.1", user="etl", password="...", dbname="dw", schema="analytics")  # doctest: +SKIP
+        >>> PostgresTargetConfigs(
+        ...     host="127.0.0.1", user="etl", password="...", dbname="dw", schema="analytics"
+        ... )  # doctest: +SKIP
     """
 
     _block_type_slug: ClassVar[str] = "dbt-cli-postgres-target-configs"
@@ -282,6 +334,10 @@ class PostgresTargetConfigs(TargetConfigs):
             if key in target:
                 out["password"] = target.pop(key)
         return out
+
+
+def _is_secret_key(key: str, value: Any) -> bool:
+    return bool(_SECRET_KEY.search(key)) and isinstance(value, (str, dict, SecretStr))
 
 
 def _connection_fields(block: Block) -> dict[str, Any]:

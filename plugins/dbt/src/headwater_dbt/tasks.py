@@ -1,7 +1,9 @@
-"""Ready-made tasks for the common dbt commands (``run_dbt_build``, ``run_dbt_model``, ...).
+"""Ready-made tasks for dbt commands: ``trigger_dbt_cli_command``, ``run_dbt_build``, ``run_dbt_model``, ...
 
 Each runs its command through :class:`~headwater_dbt.DbtRunner`, so inside a flow every dbt
-node it runs is also recorded as a task run of its own.
+node it runs is also recorded as a task run of its own. Each has an async twin prefixed ``a``
+(``arun_dbt_build``, ``atrigger_dbt_cli_command``) to ``await`` in async flows; it runs dbt in
+a worker thread, as dbt itself is synchronous.
 """
 
 from __future__ import annotations
@@ -11,18 +13,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from headwater_dbt._engine import DbtInvocation
+from headwater_dbt._invocation import DbtInvocation
 from headwater_dbt.profiles import DbtCliProfile
 
 logger = logging.getLogger("headwater_dbt")
 
 __all__ = [
+    "arun_dbt_build",
+    "arun_dbt_model",
+    "arun_dbt_seed",
+    "arun_dbt_snapshot",
+    "arun_dbt_source_freshness",
+    "arun_dbt_test",
+    "atrigger_dbt_cli_command",
     "run_dbt_build",
     "run_dbt_model",
     "run_dbt_seed",
     "run_dbt_snapshot",
     "run_dbt_source_freshness",
     "run_dbt_test",
+    "trigger_dbt_cli_command",
 ]
 
 
@@ -79,33 +89,131 @@ _DOC = """Run ``dbt {cmd}`` in a dbt project.
     """
 
 
-def _make(command: list[str], name: str) -> Any:
+def _options(
+    create_summary_artifact: bool, overwrite_profiles: bool, summary_artifact_key: str | None
+) -> None:
+    del overwrite_profiles, summary_artifact_key  # Prefect compatibility only
+    if create_summary_artifact:
+        logger.debug("create_summary_artifact: the node results are recorded as task runs and in .nodes")
+
+
+def _make(command: list[str], name: str, artifact_key: str) -> tuple[Any, Any]:
+    """The task ``name`` running ``dbt <command>``, and its async twin ``a<name>``."""
+
     def run(
         profiles_dir: str | Path | None = None,
         project_dir: str | Path | None = None,
         overwrite_profiles: bool = False,
         dbt_cli_profile: DbtCliProfile | str | None = None,
         create_summary_artifact: bool = False,
-        summary_artifact_key: str | None = None,
+        summary_artifact_key: str | None = artifact_key,
         extra_command_args: list[str] | None = None,
         stream_output: bool = True,
         env: dict[str, str] | None = None,
         node_task_runs: bool = True,
     ) -> DbtInvocation:
-        del overwrite_profiles, summary_artifact_key  # Prefect compatibility only
-        if create_summary_artifact:
-            logger.debug("create_summary_artifact: the node results are recorded as task runs and in .nodes")
+        _options(create_summary_artifact, overwrite_profiles, summary_artifact_key)
         return _run(command, project_dir, profiles_dir, dbt_cli_profile, extra_command_args, stream_output, env, node_task_runs)
 
-    run.__name__ = run.__qualname__ = name.replace("-", "_")
-    run.__doc__ = _DOC.format(cmd=" ".join(command))
-    run.__module__ = __name__
-    return _as_task(name)(run)
+    async def arun(
+        profiles_dir: str | Path | None = None,
+        project_dir: str | Path | None = None,
+        overwrite_profiles: bool = False,
+        dbt_cli_profile: DbtCliProfile | str | None = None,
+        create_summary_artifact: bool = False,
+        summary_artifact_key: str | None = artifact_key,
+        extra_command_args: list[str] | None = None,
+        stream_output: bool = True,
+        env: dict[str, str] | None = None,
+        node_task_runs: bool = True,
+    ) -> DbtInvocation:
+        _options(create_summary_artifact, overwrite_profiles, summary_artifact_key)
+        return await _in_thread(
+            _run, command, project_dir, profiles_dir, dbt_cli_profile, extra_command_args, stream_output, env, node_task_runs
+        )
+
+    doc = _DOC.format(cmd=" ".join(command))
+    return _named(run, name, doc), _named(arun, "a" + name, f"Async twin of ``{name}``: ``await`` it in async flows.\n\n    " + doc)
 
 
-run_dbt_build = _make(["build"], "run_dbt_build")
-run_dbt_model = _make(["run"], "run_dbt_model")
-run_dbt_test = _make(["test"], "run_dbt_test")
-run_dbt_seed = _make(["seed"], "run_dbt_seed")
-run_dbt_snapshot = _make(["snapshot"], "run_dbt_snapshot")
-run_dbt_source_freshness = _make(["source", "freshness"], "run_dbt_source_freshness")
+def _named(fn: Any, name: str, doc: str) -> Any:
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    fn.__module__ = __name__
+    return _as_task(name)(fn)
+
+
+async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    from headwater.blocks.core import to_thread
+
+    return await to_thread(fn, *args)
+
+
+def _trigger(
+    command: str,
+    profiles_dir: str | Path | None = None,
+    project_dir: str | Path | None = None,
+    overwrite_profiles: bool = False,
+    dbt_cli_profile: DbtCliProfile | str | None = None,
+    create_summary_artifact: bool = False,
+    summary_artifact_key: str | None = "dbt-cli-command-summary",
+    extra_command_args: list[str] | None = None,
+    stream_output: bool = True,
+    env: dict[str, str] | None = None,
+    node_task_runs: bool = True,
+) -> DbtInvocation:
+    """Run any dbt command, e.g. ``trigger_dbt_cli_command("dbt debug")``.
+
+    The parameters (names and order) are prefect-dbt's, plus ``env`` and ``node_task_runs``;
+    see :func:`run_dbt_build` for them.
+
+    Args:
+        command: The dbt command, ``"dbt <command> [options]"`` (``"build --select x"`` works too).
+
+    Returns:
+        The :class:`~headwater_dbt.DbtInvocation` (``.nodes`` holds every node's result).
+
+    Raises:
+        ConfigError: ``command`` is not a dbt command (dbt runs in this process, not in a shell).
+        DbtRunError: the command failed; the message lists the failing nodes.
+    """
+    from headwater_dbt._invocation import split_command
+
+    _options(create_summary_artifact, overwrite_profiles, summary_artifact_key)
+    return _run(
+        split_command(command), project_dir, profiles_dir, dbt_cli_profile, extra_command_args, stream_output, env,
+        node_task_runs,
+    )
+
+
+async def _atrigger(
+    command: str,
+    profiles_dir: str | Path | None = None,
+    project_dir: str | Path | None = None,
+    overwrite_profiles: bool = False,
+    dbt_cli_profile: DbtCliProfile | str | None = None,
+    create_summary_artifact: bool = False,
+    summary_artifact_key: str | None = "dbt-cli-command-summary",
+    extra_command_args: list[str] | None = None,
+    stream_output: bool = True,
+    env: dict[str, str] | None = None,
+    node_task_runs: bool = True,
+) -> DbtInvocation:
+    return await _in_thread(
+        _trigger, command, profiles_dir, project_dir, overwrite_profiles, dbt_cli_profile, create_summary_artifact,
+        summary_artifact_key, extra_command_args, stream_output, env, node_task_runs,
+    )
+
+
+trigger_dbt_cli_command = _named(_trigger, "trigger_dbt_cli_command", _trigger.__doc__ or "")
+atrigger_dbt_cli_command = _named(
+    _atrigger, "atrigger_dbt_cli_command", "Async twin of ``trigger_dbt_cli_command``: ``await`` it in async flows."
+)
+run_dbt_build, arun_dbt_build = _make(["build"], "run_dbt_build", "dbt-build-task-summary")
+run_dbt_model, arun_dbt_model = _make(["run"], "run_dbt_model", "dbt-run-task-summary")
+run_dbt_test, arun_dbt_test = _make(["test"], "run_dbt_test", "dbt-test-task-summary")
+run_dbt_seed, arun_dbt_seed = _make(["seed"], "run_dbt_seed", "dbt-seed-task-summary")
+run_dbt_snapshot, arun_dbt_snapshot = _make(["snapshot"], "run_dbt_snapshot", "dbt-snapshot-task-summary")
+run_dbt_source_freshness, arun_dbt_source_freshness = _make(
+    ["source", "freshness"], "run_dbt_source_freshness", "dbt-source-freshness-task-summary"
+)

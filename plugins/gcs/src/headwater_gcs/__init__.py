@@ -6,56 +6,24 @@ google-cloud-storage.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from headwater.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-_EXPORTS = {
-    "GcpCredentials": "headwater_gcs.credentials",
-    "GcsBucket": "headwater_gcs._bucket",
-    "acloud_storage_create_bucket": "headwater_gcs._tasks",
-    "acloud_storage_download_blob_as_bytes": "headwater_gcs._tasks",
-    "acloud_storage_download_blob_to_file": "headwater_gcs._tasks",
-    "acloud_storage_upload_blob_from_file": "headwater_gcs._tasks",
-    "acloud_storage_upload_blob_from_string": "headwater_gcs._tasks",
-    "cloud_storage_copy_blob": "headwater_gcs._tasks",
-    "cloud_storage_create_bucket": "headwater_gcs._tasks",
-    "cloud_storage_download_blob_as_bytes": "headwater_gcs._tasks",
-    "cloud_storage_download_blob_to_file": "headwater_gcs._tasks",
-    "cloud_storage_upload_blob_from_file": "headwater_gcs._tasks",
-    "cloud_storage_upload_blob_from_string": "headwater_gcs._tasks",
-}
+_TASKS = [f"{prefix}cloud_storage_{verb}" for prefix in ("", "a") for verb in (
+    "create_bucket", "download_blob_as_bytes", "download_blob_to_file", "upload_blob_from_file",
+    "upload_blob_from_string")] + ["cloud_storage_copy_blob"]
+_EXPORTS = {"GcpCredentials": "headwater_gcs.credentials", "GcsBucket": "headwater_gcs._bucket",
+            **dict.fromkeys(_TASKS, "headwater_gcs.tasks")}
 
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
     from headwater_gcs._bucket import GcsBucket  # noqa: F401
-    from headwater_gcs._tasks import (  # noqa: F401
-        acloud_storage_create_bucket,
-        acloud_storage_download_blob_as_bytes,
-        acloud_storage_download_blob_to_file,
-        acloud_storage_upload_blob_from_file,
-        acloud_storage_upload_blob_from_string,
-        cloud_storage_copy_blob,
-        cloud_storage_create_bucket,
-        cloud_storage_download_blob_as_bytes,
-        cloud_storage_download_blob_to_file,
-        cloud_storage_upload_blob_from_file,
-        cloud_storage_upload_blob_from_string,
-    )
     from headwater_gcs.credentials import GcpCredentials  # noqa: F401
+    from headwater_gcs.tasks import *  # noqa: F403 - every task, for type checkers
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'headwater_gcs' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
+from headwater.blocks.buckets import BucketStorage, DownloadJob, Receiver, Sender, UploadJob
 from headwater.blocks.core import to_thread
-from headwater.blocks.storage import BasepathAlias, ObjectStorage, ProgressCallback, iter_local_files, join_key
-from headwater.errors import ObjectNotFoundError, StorageError, TransferError
+from headwater.blocks.object_storage import ProgressCallback, join_key
+from headwater.blocks.transfers import ProgressReader, ProgressWriter, replace_atomically
+from headwater.errors import HeadwaterError, StorageError, TransferError
 from pydantic import Field, field_validator
 
+from headwater_gcs._checksums import local_matches
 from headwater_gcs._connection import Connection, connection_for
-from headwater_gcs._errors import Where, is_connection_error, translate
-from headwater_gcs._transfer import (
-    ProgressReader,
-    ProgressWriter,
-    local_matches,
-    replace_atomically,
-    run_bounded,
-    safe_progress,
-)
+from headwater_gcs._translate import Where, is_connection_error, translate
 from headwater_gcs.credentials import GcpCredentials
 
 if TYPE_CHECKING:
@@ -40,7 +36,7 @@ CHECK_RETRY_SECONDS = 5.0
 CHECK_CONNECT_TIMEOUT = 5.0
 
 
-class GcsBucket(BasepathAlias, ObjectStorage):
+class GcsBucket(BucketStorage):
     """A Google Cloud Storage bucket (or a folder of one) with the object-storage interface.
 
     Paths given to every method are relative to ``bucket_folder``, which is applied exactly
@@ -49,13 +45,13 @@ class GcsBucket(BasepathAlias, ObjectStorage):
     checked against the server's CRC32C.
 
     Example:
-        >>> raw = GcsBucket(bucket="acme-raw", bucket_folder="landing",
-        ...                 gcp_credentials=GcpCredentials.load("prod"))    # doctest: +SKIP
-        >>> raw.upload_from_folder("exports/", "2024-06-01", skip_unchanged=True)  # doctest: +SKIP
-        'landing/2024-06-01'
+        >>> lake = GcsBucket.load("lake")                                  # doctest: +SKIP
+        >>> lake.download_folder_to_path("daily/2024-06-01", "/tmp/daily")  # doctest: +SKIP
+        PosixPath('/tmp/daily')
     """
 
     _block_description = "A Google Cloud Storage bucket (or a folder of one) with the object-storage interface."
+    scheme: ClassVar[str] = "gs"
 
     bucket: str = Field(description="Name of the bucket.")
     gcp_credentials: GcpCredentials = Field(
@@ -75,11 +71,6 @@ class GcsBucket(BasepathAlias, ObjectStorage):
         ),
     )
 
-    @field_validator("bucket_folder")
-    @classmethod
-    def _normal_folder(cls, value: str) -> str:
-        return join_key(value)
-
     @field_validator("chunk_size")
     @classmethod
     def _chunk_multiple(cls, value: int | None) -> int | None:
@@ -92,25 +83,17 @@ class GcsBucket(BasepathAlias, ObjectStorage):
     def _conn(self) -> Connection:
         return connection_for(self.gcp_credentials, pool_size=self.max_concurrency)
 
-    def _key(self, path: str | None) -> str:
-        return join_key(self.bucket_folder, path)
-
-    def _prefix(self, folder: str | None) -> str:
-        key = self._key(folder)
-        return f"{key}/" if key else ""
-
-    def _relative(self, name: str) -> str:
-        base = self._prefix("")
-        return name[len(base):] if base and name.startswith(base) else name
-
     def _where(self, blob: str | None = None) -> Where:
         return Where(self.gcp_credentials.describe_endpoint(), self.bucket, blob)
 
-    def _fail(self, exc: BaseException, action: str, blob: str | None = None) -> Exception:
-        exists = None
-        if blob is not None and getattr(exc, "code", None) == 404:
-            exists = self._conn().api.bucket_exists(self.bucket)
-        return translate(exc, action, self._where(blob), bucket_exists=exists)
+    def _is_not_found(self, exc: BaseException) -> bool:
+        return getattr(exc, "code", None) == 404
+
+    def _bucket_exists(self) -> bool | None:
+        return self._conn().bucket_exists(self.bucket)
+
+    def _translate(self, exc: BaseException, action: str, where: Where, bucket_exists: bool | None) -> HeadwaterError:
+        return translate(exc, action, where, bucket_exists=bucket_exists)
 
     def _bucket_ref(self) -> Bucket:
         return self._conn().client.bucket(self.bucket)
@@ -190,10 +173,14 @@ class GcsBucket(BasepathAlias, ObjectStorage):
     def _list_raw(self, prefix: str, fields: str) -> list[dict[str, Any]]:
         """Like :meth:`list_blobs` (``prefix`` already has ``bucket_folder``), as plain dicts of
         ``fields``: one JSON request per 1,000 objects, no ``Blob`` objects built."""
-        try:
-            items = self._conn().api.list_objects(self.bucket, prefix, fields)
-        except Exception as exc:
-            raise self._fail(exc, "list") from None
+        conn = self._conn()
+        items = conn.api.list(self.bucket, prefix, fields)
+        if items is None:
+            try:
+                blobs = conn.client.list_blobs(self.bucket, prefix=prefix or None, retry=conn.retry, timeout=conn.timeout)
+                items = [{name: blob._properties.get(name) for name in fields.split(",")} for blob in blobs]
+            except Exception as exc:
+                raise self._fail(exc, "list") from None
         return [item for item in items if not item["name"].endswith("/")]
 
     def list_folders(self, folder: str = "") -> list[str]:
@@ -226,34 +213,12 @@ class GcsBucket(BasepathAlias, ObjectStorage):
         Raises:
             ObjectNotFoundError: no such object (or bucket).
         """
-        return self._conn().api.read_bytes(self.bucket, self._key(path))
+        return self._read(self._key(path))
 
     def write_path(self, path: str, content: bytes) -> str:
         """Write ``content`` to ``path``; returns the full name of the object written."""
         key = self._key(path)
         self._upload_file_object(io.BytesIO(content), key, len(content), None, {})
-        return key
-
-    def upload_from_path(
-        self, from_path: str | os.PathLike[str], to_path: str | None = None,
-        progress: ProgressCallback | None = None, **upload_kwargs: Any,
-    ) -> str:
-        """Upload a local file to ``to_path`` (default: the file's name).
-
-        Args:
-            from_path: The local file.
-            to_path: Destination path relative to ``bucket_folder``.
-            progress: Called with the number of bytes just sent.
-            **upload_kwargs: Passed to ``Blob.upload_from_file`` (``content_type``, ...).
-
-        Returns:
-            The full name of the object written.
-        """
-        source = Path(from_path)
-        if not source.is_file():
-            raise ObjectNotFoundError(f"no local file {str(source)!r} to upload")
-        key = self._key(to_path or source.name)
-        self._upload_local(source, key, source.stat().st_size, progress, upload_kwargs)
         return key
 
     def upload_from_file_object(
@@ -280,104 +245,12 @@ class GcsBucket(BasepathAlias, ObjectStorage):
         self._upload_file_object(from_file_object, key, size, progress, upload_kwargs)
         return key
 
-    def download_object_to_path(
-        self, from_path: str, to_path: str | os.PathLike[str] | None = None,
-        progress: ProgressCallback | None = None, **download_kwargs: Any,
-    ) -> Path:
-        """Download the object at ``from_path`` to a local file (default: its name, here); returns
-        the file's absolute path.
-
-        The file appears only once complete and verified; an interrupted download leaves
-        nothing behind.
-        """
-        target = Path(to_path) if to_path is not None else Path(PurePosixPath(from_path).name)
-        if target.is_dir():
-            target = target / PurePosixPath(from_path).name
-        key = self._key(from_path)
-        replace_atomically(target, lambda fh: self._download(key, fh, progress, download_kwargs))
-        return target.absolute()
-
     def download_object_to_file_object(
         self, from_path: str, to_file_object: BinaryIO, progress: ProgressCallback | None = None, **download_kwargs: Any
     ) -> BinaryIO:
         """Download the object at ``from_path`` into a binary file object; returns it."""
         self._download(self._key(from_path), to_file_object, progress, download_kwargs)
         return to_file_object
-
-    # -- folders ------------------------------------------------------------------------------
-
-    def upload_from_folder(
-        self, from_folder: str | os.PathLike[str], to_folder: str | None = None, skip_unchanged: bool = False,
-        progress: ProgressCallback | None = None, ignore_file: str | os.PathLike[str] | None = None,
-        **upload_kwargs: Any,
-    ) -> str | None:
-        """Upload every file under ``from_folder``, ``max_concurrency`` at a time.
-
-        Args:
-            from_folder: The local folder.
-            to_folder: Destination folder relative to ``bucket_folder`` (default: its root).
-            skip_unchanged: Skip files whose object already has the same size and CRC32C (or MD5).
-            progress: Called with the number of bytes of each file sent (or skipped).
-            ignore_file: A ``.gitignore``-style file of patterns to leave out.
-            **upload_kwargs: Passed on for each file (``content_type``, ...).
-
-        Returns:
-            The destination folder's full name in the bucket, or None if there was nothing to upload.
-
-        Raises:
-            TransferError: some files failed; the message says how many were uploaded.
-        """
-        count = self._upload_folder(from_folder, to_folder, skip_unchanged, progress, ignore_file, upload_kwargs)
-        return self._key(to_folder) if count else None
-
-    def put_directory(
-        self, local_path: str | os.PathLike[str] | None = None, to_path: str | None = None,
-        ignore_file: str | os.PathLike[str] | None = None,
-    ) -> int:
-        """Copy a local folder (default: the working directory) into the bucket, concurrently;
-        returns the number of files copied."""
-        return self._upload_folder(local_path or ".", to_path, False, None, ignore_file, {})
-
-    def download_folder_to_path(
-        self, from_folder: str, to_folder: str | os.PathLike[str] | None = None,
-        progress: ProgressCallback | None = None, **download_kwargs: Any,
-    ) -> Path:
-        """Download every object under ``from_folder`` into ``to_folder`` (default: here),
-        ``max_concurrency`` at a time; returns the local folder as an absolute path (as prefect-gcp does).
-
-        Raises:
-            ObjectNotFoundError: there is no object under ``from_folder``.
-            TransferError: some objects failed; the message says how many were downloaded.
-        """
-        target = Path(to_folder) if to_folder is not None else Path(".")
-        prefix = self._prefix(from_folder)
-        jobs = []
-        for item in self._list_raw(prefix, "name,size"):
-            name = item["name"]
-            rel = PurePosixPath(name[len(prefix):])
-            if rel.is_absolute() or ".." in rel.parts or not rel.parts:
-                raise StorageError(f"refusing to download {self._where(name)}: its name leaves {str(target)!r}")
-            jobs.append((name, target.joinpath(*rel.parts), int(item.get("size") or 0)))
-        if not jobs:
-            raise ObjectNotFoundError(f"no objects under {self._where(prefix or None)}")
-        for folder in {dest.parent for _name, dest, _size in jobs}:
-            folder.mkdir(parents=True, exist_ok=True)
-        report = safe_progress(progress)
-        api = self._conn().api
-
-        def fetch(job: tuple[str, Path, int]) -> None:
-            name, dest, size = job
-            if size <= SMALL_OBJECT_LIMIT and not download_kwargs:
-                data = api.read_bytes(self.bucket, name)
-                replace_atomically(dest, lambda fh: fh.write(data), make_parents=False)
-                if report is not None:
-                    report(len(data))
-                return
-            replace_atomically(dest, lambda fh: self._download(name, fh, report, download_kwargs))
-
-        run_bounded(jobs, fetch, self.max_concurrency, lambda job: f"gs://{self.bucket}/{job[0]}",
-                    f"download of {self._where(prefix or None)} to {str(target)!r}")
-        return target.absolute()
 
     def upload_from_dataframe(
         self, df: Any, to_path: str, serialization_format: str | DataFrameSerializationFormat = "csv_gzip",
@@ -417,40 +290,42 @@ class GcsBucket(BasepathAlias, ObjectStorage):
     async def alist_folders(self, folder: str = "") -> list[str]:
         return await to_thread(self.list_folders, folder)
 
-    # -- transfers ----------------------------------------------------------------------------
+    # -- what folder transfers need (BucketStorage runs them) -------------------------------------------------------------------------------------
 
-    def _upload_folder(
-        self, from_folder: str | os.PathLike[str], to_folder: str | None, skip_unchanged: bool,
-        progress: ProgressCallback | None, ignore_file: str | os.PathLike[str] | None, upload_kwargs: dict[str, Any],
-    ) -> int:
-        source = Path(from_folder)
-        if not source.is_dir():
-            raise ObjectNotFoundError(f"no local folder {str(source)!r} to upload")
-        files = list(iter_local_files(source, ignore_file))
-        if not files:
-            return 0
-        remote: dict[str, dict[str, Any]] = {}
-        if skip_unchanged:
-            remote = {item["name"]: {**item, "size": int(item.get("size") or 0)}
-                      for item in self._list_raw(self._prefix(to_folder), "name,size,crc32c,md5Hash")}
-        report = safe_progress(progress)
+    def _list_sizes(self, prefix: str) -> list[tuple[str, int]]:
+        return [(item["name"], int(item.get("size") or 0)) for item in self._list_raw(prefix, "name,size")]
 
-        def send(item: tuple[Path, str]) -> None:
-            path, rel = item
-            key = self._key(join_key(to_folder, rel))
-            size = path.stat().st_size
-            known = remote.get(key)
-            if known is not None and local_matches(path, size, known):
+    def _remote_checksums(self, prefix: str) -> dict[str, dict[str, Any]]:
+        return {item["name"]: {**item, "size": int(item.get("size") or 0)}
+                for item in self._list_raw(prefix, "name,size,crc32c,md5Hash")}
+
+    def _unchanged(self, path: Path, size: int, remote: dict[str, Any]) -> bool:
+        return local_matches(path, size, remote)
+
+    def _download_one(self, key: str, target: Path, progress: ProgressCallback | None,
+                      download_kwargs: dict[str, Any]) -> None:
+        replace_atomically(target, lambda fh: self._download(key, fh, progress, download_kwargs))
+
+    def _upload_sender(self, jobs: Sequence[UploadJob], options: Any) -> Sender:
+        return lambda path, key, size, report: self._upload_one(path, key, size, report, options)
+
+    def _download_receiver(self, jobs: Sequence[DownloadJob], options: Any) -> Receiver:
+        api = self._conn().api
+
+        def fetch(name: str, dest: Path, size: int, report: ProgressCallback | None) -> None:
+            if size <= SMALL_OBJECT_LIMIT and not options:
+                data = api.read(self.bucket, name)
+                if data is None:
+                    data = self._read(name)
+                replace_atomically(dest, lambda fh: fh.write(data), make_parents=False)
                 if report is not None:
-                    report(size)
+                    report(len(data))
                 return
-            self._upload_local(path, key, size, report, upload_kwargs)
+            replace_atomically(dest, lambda fh: self._download(name, fh, report, options))
 
-        run_bounded(files, send, self.max_concurrency, lambda item: str(item[0]),
-                    f"upload of {str(source)!r} to {self._where(self._prefix(to_folder) or None)}")
-        return len(files)
+        return fetch
 
-    def _upload_local(self, path: Path, key: str, size: int, progress: ProgressCallback | None,
+    def _upload_one(self, path: Path, key: str, size: int, progress: ProgressCallback | None,
                       upload_kwargs: dict[str, Any]) -> None:
         try:
             fh = open(path, "rb")
@@ -465,10 +340,11 @@ class GcsBucket(BasepathAlias, ObjectStorage):
         simple = set(upload_kwargs) <= {"content_type"}
         if simple and size is not None and size <= SMALL_OBJECT_LIMIT:
             data = fh.read()
-            conn.api.upload_bytes(self.bucket, key, data, upload_kwargs.get("content_type"))
-            if progress is not None:
-                progress(len(data))
-            return
+            if conn.api.upload(self.bucket, key, data, upload_kwargs.get("content_type")):
+                if progress is not None:
+                    progress(len(data))
+                return
+            fh = io.BytesIO(data)
         blob = self._bucket_ref().blob(key, chunk_size=self.chunk_size)
         source = ProgressReader(fh, progress) if progress is not None else fh
         try:
@@ -484,10 +360,19 @@ class GcsBucket(BasepathAlias, ObjectStorage):
                 ) from None
             raise self._fail(exc, "upload to", key) from None
 
+    def _read(self, key: str) -> bytes:
+        conn = self._conn()
+        data = conn.api.read(self.bucket, key)
+        if data is not None:
+            return data
+        try:
+            return bytes(self._bucket_ref().blob(key).download_as_bytes(retry=conn.retry, timeout=conn.timeout))
+        except Exception as exc:
+            raise self._fail(exc, "download", key) from None
+
     def _download(self, key: str, fh: Any, progress: ProgressCallback | None, download_kwargs: dict[str, Any]) -> None:
         conn = self._conn()
-        if not download_kwargs:
-            conn.api.download_to(self.bucket, key, fh, progress)
+        if not download_kwargs and conn.api.download_to(self.bucket, key, fh.write, progress):
             return
         sink = ProgressWriter(fh, progress) if progress is not None else fh
         try:

@@ -1,71 +1,18 @@
-"""``headwater gcs upload|download``: folder transfers with a progress bar."""
+"""``headwater gcs upload|download|ls``: core's bucket commands for GcsBucket blocks."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from typing import Any
 
-import click
+from headwater.cli.buckets import bucket_commands
 
 __all__ = ["gcs"]
 
 
-@click.group("gcs")
-def gcs() -> None:
-    """Copy folders to and from a saved GcsBucket block."""
-
-
-@contextmanager
-def _progress(total: int, label: str, quiet: bool) -> Iterator[Callable[[int], None] | None]:
-    if quiet:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
-
-    columns = ("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-               TransferSpeedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True)) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda nbytes: bar.advance(task, nbytes)
-
-
-def _load(block_name: str):  # noqa: ANN202 - GcsBucket, imported lazily
+def _load(block_name: str) -> Any:
     from headwater_gcs._bucket import GcsBucket
 
     return GcsBucket.load(block_name)
 
 
-@gcs.command("upload")
-@click.argument("block_name")
-@click.argument("local_folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--to", "to_folder", default=None, help="Destination folder inside the block's bucket_folder.")
-@click.option("--skip-unchanged", is_flag=True, help="Skip files whose object has the same size and checksum.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def upload(block_name: str, local_folder: Path, to_folder: str | None, skip_unchanged: bool, quiet: bool) -> None:
-    """Upload LOCAL_FOLDER into the GcsBucket block BLOCK_NAME."""
-    from headwater.blocks.storage import iter_local_files
-
-    bucket = _load(block_name)
-    files = list(iter_local_files(local_folder))
-    total = sum(path.stat().st_size for path, _rel in files)
-    with _progress(total, f"upload {len(files)} files", quiet) as report:
-        dest = bucket.upload_from_folder(local_folder, to_folder, skip_unchanged=skip_unchanged, progress=report)
-    click.echo(f"uploaded {len(files)} file(s) to gs://{bucket.bucket}/{dest or ''}")
-
-
-@gcs.command("download")
-@click.argument("block_name")
-@click.argument("folder", default="")
-@click.option("--to", "local_folder", default=".", type=click.Path(file_okay=False, path_type=Path),
-              help="Local folder to download into (default: here).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def download(block_name: str, folder: str, local_folder: Path, quiet: bool) -> None:
-    """Download FOLDER (default: everything) of the GcsBucket block BLOCK_NAME."""
-    bucket = _load(block_name)
-    objects = bucket.list_objects(folder)
-    total = sum(int(obj["size"] or 0) for obj in objects)
-    with _progress(total, f"download {len(objects)} files", quiet) as report:
-        target = bucket.download_folder_to_path(folder, local_folder, progress=report)
-    click.echo(f"downloaded {len(objects)} file(s) to {target}")
+gcs = bucket_commands("gcs", "GcsBucket", _load)

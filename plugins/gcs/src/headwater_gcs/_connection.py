@@ -1,4 +1,4 @@
-"""One shared client (and lean transport) per credentials, endpoint and process."""
+"""One shared google-cloud-storage client and fast path (``_fast_path``) per credentials, endpoint and process."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from headwater_gcs._jsonapi import JsonApi
+from headwater_gcs._fast_path import FastPathGcs
 
 if TYPE_CHECKING:
     from google.cloud.storage import Client
@@ -26,17 +26,24 @@ _cache: OrderedDict[str, Connection] = OrderedDict()
 
 @dataclass
 class Connection:
-    """A google-cloud-storage client and a :class:`JsonApi` sharing credentials and endpoint.
+    """A google-cloud-storage client and a :class:`FastPathGcs` sharing credentials and endpoint.
 
     Both are safe to share between threads: the client's requests session gets a connection
-    pool as large as the transfer concurrency, and the JSON transport uses a urllib3 pool.
+    pool as large as the transfer concurrency, and so does the fast path.
     """
 
     client: Client
-    api: JsonApi
+    api: FastPathGcs
     endpoint: str
     retry: Any
     timeout: float = REQUEST_TIMEOUT
+
+    def bucket_exists(self, bucket: str) -> bool | None:
+        """Whether ``bucket`` exists (None: cannot tell)."""
+        try:
+            return bool(self.client.bucket(bucket).exists(retry=self.retry, timeout=self.timeout))
+        except Exception:
+            return None
 
 
 def _key(credentials: GcpCredentials, pool_size: int, project: str | None) -> str:
@@ -74,7 +81,6 @@ def _build(credentials: GcpCredentials, pool_size: int, project: str | None) -> 
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 10))
     client._http.mount("https://", adapter)
     client._http.mount("http://", adapter)
-    api = JsonApi(auth, endpoint, pool_size=max(pool_size, 10), retry_timeout=credentials.retry_timeout,
-                  timeout=REQUEST_TIMEOUT)
+    api = FastPathGcs(auth, endpoint, pool_size=max(pool_size, 10), timeout=REQUEST_TIMEOUT)
     retry = DEFAULT_RETRY.with_timeout(credentials.retry_timeout)
     return Connection(client=client, api=api, endpoint=credentials.describe_endpoint(), retry=retry)

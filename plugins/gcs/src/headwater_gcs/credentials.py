@@ -176,7 +176,7 @@ class GcpCredentials(Block):
             ConnectionFailedError: the endpoint (or Google's token service) cannot be reached,
                 or refuses the credentials.
         """
-        from headwater_gcs._errors import Where, translate
+        from headwater_gcs._translate import Where, translate
 
         where = Where(self.describe_endpoint())
         try:

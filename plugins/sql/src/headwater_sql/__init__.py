@@ -5,7 +5,9 @@ Names are imported lazily: importing ``headwater_sql`` imports neither SQLAlchem
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from headwater.lazy import lazy_exports
 
 __all__ = [
     "AsyncDriver",
@@ -53,16 +55,4 @@ if TYPE_CHECKING:
     from headwater_sql.tasks import sql_execute, sql_query  # noqa: F401
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'headwater_sql' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -8,9 +8,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from headwater.blocks import Block
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from headwater_sql.credentials import ConnectionComponents, DatabaseCredentials, url_fields
+from headwater_sql.errors import SqlConfigError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -128,6 +129,35 @@ class ConnectorBase(Block):
     fetch_size: int = Field(default=1, ge=1, description="Default number of rows fetch_many returns per call.")
 
     _state: RuntimeState = PrivateAttr(default_factory=RuntimeState)
+
+    def __init__(self, **data: Any) -> None:
+        # Checked before pydantic sees the values, so that a bad URL or a driver of the wrong
+        # kind raises SqlConfigError itself (also a ValueError, as in prefect-sqlalchemy).
+        info = data.get("connection_info")
+        if info is not None and not isinstance(info, (ConnectionComponents, DatabaseCredentials, Mapping)):
+            data["connection_info"] = info = ConnectionComponents(**url_fields(info))
+        driver = info.get("driver") if isinstance(info, Mapping) else getattr(info, "driver", None)
+        if isinstance(driver, str):
+            self._refuse_driver(driver)
+        super().__init__(**data)
+
+    @classmethod
+    def _refuse_driver(cls, driver: str) -> None:
+        from headwater_sql._engine import driver_mismatch
+
+        message = driver_mismatch(driver, cls._async_engine)
+        if message is not None:
+            raise SqlConfigError(message)
+
+    @model_validator(mode="after")
+    def _driver_fits(self) -> ConnectorBase:
+        # Loading a saved block or assigning connection_info does not go through __init__.
+        from headwater_sql._engine import driver_mismatch
+
+        message = driver_mismatch(self.components.driver, self._async_engine)
+        if message is not None:
+            raise ValueError(message)
+        return self
 
     @field_validator("connection_info", mode="before")
     @classmethod

@@ -1,47 +1,31 @@
-"""Shared machinery: engine creation, translating driver errors into one clear error."""
+"""Engine creation for the connectors, with SQLAlchemy's errors turned into headwater-sql's."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NoReturn
+import functools
+from typing import TYPE_CHECKING, Any
 
 from headwater.redaction import redact
 
-from headwater_sql.errors import (
-    SqlConfigError,
-    SqlConnectionError,
-    SqlDriverNotInstalledError,
-    SqlError,
-    SqlExecutionError,
+from headwater_sql._translate import (
+    connection_error_listener,
+    first_line,
+    missing_module_error,
+    raise_connection_error,
+    raise_execution_error,
+    with_original,
 )
+from headwater_sql.errors import SqlConfigError, SqlDriverNotInstalledError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine
 
-_EXTRAS = {
-    "psycopg": "postgres",
-    "psycopg2": "postgres",
-    "duckdb": "duckdb",
-    "duckdb_engine": "duckdb",
-    "aiosqlite": "sqlite-async",
-    "pandas": "pandas",
-    "greenlet": "async",
-}
-_STATEMENT_LIMIT = 300
-
-# A plain "sqlite://" or "postgresql://" URL given to the async connector gets the async driver.
+# A plain "sqlite://" or "postgresql://" URL (no driver named) given to the async connector gets the async driver.
 ASYNC_DEFAULT_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
-    "sqlite+pysqlite": "sqlite+aiosqlite",
     "postgresql": "postgresql+psycopg",
     "postgres": "postgresql+psycopg",
 }
-
-
-def missing_module_error(module: str, database: str) -> SqlDriverNotInstalledError:
-    top = module.split(".")[0]
-    extra = _EXTRAS.get(top)
-    fix = f"pip install 'headwater-sql[{extra}]'" if extra else f"pip install {top}"
-    return SqlDriverNotInstalledError(f"the driver module {top!r} needed for {database} is not installed: {fix}")
 
 
 def build_engine(url: URL, database: str, connect_args: dict[str, Any] | None, kwargs: dict[str, Any], is_async: bool = False) -> Any:
@@ -56,64 +40,27 @@ def build_engine(url: URL, database: str, connect_args: dict[str, Any] | None, k
         if is_async:
             from sqlalchemy.ext.asyncio import create_async_engine
 
-            return create_async_engine(url, **kwargs)
-        from sqlalchemy import create_engine
+            engine = create_async_engine(url, **kwargs)
+        else:
+            from sqlalchemy import create_engine
 
-        return create_engine(url, **kwargs)
+            engine = create_engine(url, **kwargs)
     except ModuleNotFoundError as exc:
         raise missing_module_error(exc.name or str(exc), database) from None
-    except sa_exc.NoSuchModuleError:
-        raise SqlDriverNotInstalledError(
-            f"SQLAlchemy has no dialect {url.drivername!r} (for {database}); check the driver name or install its dialect package"
+    except sa_exc.NoSuchModuleError as exc:
+        raise with_original(
+            SqlDriverNotInstalledError,
+            f"SQLAlchemy has no dialect {url.drivername!r} (for {database}); check the driver name or install its dialect package",
+            exc,
         ) from None
     except sa_exc.InvalidRequestError as exc:
-        raise SqlConfigError(f"cannot create an engine for {database}: {redact(_first_line(exc))}") from None
+        raise with_original(SqlConfigError, f"cannot create an engine for {database}: {redact(first_line(exc))}", exc) from None
     except (sa_exc.ArgumentError, TypeError) as exc:
-        raise SqlConfigError(f"invalid engine options for {database}: {redact(_first_line(exc))}") from None
+        raise with_original(SqlConfigError, f"invalid engine options for {database}: {redact(first_line(exc))}", exc) from None
+    from sqlalchemy import event
 
-
-def _first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None)
-    text = str(orig if orig is not None else exc).strip()
-    line = text.splitlines()[0].strip() if text else type(exc).__name__
-    # SQLAlchemy appends "(Background on this error at: ...)" and "[SQL: ...]" blocks.
-    for marker in (" [SQL:", "(Background on this error"):
-        cut = line.find(marker)
-        if cut > 0:
-            line = line[:cut].rstrip()
-    return line
-
-
-def shorten(statement: Any) -> str:
-    text = " ".join(str(statement).split())
-    return text if len(text) <= _STATEMENT_LIMIT else text[: _STATEMENT_LIMIT - 3] + "..."
-
-
-def connection_error(exc: BaseException, database: str) -> SqlError:
-    if isinstance(exc, SqlError):
-        return exc
-    if isinstance(exc, ImportError):
-        missing = exc.name or getattr(exc.__cause__, "name", None) or ("greenlet" if "greenlet" in str(exc) else str(exc))
-        return missing_module_error(missing, database)
-    return SqlConnectionError(
-        f"cannot connect to {database}: {redact(_first_line(exc))}; "
-        "check the host, port, database name and credentials of the connection_info"
-    )
-
-
-def execution_error(exc: BaseException, database: str, statement: Any, what: str = "statement") -> SqlError:
-    if isinstance(exc, SqlError):
-        return exc
-    text = shorten(statement)
-    return SqlExecutionError(
-        f"SQL {what} failed on {database}: {redact(_first_line(exc))} [statement: {redact(text)}] (parameters hidden)",
-        statement=str(statement),
-        database=database,
-    )
-
-
-def raise_execution_error(exc: BaseException, database: str, statement: Any, what: str = "statement") -> NoReturn:
-    raise execution_error(exc, database, statement, what) from exc
+    event.listen(getattr(engine, "sync_engine", engine), "handle_error", connection_error_listener(database))
+    return engine
 
 
 def check_engine(engine: Engine, database: str) -> None:
@@ -123,9 +70,38 @@ def check_engine(engine: Engine, database: str) -> None:
     try:
         conn = engine.connect()
     except Exception as exc:
-        raise connection_error(exc, database) from exc
+        raise_connection_error(exc, database)
     try:
         with conn:
             conn.execute(text("SELECT 1")).scalar()
     except Exception as exc:
         raise_execution_error(exc, database, "SELECT 1", "check")
+
+
+@functools.lru_cache(maxsize=64)
+def driver_mismatch(driver: str, want_async: bool) -> str | None:
+    """Why ``driver`` does not fit a sync (or async) connector, or None when it fits or is unknown.
+
+    Asks SQLAlchemy's dialect class (``is_async``), which needs the dialect module but not
+    the driver itself; a dialect that cannot be loaded is left to engine creation, which says
+    what to install.
+    """
+    if want_async:
+        driver = ASYNC_DEFAULT_DRIVERS.get(driver, driver)
+    try:
+        from sqlalchemy.engine import URL
+
+        dialect = URL.create(driver).get_dialect(_is_async=want_async)
+    except Exception:
+        return None
+    if bool(getattr(dialect, "is_async", False)) == want_async:
+        return None
+    if want_async:
+        return (
+            f"the driver {driver!r} is not an asyncio driver: use SqlAlchemyConnector with it, or give "
+            "AsyncSqlAlchemyConnector an async driver such as 'sqlite+aiosqlite', 'postgresql+psycopg' or 'postgresql+asyncpg'"
+        )
+    return (
+        f"the driver {driver!r} is an asyncio driver: use AsyncSqlAlchemyConnector with it, or give "
+        "SqlAlchemyConnector a synchronous driver such as 'sqlite', 'postgresql+psycopg' or 'duckdb'"
+    )

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from headwater_sql import _engine
+from headwater_sql import _engine, _translate
 from headwater_sql._base import (
     DEFAULT_BATCH_SIZE,
     ConnectorBase,
@@ -18,6 +18,7 @@ from headwater_sql._base import (
     streamable,
 )
 from headwater_sql.connector import _create_label, _pandas, _to_sql
+from headwater_sql.errors import SqlError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult, Row
@@ -58,10 +59,15 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         return state.engine
 
     def get_connection(self, begin: bool = True, **connect_kwargs: Any) -> Any:
-        """Use with ``async with``: with ``begin`` a connection whose transaction commits at the end
-        of the block (rolls back on error); without, a plain ``AsyncConnection``. A connection
-        failure raises :class:`SqlConnectionError` on entry."""
-        return _AsyncTransaction(self, connect_kwargs, begin)
+        """``engine.begin()`` (with ``begin``: use with ``async with``; the transaction commits at
+        the end of the block, rolls back on error) or ``engine.connect()``, an ``AsyncConnection``
+        (``async with`` it, or ``await`` it and close it yourself).
+
+        Raises:
+            SqlConnectionError: the database cannot be reached (on entering the block).
+        """
+        engine = self.get_engine()
+        return engine.begin(**connect_kwargs) if begin else engine.connect(**connect_kwargs)
 
     def get_client(self, client_type: Literal["engine", "connection"] = "engine", **get_client_kwargs: Any) -> Any:
         """``get_engine(**kwargs)`` for ``"engine"``, ``get_connection(**kwargs)`` for ``"connection"``."""
@@ -83,7 +89,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         try:
             return await engine.connect()
         except Exception as exc:
-            raise _engine.connection_error(exc, self.database_label) from exc
+            _translate.raise_connection_error(exc, self.database_label)
 
     async def _reset(self, commit: bool = True) -> None:
         """Close the open queries; commit what they wrote (``INSERT ... RETURNING``) unless they failed."""
@@ -98,7 +104,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
                     try:
                         await query.conn.commit()
                     except Exception as exc:
-                        _engine.raise_execution_error(exc, self.database_label, "COMMIT")
+                        _translate.raise_execution_error(exc, self.database_label, "COMMIT")
             except BaseException as exc:
                 failure = failure or exc
             finally:
@@ -135,7 +141,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         try:
             await conn.execute(text("SELECT 1"))
         except Exception as exc:
-            _engine.raise_execution_error(exc, self.database_label, "SELECT 1", "check")
+            _translate.raise_execution_error(exc, self.database_label, "SELECT 1", "check")
         finally:
             await conn.close()
 
@@ -187,7 +193,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
                 result = _BufferedResult(await conn.execute(text(operation), parameters, execution_options=execution_options))
         except Exception as exc:
             await conn.close()
-            _engine.raise_execution_error(exc, self.database_label, operation)
+            _translate.raise_execution_error(exc, self.database_label, operation)
         await self._close_queries(state.add(operation, parameters, conn, result), commit=True)
         return state.open[-1]
 
@@ -196,7 +202,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
             return await awaitable
         except Exception as exc:
             await self._close_queries(self._state.take(query), commit=False)
-            _engine.raise_execution_error(exc, self.database_label, query.operation)
+            _translate.raise_execution_error(exc, self.database_label, query.operation)
 
     async def fetch_one(self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any) -> Row | None:
         """The next row of ``operation``, or None when there are no more rows."""
@@ -233,7 +239,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
             await conn.commit()  # keeps what the statement wrote (INSERT ... RETURNING), as Prefect does
             return rows
         except Exception as exc:
-            _engine.raise_execution_error(exc, self.database_label, operation)
+            _translate.raise_execution_error(exc, self.database_label, operation)
         finally:
             await conn.close()
 
@@ -246,7 +252,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
             async with conn.begin():
                 return await work(conn)
         except Exception as exc:
-            _engine.raise_execution_error(exc, self.database_label, label)
+            _translate.raise_execution_error(exc, self.database_label, label)
         finally:
             await conn.close()
 
@@ -296,22 +302,22 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
                     try:
                         await conn.run_sync(target.create)
                     except Exception as exc:
-                        raise _engine.execution_error(exc, self.database_label, _create_label(target), "CREATE TABLE") from exc
+                        raise _translate.execution_error(exc, self.database_label, _create_label(target), "CREATE TABLE") from exc
                     created = True
                 for batch in iter_batches(iterator, first, max(1, batch_size)):
                     try:
                         await conn.execute(statement, batch)
                     except Exception as exc:
-                        raise _engine.execution_error(
+                        raise _translate.execution_error(
                             exc, self.database_label, label, f"insert of rows {done + 1}-{done + len(batch)}"
                         ) from exc
                     done += len(batch)
         except Exception as exc:
             if created:
                 await self._drop_quietly(target)
-            if isinstance(exc, _engine.SqlError) or not isinstance(exc, sa.exc.SQLAlchemyError):
+            if isinstance(exc, SqlError) or not isinstance(exc, sa.exc.SQLAlchemyError):
                 raise  # ours already, or raised by the caller's rows iterable
-            _engine.raise_execution_error(exc, self.database_label, label)
+            _translate.raise_execution_error(exc, self.database_label, label)
         finally:
             await conn.close()
         return done
@@ -333,7 +339,7 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         try:
             return await conn.run_sync(lambda c: pd.read_sql_query(text(operation), c, params=parameters, **read_sql_kwargs))
         except Exception as exc:
-            _engine.raise_execution_error(exc, self.database_label, operation)
+            _translate.raise_execution_error(exc, self.database_label, operation)
         finally:
             await conn.close()
 
@@ -352,43 +358,6 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
 
         await self._run_in_transaction(label, work)
         return len(df)
-
-
-class _AsyncTransaction:
-    """``async with connector.get_connection(begin)``: connect (errors translated), maybe begin."""
-
-    def __init__(self, connector: AsyncSqlAlchemyConnector, connect_kwargs: dict[str, Any], begin: bool) -> None:
-        self._connector, self._kwargs, self._begin = connector, connect_kwargs, begin
-        self._conn: Any = None
-        self._trans: Any = None
-
-    async def __aenter__(self) -> AsyncConnection:
-        connector = self._connector
-        try:
-            self._conn = await connector.get_engine().connect(**self._kwargs)
-        except Exception as exc:
-            raise _engine.connection_error(exc, connector.database_label) from exc
-        if self._begin:
-            try:
-                self._trans = await self._conn.begin()
-            except BaseException:
-                await self._conn.close()
-                raise
-        return self._conn
-
-    def __await__(self) -> Any:
-        """``conn = await connector.get_connection(begin=False)`` also works (close it yourself)."""
-        return self.__aenter__().__await__()
-
-    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        try:
-            if self._trans is not None:
-                if exc_type is None:
-                    await self._trans.commit()
-                else:
-                    await self._trans.rollback()
-        finally:
-            await self._conn.close()
 
 
 class _BufferedResult:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from headwater_sql import _engine
+from headwater_sql import _engine, _translate
 from headwater_sql._base import (
     DEFAULT_BATCH_SIZE,
     ConnectorBase,
@@ -16,6 +16,7 @@ from headwater_sql._base import (
     start_rows,
     streamable,
 )
+from headwater_sql.errors import SqlError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, CursorResult, Engine, Row
@@ -81,7 +82,7 @@ class SqlAlchemyConnector(ConnectorBase):
         try:
             return engine.connect()
         except Exception as exc:
-            raise _engine.connection_error(exc, self.database_label) from exc
+            _translate.raise_connection_error(exc, self.database_label)
 
     def _fresh_connection(self, close_open: bool = True) -> Connection:
         """A pooled connection; first, unless ``close_open`` is False, close the open queries
@@ -93,7 +94,7 @@ class SqlAlchemyConnector(ConnectorBase):
         try:
             return engine.connect()
         except Exception as exc:
-            raise _engine.connection_error(exc, self.database_label) from exc
+            _translate.raise_connection_error(exc, self.database_label)
 
     def get_connection(self, begin: bool = True, **connect_kwargs: Any) -> Any:
         """A new connection from the engine's pool; use it in a ``with`` block.
@@ -101,19 +102,24 @@ class SqlAlchemyConnector(ConnectorBase):
         Args:
             begin: True returns ``engine.begin()``: a context manager yielding a connection
                 whose transaction commits at the end of the block (rolls back on error).
-                False returns a plain ``Connection`` (commit yourself).
-            **connect_kwargs: Passed to ``engine.connect()`` / ``engine.begin()``.
+                False returns ``engine.connect()``: a plain ``Connection`` (commit yourself).
+            **connect_kwargs: Passed to ``engine.begin()`` / ``engine.connect()``.
+
+        Raises:
+            SqlConnectionError: the database cannot be reached (on entering the block with
+                ``begin``).
         """
-        if begin:
-            return _Transaction(self, connect_kwargs)
         engine = self.get_engine()
+        if begin:
+            return engine.begin(**connect_kwargs)
         try:
             return engine.connect(**connect_kwargs)
         except Exception as exc:
-            raise _engine.connection_error(exc, self.database_label) from exc
+            _translate.raise_connection_error(exc, self.database_label)
 
     def get_client(self, client_type: Literal["engine", "connection"] = "engine", **get_client_kwargs: Any) -> Any:
-        """``get_engine(**kwargs)`` for ``"engine"``, ``get_connection(**kwargs)`` for ``"connection"``."""
+        """``get_engine(**kwargs)`` for ``"engine"``, ``get_connection(**kwargs)`` for ``"connection"``
+        (so ``get_client("connection", begin=True)`` is ``engine.begin()``)."""
         if client_type == "engine":
             return self.get_engine(**get_client_kwargs)
         if client_type == "connection":
@@ -139,7 +145,7 @@ class SqlAlchemyConnector(ConnectorBase):
                     try:
                         query.conn.commit()
                     except Exception as exc:
-                        _engine.raise_execution_error(exc, self.database_label, "COMMIT")
+                        _translate.raise_execution_error(exc, self.database_label, "COMMIT")
             except BaseException as exc:
                 failure = failure or exc
             finally:
@@ -189,7 +195,7 @@ class SqlAlchemyConnector(ConnectorBase):
             result = conn.execute(text(operation), parameters, execution_options=options)
         except Exception as exc:
             conn.close()
-            _engine.raise_execution_error(exc, self.database_label, operation)
+            _translate.raise_execution_error(exc, self.database_label, operation)
         self._close_queries(state.add(operation, parameters, conn, result), commit=True)
         return state.open[-1]
 
@@ -198,7 +204,7 @@ class SqlAlchemyConnector(ConnectorBase):
             return fetch()
         except Exception as exc:
             self._close_queries(self._state.take(query), commit=False)
-            _engine.raise_execution_error(exc, self.database_label, query.operation)
+            _translate.raise_execution_error(exc, self.database_label, query.operation)
 
     def fetch_one(self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any) -> Row | None:
         """The next row of ``operation`` (see the class docs on when a new query starts).
@@ -240,7 +246,7 @@ class SqlAlchemyConnector(ConnectorBase):
             conn.commit()  # keeps what the statement wrote (INSERT ... RETURNING), as Prefect does
             return rows
         except Exception as exc:
-            _engine.raise_execution_error(exc, self.database_label, operation)
+            _translate.raise_execution_error(exc, self.database_label, operation)
         finally:
             conn.close()
 
@@ -252,7 +258,7 @@ class SqlAlchemyConnector(ConnectorBase):
             with conn.begin():
                 return work(conn)
         except Exception as exc:
-            _engine.raise_execution_error(exc, self.database_label, label)
+            _translate.raise_execution_error(exc, self.database_label, label)
         finally:
             conn.close()
 
@@ -327,22 +333,22 @@ class SqlAlchemyConnector(ConnectorBase):
                     try:
                         target.create(conn)
                     except Exception as exc:
-                        raise _engine.execution_error(exc, self.database_label, _create_label(target), "CREATE TABLE") from exc
+                        raise _translate.execution_error(exc, self.database_label, _create_label(target), "CREATE TABLE") from exc
                     created = True
                 for batch in iter_batches(iterator, first, max(1, batch_size)):
                     try:
                         conn.execute(statement, batch)
                     except Exception as exc:
-                        raise _engine.execution_error(
+                        raise _translate.execution_error(
                             exc, self.database_label, label, f"insert of rows {done + 1}-{done + len(batch)}"
                         ) from exc
                     done += len(batch)
         except Exception as exc:
             if created:
                 self._drop_quietly(target)
-            if isinstance(exc, _engine.SqlError) or not isinstance(exc, sa.exc.SQLAlchemyError):
+            if isinstance(exc, SqlError) or not isinstance(exc, sa.exc.SQLAlchemyError):
                 raise  # ours already, or raised by the caller's rows iterable
-            _engine.raise_execution_error(exc, self.database_label, label)
+            _translate.raise_execution_error(exc, self.database_label, label)
         finally:
             conn.close()
         return done
@@ -368,7 +374,7 @@ class SqlAlchemyConnector(ConnectorBase):
         try:
             return pd.read_sql_query(text(operation), conn, params=parameters, **read_sql_kwargs)
         except Exception as exc:
-            _engine.raise_execution_error(exc, self.database_label, operation)
+            _translate.raise_execution_error(exc, self.database_label, operation)
         finally:
             conn.close()
 
@@ -393,38 +399,6 @@ class SqlAlchemyConnector(ConnectorBase):
         return len(df)
 
 
-class _Transaction:
-    """``engine.begin()`` whose connection failure is a SqlConnectionError (raised on entry)."""
-
-    def __init__(self, connector: SqlAlchemyConnector, connect_kwargs: dict[str, Any]) -> None:
-        self._connector, self._kwargs = connector, connect_kwargs
-        self._conn: Connection | None = None
-        self._trans: Any = None
-
-    def __enter__(self) -> Connection:
-        connector = self._connector
-        try:
-            self._conn = connector.get_engine().connect(**self._kwargs)
-        except Exception as exc:
-            raise _engine.connection_error(exc, connector.database_label) from exc
-        try:
-            self._trans = self._conn.begin()
-        except BaseException:
-            self._conn.close()
-            raise
-        return self._conn
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        assert self._conn is not None
-        try:
-            if exc_type is None:
-                self._trans.commit()
-            else:
-                self._trans.rollback()
-        finally:
-            self._conn.close()
-
-
 def _create_label(target: Any) -> str:
     columns = ", ".join(f"{c.name} {c.type}" for c in target.columns)
     return f"CREATE TABLE {target.fullname} ({columns})"
@@ -444,5 +418,5 @@ def _pandas(database: str) -> Any:
     try:
         import pandas
     except ModuleNotFoundError:
-        raise _engine.missing_module_error("pandas", database) from None
+        raise _translate.missing_module_error("pandas", database) from None
     return pandas

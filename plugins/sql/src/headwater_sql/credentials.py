@@ -179,7 +179,8 @@ def url_fields(url: Any) -> dict[str, Any]:
         value = query.pop(key)
         if password is not None or isinstance(value, list):
             raise SqlConfigError(
-                "connection_info gives the password twice (in user:password@ and as a ?password= query option): keep one"
+                "connection_info gives the password twice (in user:password@ and as a ?password= query option): keep "
+                "one"
             )
         password = value
     _refuse_secret_options(query)

@@ -1,6 +1,9 @@
 """Errors raised by headwater-sql; each names the database and says what to do.
 
-Messages never contain a password or the values of statement parameters.
+Messages never contain a password or the values of statement parameters. An error raised in
+place of a SQLAlchemy error is also an instance of that error's class (``except
+sqlalchemy.exc.IntegrityError:`` still catches a duplicate key), with ``orig`` the driver's
+exception and ``params`` None.
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ class SqlError(HeadwaterError):
     """Base class of every headwater-sql error."""
 
 
-class SqlConfigError(SqlError, ConfigError):
-    """The connection settings are invalid (for example a URL that does not parse)."""
+class SqlConfigError(SqlError, ConfigError, ValueError):
+    """The connection settings are invalid (a URL that does not parse, an async driver given to the sync connector, ...).
+
+    Also a ``ValueError``, as prefect-sqlalchemy raises for these.
+    """
 
 
 class SqlDriverNotInstalledError(SqlError, PluginError):

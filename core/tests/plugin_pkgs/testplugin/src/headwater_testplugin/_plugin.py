@@ -48,3 +48,16 @@ def register_commands(cli):
     def widget():
         """Say hello from the test plugin."""
         click.echo("hello from testplugin")
+
+
+@hookimpl
+def register_task_runners(register):
+    from headwater.runtime import ThreadPoolTaskRunner
+
+    class OneThreadRunner(ThreadPoolTaskRunner):
+        """Runs a flow's tasks on one worker thread."""
+
+        def __init__(self):
+            super().__init__(max_workers=1)
+
+    register("one-thread", OneThreadRunner)

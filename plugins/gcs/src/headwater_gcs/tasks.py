@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from headwater.errors import ObjectNotFoundError, StorageError
 from headwater.runtime import async_twin
 
-from headwater_gcs._errors import Where, translate
+from headwater_gcs._translate import Where, translate
 from headwater_gcs.credentials import GcpCredentials
 
 __all__ = [
@@ -49,7 +49,7 @@ def _call(action: str, credentials: GcpCredentials, bucket: str, blob: str | Non
         if blob is not None and getattr(exc, "code", None) == 404:
             from headwater_gcs._connection import connection_for
 
-            exists = connection_for(credentials).api.bucket_exists(bucket)
+            exists = connection_for(credentials).bucket_exists(bucket)
         raise translate(exc, action, where, bucket_exists=exists) from None
 
 
@@ -105,7 +105,7 @@ def cloud_storage_download_blob_to_file(
 
     The file appears only once the download is complete.
     """
-    from headwater_gcs._transfer import replace_atomically
+    from headwater.blocks.transfers import replace_atomically
 
     target = Path(path)
     if target.is_dir():
@@ -173,7 +173,7 @@ def cloud_storage_copy_blob(
                 # The 404 may be the destination bucket's: say so rather than blame the source object.
                 from headwater_gcs._connection import connection_for
 
-                if connection_for(gcp_credentials).api.bucket_exists(dest_bucket) is False:
+                if connection_for(gcp_credentials).bucket_exists(dest_bucket) is False:
                     where = Where(gcp_credentials.describe_endpoint(), dest_bucket, dest_blob or source_blob)
                     raise translate(exc, f"copy gs://{source_bucket}/{source_blob} to gs://{dest_bucket}", where,
                                     bucket_exists=False) from None

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from headwater.testing import _postgres, servers
-from headwater.testing._postgres import start_postgres
+from headwater.testing import postgres, servers
+from headwater.testing.postgres import start_postgres
 
 
 def test_fixtures_are_exported() -> None:
     names = {"postgres_server", "postgres_database", "running_postgres", "start_postgres", "PostgresServer"}
-    assert names <= set(_postgres.__all__)
+    assert names <= set(postgres.__all__)
     assert names <= set(dir(servers))
 
 
@@ -43,7 +43,9 @@ def test_each_test_gets_a_fresh_database(postgres_server: Any, postgres_database
         with engine.begin() as conn:
             name = conn.execute(sa.text("SELECT current_database()")).scalar_one()
             assert name != postgres_server.dbname
-            tables = conn.execute(sa.text("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"))
+            tables = conn.execute(
+                sa.text("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+            )
             assert tables.scalar_one() == 0
             conn.execute(sa.text("CREATE TABLE mine (a INTEGER)"))
     finally:
@@ -55,7 +57,7 @@ def test_a_server_left_by_a_killed_session_is_reaped(postgres_server: Any, tmp_p
         pytest.skip("HEADWATER_TEST_POSTGRES_URL is set: no local server binaries in use")
     marker = tmp_path / "started"
     code = (
-        "import time, pathlib; from headwater.testing._postgres import start_postgres; "
+        "import time, pathlib; from headwater.testing.postgres import start_postgres; "
         f"s = start_postgres(); pathlib.Path({str(marker)!r}).write_text(str(s.base_dir)); time.sleep(600)"
     )
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -53,12 +53,14 @@ def _provenance(cls: type[Block]) -> tuple[str | None, str | None]:
     cached = _provenance_cache.get(cls)
     if cached is not None:
         return cached
-    from headwater.plugins import block_type_registry, distribution_of_module
+    from headwater.registries import block_types
 
-    info = block_type_registry(load=False).get(cls.get_block_type_slug())
+    info = block_types.get(cls.get_block_type_slug())
     if info is not None and info.cls is cls and info.dist:
         found: tuple[str | None, str | None] = (info.dist, info.dist_version)
     else:
+        from headwater.plugins import distribution_of_module
+
         found = distribution_of_module(cls.__module__)
     _provenance_cache[cls] = found
     return found
@@ -68,7 +70,7 @@ def _checksum(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def save_block(block: Block, name: str, overwrite: bool = False) -> str:
+def save_block(block: Block, name: str, overwrite: bool = False, replace: bool = False) -> str:
     from headwater.blocks.secrets import get_secret_backend
 
     validate_name(name)
@@ -83,7 +85,8 @@ def save_block(block: Block, name: str, overwrite: bool = False) -> str:
     with db_write() as tx:
         found = tx.execute(f"{_DOC} WHERE slug = :slug AND name = :name", {"slug": slug, "name": name})
         row = found[0] if found else None
-        if row is not None and not overwrite:
+        replaced = _drop_other_types(tx, slug, name) if replace else []
+        if row is not None and not (overwrite or replace):
             raise BlockExistsError(
                 f"block '{slug}/{name}' already exists: pass overwrite=True (CLI: --overwrite) to replace it"
             )
@@ -118,10 +121,12 @@ def save_block(block: Block, name: str, overwrite: bool = False) -> str:
             for path, value in plain.items():
                 assert backend is not None
                 ref = f"{doc_id}:{path}"
-                rows.append({"document_id": doc_id, "path": path, "backend": backend.name, "stored": backend.store(ref, value)})
+                rows.append({"document_id": doc_id, "path": path, "backend": backend.name,
+                             "stored": backend.store(ref, value)})
                 stored_keyring.append(ref)
             tx.executemany(
-                "INSERT INTO block_secrets (document_id, path, backend, stored) VALUES (:document_id, :path, :backend, :stored)",
+                "INSERT INTO block_secrets (document_id, path, backend, stored) VALUES (:document_id, :path, :backend, "
+                ":stored)",
                 rows,
             )
         except BaseException:
@@ -132,10 +137,33 @@ def save_block(block: Block, name: str, overwrite: bool = False) -> str:
     for path, r in old.items():
         if path not in plain or (backend and r.backend != backend.name):
             _delete_secret(doc_id, r)
+    for other_id, r in replaced:
+        _delete_secret(other_id, r)
     remember(list(plain.values()))
     block._block_document_name = name
     block._block_document_id = doc_id
     return doc_id
+
+
+def _drop_other_types(tx: Any, slug: str, name: str) -> list[tuple[str, Any]]:
+    """Delete the documents called ``name`` of types other than ``slug`` in ``tx`` (so that a
+    re-pointed name stays unambiguous); returns their secret rows, to delete once committed."""
+    from headwater.blocks.core import BlockInUseError
+
+    secrets: list[tuple[str, Any]] = []
+    for other in query_documents(tx, None, name):
+        if other.slug == slug:
+            continue
+        users = referrers(tx, other.slug, other.name)
+        if users:
+            raise BlockInUseError(
+                f"cannot replace '{other.slug}/{other.name}' with a {slug} block: {', '.join(users)} refer to it "
+                f"and would no longer load; re-save those first"
+            )
+        secrets.extend((other.id, r) for r in tx.execute(_SECRETS, {"id": other.id}))
+        tx.execute("DELETE FROM block_secrets WHERE document_id = :id", {"id": other.id})
+        tx.execute("DELETE FROM block_documents WHERE id = :id", {"id": other.id})
+    return secrets
 
 
 def _delete_secret(doc_id: str, row: Any) -> None:
@@ -179,7 +207,8 @@ def _materialise(cls: type[Block], row: Row, secret_rows: list[Row], depth: int)
 
     where = f"{row.slug}/{row.name}"
     if _checksum(row.data) != row.checksum:
-        raise StoreError(f"block '{where}' is corrupted in the store (checksum mismatch): re-create it with `headwater block create` or save()")
+        raise StoreError(f"block '{where}' is corrupted in the store (checksum mismatch): re-create it with `headwater "
+                         "block create` or save()")
     try:
         data = json.loads(row.data)
     except ValueError:
@@ -247,17 +276,21 @@ def _migrate(cls: type[Block], fields: dict[str, Any], version: int, label: str)
 
 def resolve_block_class(slug: str, row: Any = None, preferred: type[Block] | None = None) -> type[Block]:
     """The class for ``slug``: the caller's class, a registered one, or a clear error."""
-    from headwater.plugins import block_type_registry, find_plugin_for_dist
+    from headwater.registries import block_types
 
     if preferred is not None and preferred.get_block_type_slug() == slug:
         return preferred
-    info = block_type_registry(load=False).get(slug)
+    info = block_types.get(slug)
     if info is None:
+        from headwater.plugins import block_type_registry
+
         info = block_type_registry(load=True).get(slug)
     if info is not None:
         return info.cls  # type: ignore[return-value]
     dist = getattr(row, "dist", None)
     if dist and dist != "headwater":
+        from headwater.plugins import find_plugin_for_dist
+
         plugin = find_plugin_for_dist(dist)
         if plugin is not None and plugin.error:
             raise UnknownBlockTypeError(
@@ -266,9 +299,12 @@ def resolve_block_class(slug: str, row: Any = None, preferred: type[Block] | Non
             )
         if plugin is not None and plugin.skipped:
             raise UnknownBlockTypeError(
-                f"block type {slug!r} is provided by {dist}, whose plugin {plugin.name!r} is not in HEADWATER_LOAD_PLUGINS"
+                f"block type {slug!r} is provided by {dist}, whose plugin {plugin.name!r} is not in "
+                "HEADWATER_LOAD_PLUGINS"
             )
-        raise UnknownBlockTypeError(f"block type {slug!r} is provided by {dist}, which is not installed: pip install {dist}")
+        raise UnknownBlockTypeError(
+            f"block type {slug!r} is provided by {dist}, which is not installed: pip install {dist}"
+        )
     module = getattr(row, "module", None)
     if module:
         if module != "__main__" and module.split(".")[0] not in sys.modules:
@@ -277,11 +313,12 @@ def resolve_block_class(slug: str, row: Any = None, preferred: type[Block] | Non
             except ImportError:
                 pass
             else:
-                found = block_type_registry(load=False).get(slug)
+                found = block_types.get(slug)
                 if found is not None:
                     return found.cls  # type: ignore[return-value]
         raise _unknown_local(slug, module, getattr(row, "class_name", None))
-    raise UnknownBlockTypeError(f"unknown block type {slug!r}: install the plugin that provides it (`headwater block type ls` lists known types)")
+    raise UnknownBlockTypeError(f"unknown block type {slug!r}: install the plugin that provides it (`headwater block "
+                                "type ls` lists known types)")
 
 
 def _unknown_local(slug: str, module: str, class_name: str | None) -> UnknownBlockTypeError:

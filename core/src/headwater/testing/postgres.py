@@ -41,7 +41,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
-from headwater.testing._process import ServerStartError, free_port
+from headwater.testing.process import ServerStartError, free_port
 
 __all__ = [
     "POSTGRES_SKIP_REASON",
@@ -51,6 +51,7 @@ __all__ = [
     "postgres_database",
     "postgres_server",
     "running_postgres",
+    "server_from_url",
     "start_postgres",
 ]
 
@@ -95,7 +96,8 @@ class PostgresServer:
         """SQLAlchemy URL of the server's default database."""
         return self.url_for(self.dbname)
 
-    def url_for(self, dbname: str, user: str | None = None, password: str | None = None, driver: str = "postgresql+psycopg") -> str:
+    def url_for(self, dbname: str, user: str | None = None, password: str | None = None,
+                driver: str = "postgresql+psycopg") -> str:
         """SQLAlchemy URL of database ``dbname`` (as ``user``/``password``, default the admin)."""
         if user is None:
             user, password = self.user, self.password
@@ -105,7 +107,8 @@ class PostgresServer:
         return f"{driver}://{auth}@{self.host}:{self.port}/{quote(dbname, safe='')}"
 
     def libpq_kwargs(self, dbname: str | None = None) -> dict[str, object]:
-        kwargs: dict[str, object] = {"host": self.host, "port": self.port, "user": self.user, "dbname": dbname or self.dbname}
+        kwargs: dict[str, object] = {"host": self.host, "port": self.port, "user": self.user,
+                                     "dbname": dbname or self.dbname}
         if self.password:
             kwargs["password"] = self.password
         return kwargs
@@ -130,7 +133,8 @@ class PostgresServer:
     def create_role(self, name: str, password: str) -> None:
         """Create a login role with a password (replacing one of the same name)."""
         escaped = password.replace("'", "''")
-        self.admin_execute(f'DROP ROLE IF EXISTS "{name}"', f"CREATE ROLE \"{name}\" LOGIN SUPERUSER PASSWORD '{escaped}'")
+        self.admin_execute(f'DROP ROLE IF EXISTS "{name}"',
+                           f"CREATE ROLE \"{name}\" LOGIN SUPERUSER PASSWORD '{escaped}'")
 
     def stop(self) -> None:
         """Stop a server started here (immediate shutdown) and delete its files; no-op otherwise."""
@@ -140,7 +144,8 @@ class PostgresServer:
         try:
             if (self.base_dir / "data" / "postmaster.pid").exists():
                 subprocess.run(
-                    _as_pg_user([str(self.pg_bin / "pg_ctl"), "-D", str(self.base_dir / "data"), "-m", "immediate", "-w", "stop"]),
+                    _as_pg_user([str(self.pg_bin / "pg_ctl"), "-D", str(self.base_dir / "data"), "-m", "immediate",
+                                 "-w", "stop"]),
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, check=False,
                 )
         finally:
@@ -181,7 +186,8 @@ def _as_pg_user(argv: list[str]) -> list[str]:
 
 def _run(argv: list[str], log_path: Path, timeout: float) -> None:
     with open(log_path, "ab") as log:
-        done = subprocess.run(_as_pg_user(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+        done = subprocess.run(_as_pg_user(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                              timeout=timeout, check=False)
     if done.returncode != 0:
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:])
         raise ServerStartError(f"{Path(argv[0]).name} failed (exit {done.returncode}): {tail}")
@@ -225,21 +231,29 @@ def start_postgres(timeout: float = 60.0, attempts: int = 3) -> PostgresServer:
         log_path.touch(mode=0o600)
         if _is_root():  # pg_ctl -l appends to it as the postgres user
             shutil.chown(log_path, user=_PG_USER)
-        _run([str(pg_bin / "initdb"), "-D", str(data), "-U", _PG_USER, "-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions"], log_path, timeout)
+        initdb = [str(pg_bin / "initdb"), "-D", str(data), "-U", _PG_USER, "-A", "trust", "-E", "UTF8", "--no-sync",
+                  "--no-instructions"]
+        _run(initdb, log_path, timeout)
         (data / "pg_hba.conf").write_text(_hba_lines())
         if _is_root():
             shutil.chown(data / "pg_hba.conf", user=_PG_USER)
         last_error: Exception | None = None
         for _ in range(attempts):
             port = free_port()
-            options = f"-c listen_addresses=127.0.0.1 -p {port} -k {data} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            options = (
+                f"-c listen_addresses=127.0.0.1 -p {port} -k {data} "
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            )
             try:
-                _run([str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(log_path), "-w", "-t", str(int(timeout)), "-o", options, "start"], log_path, timeout + 10)
+                pg_ctl = [str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(log_path), "-w", "-t", str(int(timeout)),
+                          "-o", options, "start"]
+                _run(pg_ctl, log_path, timeout + 10)
             except ServerStartError as exc:  # most likely another process took the port meanwhile
                 last_error = exc
                 time.sleep(0.2)
                 continue
-            return PostgresServer("127.0.0.1", port, _PG_USER, None, "postgres", base_dir=base, pg_bin=pg_bin, log_path=log_path)
+            return PostgresServer("127.0.0.1", port, _PG_USER, None, "postgres", base_dir=base, pg_bin=pg_bin,
+                                  log_path=log_path)
         raise last_error or ServerStartError("PostgreSQL did not start")
     except BaseException:
         PostgresServer("127.0.0.1", 0, _PG_USER, None, "postgres", base_dir=base, pg_bin=pg_bin).stop()

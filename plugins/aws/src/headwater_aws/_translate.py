@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from headwater.blocks.buckets import Where, is_caused_by
 from headwater.errors import ConnectionFailedError, HeadwaterError, ObjectNotFoundError, StorageError
 from headwater.redaction import redact
 
@@ -16,26 +15,6 @@ _AUTH = {
     "InvalidToken", "InvalidClientTokenId", "UnrecognizedClientException", "AuthFailure",
     "AccessDeniedException", "InvalidSignatureException",
 }
-
-
-@dataclass(frozen=True)
-class Where:
-    """What an operation was touching, for error messages."""
-
-    endpoint: str
-    bucket: str | None = None
-    key: str | None = None
-    access_key_id: str | None = None
-    service: str = "S3"
-
-    def __str__(self) -> str:
-        if self.bucket and self.key:
-            target = f"s3://{self.bucket}/{self.key}"
-        elif self.bucket:
-            target = f"s3://{self.bucket}"
-        else:
-            target = self.service
-        return f"{target} (endpoint {self.endpoint})"
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -52,15 +31,7 @@ def is_connection_error(exc: BaseException) -> bool:
     from botocore.exceptions import ConnectionError as BotoConnectionError
     from botocore.exceptions import HTTPClientError, ReadTimeoutError
 
-    kinds = (BotoConnectionError, HTTPClientError, ReadTimeoutError, ConnectionError, TimeoutError)
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, kinds):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
+    return is_caused_by(exc, (BotoConnectionError, HTTPClientError, ReadTimeoutError, ConnectionError, TimeoutError))
 
 
 def _masked_id(access_key_id: str | None) -> str:
@@ -85,7 +56,8 @@ def translate(exc: BaseException, action: str, where: Where, bucket_exists: bool
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return ConnectionFailedError(
             f"cannot {action} {where}: no usable AWS credentials ({exc}); set aws_access_key_id and "
-            "aws_secret_access_key (or profile_name) on the credentials block, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+            "aws_secret_access_key (or profile_name) on the credentials block, or "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
         )
     code = error_code(exc)
     if code in _NO_BUCKET or (code in _NOT_FOUND and (bucket_exists is False or where.key is None)):
@@ -93,7 +65,9 @@ def translate(exc: BaseException, action: str, where: Where, bucket_exists: bool
             f"cannot {action} {where}: bucket {where.bucket!r} does not exist there; create it or fix bucket_name"
         )
     if code in _NOT_FOUND:
-        return ObjectNotFoundError(f"cannot {action} {where}: no object with key {where.key!r} in bucket {where.bucket!r}")
+        return ObjectNotFoundError(
+            f"cannot {action} {where}: no object with key {where.key!r} in bucket {where.bucket!r}"
+        )
     if code in _AUTH:
         return ConnectionFailedError(
             f"cannot {action} {where}: the endpoint refused the credentials ({code}; access key id "

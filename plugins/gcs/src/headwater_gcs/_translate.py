@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from headwater.blocks.buckets import Where as _Where
+from headwater.blocks.buckets import is_caused_by
 from headwater.errors import (
     ConnectionFailedError,
     HeadwaterError,
@@ -17,21 +19,11 @@ __all__ = ["Where", "is_connection_error", "translate"]
 
 
 @dataclass(frozen=True)
-class Where:
-    """What an operation was touching, for error messages."""
+class Where(_Where):
+    """What an operation was touching, for error messages: ``gs://bucket/blob (endpoint ...)``."""
 
-    endpoint: str
-    bucket: str | None = None
-    blob: str | None = None
-
-    def __str__(self) -> str:
-        if self.bucket and self.blob:
-            target = f"gs://{self.bucket}/{self.blob}"
-        elif self.bucket:
-            target = f"gs://{self.bucket}"
-        else:
-            target = "GCS"
-        return f"{target} (endpoint {self.endpoint})"
+    service: str = "GCS"
+    scheme: str = "gs"
 
 
 def is_connection_error(exc: BaseException) -> bool:
@@ -52,13 +44,7 @@ def is_connection_error(exc: BaseException) -> bool:
         TimeoutError,
         socket.gaierror,  # the endpoint's host name does not resolve
     )
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, connection_types):
-            return True
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    return False
+    return is_caused_by(exc, connection_types)
 
 
 def translate(exc: BaseException, action: str, where: Where, bucket_exists: bool | None = None) -> HeadwaterError:

