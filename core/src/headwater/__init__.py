@@ -23,7 +23,7 @@ _EXPORTS = {
     "hookimpl": "headwater.hookspecs",
     "flow": "headwater.runtime",
     "task": "headwater.runtime",
-    "Flow": "headwater.runtime",
+    "Flow": "headwater.v1",
     "Task": "headwater.runtime",
     "get_run_logger": "headwater.runtime",
     "unmapped": "headwater.runtime",

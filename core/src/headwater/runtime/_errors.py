@@ -7,6 +7,7 @@ from headwater.errors import HeadwaterError
 __all__ = [
     "FlowNotFoundError",
     "FlowRunTimeoutError",
+    "GraphError",
     "MappingLengthMismatch",
     "MappingMissingIterable",
     "MissingContextError",
@@ -71,3 +72,7 @@ class MappingMissingIterable(RunError, ValueError):  # noqa: N818 (Prefect's nam
 
 class MissingContextError(RunError, RuntimeError):
     """Something that needs a flow or task run (``get_run_logger()``) was used outside one."""
+
+
+class GraphError(RunError, ValueError):
+    """A Prefect 0.15 construct used where it cannot work; the message says what to use instead."""

@@ -44,18 +44,7 @@ def _hooks(value: Any) -> tuple[Callable[..., Any], ...]:
 
 
 class Flow:
-    """A function made into a flow by :func:`flow` (see there for the options).
-
-    ``Flow("name")`` with a name instead of a function is Prefect 0.15's graph-building flow
-    (:class:`headwater.v1.Flow`), so 0.15 code keeps its ``with Flow("name") as flow:``.
-    """
-
-    def __new__(cls, fn: Any = None, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(fn, str) or (fn is None and "name" in kwargs):
-            from headwater.v1.flow import Flow as GraphFlow
-
-            return GraphFlow(fn if fn is not None else kwargs.pop("name"), *args, **kwargs)
-        return super().__new__(cls)
+    """A function made into a flow by :func:`flow` (see there for the options)."""
 
     def __init__(
         self,

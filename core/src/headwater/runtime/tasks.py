@@ -210,14 +210,9 @@ class Task:
         """
         graph = _graph_var.get()
         if graph is not None:  # inside Prefect 0.15's `with Flow(...)`: add to the graph, do not run
-            from headwater.v1.graph import add_call
-
-            return add_call(graph, self, args, kwargs, mapped=False)
+            return graph.add_call(self, args, kwargs, mapped=False)
         if kwargs and _GRAPH_ONLY.intersection(kwargs):
-            from headwater.v1.graph import graph_only_error, takes_graph_only
-
-            if takes_graph_only(self, kwargs):
-                raise graph_only_error(self, kwargs)
+            self._refuse_graph_only(kwargs)
         call = TaskCall(self, args, kwargs, _flow_run_var.get(), wait_for)
         if self.is_generator:
             if return_state:  # the whole iteration, its values as the state's result
@@ -238,6 +233,17 @@ class Task:
         if return_state:
             return state
         return state._value()
+
+    def _refuse_graph_only(self, kwargs: dict[str, Any]) -> None:
+        """Prefect 0.15's graph-only arguments outside a 0.15 flow (unless the function takes them)."""
+        names = self._names or ()
+        given = [k for k in sorted(_GRAPH_ONLY) if k in kwargs and k not in names]
+        if given:
+            from headwater.runtime._errors import GraphError
+
+            raise GraphError(f"task {self.name!r} was called with {given[0]}= outside `with Flow(...):`: that "
+                             "argument builds a 0.15 flow graph; call the task inside `with Flow(...)`, or in a "
+                             "@flow use wait_for=[...] for ordering")
 
     async def _await(self, call: TaskCall, return_state: bool) -> Any:
         state = await call.run_async()
@@ -275,9 +281,7 @@ class Task:
 
         graph = _graph_var.get()
         if graph is not None:  # inside Prefect 0.15's `with Flow(...)`: a mapped node of the graph
-            from headwater.v1.graph import add_call
-
-            return add_call(graph, self, args, kwargs, mapped=True)
+            return graph.add_call(self, args, kwargs, mapped=True)
         mapped: dict[Any, list[Any]] = {}
         static: dict[Any, Any] = {}
         upstream: list[HeadwaterFuture] = []
@@ -430,7 +434,7 @@ def task(
 
 def _legacy_task(fn: Callable[..., Any] | None, options: dict[str, Any], legacy: dict[str, Any]) -> Any:
     """``@task`` with Prefect 0.15 option names (``max_retries=``, ``trigger=``, ...)."""
-    from headwater.v1.options import LEGACY_OPTIONS, translate
+    from headwater.runtime._v015_options import LEGACY_OPTIONS, translate
 
     unknown = sorted(set(legacy) - set(LEGACY_OPTIONS))
     if unknown:

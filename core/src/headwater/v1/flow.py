@@ -11,13 +11,23 @@ from collections.abc import Iterable
 from typing import Any
 
 from headwater.runtime.context import _graph_var
-from headwater.v1.graph import GraphError, Node, Parameter, _as_node
+from headwater.runtime.flows import Flow as FunctionFlow
+from headwater.v1.graph import GraphError, Node, Parameter, _as_node, _call_node
 
 __all__ = ["Flow"]
 
 
-class Flow:
-    """A Prefect 0.15 flow: a graph of tasks built inside ``with Flow(name) as flow:``.
+class _EitherFlow(type):
+    """``isinstance(x, headwater.Flow)`` holds for both kinds of flow ``headwater.Flow`` makes."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return type.__instancecheck__(cls, obj) or isinstance(obj, FunctionFlow)
+
+
+class Flow(metaclass=_EitherFlow):
+    """``headwater.Flow``: ``Flow("name")`` is a Prefect 0.15 flow, a graph of tasks built inside
+    ``with Flow(name) as flow:``; ``Flow(fn, ...)`` is Prefect 3's, what ``@flow`` makes
+    (:class:`headwater.runtime.Flow`).
 
     Args:
         name: The flow's name (shown by ``headwater runs ls``).
@@ -36,7 +46,12 @@ class Flow:
         >>> state = flow.run(n_users=20)        # doctest: +SKIP
     """
 
-    def __init__(self, name: str, schedule: Any = None, tasks: Iterable[Any] | None = None,
+    def __new__(cls, name: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if name is not None and not isinstance(name, str) and callable(name):
+            return FunctionFlow(name, *args, **kwargs)
+        return super().__new__(cls)
+
+    def __init__(self, name: str | None = None, schedule: Any = None, tasks: Iterable[Any] | None = None,
                  edges: Any = None, **accepted: Any) -> None:
         if not isinstance(name, str) or not name.strip():
             raise GraphError(f"Flow(name) takes the flow's name as a string, got {name!r}; to make a function a "
@@ -62,6 +77,10 @@ class Flow:
     def __exit__(self, *exc: Any) -> None:
         _graph_var.reset(self._token)
         self._token = None
+
+    def add_call(self, task: Any, args: tuple[Any, ...], kwargs: dict[str, Any], mapped: bool) -> Node:
+        """A task call (or ``.map``) inside ``with Flow``: a node of the graph (called by ``Task``)."""
+        return _call_node(self, task, args, dict(kwargs), mapped)
 
     def _add(self, node: Node) -> int:
         self._nodes.append(node)

@@ -13,16 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from headwater.errors import HeadwaterError
+from headwater.runtime._errors import GraphError
 from headwater.runtime.context import _graph_var
 
 __all__ = ["GraphError", "Node", "Parameter", "case", "merge"]
-
-_GRAPH_ONLY = ("upstream_tasks", "task_args", "mapped", "flow")
-
-
-class GraphError(HeadwaterError, ValueError):
-    """A 0.15 construct used where it cannot work; the message says what to use instead."""
 
 
 class Node:
@@ -121,7 +115,7 @@ def _call_node(flow: Any, task: Any, args: tuple[Any, ...], kwargs: dict[str, An
 
 
 def _task_options(legacy: dict[str, Any]) -> dict[str, Any]:
-    from headwater.v1.options import translate
+    from headwater.runtime._v015_options import translate
 
     options, _ = translate(dict(legacy))
     return options
@@ -133,25 +127,6 @@ def _as_node(flow: Any, value: Any) -> Node:
     if hasattr(value, "fn") and hasattr(value, "task_key"):  # a task not called yet: call it with no arguments
         return _call_node(flow, value, (), {}, False)
     raise GraphError(f"upstream_tasks takes tasks of the flow, not {type(value).__name__} {value!r}")
-
-
-def add_call(flow: Any, task: Any, args: tuple[Any, ...], kwargs: dict[str, Any], mapped: bool) -> Node:
-    """Inside ``with Flow``: a task call (or ``.map``) becomes a node of the flow."""
-    return _call_node(flow, task, args, dict(kwargs), mapped)
-
-
-def graph_only_error(task: Any, kwargs: dict[str, Any]) -> GraphError:
-    """The error for a 0.15 graph-only argument given to a task called outside any flow."""
-    name = next(k for k in _GRAPH_ONLY if k in kwargs)
-    return GraphError(f"task {task.name!r} was called with {name}= outside `with Flow(...):`: that argument "
-                      "builds a 0.15 flow graph; call the task inside `with Flow(...)`, or in a @flow "
-                      "use wait_for=[...] for ordering")
-
-
-def takes_graph_only(task: Any, kwargs: dict[str, Any]) -> bool:
-    """Whether a call outside a flow passes 0.15 graph-only arguments the function does not take."""
-    names = task._names or ()
-    return any(k in kwargs and k not in names for k in _GRAPH_ONLY)
 
 
 @contextmanager

@@ -1,4 +1,7 @@
-"""Prefect 0.15's ``@task`` options, translated to Headwater's (``max_retries`` -> ``retries``, ...)."""
+"""Prefect 0.15's ``@task`` options, translated to Headwater's (``max_retries`` -> ``retries``, ...).
+
+Here in the runtime (not in :mod:`headwater.v1`) because ``@task`` accepts them.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ def translate(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     Raises:
         GraphError: An option with no Headwater equivalent (the message says what to use).
     """
-    from headwater.v1.graph import GraphError
+    from headwater.runtime._errors import GraphError
 
     out: dict[str, Any] = {}
     extra: dict[str, Any] = {}
