@@ -76,13 +76,12 @@ _NO_TWIN = {
     "headwater.client": "there is no API server: read run history with `headwater runs ls/show` "
                         "or headwater.history.reader",
     "headwater.server": "there is no server to run: flows run in your process and record to the store",
-    "headwater.events": "events and automations are not implemented: use on_completion/on_failure hooks",
-    "headwater.automations": "events and automations are not implemented: use on_completion/on_failure hooks",
     "headwater.input": "flow run input is not implemented: use Variable.set/get around pause_flow_run",
     "headwater.workers": "work pools and workers are not implemented: run flows with `headwater run`",
     "headwater.infrastructure": "infrastructure blocks are not implemented: run flows with `headwater run`",
-    "headwater.blocks.notifications": "notification blocks are not implemented: send alerts from an on_failure hook",
-    "headwater.blocks.webhook": "webhook blocks are not implemented: call the webhook from a task",
+    "headwater.blocks.notifications": "notification blocks are in the headwater-notify plugin: "
+                                      "pip install headwater-notify; from headwater_notify import SlackWebhook",
+    "headwater.automations": "automations are in headwater.events (see `headwater automation --help`)",
 }
 
 

@@ -26,6 +26,10 @@ CORE_COMMANDS = {
     "variable": ("headwater.cli.objects_cmd", "variable", "Set, read, list and delete variables."),
     "global-concurrency-limit": ("headwater.cli.objects_cmd", "concurrency_limit",
                                  "Create, list and delete global concurrency and rate limits."),
+    "events": ("headwater.cli.events_cmd", "events", "The event log: state changes, block changes, custom events."),
+    "automation": ("headwater.cli.events_cmd", "automation", "Automations: triggers on events and their actions."),
+    "automations": ("headwater.cli.events_cmd", "automation", "Same as 'automation' (e.g. headwater automations serve)."),
+    "webhook": ("headwater.cli.events_cmd", "webhook", "Webhooks that turn HTTP requests into events."),
     "completion": ("headwater.cli.completion_cmd", "completion", "Print the shell completion script: bash, zsh or fish."),
 }
 
