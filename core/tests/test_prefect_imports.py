@@ -88,7 +88,7 @@ def test_timeout_and_bind_errors_keep_prefects_bases():
     ("from headwater.filesystems import RemoteFileSystem", "S3Bucket"),
     ("import headwater.transactions", "not implemented"),
     ("from headwater.client.orchestration import get_client", "no API server"),
-    ("from headwater.blocks.notifications import SlackWebhook", "headwater-notify"),
+    ("import headwater.server.api", "no server to run"),
     ("from headwater.states import Suspended", "Headwater's states are"),
     ("from headwater.task_runners import DaskTaskRunner", "headwater_dask"),
 ])

@@ -79,8 +79,6 @@ _NO_TWIN = {
     "headwater.input": "flow run input is not implemented: use Variable.set/get around pause_flow_run",
     "headwater.workers": "work pools and workers are not implemented: run flows with `headwater run`",
     "headwater.infrastructure": "infrastructure blocks are not implemented: run flows with `headwater run`",
-    "headwater.blocks.notifications": "notification blocks are in the headwater-notify plugin: "
-                                      "pip install headwater-notify; from headwater_notify import SlackWebhook",
     "headwater.automations": "automations are in headwater.events (see `headwater automation --help`)",
 }
 
