@@ -53,7 +53,14 @@ def _load_flow(target: str) -> Any:
 def _flows_in(module: Any) -> dict[str, Any]:
     from headwater.runtime.flows import Flow
 
-    return {k: v for k, v in vars(module).items() if isinstance(v, Flow)}
+    flows = {k: v for k, v in vars(module).items() if isinstance(v, Flow)}
+    if "headwater.v1.flow" in sys.modules:  # Prefect 0.15-style `with Flow("name") as flow:` graphs too
+        from headwater.v1.engine import as_headwater_flow
+        from headwater.v1.flow import Flow as GraphFlow
+
+        graphs = {k: v for k, v in vars(module).items() if isinstance(v, GraphFlow)}
+        flows.update({k: as_headwater_flow(v) for k, v in graphs.items() if k not in flows})
+    return flows
 
 
 def _import_file(path_text: str, path: Path) -> Any:
@@ -323,8 +330,11 @@ def show(run_id: str, output: str) -> None:
     tasks = list_task_runs(fr["id"])
     subflows = list_flow_runs(limit=1000, parent_id=fr["id"])
     if output == "json":
+        from headwater.cli.objects_cmd import artifact_json
+
         emit_object({**_run_json(fr), "task_runs": [_run_json(t) for t in tasks],
-                     "subflow_runs": [_run_json(r) for r in subflows]}, output)
+                     "subflow_runs": [_run_json(r) for r in subflows],
+                     "artifacts": [artifact_json(a) for a in _artifacts_of(fr["id"])]}, output)
         return
     summary = {
         "id": fr["id"], "flow": fr["flow_name"], "name": fr["name"], "state": styled_state(fr["state"], fr["state_type"]),
@@ -345,6 +355,28 @@ def show(run_id: str, output: str) -> None:
         for r in subflows:
             r["run"], r["flow"], r["took"] = r["id"][:8], r["flow_name"], _fmt_duration(r["duration"])
         emit(subflows, ["run", "flow", "name", "state", "took"], output, title="subflow runs")
+    made = _artifacts_of(fr["id"])
+    if made:
+        from headwater.cli.objects_cmd import artifact_row
+
+        click.echo("")
+        emit([artifact_row(a) for a in made], ["key", "type", "preview"], output, title="artifacts")
+
+
+def _artifacts_of(flow_run_id: str) -> list[Any]:
+    from headwater.artifacts import list_artifacts
+
+    return list_artifacts(flow_run_id, limit=1000)
+
+
+@runs.command("resume")
+@click.argument("run_id")
+def resume(run_id: str) -> None:
+    """Resume a paused flow run (one waiting in pause_flow_run)."""
+    from headwater.flow_runs import resume_flow_run
+
+    resume_flow_run(run_id)
+    click.echo(f"resumed flow run {run_id}")
 
 
 _FINAL_TYPES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}

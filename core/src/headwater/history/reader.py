@@ -88,7 +88,7 @@ def settle_crashed(now: float | None = None) -> int:
     with db_read() as tx:
         rows = tx.execute(
             "SELECT id, pid, host, heartbeat, created, started FROM flow_runs "
-            "WHERE state_type IN ('PENDING', 'RUNNING', 'SCHEDULED')"
+            "WHERE state_type IN ('PENDING', 'RUNNING', 'SCHEDULED', 'PAUSED')"
         )
     me = host_name()
     dead = []
@@ -111,13 +111,13 @@ def settle_crashed(now: float | None = None) -> int:
             tx.execute(
                 "UPDATE flow_runs SET state_type = 'CRASHED', state = 'Crashed', message = :m, "
                 "ended = COALESCE(ended, :ended) WHERE id = :id AND state_type IN ('PENDING', 'RUNNING', "
-                "'SCHEDULED')",
+                "'SCHEDULED', 'PAUSED')",
                 {"m": msg, "id": r.id, "ended": ended},
             )
             tx.execute(
                 "UPDATE task_runs SET state_type = 'CRASHED', state = 'Crashed', message = :m, "
                 "ended = COALESCE(ended, :ended) "
-                "WHERE flow_run_id = :id AND state_type IN ('PENDING', 'RUNNING', 'SCHEDULED')",
+                "WHERE flow_run_id = :id AND state_type IN ('PENDING', 'RUNNING', 'SCHEDULED', 'PAUSED')",
                 {"m": "the flow run's process stopped while this task run was unfinished", "id": r.id, "ended": ended},
             )
     return len(dead)
