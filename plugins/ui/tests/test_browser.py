@@ -170,3 +170,43 @@ def test_create_a_block_through_the_form_and_load_it_from_python(server, page):
     assert page.locator("a[href='/blocks/ui-warehouse/sales']").count() == 1
     screenshot(page, "blocks")
     assert page.errors == []
+
+
+DEPLOY = """
+import sys
+from pathlib import Path
+from headwater.orchestration.pools import create_work_pool
+from headwater.orchestration.serving import flow_from_source
+proj = Path(sys.argv[1])
+proj.mkdir()
+(proj / "flows.py").write_text(
+    "from headwater import flow\\n@flow\\ndef nightly(day: str = 'mon', limit: int = 10):\\n    return day\\n"
+)
+create_work_pool("local", "process")
+flow_from_source(str(proj), "flows.py:nightly").deploy("daily", work_pool_name="local", print_next_steps=False,
+                                                       parameters={"day": "tue"}, cron="0 3 * * *")
+"""
+
+
+def test_deployments_pause_and_run_from_the_page(server, page, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-c", DEPLOY, str(tmp_path / "proj")],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    page.goto(server.url + "/deployments")
+    expect(page.locator("section.deployment h2")).to_contain_text("nightly/daily")
+    screenshot(page, "deployments")
+    page.locator("section.deployment button.secondary").click()
+    expect(page.locator("section.deployment h2 .badge")).to_have_text("Paused")
+    page.locator("section.deployment button.secondary").click()
+    expect(page.locator("section.deployment h2 .badge")).to_have_count(0)
+    page.fill("input[name='param.day']", "sat")
+    page.locator("section.deployment form.run-form button").click()
+    expect(page.locator("#queued")).to_contain_text("queued")
+    queued = page.locator("section.deployment td").nth(2).inner_text()
+    assert queued != "-"
+    assert page.errors == []

@@ -30,7 +30,8 @@ KEEPALIVE_SECONDS = 15.0
 _FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 
 ENDPOINTS = {
-    "GET /api/runs": "flow runs, newest first; filters: state (repeat or comma list), flow, tag (repeat), since, until "
+    "GET /api/runs": "flow runs, newest first; filters: state (repeat or comma list), flow, deployment (flow/name), "
+    "tag (repeat), since, until "
     "(24h, 7d, ISO date or Unix time), q (name or id), limit (<= 500), cursor (next_cursor of the previous page)",
     "GET /api/runs/{id}": "a flow run (id or unique prefix) with parameters (secrets masked), state transitions, "
     "task runs (upstream ids, tries, durations, error) and subflow runs",
@@ -40,6 +41,9 @@ ENDPOINTS = {
     "POST /api/runs/{id}/cancel": "cancel a run (header X-CSRF-Token)",
     "GET /api/dashboard": "runs per state (24 h, 7 days, per day), failure rate per flow, slowest tasks, late runs",
     "GET /api/flows": "flow names in the history",
+    "GET /api/deployments": "deployments: schedules, next run times, paused, queued runs, default parameters",
+    "POST /api/deployments/{flow}/{name}/{action}": "pause, resume, or run (body: JSON parameters) a deployment "
+    "(header X-CSRF-Token)",
     "GET /api/block-types": "installed block types with their fields (secret fields marked, no values)",
     "GET /api/blocks": "saved blocks (type=SLUG to filter); secret fields by name only",
     "GET /api/blocks/{slug}/{name}": "one saved block's fields, secrets masked",
@@ -201,6 +205,44 @@ def block(request: Request) -> Response:
     return _json(_doc(read_document(f"{request.path_params['slug']}/{request.path_params['name']}"), True))
 
 
+def deployments(request: Request) -> Response:
+    from headwater_ui import deployments as deps
+
+    if not deps.available():
+        return error_response(request, 404, "this Headwater has no orchestration (deployments)")
+    rows = deps.deployment_rows()
+    for r in rows:
+        r.pop("parameter_schema", None)
+    return _json({"deployments": rows})
+
+
+async def deployment_action(request: Request) -> Response:
+    from headwater.errors import HeadwaterError
+
+    from headwater_ui import deployments as deps
+
+    if not csrf_ok(request.scope, request.headers.get(CSRF_HEADER)):
+        return error_response(request, 403, "missing or stale X-CSRF-Token header (the hw_ui_csrf cookie's value)")
+    name = f"{request.path_params['flow']}/{request.path_params['name']}"
+    action = request.path_params["action"]
+    try:
+        if action in ("pause", "resume"):
+            return _json(
+                {
+                    "deployment": await run_in_threadpool(deps.pause, name, action == "pause"),
+                    "paused": action == "pause",
+                }
+            )
+        if action == "run":
+            body = await request.body()
+            params = json.loads(body) if body.strip() else {}
+            form = {f"param.{k}": v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
+            return _json({"id": await run_in_threadpool(deps.run_deployment, name, form)})
+    except (HeadwaterError, ValueError) as exc:
+        return error_response(request, 400, redact(str(exc)))
+    return error_response(request, 404, f"unknown action {action!r}: pause, resume or run")
+
+
 def routes() -> list[Route]:
     """The API's routes."""
     return [
@@ -212,6 +254,8 @@ def routes() -> list[Route]:
         Route("/api/runs/{run_id}/cancel", cancel, methods=["POST"]),
         Route("/api/dashboard", dashboard),
         Route("/api/flows", flows),
+        Route("/api/deployments", deployments),
+        Route("/api/deployments/{flow}/{name}/{action}", deployment_action, methods=["POST"]),
         Route("/api/block-types", block_types),
         Route("/api/blocks", blocks),
         Route("/api/blocks/{slug}/{name}", block),

@@ -42,6 +42,8 @@ def create_app(auth_token: str | None = None, allowed_hosts: set[str] | None = N
         Route("/runs", pages.runs),
         Route("/runs/{run_id}", pages.run),
         Route("/runs/{run_id}/cancel", pages.cancel, methods=["POST"]),
+        Route("/deployments", pages.deployments),
+        Route("/deployments/{flow}/{name}/{action}", pages.deployment_action, methods=["POST"]),
         Route("/blocks", pages.blocks),
         Route("/blocks/new", pages.block_new, methods=["GET", "POST"]),
         Route("/blocks/{slug}/{name}", pages.block),

@@ -185,3 +185,42 @@ async def _submit(request: Request, slug: str, editing: bool, name: str | None =
             nav="blocks",
         )
     return redirect(f"/blocks/{ref}")
+
+
+def deployments(request: Request) -> Response:
+    from headwater_ui import deployments as deps
+
+    if not deps.available():
+        return render(
+            request,
+            "error.html",
+            status=404,
+            title="No deployments here",
+            message="this Headwater has no orchestration (deployments): upgrade headwater",
+        )
+    rows = deps.deployment_rows()
+    for r in rows:
+        r["fields"] = deps.parameter_fields(r["parameter_schema"], r["parameters"])
+    return render(request, "deployments.html", rows=rows, nav="deployments")
+
+
+async def deployment_action(request: Request) -> Response:
+    from headwater_ui import deployments as deps
+
+    form = await _form(request)
+    if form is None:
+        return _csrf_refused(request)
+    name = f"{request.path_params['flow']}/{request.path_params['name']}"
+    action = request.path_params["action"]
+    try:
+        if action in ("pause", "resume"):
+            await run_in_threadpool(deps.pause, name, action == "pause")
+            return redirect("/deployments")
+        if action == "run":
+            run_id = await run_in_threadpool(deps.run_deployment, name, form)
+            return redirect(f"/deployments?queued={quote(run_id)}")
+    except HeadwaterError as exc:
+        return render(
+            request, "error.html", status=400, message=redact(str(exc)), back="/deployments", title="Cannot do that"
+        )
+    return error_response(request, 404, f"unknown action {action!r}: pause, resume or run")

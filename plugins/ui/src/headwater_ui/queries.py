@@ -83,6 +83,7 @@ class RunFilter:
 
     states: list[str] = field(default_factory=list)
     flow: str | None = None
+    deployment: str | None = None
     tags: list[str] = field(default_factory=list)
     since: float | None = None
     until: float | None = None
@@ -142,6 +143,9 @@ def runs_query(f: RunFilter) -> tuple[str, dict[str, Any]]:
     if f.flow:
         where.append("flow_name = :flow")
         params["flow"] = f.flow
+    if f.deployment:
+        where.append("deployment = :dep")  # a column orchestration's migration adds
+        params["dep"] = f.deployment
     for i, tag in enumerate(f.tags):
         where.append(f"tags LIKE :t{i} ESCAPE '\\'")
         params[f"t{i}"] = "%" + _like(json.dumps(tag)) + "%"
@@ -170,6 +174,13 @@ def runs_query(f: RunFilter) -> tuple[str, dict[str, Any]]:
 def runs_page(f: RunFilter) -> dict[str, Any]:
     """One page of flow runs matching ``f`` and the cursor of the next page (``None`` at the end)."""
     _settle()
+    if f.deployment:
+        try:  # registers orchestration's migration, which adds flow_runs.deployment
+            import headwater.orchestration.schema  # noqa: F401
+        except ImportError:
+            raise BadFilterError(
+                "this Headwater has no deployments (no orchestration): drop the deployment filter"
+            ) from None
     sql, params = runs_query(f)
     with db_read() as tx:
         rows = tx.execute(sql, params)
