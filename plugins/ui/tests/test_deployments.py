@@ -64,3 +64,16 @@ def test_deployments_page_pause_resume_and_run_with_a_parameter_form(client, tmp
     api = client.get("/api/deployments").json()["deployments"]
     assert [(d["name"], d["paused"], len(d["next_runs"])) for d in api] == [("nightly/daily", False, 3)]
     assert client.get("/api/runs?deployment=nightly/daily").json()["runs"] == []
+
+
+def test_a_deployment_run_past_its_time_is_late_on_the_dashboard(client, tmp_path):
+    import time
+
+    from headwater.orchestration.queue import create_run
+
+    dep = _deploy(tmp_path)
+    create_run(dep, scheduled_time=time.time() - 120)
+    create_run(dep, scheduled_time=time.time() + 3600)  # due later: not late
+    late = client.get("/api/dashboard").json()["late_runs"]
+    assert [(r["deployment"], r["late_seconds"] >= 120) for r in late] == [("nightly/daily", True)]
+    assert 'id="late-runs"' in client.get("/").text

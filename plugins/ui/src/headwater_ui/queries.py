@@ -17,6 +17,13 @@ from headwater.errors import HeadwaterError
 from headwater.history import reader
 from headwater.store.engine import db_read
 
+try:  # orchestration's tables (deployments, their queue, flow_runs.deployment), when this Headwater has them
+    import headwater.orchestration.schema  # noqa: F401
+
+    ORCHESTRATION = True
+except ImportError:  # pragma: no cover - a Headwater without orchestration
+    ORCHESTRATION = False
+
 __all__ = [
     "RunFilter",
     "STATE_TYPES",
@@ -352,6 +359,18 @@ def logs_after(flow_run_id: str, after_id: int = 0, limit: int = 2000) -> list[d
     return [dict(r) for r in rows]
 
 
+def _late_runs(tx: Any, now: float) -> list[dict[str, Any]]:
+    """Deployment runs still waiting past their scheduled time (15 s, as the scheduler counts)."""
+    if not ORCHESTRATION:
+        return []
+    rows = tx.execute(
+        "SELECT id, name, deployment, flow_name, scheduled_time, state, state_type FROM scheduled_runs "
+        "WHERE state_type = 'SCHEDULED' AND scheduled_time < :t ORDER BY scheduled_time LIMIT 20",
+        {"t": now - 15},
+    )
+    return [{**dict(r), "late_seconds": round(now - r.scheduled_time, 1)} for r in rows]
+
+
 def logs_tail(flow_run_id: str, limit: int = 2000) -> tuple[list[dict[str, Any]], bool]:
     """The last ``limit`` log lines of a flow run, oldest first, and whether there are earlier ones."""
     with db_read() as tx:
@@ -411,10 +430,5 @@ def dashboard(now: float | None = None) -> dict[str, Any]:
             {"d": day},
         )
         out["slowest_tasks"] = [dict(r) for r in slow]
-        late = tx.execute(
-            "SELECT id, name, flow_name, created, state, state_type FROM flow_runs "
-            "WHERE state_type = 'SCHEDULED' AND started IS NULL AND created < :now ORDER BY created LIMIT 20",
-            {"now": now - 60},
-        )
-        out["late_runs"] = [dict(r) for r in late]
+        out["late_runs"] = _late_runs(tx, now)
     return out
