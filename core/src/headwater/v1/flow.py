@@ -53,6 +53,14 @@ class Flow(metaclass=_EitherFlow):
             return DeployableFlow(name, *args, **kwargs)
         return super().__new__(cls)
 
+    @staticmethod
+    def from_source(source: Any, entrypoint: str) -> Any:
+        """Prefect 3's ``Flow.from_source(source, entrypoint)``: the flow at ``entrypoint`` in
+        ``source`` (a folder, a git URL or a storage block), ready to ``deploy``."""
+        from headwater._deployable import Flow as DeployableFlow
+
+        return DeployableFlow.from_source(source, entrypoint)
+
     def __init__(self, name: str | None = None, schedule: Any = None, tasks: Iterable[Any] | None = None,
                  edges: Any = None, **accepted: Any) -> None:
         if not isinstance(name, str) or not name.strip():
