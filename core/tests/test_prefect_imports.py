@@ -30,6 +30,8 @@ PREFECT_IMPORTS = [
     "from prefect.exceptions import MappingMissingIterable, MissingContextError, UpstreamTaskError",
     "from prefect.exceptions import ObjectNotFound, ObjectAlreadyExists, MissingResult",
     "from prefect.runtime import flow_run, task_run, deployment",
+    "from prefect import serve, deploy",
+    "from prefect.schedules import Cron, Interval, RRule",
     "from prefect.context import get_run_context, FlowRunContext, TaskRunContext, tags",
     "from prefect.artifacts import create_markdown_artifact, create_table_artifact, create_link_artifact",
     "from prefect.artifacts import create_progress_artifact, update_progress_artifact, Artifact",
@@ -84,7 +86,7 @@ def test_timeout_and_bind_errors_keep_prefects_bases():
 
 @pytest.mark.parametrize(("line", "hint"), [
     ("from headwater import get_client", "no API server"),
-    ("from headwater import serve", "headwater run"),
+    ("from headwater import aserve", "serve(*deployments)"),
     ("from headwater.filesystems import RemoteFileSystem", "S3Bucket"),
     ("import headwater.transactions", "not implemented"),
     ("from headwater.client.orchestration import get_client", "no API server"),
