@@ -135,7 +135,8 @@ def dispatch_class(cls: type) -> type:
             func = attr.__func__
             if not hasattr(func, "__hw_dispatch__") and not inspect.iscoroutinefunction(func):
                 type.__setattr__(cls, name, classmethod(_dispatching(func, twin)))
-        elif inspect.isfunction(attr) and not hasattr(attr, "__hw_dispatch__") and not inspect.iscoroutinefunction(attr):
+        elif (inspect.isfunction(attr) and not hasattr(attr, "__hw_dispatch__")
+              and not inspect.iscoroutinefunction(attr)):
             type.__setattr__(cls, name, _dispatching(attr, twin))
     return cls
 
@@ -146,7 +147,10 @@ def dispatch_task(sync: Any, twin: Any) -> Any:
     The result is still a task (``.submit``, ``.map``, ``.with_options`` work as before);
     ``_sync=True`` forces the sync run.
     """
-    from headwater.runtime.tasks import Task
+    try:
+        from headwater.runtime.tasks import Task
+    except ImportError:  # a core without the flow runtime: plain functions
+        Task = ()  # type: ignore[assignment]  # noqa: N806
 
     if not isinstance(sync, Task):
 
