@@ -10,6 +10,7 @@ library's attributes (``response``, ``operation_name``, ``code``, ...) stay read
 from __future__ import annotations
 
 import functools
+import sys
 from typing import Any, TypeVar
 
 from headwater.errors import HeadwaterError
@@ -77,7 +78,17 @@ def _repr(self: BaseException) -> str:
 
 def _reduce(self: BaseException) -> tuple[Any, ...]:
     ours, theirs = self._hw_classes  # type: ignore[attr-defined]
-    return _rebuild, (ours, theirs, self.args, dict(self.__dict__))
+    return _rebuild, (ours, _importable(theirs), self.args, dict(self.__dict__))
+
+
+def _importable(cls: type[BaseException]) -> type[BaseException]:
+    """``cls``, or its nearest base that pickle can find by name (botocore makes a class per
+    modelled error code, e.g. ``NoSuchKey``, that cannot be looked up; ``ClientError`` can)."""
+    for base in cls.__mro__:
+        module = sys.modules.get(base.__module__)
+        if module is not None and getattr(module, base.__qualname__, None) is base:
+            return base
+    return Exception
 
 
 def _rebuild(ours: type[HeadwaterError], theirs: type[BaseException], args: tuple[Any, ...],
