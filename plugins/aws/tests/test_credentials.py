@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 import pytest
-from headwater.errors import BlockValidationError, ConfigError, ConnectionFailedError
+from headwater.errors import ConfigError, ConnectionFailedError
 from headwater_aws import AwsClientParameters, AwsCredentials, ClientType, MinIOCredentials, S3Bucket
 from pydantic import SecretStr
 
