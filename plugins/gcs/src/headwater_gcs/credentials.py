@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from headwater.blocks import Block, SecretDict
 from headwater.errors import ConfigError, HeadwaterError
 from headwater.redaction import redact
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, field_validator, model_serializer, model_validator
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
@@ -21,6 +21,7 @@ SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 EMULATOR_PROJECT = "headwater-emulator"
 _REQUIRED_KEYS = ("client_email", "private_key", "token_uri")
+_HEADWATER_FIELDS = ("endpoint", "retry_timeout")
 
 
 class GcpCredentials(Block):
@@ -62,6 +63,17 @@ class GcpCredentials(Block):
         default=60.0, gt=0,
         description="Seconds to keep retrying transient failures (unreachable endpoint, 429, 5xx) before giving up.",
     )
+
+    @model_serializer(mode="wrap")
+    def _prefect_keys(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # prefect-gcp's GcpCredentials dumps service_account_file, service_account_info and
+        # project only; code (dbt BigQuery targets, for one) passes the dump on as settings.
+        # Headwater's own fields appear only when set to something else than their default.
+        data = handler(self)
+        for name in _HEADWATER_FIELDS:
+            if name in data and getattr(self, name) == type(self).model_fields[name].default:
+                del data[name]
+        return data
 
     @field_validator("service_account_info")
     @classmethod
