@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 from headwater import Block, LocalFileSystem, Secret, flow, task
-from headwater.dispatch import async_dispatch, dispatch_task, in_async_context
+from headwater.dispatch import async_dispatch, in_async_context
 from headwater.errors import BlockNotFoundError
+from headwater.runtime.dispatching import dispatch_task
 
 
 @pytest.fixture(autouse=True)
@@ -178,3 +179,39 @@ def test_dispatch_task_stays_a_task_with_options() -> None:
         return await double(4), await retried(5), double(6, _sync=True)
 
     assert asyncio.run(f()) == (8, 10, 12)
+
+
+def test_async_task_results_persist_to_a_storage_block(tmp_path: Path) -> None:
+    """The runtime writes an async task's result from the loop's thread: it must get values."""
+    LocalFileSystem(basepath=str(tmp_path / "results")).save("results")
+
+    @task(persist_result=True, result_storage="local-file-system/results", cache_key_fn=lambda ctx, params: "k")
+    async def double(x: int) -> int:
+        return 2 * x
+
+    @flow
+    async def twice() -> tuple[int, int]:
+        return await double(2), await double(3)  # the second comes from the cache
+
+    assert asyncio.run(twice()) == (4, 4)
+    assert [p.name for p in (tmp_path / "results").iterdir()] == ["k"]
+
+
+def test_a_task_body_and_its_fn_keep_their_own_calls_sync(tmp_path: Path) -> None:
+    from headwater.runtime import async_twin
+
+    fs = LocalFileSystem(basepath=str(tmp_path))
+    fs.write_path("b.txt", b"body")
+
+    @task
+    def read(path: str) -> bytes:
+        return fs.read_path(path)
+
+    aread = async_twin(read, "aread")
+    read = dispatch_task(read, aread)
+
+    @flow
+    async def f() -> tuple[bytes, bytes]:
+        return await read("b.txt"), read.fn("b.txt")  # .fn straight from async code: a value
+
+    assert asyncio.run(f()) == (b"body", b"body")

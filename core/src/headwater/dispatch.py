@@ -12,7 +12,7 @@ decides the same way Prefect does:
 
 A block method ``foo`` with an async twin ``afoo`` dispatches automatically (``Block``
 subclasses are wrapped when defined); :func:`async_dispatch` does it for other classes and
-:func:`dispatch_task` for a task and its async twin.
+:func:`headwater.runtime.dispatching.dispatch_task` for a task and its async twin.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-__all__ = ["async_dispatch", "dispatch_class", "dispatch_task", "in_async_context"]
+__all__ = ["async_dispatch", "call_sync", "dispatch_class", "in_async_context"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,17 +57,30 @@ def in_async_context() -> bool:
 def _async_caller() -> bool:
     if _forced_sync.get():
         return False
-    from headwater.runtime.context import _flow_run_var, _task_run_var
-
-    task_run = _task_run_var.get()
+    # Looked up, not imported: blocks import this module, and the runtime imports blocks. If the
+    # runtime was never imported, no run is active.
+    context = sys.modules.get("headwater.runtime.context")
+    if context is None:
+        return True
+    task_run = context._task_run_var.get()
     call = getattr(task_run, "_call", None) if task_run is not None else None
     if call:
         return bool(getattr(call[0], "is_async", True))
-    flow_run = _flow_run_var.get()
+    flow_run = context._flow_run_var.get()
     flow = getattr(flow_run, "flow", None) if flow_run is not None else None
     if flow is not None:
         return bool(getattr(flow, "is_async", True))
     return True
+
+
+def call_sync(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` with every sync-named call made inside it kept on the sync path,
+    even on an event loop's thread (how library code calls a block it was handed).
+
+    Example:
+        >>> data = call_sync(storage.read_path, "results/key")  # doctest: +SKIP
+    """
+    return _run_forced_sync(fn, args, kwargs)
 
 
 def _run_forced_sync(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -139,58 +152,3 @@ def dispatch_class(cls: type) -> type:
               and not inspect.iscoroutinefunction(attr)):
             type.__setattr__(cls, name, _dispatching(attr, twin))
     return cls
-
-
-def dispatch_task(sync: Any, twin: Any) -> Any:
-    """``sync`` (a task or a plain function) that returns ``twin(...)`` when called from async code.
-
-    The result is still a task (``.submit``, ``.map``, ``.with_options`` work as before);
-    ``_sync=True`` forces the sync run.
-    """
-    try:
-        from headwater.runtime.tasks import Task
-    except ImportError:  # a core without the flow runtime: plain functions
-        Task = ()  # type: ignore[assignment]  # noqa: N806
-
-    if not isinstance(sync, Task):
-
-        @functools.wraps(sync)
-        def dispatcher(*args: Any, **kwargs: Any) -> Any:
-            force = kwargs.pop("_sync", None) if kwargs else None
-            if force is False or (force is None and in_async_context()):
-                return twin(*args, **kwargs)
-            if force:
-                return _run_forced_sync(sync, args, kwargs)
-            return sync(*args, **kwargs)
-
-        dispatcher.aio = twin  # type: ignore[attr-defined]
-        return dispatcher
-    cls = _task_class()
-    new = cls.__new__(cls)
-    new.__dict__.update(sync.__dict__)
-    new.aio = twin
-    return new
-
-
-@functools.cache
-def _task_class() -> type:
-    from headwater.runtime.tasks import Task
-
-    class DispatchingTask(Task):
-        """A task whose call returns its async twin's coroutine when made from async code."""
-
-        aio: Any
-
-        def __call__(self, *args: Any, **kwargs: Any) -> Any:
-            force = kwargs.pop("_sync", None) if kwargs else None
-            if force is False or (force is None and in_async_context()):
-                return self.aio(*args, **kwargs)
-            if force:
-                return _run_forced_sync(super().__call__, args, kwargs)
-            return super().__call__(*args, **kwargs)
-
-        def with_options(self, **options: Any) -> Any:
-            return dispatch_task(Task.with_options(self, **options), self.aio.with_options(**options))
-
-    return DispatchingTask
-

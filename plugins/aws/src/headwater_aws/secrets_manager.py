@@ -258,7 +258,7 @@ def _delete_secret(secret_name: str, aws_credentials: AwsCredentials, recovery_w
 
 
 def _as_tasks(fn: Any, name: str, **options: Any) -> tuple[Any, Any]:
-    from headwater.dispatch import dispatch_task
+    from headwater.runtime.dispatching import dispatch_task
     from headwater.runtime.tasks import async_twin, task
 
     fn.__name__ = fn.__qualname__ = name

@@ -10,8 +10,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from headwater.dispatch import dispatch_task
 from headwater.runtime import async_twin
+from headwater.runtime.dispatching import dispatch_task
 
 from headwater_aws.credentials import AwsClientParameters, AwsCredentials, MinIOCredentials
 

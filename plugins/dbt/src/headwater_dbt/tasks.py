@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from headwater.dispatch import dispatch_task
+from headwater.runtime.dispatching import dispatch_task
 
 from headwater_dbt._invocation import DbtInvocation
 from headwater_dbt.profiles import DbtCliProfile

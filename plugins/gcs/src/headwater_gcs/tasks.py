@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from headwater.dispatch import dispatch_task
 from headwater.errors import ObjectNotFoundError, StorageError
 from headwater.runtime import async_twin
+from headwater.runtime.dispatching import dispatch_task
 
 from headwater_gcs._translate import Where, translate
 from headwater_gcs.credentials import GcpCredentials
