@@ -115,3 +115,17 @@ def test_headwater_errors_are_also_google_api_errors(gcs_bucket: GcsBucket) -> N
     assert isinstance(again, NotFound) and isinstance(again, ObjectNotFoundError) and str(again) == str(err)
     with pytest.raises(NotFound):
         cloud_storage_download_blob_as_bytes(gcs_bucket.bucket, "missing.txt", gcs_bucket.gcp_credentials)
+
+
+def test_missing_default_credentials_is_also_google_auths_error(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from google.auth.exceptions import DefaultCredentialsError
+    from headwater.errors import ConfigError
+
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))  # no gcloud login either
+    monkeypatch.setenv("GCE_METADATA_HOST", "127.0.0.1:9")
+    with pytest.raises(DefaultCredentialsError) as info:
+        GcpCredentials().get_credentials_from_service_account()
+    assert isinstance(info.value, ConfigError)
+    assert str(info.value).startswith("no Google Cloud credentials found: ")

@@ -159,11 +159,13 @@ class GcpCredentials(Block):
 
         try:
             credentials, _project = google.auth.default(scopes=SCOPES)
-        except DefaultCredentialsError:
-            raise ConfigError(
+        except DefaultCredentialsError as exc:
+            from headwater.error_compat import also_as
+
+            raise also_as(ConfigError(  # also google-auth's class: `except DefaultCredentialsError` catches it
                 "no Google Cloud credentials found: set service_account_file or service_account_info, "
                 "set GOOGLE_APPLICATION_CREDENTIALS, or run `gcloud auth application-default login`"
-            ) from None
+            ), exc) from None
         return credentials
 
     def _storage_auth(self, project: str | None = None) -> tuple[Credentials, str | None]:
