@@ -152,6 +152,19 @@ def test_config_with_options_s3_does_not_know_is_one_clear_line(config: Any, mes
     assert text.startswith("invalid aws_client_parameters.config: ") and message in text and "\n" not in text
 
 
+def test_cli_refuses_an_s3_option_s3_does_not_know_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from headwater.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["block", "create", "aws-credentials", "typo", "--set",
+              'aws_client_parameters.config={"s3": {"adressing_style": "path"}}'])
+    err = capsys.readouterr().err.strip()
+    assert info.value.code != 0
+    assert err.count("\n") == 0 and "unknown S3 option(s) 'adressing_style' in 's3'" in err
+    with pytest.raises(BlockNotFoundError):
+        AwsCredentials.load("typo")  # nothing half-written
+
+
 def test_verify_combinations_warn_as_prefect_does() -> None:
     with pytest.warns(UserWarning, match="verify_cert_path will be ignored|verify_cert_path is ignored"):
         params = AwsClientParameters(verify=False, verify_cert_path="/etc/ssl/ca.pem")
