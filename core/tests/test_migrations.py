@@ -16,6 +16,7 @@ def _versions(home) -> list[int]:
 
 
 def test_schema_version_is_the_newest_registered_migration():
+    import headwater.events  # noqa: F401  (registers the event log's migrations)
     import headwater.history  # noqa: F401  (registers run history's migrations)
     from headwater.store import migrations
 
@@ -31,12 +32,12 @@ def test_history_imported_after_the_store_opened_gets_its_tables(headwater_home)
         "from headwater.history import reader\nprint(reader.list_flow_runs())\n"
     )
     assert out.stdout.split("\n")[:2] == ["False", "[]"]
-    assert _versions(headwater_home) == [1, 2]
+    assert _versions(headwater_home) == [1, 2, 12]
 
 
 def test_a_process_that_uses_only_blocks_opens_a_store_that_has_history(headwater_home):
     run_python("from headwater.history import reader\nreader.list_flow_runs()\n")
-    assert _versions(headwater_home) == [1, 2]
+    assert _versions(headwater_home) == [1, 2, 12]
     out = run_python(
         "from headwater import Secret\nSecret(value='abcd-1234').save('x')\nprint(Secret.load('x').get())\n"
     )

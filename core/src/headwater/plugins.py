@@ -10,7 +10,10 @@ plugins keep working.
 Two steps, so that a flow process pays only for what it uses: :func:`discover` imports the
 plugins' hook modules (cheap by contract) and registers them with pluggy;
 :func:`load_plugins` then calls their ``register_*`` hooks, which import their block
-classes, and fills :mod:`headwater.registries`.
+classes, and fills :mod:`headwater.registries`. Each discovery is written down
+(:mod:`headwater._discovery_cache`) so that a flow process can learn which plugins implement
+the run lifecycle hooks without scanning distributions, and register only those
+(:func:`register_recorded`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ if TYPE_CHECKING:
 
     import pluggy
 
+    from headwater import _discovery_cache
+
 __all__ = [
     "REGISTRATION_HOOKS",
     "BlockTypeInfo",
@@ -43,6 +48,8 @@ __all__ = [
     "implementers",
     "list_plugins",
     "load_plugins",
+    "manager_started",
+    "register_recorded",
     "secret_backend_factories",
     "task_runner_classes",
 ]
@@ -99,6 +106,12 @@ _plugins: dict[str, PluginInfo] = {}
 _discovered = False
 _loaded = False
 _entry_points: list[EntryPoint] | None = None
+_snapshot: _discovery_cache.Snapshot | None = None
+
+
+def manager_started() -> bool:
+    """Whether this process has a plugin manager yet (plugins, or objects tests registered, may be in it)."""
+    return _pm is not None
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -117,10 +130,13 @@ def get_plugin_manager() -> pluggy.PluginManager:
 
 def _headwater_entry_points() -> list[EntryPoint]:
     """Every installed ``headwater`` entry point, core's first (read once per process)."""
-    global _entry_points
+    global _entry_points, _snapshot
     if _entry_points is None:
         from importlib.metadata import entry_points
 
+        from headwater import _discovery_cache
+
+        _snapshot = _discovery_cache.Snapshot(get_settings().load_plugins)  # before the scan: a later install shows
         found = entry_points(group=ENTRY_POINT_GROUP)
         _entry_points = sorted(found, key=lambda ep: ep.name != CORE_PLUGIN)
     return _entry_points
@@ -164,7 +180,70 @@ def discover() -> dict[str, PluginInfo]:
                           "name",
                 )
         _discovered = True
+        _record_discovery(pm)
     return _plugins
+
+
+def _record_discovery(pm: pluggy.PluginManager) -> None:
+    """Write down what :func:`discover` found, with the hooks each plugin implements and the files holding them."""
+    from headwater import _discovery_cache
+
+    if _snapshot is None or _snapshot.load_plugins != get_settings().load_plugins:
+        return  # the scan was made under other settings (tests that change HEADWATER_LOAD_PLUGINS)
+    records, files = [], set()
+    for name, info in _plugins.items():
+        if info.missing:
+            continue
+        hooks: set[str] = set()
+        plugin = pm.get_plugin(name) if info.loaded else None
+        if plugin is not None:
+            module = sys.modules.get(info.module.split("[")[0].partition(":")[0].strip())
+            if getattr(module, "__file__", None):
+                files.add(module.__file__)  # type: ignore[union-attr]
+            for caller in pm.get_hookcallers(plugin) or ():
+                for impl in caller.get_hookimpls():
+                    if impl.plugin is plugin:
+                        hooks.add(caller.name)
+                        code = getattr(impl.function, "__code__", None)
+                        if code is not None:
+                            files.add(code.co_filename)
+        records.append({"name": name, "value": info.module, "dist": info.dist, "version": info.version,
+                        "hooks": sorted(hooks), "error": info.error, "skipped": info.skipped})
+    _discovery_cache.write(_snapshot, records, files)
+
+
+def register_recorded(records: list[dict[str, Any]]) -> None:
+    """Import and register the plugins of a discovery record (:func:`headwater._discovery_cache.read`) with pluggy.
+
+    For a flow process, whose valid record says which plugins implement the lifecycle hooks:
+    only those are imported, and no distribution is scanned. A later :func:`discover` adds the
+    others. A plugin that fails to import is recorded with its error, as :func:`discover` does.
+    """
+    with _lock:
+        pm = get_plugin_manager()
+        for record in records:
+            name = record["name"]
+            if name in _plugins:
+                continue
+            info = PluginInfo(name, record["dist"], record["version"], record["value"])
+            _plugins[name] = info
+            try:
+                pm.register(_load(record["value"]), name=name)
+            except (Exception, SystemExit) as exc:
+                info.error = f"{type(exc).__name__}: {exc}"
+                continue
+            info.loaded = True
+
+
+def _load(value: str) -> Any:
+    """What the entry point ``value`` (``module``, ``module:attr.attr``, either with ``[extras]``) names."""
+    import importlib
+
+    module, _, attrs = value.split("[")[0].partition(":")
+    target = importlib.import_module(module.strip())
+    for attr in attrs.strip().split(".") if attrs.strip() else ():
+        target = getattr(target, attr)
+    return target
 
 
 def load_plugins() -> dict[str, PluginInfo]:
@@ -318,11 +397,11 @@ def _norm(name: str) -> str:
 
 def _reset_for_tests() -> None:
     """Forget loaded plugins and plugin-registered types (tests that install plugins)."""
-    global _pm, _discovered, _loaded, _entry_points
+    global _pm, _discovered, _loaded, _entry_points, _snapshot
     with _lock:
         _pm = None
         _discovered = _loaded = False
-        _entry_points = None
+        _entry_points = _snapshot = None
         _plugins.clear()
         for registry in registries.registries.values():
             registry.clear()

@@ -44,6 +44,17 @@ async def to_thread(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> A
     return await asyncio.to_thread(func, *args, **kwargs)
 
 
+def _block_event(what: str, document_id: str | None, name: str, slug: str | None) -> None:
+    from headwater.events.emit import record_event_now
+
+    full = name if "/" in name or slug is None else f"{slug}/{name}"
+    resource = {"headwater.resource.id": f"headwater.block-document.{document_id or full}",
+                "headwater.resource.name": full}
+    if slug:
+        resource["headwater.block-type.slug"] = slug
+    record_event_now(f"headwater.block-document.{what}", resource)
+
+
 class Block(BaseModel):
     """Base class of every block.
 
@@ -141,7 +152,9 @@ class Block(BaseModel):
         """
         from headwater.blocks import persistence
 
-        return persistence.save_block(self, name, overwrite=overwrite, replace=replace)
+        document_id = persistence.save_block(self, name, overwrite=overwrite, replace=replace)
+        _block_event("saved", document_id, name, self.get_block_type_slug())
+        return document_id
 
     @classmethod
     def load(cls: type[B], name: str) -> B:
@@ -167,6 +180,7 @@ class Block(BaseModel):
         from headwater.blocks import persistence
 
         persistence.delete_block(cls, name, force=force)
+        _block_event("deleted", None, name, None if cls is Block else cls.get_block_type_slug())
 
     async def asave(self, name: str, overwrite: bool = False, *, replace: bool = False) -> str:
         return await to_thread(self.save, name, overwrite, replace=replace)

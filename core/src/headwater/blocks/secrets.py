@@ -66,8 +66,16 @@ class EncryptedBackend(SecretBackend):
         self._aead = AESGCM(key)
         self.key_id = hashlib.sha256(key).hexdigest()[:12]
         self.source = source
+        self._others = {k: n for k, n in _store_key_ids().items() if k != self.key_id}
 
     def store(self, ref: str, plaintext: str) -> str:
+        if self._others:  # one store, one key: a second key would make some blocks unloadable wherever they go
+            held = ", ".join(f"{n} secret(s) with key {k}" for k, n in sorted(self._others.items()))
+            raise SecretBackendError(
+                f"this store's secrets are encrypted with another key ({held}), but the current key ({self.source}) "
+                f"is {self.key_id}: set HEADWATER_SECRET_KEY to the key they were saved with (or restore that key "
+                f"file), or use a separate store (HEADWATER_HOME) for this key"
+            )
         nonce = os.urandom(12)
         sealed = self._aead.encrypt(nonce, plaintext.encode(), ref.encode())
         return f"{self._PREFIX}:{self.key_id}:{base64.b64encode(nonce + sealed).decode()}"
@@ -110,11 +118,44 @@ def _load_key() -> tuple[bytes, str]:
         return _key_from_text(settings.secret_key, "HEADWATER_SECRET_KEY"), "HEADWATER_SECRET_KEY"
     path = settings.home / "secret.key"
     if not path.exists():
-        _create_key_file(path)
+        held = _store_key_ids()
+        # a process starting together with this one may have created the key and saved with it meanwhile
+        if held and not path.exists():  # a new key could decrypt none of them: the key file was deleted
+            keys = ", ".join(f"{n} with key {k}" for k, n in sorted(held.items()))
+            raise SecretBackendError(
+                f"the key file {path} is missing, but the store holds secrets encrypted with it ({keys}): restore "
+                f"the key file from a backup (or set HEADWATER_SECRET_KEY to its key); to start over without those "
+                f"secrets, delete the blocks that hold them (headwater block delete)"
+            )
+        if not path.exists():
+            _create_key_file(path)
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise SecretBackendError(f"key file {path} is readable by other users (mode {mode:o}): run chmod 600 {path}")
-    return _key_from_text(path.read_text().strip(), f"the key file {path}"), str(path)
+    try:
+        text = path.read_bytes().decode("ascii")
+    except UnicodeDecodeError:
+        raise SecretBackendError(
+            f"the key file {path} is damaged (it is not a key: a key file holds one line of base64 text): restore it "
+            f"from a backup, or set HEADWATER_SECRET_KEY to the key"
+        ) from None
+    return _key_from_text(text.strip(), f"the key file {path}"), str(path)
+
+
+def _store_key_ids() -> dict[str, int]:
+    """``{key id: number of secrets}`` of the encrypted backend's secrets in the store: each
+    ciphertext records the fingerprint of the key that sealed it."""
+    try:
+        from headwater.store.engine import db_read
+
+        with db_read() as tx:  # "v1:<12 hex digits of key id>:<sealed value>"
+            rows = tx.execute(
+                "SELECT SUBSTR(stored, 4, 12) AS key_id, COUNT(*) AS n FROM block_secrets "
+                "WHERE backend = 'encrypted' AND stored LIKE 'v1:%' GROUP BY SUBSTR(stored, 4, 12)"
+            )
+    except Exception:  # no store yet, or one that cannot be read: nothing to compare with
+        return {}
+    return {r.key_id: int(r.n) for r in rows}
 
 
 def _create_key_file(path: Path) -> None:

@@ -22,6 +22,10 @@ CORE_COMMANDS = {
     "config": ("headwater.cli.config_cmd", "config", "Show settings, the store, and the secret backend in use."),
     "run": ("headwater.cli.runs", "run", "Run a flow: headwater run FILE.py[:flow] | MODULE:flow --param k=v"),
     "runs": ("headwater.cli.runs", "runs", "List and inspect flow runs, their task runs and logs."),
+    "events": ("headwater.cli.events_cmd", "events", "The event log: state changes, block changes, custom events."),
+    "automation": ("headwater.cli.events_cmd", "automation", "Automations: triggers on events and their actions."),
+    "automations": ("headwater.cli.events_cmd", "automation", "Same as 'automation' (e.g. headwater automations serve)."),
+    "webhook": ("headwater.cli.events_cmd", "webhook", "Webhooks that turn HTTP requests into events."),
     "completion": ("headwater.cli.completion_cmd", "completion", "Print the shell completion script: bash, zsh or fish."),
 }
 

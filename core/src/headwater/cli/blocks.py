@@ -101,6 +101,8 @@ FIRST_PARTY_TYPES = {
     **dict.fromkeys(["dbt-cli-duckdb-target-configs", "dbt-cli-global-configs", "dbt-cli-postgres-target-configs",
                      "dbt-cli-profile", "dbt-cli-target-configs", "dbt-core-operation"], "headwater-dbt"),
     "dask-cluster": "headwater-dask",
+    **dict.fromkeys(["custom-webhook", "discord-webhook", "email-server-credentials", "microsoft-teams-webhook",
+                     "slack-webhook"], "headwater-notify"),
 }
 
 
@@ -155,6 +157,16 @@ def _import_modules(modules: tuple[str, ...]) -> None:
             raise click.UsageError(f"--module {module}: cannot import it ({exc})") from None
 
 
+def _utf8(value: str | bytes, what: str) -> str:
+    """``value`` as text; bytes that are not UTF-8 are refused without showing them (they are a secret)."""
+    try:
+        return value.decode("utf-8") if isinstance(value, bytes) else value.encode("utf-8").decode("utf-8")
+    except UnicodeError:
+        raise click.UsageError(
+            f"{what} is not UTF-8 text: give the secret as UTF-8 (for binary data, base64-encode it)"
+        ) from None
+
+
 def _read_secret(field: str, sources: dict[str, str], stdin_field: str | None, required: bool,
                  optional_prompt: bool = False) -> str | None:
     if field in sources:
@@ -162,9 +174,11 @@ def _read_secret(field: str, sources: dict[str, str], stdin_field: str | None, r
         value = os.environ.get(var)
         if value is None:
             raise click.UsageError(f"--secret-env {field}={var}: environment variable {var} is not set")
-        return value
+        return _utf8(value, f"--secret-env {field}={var}: environment variable {var}")
     if stdin_field == field:
-        value = sys.stdin.readline().rstrip("\n")
+        stream = getattr(sys.stdin, "buffer", None)
+        raw = stream.readline() if stream is not None else sys.stdin.readline()
+        value = _utf8(raw, f"--secret-stdin {field}: standard input").rstrip("\r\n") if raw else ""
         if not value:
             raise click.UsageError(f"--secret-stdin {field}: nothing was read from standard input")
         return value

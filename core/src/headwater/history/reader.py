@@ -1,8 +1,9 @@
 """Reading run history: flow runs, their task runs and logs; crash detection; retention.
 
 Readers first settle runs whose process is gone: a flow run still marked Running whose
-process no longer exists on this host, or whose heartbeat is stale, is recorded as Crashed
-(with its unfinished task runs).
+process no longer exists on this host (a stopped or busy process is alive and is left alone),
+or, for a run of another host, whose heartbeat lease has expired, is recorded as Crashed (with
+its unfinished task runs), ending at its last sign of life.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ __all__ = [
     "settle_crashed",
 ]
 
-STALE_SECONDS = max(60.0, HEARTBEAT_SECONDS * 6)
+# The lease of a run on another host: its process renews the heartbeat every HEARTBEAT_SECONDS
+# from the history thread (not behind console output); this is long enough to survive a busy
+# or briefly stopped process. Runs on this host are judged by their process alone.
+STALE_SECONDS = max(300.0, HEARTBEAT_SECONDS * 60)
 DEFAULT_MAX_FLOW_RUNS = DEFAULT_HISTORY_MAX_FLOW_RUNS  # the caps' defaults live with the other settings
 _UNFINISHED = ("PENDING", "RUNNING", "SCHEDULED")
 
@@ -41,19 +45,40 @@ class RunNotFoundError(HeadwaterError, LookupError):
     """No run with that id (or id prefix)."""
 
 
-def _pid_alive(pid: int) -> bool:
+def _pid_alive(pid: int, since: float | None = None) -> bool:
+    """Whether process ``pid`` runs; with ``since``, also that it started no later than that
+    time (a process that started after the run was created only reuses the run's pid)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    # a zombie (killed, not yet reaped by its parent) is not running
+        pass
     try:
         with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+            fields = fh.read().rsplit(")", 1)[1].split()
     except OSError:
         return True
+    if fields[0] == "Z":  # a zombie (killed, not yet reaped by its parent) is not running
+        return False
+    boot = _boot_time()
+    if since is not None and boot is not None:
+        started = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        return started <= since + 60.0  # slack: whole-second btime, and a wall clock set forward since
+    return True
+
+
+_boot: list[float | None] = []
+
+
+def _boot_time() -> float | None:
+    if not _boot:
+        try:
+            with open("/proc/stat") as fh:
+                _boot.append(next(float(line.split()[1]) for line in fh if line.startswith("btime ")))
+        except (OSError, StopIteration, ValueError):
+            _boot.append(None)
+    return _boot[0]
 
 
 def settle_crashed(now: float | None = None) -> int:
@@ -62,38 +87,51 @@ def settle_crashed(now: float | None = None) -> int:
     flush()
     with db_read() as tx:
         rows = tx.execute(
-            "SELECT id, pid, host, heartbeat FROM flow_runs WHERE state_type IN ('PENDING', 'RUNNING', 'SCHEDULED')"
+            "SELECT id, pid, host, heartbeat, created, started FROM flow_runs "
+            "WHERE state_type IN ('PENDING', 'RUNNING', 'SCHEDULED')"
         )
     me = host_name()
     dead = []
     for r in rows:
-        stale = r.heartbeat is None or r.heartbeat < now - STALE_SECONDS
         if r.host == me and r.pid is not None:
-            gone = r.pid != os.getpid() and (not _pid_alive(r.pid) or stale)
+            gone = not _pid_alive(r.pid, r.created)  # alive here: never Crashed, however long it is silent
         else:
-            gone = stale
+            gone = r.heartbeat is None or r.heartbeat < now - STALE_SECONDS
         if gone:
             dead.append(r)
     if not dead:
         return 0
     with db_write() as tx:
         for r in dead:
+            ended = _last_sign_of_life(tx, r)
             msg = (
                 f"the flow run's process (pid {r.pid} on {r.host}) stopped without finishing the run: "
                 "it was killed or crashed"
             )
             tx.execute(
                 "UPDATE flow_runs SET state_type = 'CRASHED', state = 'Crashed', message = :m, "
-                "ended = COALESCE(ended, heartbeat) WHERE id = :id AND state_type IN ('PENDING', 'RUNNING', "
+                "ended = COALESCE(ended, :ended) WHERE id = :id AND state_type IN ('PENDING', 'RUNNING', "
                 "'SCHEDULED')",
-                {"m": msg, "id": r.id},
+                {"m": msg, "id": r.id, "ended": ended},
             )
             tx.execute(
-                "UPDATE task_runs SET state_type = 'CRASHED', state = 'Crashed', message = :m "
+                "UPDATE task_runs SET state_type = 'CRASHED', state = 'Crashed', message = :m, "
+                "ended = COALESCE(ended, :ended) "
                 "WHERE flow_run_id = :id AND state_type IN ('PENDING', 'RUNNING', 'SCHEDULED')",
-                {"m": "the flow run's process stopped while this task run was unfinished", "id": r.id},
+                {"m": "the flow run's process stopped while this task run was unfinished", "id": r.id, "ended": ended},
             )
     return len(dead)
+
+
+def _last_sign_of_life(tx: Any, r: Any) -> float | None:
+    """When a dead run was last seen alive: its last heartbeat, or a later task run or log line."""
+    times = [r.heartbeat, r.started]
+    for sql in ("SELECT MAX(ended) AS t FROM task_runs WHERE flow_run_id = :id",
+                "SELECT MAX(started) AS t FROM task_runs WHERE flow_run_id = :id",
+                "SELECT MAX(ts) AS t FROM run_logs WHERE flow_run_id = :id"):
+        times.append(tx.scalar(sql, {"id": r.id}))
+    known = [float(t) for t in times if t is not None]
+    return max(known) if known else None
 
 
 def _duration(started: float | None, ended: float | None) -> float | None:

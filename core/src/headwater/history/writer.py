@@ -1,10 +1,12 @@
 """The background history writer: run events go into a queue, a thread writes them in batches.
 
 The hot path only appends a tuple to a ``deque`` (atomic, no lock, no I/O). The writer thread
-wakes every ``_INTERVAL`` seconds, prints the queued console log lines in one write and stores
-the batch in one transaction. Run rows are upserted, so the newest snapshot of a run wins and
-a task that starts and ends inside one batch costs a single row write. ``flush()`` drains the
-queue synchronously (flow end, exit, settings reset).
+wakes every ``_INTERVAL`` seconds and stores the batch in one transaction; run rows are upserted,
+so the newest snapshot of a run wins and a task that starts and ends inside one batch costs a
+single row write. The batch's console lines go to a separate console thread: a console that
+does not take output (a full pipe, a terminal stopped with Ctrl-S) delays what is printed, never
+what is recorded, nor the heartbeat that tells other processes the run is alive. ``flush()``
+drains the queue synchronously (flow end, exit, settings reset) and waits for the console.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ __all__ = ["FLOW", "LOG", "TASK", "EDGE", "HistoryWriter", "flush", "get_writer"
 FLOW, TASK, LOG, EDGE = 0, 1, 2, 3
 _INTERVAL = 0.1
 _BACKLOG = 3000
-HEARTBEAT_SECONDS = 5.0
+HEARTBEAT_SECONDS = 2.0  # also bounds the error of a killed run's end time (its last heartbeat)
+_CONSOLE_BACKLOG = 16 << 20  # characters of console output held while the console takes none; older are dropped
 _CAP_SECONDS = 60.0  # a process that finished flow runs re-checks the history caps this often at most...
 
 
@@ -49,6 +52,7 @@ TASK_COLUMNS = (
 )
 _LOG_COLUMNS = ("flow_run_id", "task_run_id", "ts", "level", "logger", "message")
 _EDGE_COLUMNS = ("upstream_id", "downstream_id", "flow_run_id")
+_EVENT_COLUMNS = ("id", "occurred", "event", "resource_id", "resource", "related", "payload")
 
 _host: str | None = None
 
@@ -125,6 +129,15 @@ class HistoryWriter:
         self._warned = False
         self._finished = 0  # flow runs finished since the cap was last enforced
         self._last_cap = time.time()
+        self._emitted: dict[str, int] = {}  # run id -> transitions already recorded as events
+        self._state_events = os.environ.get("HEADWATER_EVENTS_STATE_CHANGES", "true").lower() not in ("0", "false", "no")
+        self._console_lines: deque[str] = deque()
+        self._console_cv = threading.Condition()
+        self._console_queued = self._console_written = self._console_dropped = self._console_chars = 0
+        self._console_thread: threading.Thread | None = None
+        from headwater.redaction import install_log_redaction
+
+        install_log_redaction()  # runs are starting in this process: third-party loggers' output too
         self._thread = threading.Thread(target=self._loop, name="headwater-history", daemon=True)
         self._thread.start()
 
@@ -160,6 +173,12 @@ class HistoryWriter:
             enforce_cap()
         except Exception:
             pass
+        try:
+            from headwater.events.reader import prune_events
+
+            prune_events()  # events older than HEADWATER_EVENTS_RETENTION_DAYS
+        except Exception:
+            pass
 
     def stop(self) -> None:
         self._stop = True
@@ -171,7 +190,13 @@ class HistoryWriter:
     # -- draining ---------------------------------------------------------------------------
 
     def drain(self) -> None:
-        """Write everything queued so far (safe to call from any thread)."""
+        """Write everything queued so far (safe to call from any thread); outside the writer
+        thread, also wait until its console lines are printed."""
+        self._drain()
+        if threading.current_thread() is not self._thread:
+            self._wait_console()
+
+    def _drain(self) -> None:
         with self._drain_lock:
             queue = self.queue
             n = len(queue)
@@ -182,6 +207,7 @@ class HistoryWriter:
             tasks: dict[str, tuple[Any, ...]] = {}
             logs: list[tuple[Any, ...]] = []
             edges: list[tuple[Any, ...]] = []
+            events: list[tuple[Any, ...]] = []
             for _ in range(n):
                 kind, payload = popleft()
                 if kind == TASK:
@@ -192,18 +218,20 @@ class HistoryWriter:
                     flows[payload[0]] = payload
                     if payload[13] is not None:  # ended
                         self._finished += 1
-                else:
+                elif kind == EDGE:
                     edges.append(payload)
-            if logs:
-                self._console(logs)
+                else:
+                    events.append(payload)
             try:
-                self._store(flows, tasks, logs, edges)
+                self._store(flows, tasks, logs, edges, events)
             except Exception as exc:  # the run must not die because its history could not be written
                 if not self._warned:
                     self._warned = True
                     from headwater.redaction import redact
 
-                    sys.stderr.write(f"headwater: could not record run history: {redact(str(exc))}\n")
+                    self._print(f"headwater: could not record run history: {redact(str(exc))}\n")
+            if logs:
+                self._console(logs)
 
     def _console(self, logs: list[tuple[Any, ...]]) -> None:
         level = self._console_level
@@ -227,14 +255,63 @@ class HistoryWriter:
             lines.append(f"{cache_txt} {_LEVEL_NAMES.get(lvl, lvl)} | {kind} {name!r} - {message}\n")
         self._time_cache = (cache_sec, cache_txt)
         if lines:
-            stream = sys.stderr
-            try:
-                stream.write(redact("".join(lines)))
-                stream.flush()
-            except (ValueError, OSError):
-                pass
+            self._print(redact("".join(lines)))
 
-    def _store(self, flows: dict[str, Any], tasks: dict[str, Any], logs: list[Any], edges: list[Any]) -> None:
+    # -- console ----------------------------------------------------------------------------
+
+    def _print(self, text: str) -> None:
+        """Hand ``text`` to the console thread (started on first use); never blocks."""
+        with self._console_cv:
+            self._console_lines.append(text)
+            self._console_queued += 1
+            self._console_chars += len(text)
+            while self._console_chars > _CONSOLE_BACKLOG and len(self._console_lines) > 1:
+                old = self._console_lines.popleft()
+                self._console_chars -= len(old)
+                self._console_written += 1
+                self._console_dropped += old.count("\n")
+            if self._console_thread is None:
+                self._console_thread = threading.Thread(
+                    target=self._console_loop, name="headwater-console", daemon=True
+                )
+                self._console_thread.start()
+            self._console_cv.notify_all()
+
+    def _console_loop(self) -> None:
+        cv = self._console_cv
+        while True:
+            with cv:
+                while not self._console_lines:
+                    cv.wait()
+                texts = list(self._console_lines)
+                self._console_lines.clear()
+                self._console_chars = 0
+                dropped, self._console_dropped = self._console_dropped, 0
+            if dropped:
+                texts.insert(0, f"headwater: {dropped} console line(s) were not printed while the console took no "
+                                "output; the run history has every log line (headwater runs logs)\n")
+            try:
+                stream = sys.stderr
+                stream.write("".join(texts))
+                stream.flush()
+            except Exception:  # a closed or replaced stderr: the lines are in the run history
+                pass
+            with cv:
+                self._console_written += len(texts) - (1 if dropped else 0)
+                cv.notify_all()
+
+    def _wait_console(self) -> None:
+        """Wait until every console line queued so far is printed (the console thread is alive)."""
+        with self._console_cv:
+            target = self._console_queued
+            thread = self._console_thread
+            while self._console_written < target and thread is not None and thread.is_alive():
+                self._console_cv.wait(0.5)
+
+    def _store(
+        self, flows: dict[str, Any], tasks: dict[str, Any], logs: list[Any], edges: list[Any], events: list[Any]
+    ) -> None:
+        from headwater.events.emit import state_event_rows
         from headwater.redaction import redact
         from headwater.store.engine import db_write
 
@@ -243,7 +320,7 @@ class HistoryWriter:
         for (id_, name, flow_name, parent_fr, parent_tr, stype, sname, message, params, tags, run_count, created,
              started, ended, transitions) in flows.values():
             flow_rows.append((
-                id_, name, flow_name, parent_fr, parent_tr, stype, sname, redact(message) if message else None,
+                id_, redact(name), flow_name, parent_fr, parent_tr, stype, sname, redact(message) if message else None,
                 encode_parameters(params), json.dumps(list(tags)) if tags else None, run_count, created, started,
                 ended, pid, host, time.time(), _transitions(transitions),
             ))
@@ -252,20 +329,31 @@ class HistoryWriter:
             transitions = tuple(tr.transitions)
             message, params, tags, metadata = tr.message, tr.hparams, tr.tags, tr.metadata
             task_rows.append((
-                tr.id, tr.flow_run_id, tr.name, tr.task_key, tr.state_type, tr.state_name,
+                tr.id, tr.flow_run_id, redact(tr.name), tr.task_key, tr.state_type, tr.state_name,
                 redact(message) if message else None, encode_parameters(params) if params else None,
                 json.dumps(list(tags)) if tags else None, tr.run_count,
                 transitions[0][1] if transitions else (tr.started or time.time()), tr.started, tr.ended, tr.cache_key,
                 redact(json.dumps(metadata, default=_json_default)) if metadata else None, _transitions(transitions),
             ))
-        log_rows = [(f, t, ts, lvl, name, redact(msg)) for f, t, ts, lvl, name, msg, keep in logs if keep != 2]
+        log_rows = [(f, t, ts, lvl, redact(name), redact(msg)) for f, t, ts, lvl, name, msg, keep in logs if keep != 2]
+        event_rows = state_event_rows(flows, tasks, self._emitted) if self._state_events else []
+        event_rows += [(i, ts, ev, rid, redact(res), redact(rel) if rel else None, redact(body) if body else None)
+                       for i, ts, ev, rid, res, rel, body in events]
+        if len(event_rows) > 1:
+            event_rows.sort(key=lambda row: row[1])  # sequence numbers follow time within a batch
+        now = time.time()
+        # any event of a live flow run renews its heartbeat: a killed run's end is its last sign of life
+        alive = [i for i in list(self.active_flow_runs) if i not in flows] if task_rows or log_rows else []
         with db_write() as tx:
+            for id_ in alive:
+                tx.execute("UPDATE flow_runs SET heartbeat = :now WHERE id = :id", {"now": now, "id": id_})
             style = "qmark" if tx.dialect == "sqlite" else "named"
             for columns, rows, sql in (
                 (FLOW_COLUMNS, flow_rows, _upsert("flow_runs", FLOW_COLUMNS, style)),
                 (TASK_COLUMNS, task_rows, _upsert("task_runs", TASK_COLUMNS, style)),
                 (_LOG_COLUMNS, log_rows, _insert("run_logs", _LOG_COLUMNS, style)),
                 (_EDGE_COLUMNS, edges, _insert("run_edges", _EDGE_COLUMNS, style, ignore=True)),
+                (_EVENT_COLUMNS, event_rows, _insert("events", _EVENT_COLUMNS, style, ignore=True)),
             ):
                 if not rows:
                     continue

@@ -116,6 +116,22 @@ class ThreadPool:
             fn = future = value = None  # drop references before waiting for the next call
             idle.release()
 
+    def take_pending(self) -> list[tuple[Callable[[], Any], CallFuture]]:
+        """Remove the calls that no thread has started yet and return them (``(fn, future)``)."""
+        taken, sentinels = [], 0
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                sentinels += 1
+            else:
+                taken.append(item)
+        for _ in range(sentinels):
+            self._queue.put(None)
+        return taken
+
     def shutdown(self, wait: bool = True) -> None:
         """Let the queued calls finish, then stop the threads (joining them when ``wait``)."""
         self._closed = True

@@ -206,9 +206,42 @@ class Flow:
         return state, None
 
     def _wait_futures(self, fr: FlowRun) -> None:
-        futures, fr.futures = fr.futures, []
-        for f in futures:
+        for f in fr.futures:  # kept until all are done: an interrupted wait is resumed after cancelling
             f.wait()
+        fr.futures = []
+
+    def _interrupted(self, fr: FlowRun, exc: BaseException) -> None:
+        """On Ctrl-C (or SystemExit), task runs that have not started are cancelled, not run, and
+        the running ones are waited for; a second Ctrl-C stops waiting (they are then Crashed)."""
+        if not isinstance(exc, (KeyboardInterrupt, SystemExit)):  # a time limit is handled as before
+            return
+        cancel = getattr(fr.task_runner, "cancel_pending", None)
+        if cancel is not None:
+            n = cancel(f"not started: the flow run was interrupted ({type(exc).__name__})")
+            if n:
+                _record.log(fr, logging.WARNING, f"Cancelled {n} task run(s) that had not started")
+        running = sum(1 for f in fr.futures if not f.done())
+        if not running:
+            return
+        _record.log(fr, logging.WARNING, f"Waiting for {running} running task run(s) to finish; "
+                                         f"press Ctrl-C again to stop without waiting")
+        try:
+            self._wait_futures(fr)
+        except KeyboardInterrupt:
+            self._abandon(fr)
+
+    def _abandon(self, fr: FlowRun) -> None:
+        """Stop waiting for running task runs (their threads end with the process): they are Crashed."""
+        left, fr.futures = [f for f in fr.futures if not f.done()], []
+        now = time.time()
+        for f in left:
+            tr = f.task_run
+            tr.ended = now
+            _record.set_task_state(tr, Crashed("still running when the flow run was interrupted again; not waited for"))
+        abandon = getattr(fr.task_runner, "abandon", None)
+        if abandon is not None:
+            abandon()
+        _record.log(fr, logging.WARNING, f"Stopped without waiting for {len(left)} running task run(s)")
 
     def _finish(self, fr: FlowRun, state: State) -> State:
         from headwater.history.writer import get_writer
@@ -274,6 +307,7 @@ class Flow:
                             result = self.fn(*bound.args, **bound.kwargs)
                         self._wait_futures(fr)
                     except BaseException as exc:
+                        self._interrupted(fr, exc)
                         self._wait_futures(fr)
                         state, delay = self._failed_attempt(fr, exc)
                         if delay is not None:
@@ -321,6 +355,7 @@ class Flow:
                             result = await coro
                         self._wait_futures(fr)
                     except BaseException as exc:
+                        self._interrupted(fr, exc)
                         self._wait_futures(fr)
                         state, delay = self._failed_attempt(fr, exc)
                         if delay is not None:

@@ -45,6 +45,8 @@ class HeadwaterFuture:
         except TimeoutError:
             raise
         except BaseException as exc:  # the runner itself failed (broken worker, unpicklable call)
+            if isinstance(exc, KeyboardInterrupt) and not self._wrapped.done():
+                raise  # Ctrl-C while this thread waited: the flow must stop, not this run
             raw, error = None, exc
         with self._lock:
             if self._state is None:

@@ -4,15 +4,24 @@ Result storage is any :class:`headwater.blocks.ObjectStorage` block (or ``"slug/
 saved one); by default plain files under ``HEADWATER_HOME/results`` (no block machinery
 imported). A stored result is one object: a header line of JSON (serializer, expiry) and the
 serialized bytes.
+
+A result that holds a secret (a ``SecretStr``/``SecretBytes``/``SecretDict`` anywhere in it,
+such as a block, or the value of a secret this process loaded) is sealed: its bytes are
+encrypted with AES-256-GCM under a key derived from the encrypted secret backend's key
+(``HEADWATER_SECRET_KEY`` or ``HEADWATER_HOME/secret.key``) and bound to the result's key. A
+sealed result that the current key cannot open is a cache miss: the task runs again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import pickle
 import threading
 import time
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -112,32 +121,73 @@ def serialize(value: Any, serializer: str, what: str) -> bytes:
     return _serialize(value, serializer, what)[0]
 
 
-def _serialize(value: Any, serializer: str, what: str) -> tuple[bytes, str]:
-    """``(payload, serializer used)``: ``"pickle"`` falls back to cloudpickle for what the
-    standard pickle cannot take (lambdas, local functions and classes), as Prefect's default does."""
-    if serializer == "pickle":
-        try:
-            return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), "pickle"
-        except Exception:
-            try:
-                import cloudpickle
+_secret_types: dict[type, bool] = {}
 
-                return cloudpickle.dumps(value), "cloudpickle"
+
+class _Spotter:
+    """A pickler mixin noting whether any pickled object is a secret type (``get_secret_value``)."""
+
+    holds_secret = False
+
+    def persistent_id(self, obj: Any) -> None:
+        kind = type(obj)
+        secret = _secret_types.get(kind)
+        if secret is None:
+            secret = _secret_types[kind] = hasattr(kind, "get_secret_value") and not isinstance(obj, type)
+        if secret:
+            self.holds_secret = True
+        return None
+
+
+class _SpottingPickler(_Spotter, pickle.Pickler):
+    pass
+
+
+@cache
+def _cloud_spotter() -> type:
+    import cloudpickle
+
+    return type("_SpottingCloudPickler", (_Spotter, cloudpickle.Pickler), {})
+
+
+def _dumps(value: Any, serializer: str) -> tuple[bytes, bool]:
+    """``(bytes, holds a secret-typed object)`` with pickle or cloudpickle."""
+    buffer = io.BytesIO()
+    if serializer == "cloudpickle":
+        pickler: Any = _cloud_spotter()(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    else:
+        pickler = _SpottingPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dump(value)
+    return buffer.getvalue(), pickler.holds_secret
+
+
+def _serialize(value: Any, serializer: str, what: str) -> tuple[bytes, str]:
+    """``(payload, serializer used)``."""
+    payload, used, _secret = _serialize_spotting(value, serializer, what)
+    return payload, used
+
+
+def _serialize_spotting(value: Any, serializer: str, what: str) -> tuple[bytes, str, bool]:
+    """``(payload, serializer used, holds a secret-typed object)``: ``"pickle"`` falls back to
+    cloudpickle for what the standard pickle cannot take (lambdas, local functions and
+    classes), as Prefect's default does."""
+    if serializer == "pickle":
+        for used in ("pickle", "cloudpickle"):
+            try:
+                payload, secret = _dumps(value, used)
+                return payload, used, secret
             except Exception:
                 pass  # neither can: report it as the serializer the user chose
-    return _serialize_with(value, serializer, what), serializer
+    return _serialize_with(value, serializer, what)
 
 
-def _serialize_with(value: Any, serializer: str, what: str) -> bytes:
+def _serialize_with(value: Any, serializer: str, what: str) -> tuple[bytes, str, bool]:
     try:
-        if serializer == "pickle":
-            return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        if serializer == "cloudpickle":
-            import cloudpickle
-
-            return cloudpickle.dumps(value)
+        if serializer in ("pickle", "cloudpickle"):
+            payload, secret = _dumps(value, serializer)
+            return payload, serializer, secret
         if serializer == "json":
-            return json.dumps(value).encode()
+            return json.dumps(value).encode(), serializer, False
     except Exception as exc:
         raise ResultPersistenceError(
             f"the result of {what} cannot be persisted with the {serializer!r} serializer "
@@ -158,13 +208,17 @@ def _deserialize(data: bytes, serializer: str) -> Any:
 
 
 def write_result(storage: Any, key: str, value: Any, serializer: str, what: str, expires: float | None = None) -> None:
-    """Serialize ``value`` and store it under ``key``.
+    """Serialize ``value`` and store it under ``key`` (sealed when it holds a secret).
 
     Raises:
-        ResultPersistenceError: The value cannot be serialized or the storage refused it.
+        ResultPersistenceError: The value cannot be serialized, holds a secret that cannot be
+            sealed, or the storage refused it.
     """
-    payload, serializer = _serialize(value, serializer, what)
-    header = json.dumps({"serializer": serializer, "expires": expires, "created": time.time()}).encode()
+    payload, serializer, secret = _serialize_spotting(value, serializer, what)
+    meta: dict[str, Any] = {"serializer": serializer, "expires": expires, "created": time.time()}
+    if secret or _holds_known_secret(payload):
+        payload, meta["sealed"] = _seal(payload, key, what)
+    header = json.dumps(meta).encode()
     try:
         # call_sync: an async task's result is written from its event loop's thread, where a
         # storage block's write_path would otherwise hand back a coroutine.
@@ -180,7 +234,8 @@ def write_result(storage: Any, key: str, value: Any, serializer: str, what: str,
 
 
 def read_result(storage: Any, key: str) -> tuple[bool, Any]:
-    """``(True, value)`` for a stored, unexpired result under ``key``; ``(False, None)`` otherwise."""
+    """``(True, value)`` for a stored, unexpired result under ``key``; ``(False, None)`` otherwise
+    (also for a sealed result that the current key cannot open)."""
     try:
         blob = call_sync(storage.read_path, key)
     except Exception:
@@ -192,7 +247,56 @@ def read_result(storage: Any, key: str) -> tuple[bool, Any]:
     expires = header.get("expires")
     if expires is not None and expires < time.time():
         return False, None
+    payload = blob[header_end + 1:]
     try:
-        return True, _deserialize(blob[header_end + 1:], header.get("serializer", "pickle"))
+        if header.get("sealed"):
+            payload = _open_sealed(payload, key, header["sealed"])
+        return True, _deserialize(payload, header.get("serializer", "pickle"))
     except Exception:
         return False, None
+
+
+def _holds_known_secret(payload: bytes) -> bool:
+    """Whether the serialized bytes contain the value of a secret this process knows (a block's
+    secret a task returned as a plain ``str``)."""
+    from headwater.redaction import known_secret_count, known_secrets
+
+    if not known_secret_count():
+        return False
+    return any(secret.encode() in payload for secret in known_secrets())
+
+
+_result_keys: dict[bytes, tuple[Any, str]] = {}
+
+
+def _result_key() -> tuple[Any, str]:
+    """The AEAD for results and its key id, derived from the encrypted backend's key (never the key itself)."""
+    from headwater.blocks.secrets import _load_key
+
+    key, _source = _load_key()
+    found = _result_keys.get(key)
+    if found is None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        derived = hashlib.sha256(b"headwater-results\0" + key).digest()
+        found = _result_keys[key] = (AESGCM(derived), hashlib.sha256(derived).hexdigest()[:12])
+    return found
+
+
+def _seal(payload: bytes, key: str, what: str) -> tuple[bytes, str]:
+    try:
+        aead, key_id = _result_key()
+    except Exception as exc:
+        raise ResultPersistenceError(
+            f"the result of {what} holds a secret, so it is persisted encrypted, but there is no key to encrypt it "
+            f"with: {exc}"
+        ) from None
+    nonce = os.urandom(12)
+    return nonce + aead.encrypt(nonce, payload, key.encode()), key_id
+
+
+def _open_sealed(payload: bytes, key: str, key_id: str) -> bytes:
+    aead, current = _result_key()
+    if current != key_id:
+        raise ValueError("sealed with another key")
+    return aead.decrypt(payload[:12], payload[12:], key.encode())

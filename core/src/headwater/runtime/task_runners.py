@@ -33,7 +33,7 @@ import concurrent.futures
 import copy
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from headwater.runtime.calls import TaskCall, run_payload
@@ -86,6 +86,16 @@ class TaskRunner:
             self._started = False
             self.shutdown()
 
+    def cancel_pending(self, message: str) -> int:
+        """Cancel the submitted calls that have not started (the flow run was interrupted):
+        record each one's task run as ``Cancelled(message)`` and finish its future with that
+        state; returns how many. The base runner cannot tell them apart and cancels none."""
+        return 0
+
+    def abandon(self) -> None:
+        """Stop without waiting for the running calls (the flow run was interrupted twice);
+        :meth:`shutdown` then returns at once. The base runner does nothing."""
+
     def submit(self, call: TaskCall) -> HeadwaterFuture:
         """Start running ``call``; return its future without waiting.
 
@@ -107,13 +117,14 @@ class TaskRunner:
         whose result is ``run_payload``'s bytes. ``send`` is called once the call's upstream
         futures are done (from the thread that completed the last of them)."""
         pending = [f for f in call.upstream_futures() if not f.done()]
+        on_crash = _crash_handler(call)
         if not pending:
             try:
                 wrapped = _ship(call, send)
             except Exception as exc:
                 wrapped = concurrent.futures.Future()
                 wrapped.set_exception(exc)
-            return HeadwaterFuture(call.task_run, wrapped, call.absorb, call.crashed)
+            return HeadwaterFuture(call.task_run, wrapped, call.absorb, on_crash)
         proxy: concurrent.futures.Future[Any] = concurrent.futures.Future()
         lock = threading.Lock()
         remaining = [len(pending)]
@@ -138,10 +149,42 @@ class TaskRunner:
 
         for f in pending:
             f.add_done_callback(_upstream_done)
-        return HeadwaterFuture(call.task_run, proxy, call.absorb, call.crashed)
+        return HeadwaterFuture(call.task_run, proxy, call.absorb, on_crash)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def _crash_handler(call: TaskCall) -> Callable[[BaseException], Any]:
+    """``call.crashed``, except for a call the runner cancelled: its Cancelled state stands."""
+
+    def on_crash(exc: BaseException) -> Any:
+        state = getattr(call.task_run, "state", None)
+        if isinstance(exc, concurrent.futures.CancelledError) and state is not None and state.is_cancelled():
+            return state
+        return call.crashed(exc)
+
+    return on_crash
+
+
+def _cancel_calls(sent: Iterable[tuple[TaskCall, Any]], message: str) -> int:
+    """Cancel the sent calls whose executor future has not started; record them Cancelled."""
+    import time
+
+    from headwater.runtime import _record
+    from headwater.runtime.states import Cancelled
+
+    n = 0
+    for call, future in sent:
+        tr = call.task_run
+        before, tr.state = tr.state, Cancelled(message)  # what the future's callbacks see while it is cancelled
+        if future.cancel():
+            tr.ended = time.time()
+            _record.set_task_state(tr, tr.state)
+            n += 1
+        else:
+            tr.state = before
+    return n
 
 
 def _ship(call: TaskCall, send: Callable[[bytes], Any]) -> Any:
@@ -183,6 +226,30 @@ class ThreadPoolTaskRunner(TaskRunner):
             self.__enter__()
         return HeadwaterFuture(call.task_run, self._executor.submit(call.run), None, call.crashed)  # type: ignore[union-attr]
 
+    def abandon(self) -> None:
+        """Stop without waiting for the running calls (the flow run was interrupted twice)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+
+    def cancel_pending(self, message: str) -> int:
+        if self._executor is None:
+            return 0
+        import time
+
+        from headwater.runtime import _record
+        from headwater.runtime.states import Cancelled
+
+        taken = self._executor.take_pending()
+        for fn, future in taken:
+            state = Cancelled(message)
+            tr = getattr(getattr(fn, "__self__", None), "task_run", None)
+            if tr is not None:
+                tr.ended = time.time()
+                _record.set_task_state(tr, state)
+            future._finish(state, None)
+        return len(taken)
+
     def map(self, calls: Sequence[TaskCall]) -> list[HeadwaterFuture]:
         if self._executor is None:
             self.__enter__()
@@ -207,12 +274,15 @@ class ProcessPoolTaskRunner(TaskRunner):
         super().__init__()
         self.max_workers = max_workers
         self._executor: concurrent.futures.ProcessPoolExecutor | None = None
+        self._sent: dict[int, tuple[TaskCall, Any]] = {}  # calls in the executor, until done
 
     def duplicate(self) -> ProcessPoolTaskRunner:
         return ProcessPoolTaskRunner(self.max_workers)
 
     def start(self) -> None:
         import multiprocessing
+
+        self._sent = {}
 
         self._executor = concurrent.futures.ProcessPoolExecutor(
             self.max_workers or os.cpu_count() or 1, mp_context=multiprocessing.get_context("spawn")
@@ -227,7 +297,27 @@ class ProcessPoolTaskRunner(TaskRunner):
         if self._executor is None:
             self.__enter__()
         executor = self._executor
-        return self.submit_remote(call, lambda payload: executor.submit(run_payload, payload))  # type: ignore[union-attr]
+        sent = self._sent
+
+        def send(payload: bytes) -> Any:
+            future = executor.submit(run_payload, payload)  # type: ignore[union-attr]
+            sent[id(future)] = (call, future)
+            future.add_done_callback(lambda f: sent.pop(id(f), None))
+            return future
+
+        return self.submit_remote(call, send)
+
+    def cancel_pending(self, message: str) -> int:
+        return _cancel_calls(list(self._sent.values()), message)
+
+    def abandon(self) -> None:
+        if self._executor is not None:
+            # the executor would still wait for its workers at exit: stop them (3.14 has terminate_workers)
+            workers = list((getattr(self._executor, "_processes", None) or {}).values())
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+            for worker in workers:
+                worker.terminate()
 
     def __repr__(self) -> str:
         return f"ProcessPoolTaskRunner(max_workers={self.max_workers})"
