@@ -215,3 +215,23 @@ def test_a_task_body_and_its_fn_keep_their_own_calls_sync(tmp_path: Path) -> Non
         return await read("b.txt"), read.fn("b.txt")  # .fn straight from async code: a value
 
     assert asyncio.run(f()) == (b"body", b"body")
+
+
+def test_sync_state_hooks_of_an_async_flow_get_values(tmp_path: Path) -> None:
+    """A sync hook (here one that notes the run in a storage block) on an async flow and task."""
+    LocalFileSystem(basepath=str(tmp_path)).save("audit")
+
+    def note(obj: Any, run: Any, state: Any) -> None:
+        Block.load("audit").write_path(f"{obj.name}.txt", state.name.encode())
+
+    @task(on_completion=[note])
+    async def step() -> int:
+        return 1
+
+    @flow(on_completion=[note])
+    async def audited() -> int:
+        return await step()
+
+    assert asyncio.run(audited()) == 1
+    assert (tmp_path / "step.txt").read_bytes() == b"Completed"
+    assert (tmp_path / "audited.txt").read_bytes() == b"Completed"
