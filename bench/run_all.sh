@@ -19,7 +19,7 @@ mkdir -p "$RESULTS"
 LOG="$RESULTS/run-$(date +%Y%m%d-%H%M%S).log"
 
 # Known order first (cheap to expensive), then any other entry point that appears later.
-ORDER=(blocks runtime s3 gcs sql dbt dask)
+ORDER=(blocks runtime s3 gcs sql dbt dask deployments)
 declare -a AREAS=()
 if [[ -n "${BENCH_ONLY:-}" ]]; then
     read -r -a AREAS <<< "$BENCH_ONLY"

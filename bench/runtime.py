@@ -17,6 +17,9 @@ flush) divided by the number of tasks, after an untimed warm-up flow in the same
 - ``RSS growth``: MB of resident memory added by 10,000 sequential tasks whose results are
   dropped (<= 10 MB).
 - ``history per task run``: store bytes per task run (<= 1 KB).
+- ``0.15-style flow``: a chain of 1,000 tasks built in ``with Flow(...)`` and run by
+  ``flow.run()``, against the same chain written with ``@flow``; the paired CPU-time ratio
+  must stay <= 1.2x (issue 19).
 
 Prefect runs fewer tasks per sample (it is three orders of magnitude slower); per-task
 figures are comparable, RSS is scaled to 10,000 tasks from its N.
@@ -29,6 +32,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
@@ -162,6 +166,39 @@ def child_history(n: int, prefect: bool) -> float:
     return (_store_bytes(prefect) - before) / n
 
 
+def child_v1(n: int, graph: bool, clock=time.perf_counter) -> float:
+    """A chain of ``n`` tasks (each adds one to the last result), as a Prefect 0.15-style
+    ``with Flow`` graph run by ``flow.run()`` or as the same flow written with ``@flow``."""
+    from headwater import Flow, flow, task
+
+    @task
+    def inc(x):
+        return x + 1
+
+    if graph:
+        with Flow("chain") as chain:
+            x = 0
+            for _ in range(n):
+                x = inc(x)
+        chain.run()  # warm-up: the graph's plan is made once per flow
+        start = clock()
+        state = chain.run()
+        assert state.result[x].result == n
+    else:
+        @flow
+        def chain(count: int):
+            x = 0
+            for _ in range(count):
+                x = inc(x)
+            return x
+
+        chain(n)
+        start = clock()
+        assert chain(n) == n
+    _flush(False)
+    return (clock() - start) / n
+
+
 ONE_TASK_FLOW = """
 from {module} import flow, task
 
@@ -194,6 +231,9 @@ def child_main(argv: list[str]) -> None:
         value = child_rss(n, prefect)
     elif name == "history":
         value = child_history(n, prefect)
+    elif name in ("v1-graph", "v1-flow", "v1-graph-cpu", "v1-flow-cpu"):
+        clock = time.process_time if name.endswith("cpu") else time.perf_counter
+        value = child_v1(n, name.startswith("v1-graph"), clock)
     else:
         raise SystemExit(f"unknown workload {name}")
     # marked: Prefect's server subprocess may still print shutdown noise after this line
@@ -298,11 +338,30 @@ def main() -> int:
                            repeat=3, warmup=0)
     rows.append(Row("run history per task run", hist["hw"].scaled(1 / 1024),
                     peer=hist["prefect"].scaled(1 / 1024) if "prefect" in hist else None, target=1.0, unit="KB"))
+    rows.extend(_v1_rows(hw, args.repeat))
     missed = harness.report("runtime", rows, json_out=not args.no_json)
     if use_peer:
         print("   Prefect: ephemeral API server on 127.0.0.1 with SQLite in a private PREFECT_HOME, analytics off;"
               " per-task figures exclude its server start (a warm-up flow runs first).")
     return harness.exit_code(missed)
+
+
+def _v1_rows(hw: Any, repeat: int) -> list[Any]:
+    """Prefect 0.15-style flow (``with Flow`` + ``flow.run()``) against the same flow written
+    with ``@flow``: a chain of 1,000 tasks; the target is at most 1.2x."""
+    import harness
+    from harness import Row, Stats
+
+    n = 1_000
+    wall = harness.compare({"graph": hw("v1-graph", n), "flow": hw("v1-flow", n)}, repeat=repeat, warmup=0)
+    cpu = harness.compare({"graph": hw("v1-graph-cpu", n), "flow": hw("v1-flow-cpu", n)}, repeat=repeat, warmup=0)
+    ratio = Stats.of([g / f for g, f in zip(cpu["graph"].samples, cpu["flow"].samples, strict=True)])
+    return [
+        Row(f"0.15-style flow of {n:,} chained tasks, flow.run(), per task", wall["graph"], floor=wall["flow"],
+            note="floor: the same flow written with @flow"),
+        Row("  0.15-style / @flow, CPU time (paired)", ratio, target=1.2, unit="x",
+            note="steadier than wall time on a shared machine"),
+    ]
 
 
 if __name__ == "__main__":

@@ -46,3 +46,17 @@ def test_the_api_answers_like_the_public_one(api_url):
 def test_fetch_fails_clearly_after_its_retries_when_the_api_rejects_the_request(api_url):
     with pytest.raises(Exception, match="400"):
         fetch_users.with_options(retries=0)(api_url, 0)
+
+
+def test_the_015_style_users_report_writes_the_same_csv(api_url, tmp_path):
+    from first_flow_015 import flow, report
+    from headwater.history.reader import list_flow_runs
+    from headwater.history.writer import flush
+
+    state = flow.run(n_users=20, api_url=api_url, output=str(tmp_path / "old_style.csv"))
+    assert state.is_successful(), state.message
+    modern = create_user_report(n_users=20, api_url=api_url, output=str(tmp_path / "new_style.csv"))
+    assert _read(state.result[report].result) == _read(modern)
+    flush()
+    assert [(r["flow_name"], r["state"], r["task_runs"]) for r in list_flow_runs()] == [
+        ("create-user-report", "Completed", 3), ("Users report", "Completed", 3)]

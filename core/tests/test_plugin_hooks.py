@@ -96,3 +96,29 @@ def test_a_failing_lifecycle_hook_is_reported_with_its_plugin_and_does_not_stop_
     assert seen == ["Pending", "Running", "Completed"]
     err = capfd.readouterr().err
     assert "headwater: plugin 'broken': its on_flow_run_state_change hook raised RuntimeError: hook blew up" in err
+
+
+def test_a_plugin_worker_type_runs_a_pools_runs(testplugin, tmp_path):
+    env = _env(testplugin)
+    (tmp_path / "marked.py").write_text(
+        "import os, pathlib\nfrom headwater import flow\n"
+        "@flow\ndef marked():\n"
+        "    pathlib.Path(os.environ['HW_OUT']).write_text(os.environ.get('HW_MARKED_BY', 'none'))\n"
+    )
+    assert run_cli("work-pool", "create", "plugged", "--type", "marking-process", env=env).returncode == 0
+    out = tmp_path / "out.txt"
+    run_python(
+        "from headwater import Flow\n"
+        "from headwater.orchestration.deployments import get_deployment\n"
+        "from headwater.orchestration.queue import create_run\n"
+        f"Flow.from_source({str(tmp_path)!r}, 'marked.py:marked').deploy('d', work_pool_name='plugged',"
+        " print_next_steps=False)\n"
+        "create_run(get_deployment('marked/d'))\n",
+        env=env,
+    )
+    done = run_cli("worker", "start", "--pool", "plugged", "--run-once", env={**env, "HW_OUT": str(out)})
+    assert done.returncode == 0, done.stderr
+    assert out.read_text() == "testplugin"
+    rows = {r["name"]: r for r in json.loads(run_cli("plugin", "ls", "-o", "json", env=env).stdout)}
+    assert rows["testplugin"]["worker_types"] == ["marking-process"]
+    assert rows["core"]["worker_types"] == ["process"]

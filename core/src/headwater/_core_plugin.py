@@ -31,3 +31,10 @@ def register_task_runners(register):  # type: ignore[no-untyped-def]
 
     register("thread-pool", ThreadPoolTaskRunner)
     register("process-pool", ProcessPoolTaskRunner)
+
+
+@hookimpl
+def register_worker_types(register):  # type: ignore[no-untyped-def]
+    from headwater.orchestration.workers import ProcessWorker
+
+    register("process", ProcessWorker)

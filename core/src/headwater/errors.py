@@ -14,6 +14,8 @@ __all__ = [
     "DuplicateBlockTypeError",
     "HeadwaterError",
     "InvalidBlockNameError",
+    "ObjectAlreadyExists",
+    "ObjectNotFound",
     "ObjectNotFoundError",
     "PluginError",
     "SecretBackendError",
@@ -49,12 +51,20 @@ class InvalidBlockNameError(HeadwaterError, ValueError):
     """A block document name is not acceptable."""
 
 
-class BlockNotFoundError(HeadwaterError, LookupError):
-    """No block document with that name exists."""
+class ObjectNotFound(HeadwaterError):  # noqa: N818 (Prefect's name)
+    """A named object (block document, variable, concurrency limit, run) does not exist."""
 
 
-class BlockExistsError(HeadwaterError):
-    """A block document with that name exists and overwrite was not requested."""
+class ObjectAlreadyExists(HeadwaterError):  # noqa: N818 (Prefect's name)
+    """A named object exists already and overwriting was not asked for."""
+
+
+class BlockNotFoundError(ObjectNotFound, LookupError, ValueError):
+    """No block document with that name exists (a ``ValueError``, as Prefect's ``Block.load`` raises)."""
+
+
+class BlockExistsError(ObjectAlreadyExists, ValueError):
+    """A block document with that name exists and overwrite was not requested (a ``ValueError`` as in Prefect)."""
 
 
 class UnknownBlockTypeError(HeadwaterError, LookupError):

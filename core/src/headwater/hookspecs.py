@@ -45,6 +45,15 @@ def register_task_runners(register: Callable[[str, type], None]) -> None:
 
 
 @hookspec
+def register_worker_types(register: Callable[[str, type], None]) -> None:
+    """Register work-pool (worker) types: call ``register(name, WorkerClass)``.
+
+    Worker classes subclass :class:`headwater.orchestration.workers.BaseWorker`; ``name`` is
+    what ``headwater work-pool create NAME --type name`` accepts.
+    """
+
+
+@hookspec
 def register_commands(cli: Any) -> None:
     """Add commands to the ``headwater`` CLI: ``cli`` is the root :class:`click.Group`."""
 

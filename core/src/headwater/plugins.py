@@ -52,6 +52,7 @@ __all__ = [
     "register_recorded",
     "secret_backend_factories",
     "task_runner_classes",
+    "worker_type_classes",
 ]
 
 ENTRY_POINT_GROUP = "headwater"
@@ -62,6 +63,7 @@ REGISTRATION_HOOKS: dict[str, Any] = {
     "register_block_types": registries.block_types,
     "register_secret_backends": registries.secret_backends,
     "register_task_runners": registries.task_runners,
+    "register_worker_types": registries.worker_types,
 }
 """Each ``register_*`` hook and the registry its ``register`` callback fills, called in this order."""
 
@@ -355,6 +357,12 @@ def task_runner_classes() -> dict[str, tuple[str, type]]:
     """``{name: (plugin, runner class)}`` of every registered task runner (plugins loaded first)."""
     load_plugins()
     return registries.task_runners.entries()
+
+
+def worker_type_classes() -> dict[str, tuple[str, type]]:
+    """``{name: (plugin, worker class)}`` of every registered work-pool type (plugins loaded first)."""
+    load_plugins()
+    return registries.worker_types.entries()
 
 
 def list_plugins() -> list[PluginInfo]:

@@ -29,6 +29,7 @@ __all__ = [
     "registries",
     "secret_backends",
     "task_runners",
+    "worker_types",
 ]
 
 T = TypeVar("T")
@@ -167,10 +168,12 @@ class BlockTypes:
 block_types = BlockTypes()
 secret_backends: Registry[Callable[[], Any]] = Registry("secret backend")
 task_runners: Registry[type] = Registry("task runner")
+worker_types: Registry[type] = Registry("worker type")
 
 registries: dict[str, Registry[Any] | BlockTypes] = {
     "block_types": block_types,
     "secret_backends": secret_backends,
     "task_runners": task_runners,
+    "worker_types": worker_types,
 }
 """Every registry by the name ``headwater plugin ls`` shows its entries under."""

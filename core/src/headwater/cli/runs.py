@@ -53,7 +53,14 @@ def _load_flow(target: str) -> Any:
 def _flows_in(module: Any) -> dict[str, Any]:
     from headwater.runtime.flows import Flow
 
-    return {k: v for k, v in vars(module).items() if isinstance(v, Flow)}
+    flows = {k: v for k, v in vars(module).items() if isinstance(v, Flow)}
+    if "headwater.v1.flow" in sys.modules:  # Prefect 0.15-style `with Flow("name") as flow:` graphs too
+        from headwater.v1.engine import as_headwater_flow
+        from headwater.v1.flow import Flow as GraphFlow
+
+        graphs = {k: v for k, v in vars(module).items() if isinstance(v, GraphFlow)}
+        flows.update({k: as_headwater_flow(v) for k, v in graphs.items() if k not in flows})
+    return flows
 
 
 def _import_file(path_text: str, path: Path) -> Any:
@@ -193,6 +200,7 @@ def runs() -> None:
 STATE_NAMES = (
     "Scheduled", "Pending", "Running", "Retrying", "Paused", "Completed", "Cached", "Skipped",
     "Failed", "TimedOut", "Crashed", "Cancelling", "Cancelled",
+    "Late", "AwaitingRetry", "AwaitingConcurrencySlot",  # a deployment's queued runs
 )
 
 
@@ -221,8 +229,8 @@ def _check_state(ctx: click.Context, param: click.Parameter, value: str | None) 
 def _run_json(r: dict[str, Any]) -> dict[str, Any]:
     """A run (flow or task) for machines: timestamps in ISO 8601 with offset, durations in seconds."""
     out = dict(r)
-    for key in ("started", "ended"):
-        if key in out:
+    for key in ("started", "ended", "scheduled_time"):
+        if key in out and out[key] is not None:
             out[key] = iso_time(out[key])
     if "transitions" in out:
         out["transitions"] = [{"state": t[0], "timestamp": iso_time(t[1])} for t in out["transitions"] or []]
@@ -232,25 +240,53 @@ def _run_json(r: dict[str, Any]) -> dict[str, Any]:
 @runs.command("ls")
 @click.option("--limit", "-n", default=20, show_default=True, help="How many runs to show (newest first).")
 @click.option("--flow", "flow_name", default=None, help="Only runs of this flow.")
-@click.option("--state", default=None, callback=_check_state, help="Only runs in this state (e.g. Failed).",
-              shell_complete=lambda ctx, param, incomplete: [s for s in STATE_NAMES if s.lower().startswith(incomplete.lower())])
+@click.option("--state", default=None, callback=_check_state,
+              help="Only runs in this state (e.g. Failed, Scheduled, Late).",
+              shell_complete=lambda ctx, param, incomplete: [
+                  s for s in STATE_NAMES if s.lower().startswith(incomplete.lower())])
+@click.option("--deployment", default=None, help="Only runs of this deployment (flow-name/deployment-name).")
 @output_option
-def ls(limit: int, flow_name: str | None, state: str | None, output: str) -> None:
-    """List flow runs, newest first."""
+def ls(limit: int, flow_name: str | None, state: str | None, deployment: str | None, output: str) -> None:
+    """List flow runs, newest first (with deployment runs that have not started yet)."""
     from headwater.history.reader import list_flow_runs
+    from headwater.orchestration.history import resolve_deployment_name, unstarted_runs
 
-    rows = list_flow_runs(limit=limit, flow_name=flow_name, state=state)
+    if deployment:
+        deployment = resolve_deployment_name(deployment)
+    rows = list_flow_runs(limit=limit, flow_name=flow_name, state=state, deployment=deployment)
+    queued = unstarted_runs(limit=limit, flow_name=flow_name, state=state, deployment=deployment)
+    if queued:
+        key = lambda r: r.get("started") or r.get("scheduled_time") or r.get("created") or 0  # noqa: E731
+        rows = sorted([*rows, *queued], key=key, reverse=True)[:limit]
     if output == "json":
         emit([_run_json(r) for r in rows], [], output)
         return
     for r in rows:
         r["run"] = r["id"][:8]
         r["flow"] = r["flow_name"]
-        r["start"] = _short_time(r["started"])
+        r["start"] = _short_time(r["started"] or r.get("scheduled_time"))
         r["took"] = _fmt_duration(r["duration"])
         r["tasks"] = r["task_runs"]
+        r["deployment"] = (r.get("deployment") or "").partition("/")[2]  # its own name, next to the flow's
+    columns = ["run", "flow", "name", "state", "start", "took", "tasks"]
+    if any(r.get("deployment") for r in rows):
+        columns.insert(2, "deployment")
     empty = f"no {state} flow runs" if state else "no flow runs yet"
-    emit(rows, ["run", "flow", "name", "state", "start", "took", "tasks"], output, empty=empty)
+    emit(rows, columns, output, empty=empty)
+
+
+@runs.command("cancel")
+@click.argument("run_id")
+def cancel(run_id: str) -> None:
+    """Cancel a deployment's run: a queued one now; a running one is stopped (SIGTERM, then SIGKILL
+    after the grace period) and ends Cancelled, running its on_cancellation hooks."""
+    from headwater.orchestration.queue import cancel_run
+
+    run = cancel_run(run_id)
+    if run["state"] == "Cancelled":
+        click.echo(f"cancelled run {run['id']} ({run['deployment']}) before it started")
+    else:
+        click.echo(f"cancelling run {run['id']} ({run['deployment']}): its worker stops it")
 
 
 def _short_time(ts: float | None) -> str:
@@ -272,14 +308,33 @@ def _fmt_duration(seconds: float | None) -> str:
 @output_option
 def show(run_id: str, output: str) -> None:
     """Show a flow run and its task runs (states and durations)."""
-    from headwater.history.reader import get_flow_run, list_flow_runs, list_task_runs
+    from headwater.history.reader import RunNotFoundError, get_flow_run, list_flow_runs, list_task_runs
 
-    fr = get_flow_run(run_id)
+    try:
+        fr = get_flow_run(run_id)
+    except RunNotFoundError:  # a deployment's run that has not started has no history yet
+        from headwater.orchestration.queue import get_run
+
+        try:
+            queued = get_run(run_id)
+        except RunNotFoundError:
+            raise RunNotFoundError(
+                f"no flow run with id {run_id.strip()!r}: see `headwater runs ls` for run ids"
+            ) from None
+        keys = ("id", "deployment", "flow_name", "name", "state", "message", "work_pool", "worker", "attempts")
+        shown = {k: queued[k] for k in keys}
+        shown["scheduled"] = format_time(queued["scheduled_time"])
+        shown["parameters"] = json.loads(queued["parameters"] or "{}")
+        emit_object(shown, output)
+        return
     tasks = list_task_runs(fr["id"])
     subflows = list_flow_runs(limit=1000, parent_id=fr["id"])
     if output == "json":
+        from headwater.cli.objects_cmd import artifact_json
+
         emit_object({**_run_json(fr), "task_runs": [_run_json(t) for t in tasks],
-                     "subflow_runs": [_run_json(r) for r in subflows]}, output)
+                     "subflow_runs": [_run_json(r) for r in subflows],
+                     "artifacts": [artifact_json(a) for a in _artifacts_of(fr["id"])]}, output)
         return
     summary = {
         "id": fr["id"], "flow": fr["flow_name"], "name": fr["name"], "state": styled_state(fr["state"], fr["state_type"]),
@@ -300,6 +355,28 @@ def show(run_id: str, output: str) -> None:
         for r in subflows:
             r["run"], r["flow"], r["took"] = r["id"][:8], r["flow_name"], _fmt_duration(r["duration"])
         emit(subflows, ["run", "flow", "name", "state", "took"], output, title="subflow runs")
+    made = _artifacts_of(fr["id"])
+    if made:
+        from headwater.cli.objects_cmd import artifact_row
+
+        click.echo("")
+        emit([artifact_row(a) for a in made], ["key", "type", "preview"], output, title="artifacts")
+
+
+def _artifacts_of(flow_run_id: str) -> list[Any]:
+    from headwater.artifacts import list_artifacts
+
+    return list_artifacts(flow_run_id, limit=1000)
+
+
+@runs.command("resume")
+@click.argument("run_id")
+def resume(run_id: str) -> None:
+    """Resume a paused flow run (one waiting in pause_flow_run)."""
+    from headwater.flow_runs import resume_flow_run
+
+    resume_flow_run(run_id)
+    click.echo(f"resumed flow run {run_id}")
 
 
 _FINAL_TYPES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}

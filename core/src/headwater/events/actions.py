@@ -32,9 +32,11 @@ def _orchestration() -> Any:
 
 def check_deployment(name: str, where: str) -> None:
     """Raise EventError unless deployment ``name`` exists."""
-    orchestration = _orchestration()
+    _orchestration()
+    from headwater.orchestration.deployments import get_deployment
+
     try:
-        orchestration.get_deployment(name)
+        get_deployment(name)
     except HeadwaterError as exc:
         raise EventError(f"{where}: {exc}") from None
 
@@ -93,24 +95,28 @@ def execute(action: Any, context: dict[str, Any]) -> str:
             body = redact(render(action.body, context))
             block.notify(body, subject=subject)
             return f"notified {action.block}"
+        _orchestration()
+        from headwater.orchestration import deployments, queue
+
         if kind == "cancel-flow-run":
             run_id = context.get("flow_run", {}).get("id")
             if not run_id:
                 raise ActionError("cancel-flow-run: the triggering event is not about a flow run")
-            _orchestration().cancel_flow_run(run_id)
+            queue.cancel_run(run_id)
             return f"cancelled flow run {run_id}"
-        orchestration = _orchestration()
         if kind == "run-deployment":
+            from headwater.orchestration.entrypoints import check_with_schema
+
+            dep = deployments.get_deployment(action.deployment)
             parameters = render_value(action.parameters, context, strict=False)
-            run = orchestration.run_deployment(action.deployment, parameters=parameters,
-                                               idempotency_key=context.get("fire_key"))
-            return f"created flow run {getattr(run, 'id', run)} of {action.deployment}"
-        if kind == "pause-deployment":
-            orchestration.pause_deployment(action.deployment)
-            return f"paused {action.deployment}"
-        if kind == "resume-deployment":
-            orchestration.resume_deployment(action.deployment)
-            return f"resumed {action.deployment}"
+            if dep.parameter_schema:
+                check_with_schema(dep.parameter_schema, {**dep.parameters, **parameters})
+            # the fire key makes the run unique: an action carried out twice creates one run
+            run_id = queue.create_run(dep, parameters, auto_key=f"automation:{context.get('fire_key')}")
+            return f"created flow run {run_id} of {action.deployment}" if run_id else "run already created"
+        if kind in ("pause-deployment", "resume-deployment"):
+            deployments.set_paused(action.deployment, kind == "pause-deployment")
+            return f"{kind.split('-')[0]}d {action.deployment}"
     except HeadwaterError as exc:
         raise ActionError(f"{kind}: {redact(str(exc))}") from None
     raise ActionError(f"unknown action type {kind!r}")

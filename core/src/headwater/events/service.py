@@ -22,7 +22,7 @@ from headwater.events.automations import Automation, EventTrigger, ProactiveTrig
 from headwater.events.emit import Event
 from headwater.events.reader import matches, row_to_event
 
-__all__ = ["AutomationService", "serve"]
+__all__ = ["AutomationService", "serve", "start_in_background"]
 
 BATCH = 500
 MAX_ATTEMPTS = 5
@@ -275,3 +275,24 @@ def serve(interval: float = 0.1, stop: threading.Event | None = None, once: bool
             break
         stop.wait(interval)
     return service
+
+
+def start_in_background(interval: float = 0.5) -> threading.Thread:
+    """Evaluate automations in a daemon thread of a long-running process (a worker, ``serve``,
+    ``headwater scheduler``); idle while no automation is enabled (one cheap query every 5 s)."""
+
+    def loop() -> None:
+        service = AutomationService()
+        while True:
+            try:
+                if service.automations():
+                    service.tick()
+                    time.sleep(interval)
+                    continue
+            except Exception as exc:  # the store was unreachable for a moment: keep going
+                _warn(str(exc))
+            time.sleep(5.0)
+
+    thread = threading.Thread(target=loop, name="headwater-automations", daemon=True)
+    thread.start()
+    return thread

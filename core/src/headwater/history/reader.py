@@ -88,7 +88,7 @@ def settle_crashed(now: float | None = None) -> int:
     with db_read() as tx:
         rows = tx.execute(
             "SELECT id, pid, host, heartbeat, created, started FROM flow_runs "
-            "WHERE state_type IN ('PENDING', 'RUNNING', 'SCHEDULED')"
+            "WHERE state_type IN ('PENDING', 'RUNNING', 'SCHEDULED', 'PAUSED')"
         )
     me = host_name()
     dead = []
@@ -111,13 +111,13 @@ def settle_crashed(now: float | None = None) -> int:
             tx.execute(
                 "UPDATE flow_runs SET state_type = 'CRASHED', state = 'Crashed', message = :m, "
                 "ended = COALESCE(ended, :ended) WHERE id = :id AND state_type IN ('PENDING', 'RUNNING', "
-                "'SCHEDULED')",
+                "'SCHEDULED', 'PAUSED')",
                 {"m": msg, "id": r.id, "ended": ended},
             )
             tx.execute(
                 "UPDATE task_runs SET state_type = 'CRASHED', state = 'Crashed', message = :m, "
                 "ended = COALESCE(ended, :ended) "
-                "WHERE flow_run_id = :id AND state_type IN ('PENDING', 'RUNNING', 'SCHEDULED')",
+                "WHERE flow_run_id = :id AND state_type IN ('PENDING', 'RUNNING', 'SCHEDULED', 'PAUSED')",
                 {"m": "the flow run's process stopped while this task run was unfinished", "id": r.id, "ended": ended},
             )
     return len(dead)
@@ -158,14 +158,23 @@ def _flow_dict(r: Any) -> dict[str, Any]:
         "pid": r.pid,
         "host": r.host,
         "transitions": json.loads(r.transitions) if r.transitions else _plain_transitions(r),
+        # set for runs of deployments (orchestration's migration adds the columns)
+        "deployment": r.get("deployment"),
+        "scheduled_time": r.get("scheduled_time"),
+        "worker": r.get("worker"),
+        "work_pool": r.get("work_pool"),
     }
 
 
 def list_flow_runs(limit: int = 20, flow_name: str | None = None, state: str | None = None,
-                   parent_id: str | None = None) -> list[dict[str, Any]]:
-    """The newest flow runs first, with their task-run counts (``parent_id``: its subflow runs)."""
+                   parent_id: str | None = None, deployment: str | None = None) -> list[dict[str, Any]]:
+    """The newest flow runs first, with their task-run counts (``parent_id``: its subflow runs;
+    ``deployment``: runs of that deployment, ``flow/name``)."""
     settle_crashed()
     where, params = [], {"limit": int(limit)}
+    if deployment:
+        where.append("deployment = :deployment")
+        params["deployment"] = deployment
     if parent_id:
         where.append("parent_flow_run_id = :parent")
         params["parent"] = parent_id

@@ -36,6 +36,9 @@ _EXPORTS = {
     "ExternalTaskRun": "headwater.runtime.external",
     "flow_run": "headwater.runtime.context",
     "task_run": "headwater.runtime.context",
+    "deployment": "headwater.runtime.context",
+    "tags": "headwater.runtime.context",
+    "HeadwaterFutureList": "headwater.runtime.futures",
     "State": "headwater.runtime.states",
     "ParameterValidationError": "headwater.runtime._errors",
     "ResultPersistenceError": "headwater.runtime._errors",
@@ -51,10 +54,17 @@ if TYPE_CHECKING:
     from headwater.runtime._record import get_run_logger  # noqa: F401
     from headwater.runtime.caching import FLOW_PARAMETERS, INPUTS, NO_CACHE, TASK_SOURCE, CachePolicy, task_input_hash  # noqa: F401
     from headwater.runtime.calls import TaskCall  # noqa: F401
-    from headwater.runtime.context import flow_run, task_run  # noqa: F401
+    from headwater.runtime.context import deployment, flow_run, tags, task_run  # noqa: F401
     from headwater.runtime.external import ExternalTaskRun, start_task_run  # noqa: F401
     from headwater.runtime.flows import Flow, flow  # noqa: F401
-    from headwater.runtime.futures import HeadwaterFuture, allow_failure, as_completed, unmapped, wait  # noqa: F401
+    from headwater.runtime.futures import (  # noqa: F401
+        HeadwaterFuture,
+        HeadwaterFutureList,
+        allow_failure,
+        as_completed,
+        unmapped,
+        wait,
+    )
     from headwater.runtime.retries import exponential_backoff  # noqa: F401
     from headwater.runtime.states import State  # noqa: F401
     from headwater.runtime.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner  # noqa: F401

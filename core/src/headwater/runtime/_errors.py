@@ -6,9 +6,18 @@ from headwater.errors import HeadwaterError
 
 __all__ = [
     "FlowNotFoundError",
+    "FlowRunCancelled",
+    "FlowRunTimeoutError",
+    "GraphError",
+    "MappingLengthMismatch",
+    "MappingMissingIterable",
+    "MissingContextError",
+    "ParameterBindError",
+    "ParameterTypeError",
     "ParameterValidationError",
     "ResultPersistenceError",
     "RunError",
+    "TaskRunTimeoutError",
     "TaskTimeoutError",
     "UnknownStateError",
 ]
@@ -36,3 +45,41 @@ class UnknownStateError(RunError, ValueError):
 
 class TaskTimeoutError(RunError, TimeoutError):
     """A task or flow exceeded its ``timeout_seconds``."""
+
+
+class FlowRunCancelled(BaseException):
+    """Raised inside a flow run's process when the run is cancelled (``headwater runs cancel``).
+
+    A ``BaseException`` so that the flow's own ``except Exception`` blocks do not swallow it;
+    the engine ends the run Cancelled and calls its ``on_cancellation`` hooks.
+    """
+class TaskRunTimeoutError(TaskTimeoutError):
+    """A task run exceeded its ``timeout_seconds`` (Prefect's name; a ``TimeoutError``)."""
+
+
+class FlowRunTimeoutError(TaskTimeoutError):
+    """A flow run exceeded its ``timeout_seconds`` (Prefect's name; a ``TimeoutError``)."""
+
+
+class ParameterBindError(ParameterValidationError, TypeError):
+    """A flow was called with arguments that do not fit its signature (a ``TypeError``, as in Prefect)."""
+
+
+class ParameterTypeError(ParameterValidationError):
+    """A flow's parameters do not validate against its type hints (Prefect's name)."""
+
+
+class MappingLengthMismatch(RunError, ValueError):  # noqa: N818 (Prefect's name)
+    """``task.map()`` got iterables of different lengths."""
+
+
+class MappingMissingIterable(RunError, ValueError):  # noqa: N818 (Prefect's name)
+    """``task.map()`` got no iterable argument to map over."""
+
+
+class MissingContextError(RunError, RuntimeError):
+    """Something that needs a flow or task run (``get_run_logger()``) was used outside one."""
+
+
+class GraphError(RunError, ValueError):
+    """A Prefect 0.15 construct used where it cannot work; the message says what to use instead."""

@@ -186,14 +186,23 @@ def get_run_logger() -> logging.LoggerAdapter:  # type: ignore[type-arg]
 
     Records carry ``flow_run_id``, ``flow_run_name``, ``task_run_id`` and ``task_run_name``;
     they are printed like ``12:00:01 INFO | Task 'load' - message`` and stored with the run
-    (secrets redacted). Outside a run, records go to stderr.
+    (secrets redacted).
 
     Returns:
         A :class:`logging.LoggerAdapter`.
+
+    Raises:
+        MissingContextError: Called outside a flow or task run (as in Prefect); use
+            ``headwater.logging.get_logger()`` there.
     """
     tr = _task_run_var.get()
     fr = _flow_run_var.get()
     run = tr or fr
+    if run is None:
+        from headwater.runtime._errors import MissingContextError
+
+        raise MissingContextError("get_run_logger() was called outside a flow or task run: "
+                                  "use headwater.logging.get_logger() there")
     extra: dict[str, Any] = {
         "_hw_run": run,
         "flow_run_id": fr.id if fr else (tr.flow_run_id if tr else None),

@@ -48,8 +48,8 @@ def _raise_in_thread(thread: threading.Thread, exc_type: type[BaseException]) ->
 
 
 def call_with_timeout(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], seconds: float,
-                      what: str) -> Any:
-    """Return ``fn(*args, **kwargs)`` or raise :class:`TaskTimeoutError` after ``seconds``."""
+                      what: str, error: type[TaskTimeoutError] = TaskTimeoutError) -> Any:
+    """Return ``fn(*args, **kwargs)`` or raise ``error`` (a :class:`TaskTimeoutError`) after ``seconds``."""
     global _alarm_active
     message = f"{what} exceeded its timeout of {seconds:g} seconds"
     interrupt = _interrupt_type(message)
@@ -66,7 +66,7 @@ def call_with_timeout(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dic
         try:
             return fn(*args, **kwargs)
         except interrupt:
-            raise TaskTimeoutError(message) from None
+            raise error(message) from None
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
@@ -91,7 +91,7 @@ def call_with_timeout(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dic
     if worker.is_alive():
         _raise_in_thread(worker, interrupt)
         worker.join(min(seconds, _GRACE))  # a moment to stop (and record its state) before we go on
-        raise TaskTimeoutError(message)
+        raise error(message)
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")

@@ -11,21 +11,29 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from headwater.dispatch import call_sync
 from headwater.runtime import _record
-from headwater.runtime._errors import ResultPersistenceError, RunError, TaskTimeoutError
+from headwater.runtime._errors import ResultPersistenceError, RunError, TaskRunTimeoutError, TaskTimeoutError
 from headwater.runtime._timeouts import TimeoutInterrupt, call_with_timeout
-from headwater.runtime.context import FlowRun, TaskRun, _flow_run_var, _task_run_var, new_id
-from headwater.runtime.futures import HeadwaterFuture, allow_failure
+from headwater.runtime.context import (
+    FlowRun,
+    TaskRun,
+    _flow_run_var,
+    _tags_var,
+    _task_run_var,
+    new_id,
+    with_current_tags,
+)
+from headwater.runtime.futures import HeadwaterFuture, HeadwaterFutureList, allow_failure
 from headwater.runtime.retries import retry_delay
 from headwater.runtime.states import Cached, Completed, Crashed, Failed, Retrying, Running, State, TimedOut
 
 __all__ = ["TaskCall", "UpstreamTaskError", "run_payload"]
 
-_CONTAINERS = (list, tuple, set, frozenset, dict)
+_CONTAINERS = (list, tuple, set, frozenset, dict, HeadwaterFutureList)
 
 
 class UpstreamTaskError(RunError):
@@ -47,9 +55,9 @@ def _resolve(value: Any, upstream: list[str]) -> Any:
         inner = value.value
         if type(inner) is HeadwaterFuture:
             upstream.append(inner.task_run_id)
-            return inner._final(None).result(raise_on_failure=False)
+            return inner._final(None)._value(False)
         if isinstance(inner, State):
-            return inner.result(raise_on_failure=False)
+            return inner._value(False)
         return _resolve(inner, upstream)
     if type(value) is HeadwaterFuture:
         state = value._final(None)
@@ -59,16 +67,16 @@ def _resolve(value: Any, upstream: list[str]) -> Any:
                 f"upstream task run {getattr(value.task_run, 'name', value.task_run_id)!r} did not complete: "
                 f"it is {state!r}"
             )
-        return state.result()
+        return state._value()
     if isinstance(value, State):
         if not value.is_completed():
             raise UpstreamTaskError(f"an upstream state is {value!r}, not Completed")
-        return value.result()
+        return value._value()
     t = type(value)
     if t in _CONTAINERS and _has_future(value):
         if t is dict:
             return {k: _resolve(v, upstream) for k, v in value.items()}
-        return t(_resolve(v, upstream) for v in value)
+        return (list if t is HeadwaterFutureList else t)(_resolve(v, upstream) for v in value)
     return value
 
 
@@ -95,9 +103,13 @@ class TaskCall:
         self.wait_for = tuple(wait_for) if wait_for else ()
         self._unresolved = bool(self.wait_for) or any(_has_future(a) for a in args) or (
             bool(kwargs) and any(_has_future(v) for v in kwargs.values()))
+        if self._unresolved:  # map()'s future list travels as a plain list (runners look for list)
+            args = self.args = tuple(list(a) if type(a) is HeadwaterFutureList else a for a in args)
+            kwargs = self.kwargs = {k: list(v) if type(v) is HeadwaterFutureList else v for k, v in kwargs.items()}
         sink = flow_run.sink if flow_run is not None else _record.default_sink()
         tr = TaskRun(new_id(), name or task.name, task.name, task.task_key,
-                     flow_run.id if flow_run is not None else None, None, task.tags, sink)
+                     flow_run.id if flow_run is not None else None, None,
+                     with_current_tags(task.tags) if _tags_var.get() else task.tags, sink)
         tr._call = (task, args, kwargs)
         if task.task_run_name is not None and not self._unresolved:  # else once the futures are resolved
             tr.name = _render_task_run_name(task, tr)
@@ -173,6 +185,8 @@ class TaskCall:
             self._hooks(self.task.on_running, state)
 
     def _succeeded(self, result: Any) -> State:
+        if isinstance(result, State):  # as in Prefect: a task that returns a state ends in it
+            return result
         task = self.task
         if task._caching or task._persist(self.flow_run):
             tr = self.task_run
@@ -193,6 +207,9 @@ class TaskCall:
 
     def _failed_attempt(self, exc: BaseException) -> tuple[State, float | None]:
         task, tr = self.task, self.task_run
+        ends_in = getattr(exc, "_headwater_state_", None)  # Prefect 0.15's SKIP/FAIL: that state, no retry
+        if ends_in is not None and isinstance(exc, Exception):
+            return ends_in(), None
         if isinstance(exc, TimeoutInterrupt):  # an enclosing run's time limit: stop, do not retry
             return TimedOut(f"stopped: {exc}", exc), None
         if isinstance(exc, TaskTimeoutError):
@@ -252,47 +269,36 @@ class TaskCall:
 
     # -- running --------------------------------------------------------------------------
 
-    def run(self) -> State:
-        """Run the call in this thread to a final state (sync or async task)."""
-        if self.task.is_async:
-            import asyncio
+    def _drive(self, attempt: Callable[[], Any]) -> State:
+        """The attempt driver: ``attempt()`` until it succeeds or no retry remains, sleeping
+        each retry's delay; returns the final state (not yet recorded)."""
+        while True:
+            self._start_attempt()
+            try:
+                result = attempt()
+            except BaseException as exc:
+                state = self._after_failure(exc)
+                if state is None:
+                    continue
+                return state
+            return self._succeeded(result)
 
-            return asyncio.run(self.run_async())
-        tr, fr = self.task_run, self.flow_run
-        f_token = _flow_run_var.set(fr) if fr is not None and _flow_run_var.get() is not fr else None
-        t_token = _task_run_var.set(tr)
-        if tr.log_prints:
-            _record.install_print_capture()
-        try:
-            state = self._prepare()
-            if state is None:
-                task = self.task
-                fn, timeout = task.fn, task.timeout_seconds
-                if task.is_generator:  # submitted or mapped: the run iterates it; the result is the list
-                    fn = _collecting(fn)
-                while True:
-                    self._start_attempt()
-                    try:
-                        if timeout:
-                            result = call_with_timeout(fn, self.args, self.kwargs, timeout, f"task {tr.name!r}")
-                        else:
-                            result = fn(*self.args, **self.kwargs)
-                    except BaseException as exc:
-                        final = self._after_failure(exc)
-                        if final is None:
-                            continue
-                        state = final
-                    else:
-                        state = self._succeeded(result)
-                    break
-            self._finish(state)
-        finally:
-            _task_run_var.reset(t_token)
-            if f_token is not None:
-                _flow_run_var.reset(f_token)
-        if state.exception is not None and (state.type == "CRASHED" or isinstance(state.exception, TimeoutInterrupt)):
-            raise state.exception
-        return state
+    async def _drive_async(self, attempt: Callable[[], Awaitable[Any]]) -> State:
+        """:meth:`_drive` on the running event loop (``attempt()`` is awaited, delays too)."""
+        import asyncio
+
+        while True:
+            self._start_attempt()
+            try:
+                result = await attempt()
+            except BaseException as exc:
+                state, delay = self._failed_attempt(exc)
+                if delay is None:
+                    return state
+                if delay:
+                    await asyncio.sleep(delay)
+                continue
+            return self._succeeded(result)
 
     def _after_failure(self, exc: BaseException) -> State | None:
         """The final state after a failed attempt, or None when a retry follows (its delay slept)."""
@@ -303,49 +309,59 @@ class TaskCall:
             time.sleep(delay)
         return None
 
-    async def run_async(self) -> State:
-        """Run the call on the running event loop to a final state."""
+    def _sync_attempt(self) -> Callable[[], Any]:
+        task, tr, timeout = self.task, self.task_run, self.task.timeout_seconds
+        fn = _collecting(task.fn) if task.is_generator else task.fn  # submitted or mapped: the result is the list
+        if timeout:
+            return lambda: call_with_timeout(fn, self.args, self.kwargs, timeout, f"task {tr.name!r}",
+                                             TaskRunTimeoutError)
+        return lambda: fn(*self.args, **self.kwargs)
+
+    async def _async_attempt(self) -> Any:
+        task = self.task
+        if not task.is_async:
+            return task.fn(*self.args, **self.kwargs)
+        coro = task.fn(*self.args, **self.kwargs)
+        if not task.timeout_seconds:
+            return await coro
         import asyncio
 
-        tr, fr = self.task_run, self.flow_run
-        f_token = _flow_run_var.set(fr) if fr is not None and _flow_run_var.get() is not fr else None
-        t_token = _task_run_var.set(tr)
-        if tr.log_prints:
-            _record.install_print_capture()
         try:
+            return await asyncio.wait_for(coro, task.timeout_seconds)
+        except asyncio.TimeoutError:
+            raise TaskRunTimeoutError(
+                f"task {self.task_run.name!r} exceeded its timeout of {task.timeout_seconds:g} seconds"
+            ) from None
+
+    def run(self) -> State:
+        """Run the call in this thread to a final state (sync or async task)."""
+        if self.task.is_async:
+            import asyncio
+
+            return asyncio.run(self.run_async())
+        if self.task_run.log_prints:
+            _record.install_print_capture()
+        with _run_context(self.task_run, self.flow_run):
             state = self._prepare()
             if state is None:
-                task = self.task
-                while True:
-                    self._start_attempt()
-                    try:
-                        if task.is_async:
-                            coro = task.fn(*self.args, **self.kwargs)
-                            if task.timeout_seconds:
-                                try:
-                                    result = await asyncio.wait_for(coro, task.timeout_seconds)
-                                except asyncio.TimeoutError:
-                                    raise TaskTimeoutError(
-                                        f"task {tr.name!r} exceeded its timeout of {task.timeout_seconds:g} seconds"
-                                    ) from None
-                            else:
-                                result = await coro
-                        else:
-                            result = task.fn(*self.args, **self.kwargs)
-                    except BaseException as exc:
-                        state, delay = self._failed_attempt(exc)
-                        if delay is not None:
-                            if delay:
-                                await asyncio.sleep(delay)
-                            continue
-                    else:
-                        state = self._succeeded(result)
-                    break
+                state = self._drive(self._sync_attempt())
             self._finish(state)
-        finally:
-            _task_run_var.reset(t_token)
-            if f_token is not None:
-                _flow_run_var.reset(f_token)
+        return self._conclude_raise(state)
+
+    async def run_async(self) -> State:
+        """Run the call on the running event loop to a final state."""
+        if self.task_run.log_prints:
+            _record.install_print_capture()
+        with _run_context(self.task_run, self.flow_run):
+            state = self._prepare()
+            if state is None:
+                state = await self._drive_async(self._async_attempt)
+            self._finish(state)
+        return self._conclude_raise(state)
+
+    @staticmethod
+    def _conclude_raise(state: State) -> State:
+        """A crash, or an enclosing run's time limit, propagates to the caller."""
         if state.exception is not None and (state.type == "CRASHED" or isinstance(state.exception, TimeoutInterrupt)):
             raise state.exception
         return state
@@ -364,34 +380,29 @@ class TaskCall:
             _record.install_print_capture()
         with _run_context(tr, fr):
             state = self._prepare()
-        if state is None:
-            while True:
-                self._start_attempt()
-                try:
+        while state is None:  # the attempt loop of _drive, with the values yielded between
+            self._start_attempt()
+            try:
+                with _run_context(tr, fr):
+                    gen = task.fn(*self.args, **self.kwargs)
+                while True:
                     with _run_context(tr, fr):
-                        gen = task.fn(*self.args, **self.kwargs)
-                    while True:
-                        with _run_context(tr, fr):
-                            try:
-                                value = next(gen)
-                            except StopIteration:
-                                break
                         try:
-                            yield value
-                        except GeneratorExit:  # the caller stopped iterating: a normal end
-                            gen.close()
-                            self._finish(Completed(None))
-                            raise
-                except GeneratorExit:
-                    raise
-                except BaseException as exc:
-                    final = self._after_failure(exc)
-                    if final is None:
-                        continue
-                    state = final
-                else:
-                    state = Completed(None)
-                break
+                            value = next(gen)
+                        except StopIteration:
+                            break
+                    try:
+                        yield value
+                    except GeneratorExit:  # the caller stopped iterating: a normal end
+                        gen.close()
+                        self._finish(Completed(None))
+                        raise
+            except GeneratorExit:
+                raise
+            except BaseException as exc:
+                state = self._after_failure(exc)
+            else:
+                state = Completed(None)
         self._finish(state)
         tr.state = None
         if not state.is_completed():

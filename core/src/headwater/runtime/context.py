@@ -8,14 +8,42 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from itertools import count
 from typing import Any
 
-__all__ = ["FlowRun", "TaskRun", "flow_run", "new_id", "task_run"]
+__all__ = ["FlowRun", "TaskRun", "deployment", "flow_run", "new_id", "tags", "task_run"]
 
 _flow_run_var: ContextVar[FlowRun | None] = ContextVar("headwater_flow_run", default=None)
 _task_run_var: ContextVar[TaskRun | None] = ContextVar("headwater_task_run", default=None)
+_tags_var: ContextVar[tuple[str, ...]] = ContextVar("headwater_tags", default=())
+_graph_var: ContextVar[Any] = ContextVar("headwater_graph", default=None)  # a Prefect 0.15 flow being built
+
+
+@contextmanager
+def tags(*new_tags: str) -> Iterator[set[str]]:
+    """Add tags to every flow and task run created inside the ``with`` block (Prefect's ``tags``).
+
+    Nested blocks add up. Yields the set of tags now current.
+
+    Example:
+        >>> with tags("nightly", "db"):  # doctest: +SKIP
+        ...     load()   # its task run is tagged nightly and db
+    """
+    current = _tags_var.get()
+    token = _tags_var.set(tuple(dict.fromkeys((*current, *new_tags))))
+    try:
+        yield set(_tags_var.get())
+    finally:
+        _tags_var.reset(token)
+
+
+def with_current_tags(own: tuple[str, ...]) -> tuple[str, ...]:
+    """A run's tags: its own and those of the enclosing ``with tags(...)`` blocks."""
+    extra = _tags_var.get()
+    return tuple(dict.fromkeys((*own, *extra))) if extra else own
 
 _id_lock = threading.Lock()
 _prefix = os.urandom(10).hex()
@@ -29,6 +57,22 @@ def _reseed() -> None:
 
 
 os.register_at_fork(after_in_child=_reseed)
+
+
+_preset_root_id: str | None = None
+
+
+def preset_flow_run_id(run_id: str | None) -> None:
+    """Give the next top-level flow run of this process the id ``run_id`` (a deployment's run
+    keeps the id it was scheduled under)."""
+    global _preset_root_id
+    _preset_root_id = run_id
+
+
+def take_preset_flow_run_id() -> str | None:
+    global _preset_root_id
+    run_id, _preset_root_id = _preset_root_id, None
+    return run_id
 
 
 def new_id() -> str:
@@ -164,7 +208,12 @@ class _Accessor:
             if name.startswith("_"):
                 raise AttributeError(name)
             return None
-        return getattr(run, name)
+        try:
+            return getattr(run, name)
+        except AttributeError:
+            if name not in _DERIVED:
+                raise
+            return _DERIVED[name](run)
 
     def __bool__(self) -> bool:
         return self._var.get() is not None
@@ -177,5 +226,47 @@ class _Accessor:
         return self._kind.replace(" ", "_")
 
 
+def _start_time(run: Any) -> Any:
+    import datetime as dt
+
+    when = getattr(run, "created", None) or getattr(run, "started", None)
+    return dt.datetime.fromtimestamp(when, dt.timezone.utc) if when else None
+
+
+# Prefect's runtime attributes that are not fields of a run here.
+_DERIVED: dict[str, Any] = {
+    "scheduled_start_time": _start_time,
+    "flow_version": lambda run: getattr(run.flow, "version", None),
+    "root_flow_run_id": lambda run: run.id if run.parent_flow_run_id is None else None,
+    "api_url": lambda run: None,
+    "ui_url": lambda run: None,
+    "job_variables": lambda run: {},
+}
+
 flow_run = _Accessor(_flow_run_var, "flow run")
 task_run = _Accessor(_task_run_var, "task run")
+
+
+class _NoDeployment:
+    """``headwater.runtime.deployment``: Prefect's deployment accessor. A flow run here is
+    started by a call or ``headwater run``, not from a deployment, so every attribute is None
+    (``parameters`` is empty)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return {} if name == "parameters" else None
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "<current deployment: None>"
+
+    def __reduce__(self) -> str:
+        return "deployment"
+
+
+deployment = _NoDeployment()

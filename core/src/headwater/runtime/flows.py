@@ -12,12 +12,25 @@ from typing import Any
 
 from headwater.dispatch import call_sync
 from headwater.runtime import _record
-from headwater.runtime._errors import ParameterValidationError, ResultPersistenceError, RunError, TaskTimeoutError
+from headwater.runtime._errors import (
+    FlowRunCancelled,
+    FlowRunTimeoutError,
+    ParameterValidationError,
+    ResultPersistenceError,
+    RunError,
+    TaskTimeoutError,
+)
 from headwater.runtime._timeouts import TimeoutInterrupt, call_with_timeout
-from headwater.runtime.context import FlowRun, _flow_run_var, _task_run_var
+from headwater.runtime.context import (
+    FlowRun,
+    _flow_run_var,
+    _task_run_var,
+    take_preset_flow_run_id,
+    with_current_tags,
+)
 from headwater.runtime.params import bind_parameters, validate_parameters
 from headwater.runtime.retries import retry_delay
-from headwater.runtime.states import Completed, Crashed, Failed, Pending, Retrying, Running, State, TimedOut
+from headwater.runtime.states import Cancelled, Completed, Crashed, Failed, Pending, Retrying, Running, State, TimedOut
 
 __all__ = ["Flow", "flow"]
 
@@ -101,7 +114,7 @@ class Flow:
             raise TypeError(f"unknown flow option(s): {', '.join(sorted(unknown))}")
         current = {k: getattr(self, k) for k in _OPTIONS}
         current.update(options)
-        return Flow(self.fn, **current)
+        return type(self)(self.fn, **current)
 
     def __repr__(self) -> str:
         return f"Flow(name={self.name!r})"
@@ -122,7 +135,8 @@ class Flow:
         except ParameterValidationError as exc:
             error, params = exc, {}
         sink = parent.sink if parent is not None else _record.default_sink()
-        fr = FlowRun(os.urandom(16).hex(), "", self.name, self, params, self.tags, sink)
+        preset = take_preset_flow_run_id() if parent is None else None
+        fr = FlowRun(preset or os.urandom(16).hex(), "", self.name, self, params, with_current_tags(self.tags), sink)
         fr.created = time.time()
         if error is None:
             token = _flow_run_var.set(fr)  # a callable name may read headwater.runtime.flow_run
@@ -172,9 +186,9 @@ class Flow:
     def _succeeded(self, fr: FlowRun, result: Any) -> State:
         if isinstance(result, State):
             return result
-        failed = _failed_returned_runs(result)
-        if failed is not None:
-            return failed
+        returned = _state_of_returned_runs(result)
+        if returned is not None:
+            return returned
         if fr.persist_result:
             from headwater.runtime.results import resolve_storage, write_result
 
@@ -186,6 +200,8 @@ class Flow:
         return Completed(result)
 
     def _failed_attempt(self, fr: FlowRun, exc: BaseException) -> tuple[State, float | None]:
+        if isinstance(exc, FlowRunCancelled):
+            return Cancelled(str(exc) or "the flow run was cancelled", exc), None
         if isinstance(exc, TimeoutInterrupt):  # an enclosing flow's time limit: stop, do not retry
             return TimedOut(f"stopped: {exc}", exc), None
         if isinstance(exc, TaskTimeoutError):
@@ -274,7 +290,7 @@ class Flow:
             if state.exception is not None and not isinstance(state.exception, Exception):
                 raise state.exception
             return state
-        return state.result()
+        return state._value()
 
     def __call__(self, *args: Any, return_state: bool = False, **kwargs: Any) -> Any:
         """Run the flow and return its result (raising its exception if it failed).
@@ -287,90 +303,104 @@ class Flow:
         fr, bound, error = self._setup(args, kwargs)
         if error is not None:
             return self._outcome(self._finish(fr, Failed(str(error), error)), return_state)
-        from headwater.runtime.task_runners import resolve_task_runner
-
-        f_token = _flow_run_var.set(fr)
-        t_token = _task_run_var.set(None)
-        if fr.log_prints:
-            _record.install_print_capture()
-        state: State
-        try:
-            runner = resolve_task_runner(self.task_runner).duplicate()
-            fr.task_runner = runner
-            with runner:
-                while True:
-                    self._start_attempt(fr)
-                    try:
-                        if self.timeout_seconds:
-                            result = call_with_timeout(self.fn, bound.args, bound.kwargs, self.timeout_seconds,
-                                                       f"flow run {fr.name!r}")
-                        else:
-                            result = self.fn(*bound.args, **bound.kwargs)
-                        self._wait_futures(fr)
-                    except BaseException as exc:
-                        self._interrupted(fr, exc)
-                        self._wait_futures(fr)
-                        state, delay = self._failed_attempt(fr, exc)
-                        if delay is not None:
-                            time.sleep(delay)
-                            continue
-                    else:
-                        state = self._succeeded(fr, result)
-                    break
-        except BaseException as exc:  # the runner failed to start or stop
-            state = Crashed(f"{type(exc).__name__}: {exc}", exc)
-        finally:
-            _task_run_var.reset(t_token)
-            _flow_run_var.reset(f_token)
-        return self._outcome(self._finish(fr, state), return_state)
+        with _flow_context(fr) as ctx:
+            with ctx.runner(self.task_runner):
+                ctx.state = self._drive(fr, bound)
+        return self._outcome(self._finish(fr, ctx.state), return_state)
 
     async def _call_async(self, args: tuple[Any, ...], kwargs: dict[str, Any], return_state: bool) -> Any:
-        import asyncio
-
         fr, bound, error = self._setup(args, kwargs)
         if error is not None:
             return self._outcome(self._finish(fr, Failed(str(error), error)), return_state)
-        from headwater.runtime.task_runners import resolve_task_runner
+        with _flow_context(fr) as ctx:
+            with ctx.runner(self.task_runner):
+                ctx.state = await self._drive_async(fr, bound)
+        return self._outcome(self._finish(fr, ctx.state), return_state)
 
-        f_token = _flow_run_var.set(fr)
-        t_token = _task_run_var.set(None)
+    def _drive(self, fr: FlowRun, bound: Any) -> State:
+        """The attempt driver: run the function until an attempt succeeds or no retry remains."""
+        while True:
+            self._start_attempt(fr)
+            try:
+                if self.timeout_seconds:
+                    result = call_with_timeout(self.fn, bound.args, bound.kwargs, self.timeout_seconds,
+                                               f"flow run {fr.name!r}", FlowRunTimeoutError)
+                else:
+                    result = self.fn(*bound.args, **bound.kwargs)
+                self._wait_futures(fr)
+            except BaseException as exc:
+                state, delay = self._after_attempt(fr, exc)
+                if delay is None:
+                    return state
+                time.sleep(delay)
+                continue
+            return self._succeeded(fr, result)
+
+    async def _drive_async(self, fr: FlowRun, bound: Any) -> State:
+        """:meth:`_drive` on the running event loop."""
+        import asyncio
+
+        while True:
+            self._start_attempt(fr)
+            try:
+                coro = self.fn(*bound.args, **bound.kwargs)
+                if self.timeout_seconds:
+                    try:
+                        result = await asyncio.wait_for(coro, self.timeout_seconds)
+                    except asyncio.TimeoutError:
+                        raise FlowRunTimeoutError(
+                            f"flow run {fr.name!r} exceeded its timeout of {self.timeout_seconds:g} seconds"
+                        ) from None
+                else:
+                    result = await coro
+                self._wait_futures(fr)
+            except BaseException as exc:
+                state, delay = self._after_attempt(fr, exc)
+                if delay is None:
+                    return state
+                await asyncio.sleep(delay)
+                continue
+            return self._succeeded(fr, result)
+
+    def _after_attempt(self, fr: FlowRun, exc: BaseException) -> tuple[State, float | None]:
+        self._interrupted(fr, exc)
+        self._wait_futures(fr)
+        return self._failed_attempt(fr, exc)
+
+
+class _flow_context:  # noqa: N801 - used as a context manager
+    """A flow run current (and no task run) inside a ``with`` block, with its task runner.
+
+    A failure of the runner itself (it cannot start or stop) becomes the run's Crashed state.
+    """
+
+    __slots__ = ("_fr", "_tokens", "state")
+
+    def __init__(self, fr: FlowRun) -> None:
+        self._fr, self._tokens = fr, None
+        self.state: State = Crashed("the flow run did not start")
+
+    def __enter__(self) -> _flow_context:
+        fr = self._fr
+        self._tokens = (_flow_run_var.set(fr), _task_run_var.set(None))
         if fr.log_prints:
             _record.install_print_capture()
-        state: State
-        try:
-            runner = resolve_task_runner(self.task_runner).duplicate()
-            fr.task_runner = runner
-            with runner:
-                while True:
-                    self._start_attempt(fr)
-                    try:
-                        coro = self.fn(*bound.args, **bound.kwargs)
-                        if self.timeout_seconds:
-                            try:
-                                result = await asyncio.wait_for(coro, self.timeout_seconds)
-                            except asyncio.TimeoutError:
-                                raise TaskTimeoutError(
-                                    f"flow run {fr.name!r} exceeded its timeout of {self.timeout_seconds:g} seconds"
-                                ) from None
-                        else:
-                            result = await coro
-                        self._wait_futures(fr)
-                    except BaseException as exc:
-                        self._interrupted(fr, exc)
-                        self._wait_futures(fr)
-                        state, delay = self._failed_attempt(fr, exc)
-                        if delay is not None:
-                            await asyncio.sleep(delay)
-                            continue
-                    else:
-                        state = self._succeeded(fr, result)
-                    break
-        except BaseException as exc:
-            state = Crashed(f"{type(exc).__name__}: {exc}", exc)
-        finally:
-            _task_run_var.reset(t_token)
-            _flow_run_var.reset(f_token)
-        return self._outcome(self._finish(fr, state), return_state)
+        return self
+
+    def runner(self, spec: Any) -> Any:
+        from headwater.runtime.task_runners import resolve_task_runner
+
+        runner = resolve_task_runner(spec).duplicate()
+        self._fr.task_runner = runner
+        return runner
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        f_token, t_token = self._tokens  # type: ignore[misc]
+        _task_run_var.reset(t_token)
+        _flow_run_var.reset(f_token)
+        if exc is not None:  # the runner failed to start or stop
+            self.state = Crashed(f"{type(exc).__name__}: {exc}", exc)
+        return True
 
 
 def flow(
@@ -449,11 +479,12 @@ def _remember_secret_parameters(params: dict[str, Any]) -> None:
                 remember(item)
 
 
-def _failed_returned_runs(result: Any) -> State | None:
-    """A Failed state when the flow returned runs' states or futures (one, or a list, tuple or
-    set of only those) and some did not complete, as Prefect decides a flow's state from the
-    states it returns; None otherwise."""
-    from headwater.runtime.futures import HeadwaterFuture
+def _state_of_returned_runs(result: Any) -> State | None:
+    """The flow's state when it returned runs' futures or states (one future, or a list, tuple
+    or set of only those), as Prefect decides it: the futures become their final states, which
+    are the flow's result; Completed when all completed, else Cancelled when one was, else
+    Failed. None when the flow returned anything else."""
+    from headwater.runtime.futures import HeadwaterFuture, resolve_futures_to_states
 
     if isinstance(result, HeadwaterFuture):
         items: list[Any] = [result]
@@ -462,9 +493,13 @@ def _failed_returned_runs(result: Any) -> State | None:
         items = list(result)
     else:
         return None
-    states = [item.state if isinstance(item, HeadwaterFuture) else item for item in items]
+    resolved = resolve_futures_to_states(result)
+    states = [item._final(None) if isinstance(item, HeadwaterFuture) else item for item in items]
     bad = [state for state in states if not state.is_completed()]
     if not bad:
-        return None
+        return Completed(resolved, "All states completed.")
     exception = next((state.exception for state in bad if state.exception is not None), None)
+    cancelled = [state for state in bad if state.is_cancelled()]
+    if cancelled:
+        return Cancelled(f"{len(cancelled)}/{len(states)} states cancelled.", exception)
     return Failed(f"{len(bad)}/{len(states)} states failed.", exception)

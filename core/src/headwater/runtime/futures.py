@@ -9,7 +9,17 @@ from typing import Any, NamedTuple
 
 from headwater.runtime.states import Crashed, Pending, State
 
-__all__ = ["DoneAndNotDone", "HeadwaterFuture", "allow_failure", "as_completed", "unmapped", "wait"]
+__all__ = [
+    "DoneAndNotDone",
+    "HeadwaterFuture",
+    "HeadwaterFutureList",
+    "allow_failure",
+    "as_completed",
+    "resolve_futures_to_results",
+    "resolve_futures_to_states",
+    "unmapped",
+    "wait",
+]
 
 
 class HeadwaterFuture:
@@ -84,7 +94,7 @@ class HeadwaterFuture:
             timeout: Seconds to wait before raising ``TimeoutError``.
             raise_on_failure: Raise the task's exception if it failed (else return it).
         """
-        return self._final(timeout).result(raise_on_failure=raise_on_failure)
+        return self._final(timeout)._value(raise_on_failure)
 
     def add_done_callback(self, fn: Callable[[HeadwaterFuture], Any]) -> None:
         """Call ``fn(future)`` when the run is done."""
@@ -92,6 +102,50 @@ class HeadwaterFuture:
 
     def __repr__(self) -> str:
         return f"HeadwaterFuture(task_run={getattr(self.task_run, 'name', '?')!r}, state={self.state!r})"
+
+
+class HeadwaterFutureList(list):  # type: ignore[type-arg]
+    """The futures ``task.map()`` returns: a list, with Prefect's ``wait()`` and ``result()``."""
+
+    __slots__ = ()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until every run is done (or ``timeout`` seconds pass)."""
+        wait(self, timeout)
+
+    def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> list[Any]:
+        """Every run's return value, in order, waiting for them.
+
+        Raises:
+            TimeoutError: Not all runs finished within ``timeout`` seconds.
+            The first failed run's exception, when ``raise_on_failure``.
+        """
+        done = wait(self, timeout)
+        if done.not_done:
+            raise TimeoutError(f"{len(done.not_done)} of {len(self)} task runs did not finish within {timeout} seconds")
+        return [f.result(raise_on_failure=raise_on_failure) for f in self]
+
+
+def _resolve_futures(expr: Any, to: Callable[[HeadwaterFuture], Any]) -> Any:
+    if isinstance(expr, HeadwaterFuture):
+        return to(expr)
+    if isinstance(expr, (list, tuple, set, frozenset)):
+        kind = list if isinstance(expr, list) else type(expr)  # a future list of states is a plain list
+        return kind(_resolve_futures(v, to) for v in expr)
+    if isinstance(expr, dict):
+        return {k: _resolve_futures(v, to) for k, v in expr.items()}
+    return expr
+
+
+def resolve_futures_to_states(expr: Any) -> Any:
+    """``expr`` with every future in it (also in lists, tuples, sets and dict values) replaced
+    by its final state, waiting for them."""
+    return _resolve_futures(expr, lambda f: f._final(None))
+
+
+def resolve_futures_to_results(expr: Any) -> Any:
+    """``expr`` with every future in it replaced by its result (raising a failed run's exception)."""
+    return _resolve_futures(expr, lambda f: f.result())
 
 
 class unmapped:  # noqa: N801 (Prefect's name)

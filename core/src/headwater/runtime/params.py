@@ -6,7 +6,7 @@ import inspect
 import typing
 from typing import Any
 
-from headwater.runtime._errors import ParameterValidationError
+from headwater.runtime._errors import ParameterBindError, ParameterTypeError
 
 __all__ = ["bind_parameters", "validate_parameters"]
 
@@ -15,14 +15,14 @@ def bind_parameters(flow: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     """Bind a call's arguments to the flow's signature (defaults not applied: they are not validated).
 
     Raises:
-        ParameterValidationError: Missing, unknown or surplus arguments.
+        ParameterBindError: Missing, unknown or surplus arguments (a ``TypeError``).
     """
     sig = flow._signature
     try:
         bound = sig.bind(*args, **kwargs)
     except TypeError as exc:
         known = ", ".join(sig.parameters) or "none"
-        raise ParameterValidationError(f"flow {flow.name!r}: {exc} (its parameters: {known})") from None
+        raise ParameterBindError(f"flow {flow.name!r}: {exc} (its parameters: {known})") from None
     return bound
 
 
@@ -56,7 +56,7 @@ def validate_parameters(flow: Any, bound: inspect.BoundArguments) -> None:
     """Coerce and check bound arguments against the flow's type hints, in place.
 
     Raises:
-        ParameterValidationError: One line per wrong parameter, naming the expected type.
+        ParameterTypeError: One line per wrong parameter, naming the expected type.
     """
     if not bound.arguments:
         return
@@ -80,6 +80,6 @@ def validate_parameters(flow: Any, bound: inspect.BoundArguments) -> None:
             given = err.get("input")
             shown = f" (got {given!r})" if isinstance(given, (int, float, str, bool)) and len(repr(given)) < 60 else ""
             problems.append(f"parameter {loc!r} expects {expected}: {err.get('msg')}{shown}")
-        raise ParameterValidationError(redact(f"flow {flow.name!r}: " + "; ".join(problems))) from None
+        raise ParameterTypeError(redact(f"flow {flow.name!r}: " + "; ".join(problems))) from None
     for k in values:
         bound.arguments[k] = getattr(validated, k)

@@ -7,23 +7,33 @@ run's exception.
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
+
+from headwater.errors import HeadwaterError
 
 __all__ = [
     "Cached",
     "Cancelled",
+    "CancelledRun",
     "Completed",
     "Crashed",
+    "CrashedRun",
     "Failed",
     "FailedRun",
+    "Paused",
     "Pending",
     "Retrying",
     "Running",
+    "Scheduled",
     "Skipped",
     "State",
     "StateType",
     "TimedOut",
+    "UnfinishedRun",
+    "get_state_exception",
+    "raise_state_exception",
 ]
 
 
@@ -37,14 +47,27 @@ class StateType:
     CRASHED = "CRASHED"
     CANCELLED = "CANCELLED"
     SCHEDULED = "SCHEDULED"
+    PAUSED = "PAUSED"
 
 
 _FINAL = frozenset({StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED})
 _NO_RESULT = object()
 
 
-class FailedRun(Exception):
+class FailedRun(HeadwaterError):
     """Raised by ``state.result()`` when the state failed without an exception of its own."""
+
+
+class CrashedRun(FailedRun):
+    """``state.result()`` of a Crashed state without an exception of its own (Prefect's name)."""
+
+
+class CancelledRun(FailedRun):
+    """``state.result()`` of a Cancelled state without an exception of its own (Prefect's name)."""
+
+
+class UnfinishedRun(FailedRun):
+    """``state.result()`` of a state that is not final (Pending, Running, Paused), as in Prefect."""
 
 
 class State:
@@ -75,25 +98,43 @@ class State:
         self._data = data
         self.exception = exception
 
-    def result(self, raise_on_failure: bool = True) -> Any:
-        """The run's return value.
+    def result(self, raise_on_failure: bool = True, _sync: bool | None = None) -> Any:
+        """The run's return value; in async code an awaitable of it (``await state.result()``).
+
+        As in Prefect, "async code" is an async flow or task run, or, outside any run, a
+        running event loop; ``_sync=True`` asks for the value there too, and
+        :meth:`aresult` is the awaitable anywhere.
 
         Args:
             raise_on_failure: When the state is Failed/Crashed/Cancelled, raise the run's
                 exception (True) or return it (False).
 
         Raises:
-            The run's exception when the state is not Completed and ``raise_on_failure``.
+            The run's exception when the state is not Completed and ``raise_on_failure``;
+            :class:`UnfinishedRun` when the run has not finished.
         """
+        if _sync is None and _in_async_context():
+            return self.aresult(raise_on_failure)
+        return self._value(raise_on_failure)
+
+    async def aresult(self, raise_on_failure: bool = True) -> Any:
+        """The run's return value, awaited (see :meth:`result`)."""
+        return self._value(raise_on_failure)
+
+    def _value(self, raise_on_failure: bool = True) -> Any:
         if self.type == StateType.COMPLETED:
             return None if self._data is _NO_RESULT else self._data
         if self.type in (StateType.FAILED, StateType.CRASHED, StateType.CANCELLED):
-            exc = self.exception or FailedRun(self.message or f"run finished in state {self!r}")
+            if self.exception is not None:
+                exc = self.exception
+            else:
+                kind = {StateType.CRASHED: CrashedRun, StateType.CANCELLED: CancelledRun}.get(self.type, FailedRun)
+                exc = kind(self.message or f"run finished in state {self!r}")
             if raise_on_failure:
                 raise exc
             return exc
         if raise_on_failure:
-            raise FailedRun(f"the run has not finished: it is in state {self!r}")
+            raise UnfinishedRun(f"the run has not finished: it is in state {self!r}")
         return None
 
     @property
@@ -179,29 +220,61 @@ def Skipped(message: str | None = None) -> State:
     return State(StateType.COMPLETED, "Skipped", message)
 
 
-def Failed(message: str | None = None, exception: BaseException | None = None) -> State:
+def Failed(message: str | None = None, exception: BaseException | None = None, data: Any = None) -> State:
     """A run whose code raised (after any retries)."""
-    return State(StateType.FAILED, "Failed", message, exception=exception)
+    return State(StateType.FAILED, "Failed", message, exception=_exception(exception, data))
 
 
-def TimedOut(message: str | None = None, exception: BaseException | None = None) -> State:
+def TimedOut(message: str | None = None, exception: BaseException | None = None, data: Any = None) -> State:
     """A failed run that exceeded its ``timeout_seconds``."""
-    return State(StateType.FAILED, "TimedOut", message, exception=exception)
+    return State(StateType.FAILED, "TimedOut", message, exception=_exception(exception, data))
 
 
-def Crashed(message: str | None = None, exception: BaseException | None = None) -> State:
+def Crashed(message: str | None = None, exception: BaseException | None = None, data: Any = None) -> State:
     """A run stopped by something outside its code (process killed, interrupt, system exit)."""
-    return State(StateType.CRASHED, "Crashed", message, exception=exception)
+    return State(StateType.CRASHED, "Crashed", message, exception=_exception(exception, data))
 
 
-def Cancelled(message: str | None = None, exception: BaseException | None = None) -> State:
+def Cancelled(message: str | None = None, exception: BaseException | None = None, data: Any = None) -> State:
     """A run that was cancelled."""
-    return State(StateType.CANCELLED, "Cancelled", message, exception=exception)
+    return State(StateType.CANCELLED, "Cancelled", message, exception=_exception(exception, data))
+
+
+def _exception(exception: BaseException | None, data: Any) -> BaseException | None:
+    """Prefect writes ``Failed(data=exc)``: the exception may come as ``data``."""
+    return exception if exception is not None or not isinstance(data, BaseException) else data
 
 
 def Retrying(message: str | None = None) -> State:
     """A failed attempt that will be retried."""
     return State(StateType.SCHEDULED, "Retrying", message)
+
+
+def Scheduled(message: str | None = None) -> State:
+    """A run that is waiting for its start time."""
+    return State(StateType.SCHEDULED, "Scheduled", message)
+
+
+def Paused(message: str | None = None) -> State:
+    """A flow run waiting for ``resume_flow_run`` (see :func:`headwater.flow_runs.pause_flow_run`)."""
+    return State(StateType.PAUSED, "Paused", message)
+
+
+def get_state_exception(state: State) -> BaseException:
+    """The exception a failed, crashed or cancelled state holds (or stands for), as Prefect's helper.
+
+    Raises:
+        ValueError: The state is Completed or not final.
+    """
+    if state.type not in (StateType.FAILED, StateType.CRASHED, StateType.CANCELLED):
+        raise ValueError(f"{state!r} is not a failed, crashed or cancelled state: it holds no exception")
+    return state._value(raise_on_failure=False)
+
+
+def raise_state_exception(state: State) -> None:
+    """Raise the exception of a failed, crashed or cancelled state; do nothing for any other."""
+    if state.type in (StateType.FAILED, StateType.CRASHED, StateType.CANCELLED):
+        raise get_state_exception(state)
 
 
 STATE_BY_NAME = {
@@ -215,4 +288,28 @@ STATE_BY_NAME = {
     "Crashed": Crashed,
     "Cancelled": Cancelled,
     "Retrying": Retrying,
+    "Scheduled": Scheduled,
+    "Paused": Paused,
 }
+
+
+def _in_async_context() -> bool:
+    """Whether ``state.result()`` is called from async code, decided as Prefect does: the
+    current task or flow run is async; outside a run, an event loop is running."""
+    from headwater.runtime.context import _flow_run_var, _task_run_var
+
+    tr = _task_run_var.get()
+    if tr is not None:
+        call = tr._call
+        return bool(call is not None and call[0].is_async)
+    fr = _flow_run_var.get()
+    if fr is not None:
+        return bool(getattr(fr.flow, "is_async", False))
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return False
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

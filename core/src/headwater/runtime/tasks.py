@@ -9,10 +9,10 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from headwater.runtime._errors import RunError
+from headwater.runtime._errors import MappingLengthMismatch, MappingMissingIterable, RunError
 from headwater.runtime.calls import TaskCall
-from headwater.runtime.context import FlowRun, TaskRun, _flow_run_var
-from headwater.runtime.futures import HeadwaterFuture, unmapped
+from headwater.runtime.context import FlowRun, TaskRun, _flow_run_var, _graph_var
+from headwater.runtime.futures import HeadwaterFuture, HeadwaterFutureList, unmapped
 
 if TYPE_CHECKING:
     from headwater.runtime.caching import CachePolicy
@@ -27,6 +27,9 @@ _OPTIONS = (
 )
 
 
+_GRAPH_ONLY = frozenset(("upstream_tasks", "task_args", "mapped", "flow"))
+
+
 def _hook_list(hooks: Any) -> tuple[Callable[..., Any], ...]:
     if not hooks:
         return ()
@@ -36,9 +39,14 @@ def _hook_list(hooks: Any) -> tuple[Callable[..., Any], ...]:
 class Task:
     """A function made into a task by :func:`task` (see there for the options)."""
 
+    # Prefect 0.15 options (see headwater.v1): used only when the task runs in a 0.15 flow graph.
+    _v1_trigger: Any = None
+    _v1_skip_on_upstream_skip: bool = True
+    _v1_nout: int | None = None
+
     def __init__(
         self,
-        fn: Callable[..., Any],
+        fn: Callable[..., Any] | None = None,
         name: str | None = None,
         description: str | None = None,
         tags: Iterable[str] | None = None,
@@ -61,6 +69,10 @@ class Task:
         on_failure: Any = None,
         on_running: Any = None,
     ) -> None:
+        if fn is None:
+            raise TypeError("Task() needs a function: decorate it with @task. Prefect 0.15's class-based "
+                            "tasks (a Task subclass with a run() method) are not supported: put run()'s body "
+                            "in a function decorated with @task")
         if not callable(fn):
             raise TypeError(f"@task needs a function, got {fn!r}")
         self.fn = fn
@@ -85,6 +97,14 @@ class Task:
         self.on_completion = _hook_list(on_completion)
         self.on_failure = _hook_list(on_failure)
         self.on_running = _hook_list(on_running)
+        self._inspect_function(fn)
+        self._caching = self._caches()
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self.__name__ = self.name
+        self.__wrapped__ = fn
+
+    def _inspect_function(self, fn: Callable[..., Any]) -> None:
+        """What the runs need to know of the function: its kind, its identity, its parameters."""
         self.is_async = inspect.iscoroutinefunction(fn)
         self.is_generator = inspect.isgeneratorfunction(fn)
         self.task_key = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', self.name)}"
@@ -93,29 +113,30 @@ class Task:
         code = getattr(fn, "__code__", None)
         self.cache_identity = (f"{os.path.basename(code.co_filename)}:{fn.__qualname__}"
                                if code is not None and hasattr(fn, "__qualname__") else self.task_key)
-        self._caching = cache_key_fn is not None
-        if cache_policy is not None and not self._caching:
-            from headwater.runtime.caching import NO_CACHE
-
-            self._caching = cache_policy != NO_CACHE
-        if self._caching and persist_result is False:  # a cached result is a persisted one
-            import warnings
-
-            warnings.warn(f"task {self.name!r}: ignoring the cache policy because persist_result=False",
-                          stacklevel=3)
-            self._caching = False
         self._signature: inspect.Signature | None = None
         self._names: tuple[str, ...] | None = None
         try:
             sig = inspect.signature(fn)
-            plain = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in sig.parameters.values())
-            self._names = tuple(sig.parameters) if plain else None
-            self._signature = sig
         except (TypeError, ValueError):
-            pass
-        self.__doc__ = getattr(fn, "__doc__", None)
-        self.__name__ = self.name
-        self.__wrapped__ = fn
+            return
+        plain = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in sig.parameters.values())
+        self._names = tuple(sig.parameters) if plain else None
+        self._signature = sig
+
+    def _caches(self) -> bool:
+        """Whether runs look up and store cached results (a cache key function or policy)."""
+        caching = self.cache_key_fn is not None
+        if self.cache_policy is not None and not caching:
+            from headwater.runtime.caching import NO_CACHE
+
+            caching = self.cache_policy != NO_CACHE
+        if caching and self.persist_result is False:  # a cached result is a persisted one
+            import warnings
+
+            warnings.warn(f"task {self.name!r}: ignoring the cache policy because persist_result=False",
+                          stacklevel=4)
+            caching = False
+        return caching
 
     # -- helpers used by TaskCall --------------------------------------------------------------
 
@@ -187,6 +208,11 @@ class Task:
         returns the final :class:`State` instead. An async task returns a coroutine when an
         event loop is running, else it is run to completion.
         """
+        graph = _graph_var.get()
+        if graph is not None:  # inside Prefect 0.15's `with Flow(...)`: add to the graph, do not run
+            return graph.add_call(self, args, kwargs, mapped=False)
+        if kwargs and _GRAPH_ONLY.intersection(kwargs):
+            self._refuse_graph_only(kwargs)
         call = TaskCall(self, args, kwargs, _flow_run_var.get(), wait_for)
         if self.is_generator:
             if return_state:  # the whole iteration, its values as the state's result
@@ -206,12 +232,23 @@ class Task:
         call.task_run.state = None  # queued for history until written: do not keep the result alive
         if return_state:
             return state
-        return state.result()
+        return state._value()
+
+    def _refuse_graph_only(self, kwargs: dict[str, Any]) -> None:
+        """Prefect 0.15's graph-only arguments outside a 0.15 flow (unless the function takes them)."""
+        names = self._names or ()
+        given = [k for k in sorted(_GRAPH_ONLY) if k in kwargs and k not in names]
+        if given:
+            from headwater.runtime._errors import GraphError
+
+            raise GraphError(f"task {self.name!r} was called with {given[0]}= outside `with Flow(...):`: that "
+                             "argument builds a 0.15 flow graph; call the task inside `with Flow(...)`, or in a "
+                             "@flow use wait_for=[...] for ordering")
 
     async def _await(self, call: TaskCall, return_state: bool) -> Any:
         state = await call.run_async()
         call.task_run.state = None
-        return state if return_state else state.result()
+        return state if return_state else state._value()
 
     def submit(self, *args: Any, return_state: bool = False, wait_for: Iterable[Any] | None = None,
                **kwargs: Any) -> Any:
@@ -231,8 +268,9 @@ class Task:
         return future
 
     def map(self, *args: Any, return_state: bool = False, wait_for: Iterable[Any] | None = None,
-            **kwargs: Any) -> list[HeadwaterFuture]:
-        """Submit one run per element of the iterable arguments; returns their futures.
+            **kwargs: Any) -> HeadwaterFutureList:
+        """Submit one run per element of the iterable arguments; returns their futures (a list
+        with ``.wait()`` and ``.result()``, Prefect's ``PrefectFutureList``).
 
         As in Prefect: a future argument is first replaced by its result (waiting for it, and
         raising its exception if it failed); then lists, tuples, ranges, generators, dicts (their
@@ -241,6 +279,9 @@ class Task:
         """
         import io
 
+        graph = _graph_var.get()
+        if graph is not None:  # inside Prefect 0.15's `with Flow(...)`: a mapped node of the graph
+            return graph.add_call(self, args, kwargs, mapped=True)
         mapped: dict[Any, list[Any]] = {}
         static: dict[Any, Any] = {}
         upstream: list[HeadwaterFuture] = []
@@ -255,7 +296,7 @@ class Task:
             else:
                 mapped[key] = list(value)
         if not mapped:
-            raise RunError(
+            raise MappingMissingIterable(
                 f"task {self.name!r}.map() needs at least one iterable argument (wrap constants in unmapped())"
             )
         lengths = {len(v) for v in mapped.values()}
@@ -263,7 +304,7 @@ class Task:
             sizes = ", ".join(
                 f"{k if isinstance(k, str) else f'argument {k + 1}'} has {len(v)}" for k, v in mapped.items()
             )
-            raise RunError(f"task {self.name!r}.map(): the iterables have different lengths ({sizes})")
+            raise MappingLengthMismatch(f"task {self.name!r}.map(): the iterables have different lengths ({sizes})")
         n = lengths.pop()
         fr = _flow_run_var.get()
         npos = len(args)
@@ -280,7 +321,7 @@ class Task:
             for f in futures:
                 f.wait()
             return [f.state for f in futures]  # type: ignore[misc]
-        return futures
+        return HeadwaterFutureList(futures)
 
     def with_options(self, **options: Any) -> Task:
         """A copy of this task with some options changed (same names as :func:`task`)."""
@@ -290,7 +331,10 @@ class Task:
         current = {k: getattr(self, k) for k in _OPTIONS}
         current["refresh_cache"] = self.refresh_cache
         current.update(options)
-        return Task(self.fn, **current)
+        copy = Task(self.fn, **current)
+        copy._v1_trigger, copy._v1_skip_on_upstream_skip, copy._v1_nout = (
+            self._v1_trigger, self._v1_skip_on_upstream_skip, self._v1_nout)
+        return copy
 
     def __repr__(self) -> str:
         return f"Task(name={self.name!r})"
@@ -337,6 +381,7 @@ def task(
     on_completion: Any = None,
     on_failure: Any = None,
     on_running: Any = None,
+    **prefect_015_options: Any,
 ) -> Any:
     """Make a function (sync or async) a task; use bare (``@task``) or with options.
 
@@ -364,6 +409,9 @@ def task(
         on_completion: Hook(s) ``fn(task, task_run, state)`` called after a Completed run.
         on_failure: Hook(s) called after a Failed or TimedOut run.
         on_running: Hook(s) called when each attempt starts.
+        prefect_015_options: Prefect 0.15's names, for 0.15-style flows: ``max_retries``,
+            ``retry_delay`` (a timedelta), ``timeout``, ``log_stdout``, ``cache_for``,
+            ``checkpoint`` (ignored), ``trigger``, ``skip_on_upstream_skip``, ``nout``.
 
     Example:
         >>> @task(retries=2, retry_delay_seconds=[1, 5])
@@ -377,9 +425,31 @@ def task(
         persist_result=persist_result, result_storage=result_storage, result_serializer=result_serializer,
         log_prints=log_prints, on_completion=on_completion, on_failure=on_failure, on_running=on_running,
     )
+    if prefect_015_options:
+        return _legacy_task(__fn, options, prefect_015_options)
     if __fn is not None:
         return Task(__fn, **options)
     return lambda fn: Task(fn, **options)
+
+
+def _legacy_task(fn: Callable[..., Any] | None, options: dict[str, Any], legacy: dict[str, Any]) -> Any:
+    """``@task`` with Prefect 0.15 option names (``max_retries=``, ``trigger=``, ...)."""
+    from headwater.runtime._v015_options import LEGACY_OPTIONS, translate
+
+    unknown = sorted(set(legacy) - set(LEGACY_OPTIONS))
+    if unknown:
+        raise TypeError(f"task() got unknown option(s) {', '.join(unknown)} (see help(headwater.task))")
+    translated, extra = translate(legacy)
+    options.update({k: v for k, v in translated.items() if options.get(k) is None})
+
+    def make(f: Callable[..., Any]) -> Task:
+        made = Task(f, **options)
+        made._v1_trigger = extra.get("trigger")
+        made._v1_skip_on_upstream_skip = extra.get("skip_on_upstream_skip", True)
+        made._v1_nout = extra.get("nout")
+        return made
+
+    return make(fn) if fn is not None else make
 
 
 def async_twin(sync: Any, name: str) -> Task:

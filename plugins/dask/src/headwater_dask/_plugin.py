@@ -19,3 +19,10 @@ def register_task_runners(register: Callable[[str, type], None]) -> None:
     from headwater_dask.task_runners import DaskTaskRunner
 
     register("dask", DaskTaskRunner)
+
+
+@hookimpl
+def register_worker_types(register: Callable[[str, type], None]) -> None:
+    from headwater_dask.work_pool import DaskWorker
+
+    register("dask", DaskWorker)

@@ -61,3 +61,18 @@ def register_task_runners(register):
             super().__init__(max_workers=1)
 
     register("one-thread", OneThreadRunner)
+
+
+@hookimpl
+def register_worker_types(register):
+    from headwater.orchestration.workers import ProcessWorker
+
+    class MarkingWorker(ProcessWorker):
+        """A process worker that gives each run HW_MARKED_BY=testplugin in its environment."""
+
+        type = "marking-process"
+
+        def launch(self, spec):
+            return super().launch({**spec, "job_variables": {"env": {"HW_MARKED_BY": "testplugin"}}})
+
+    register("marking-process", MarkingWorker)

@@ -1,0 +1,36 @@
+"""Orchestration: schedules, deployments, ``serve``, work pools and workers.
+
+Imported only when used (``import headwater`` does not import it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from headwater.orchestration import schema as _schema  # noqa: F401  (registers the tables' migration)
+
+_EXPORTS = {
+    "Cron": "headwater.orchestration.schedules",
+    "Interval": "headwater.orchestration.schedules",
+    "RRule": "headwater.orchestration.schedules",
+    "Deployment": "headwater.orchestration.deployments",
+    "GitRepository": "headwater.orchestration.sources",
+    "serve": "headwater.orchestration.serving",
+    "deploy": "headwater.orchestration.serving",
+    "BaseWorker": "headwater.orchestration.workers",
+    "ProcessWorker": "headwater.orchestration.workers",
+    "create_work_pool": "headwater.orchestration.pools",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'headwater.orchestration' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
