@@ -8,11 +8,14 @@ import os
 import time
 from typing import Any
 
-from headwater.events.emit import Event, EventError
+from headwater.events.emit import RESOURCE_ID, Event, EventError
 
-__all__ = ["DEFAULT_RETENTION_DAYS", "list_events", "matches", "prune_events", "retention_seconds"]
+__all__ = [
+    "DEFAULT_RETENTION_DAYS", "list_events", "matches", "prune_events", "retention_seconds", "row_to_events",
+]
 
 DEFAULT_RETENTION_DAYS = 7.0
+_TASK_RUN = "headwater.task-run."
 
 
 def matches(pattern: str | list[str] | None, name: str) -> bool:
@@ -28,12 +31,32 @@ def _like(pattern: str) -> str | None:
     head = pattern.split("*", 1)[0].split("?", 1)[0].split("[", 1)[0]
     if not head:
         return None
+    if head.startswith(_TASK_RUN):  # a task run's row is named after the last state it holds
+        head = _TASK_RUN
     return head.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def row_to_events(row: Any) -> list[Event]:
+    """The events one stored row holds: one, or (a task run's row) each state it entered in a batch."""
+    resource = json.loads(row.resource)
+    resource.setdefault(RESOURCE_ID, row.resource_id)  # task-run rows leave the id to its column
+    related = json.loads(row.related or "[]")
+    payload = json.loads(row.payload or "{}")
+    states = payload.pop("states", None) if row.event.startswith(_TASK_RUN) else None
+    if not states:
+        return [Event(row.event, resource, float(row.occurred), related, payload, row.id, int(row.seq))]
+    run_id, _, base = row.id.rpartition(".")
+    last = len(states) - 1
+    return [
+        Event(f"{_TASK_RUN}{state}", resource, float(ts), related, payload if k == last else {},
+              f"{run_id}.{int(base) + k}", int(row.seq))
+        for k, (state, ts) in enumerate(states)
+    ]
+
+
 def row_to_event(row: Any) -> Event:
-    return Event(row.event, json.loads(row.resource), float(row.occurred), json.loads(row.related or "[]"),
-                 json.loads(row.payload or "{}"), row.id, int(row.seq))
+    """The last event a stored row holds."""
+    return row_to_events(row)[-1]
 
 
 def list_events(
@@ -77,8 +100,10 @@ def list_events(
         while len(picked) < limit:  # wildcards inside a name are checked here, page by page
             rows = tx.execute(f"{sql} ORDER BY seq {order} LIMIT :limit OFFSET {offset}", params)
             for row in rows:
-                if matches(pattern, row.event) and matches(resource, row.resource_id):
-                    picked.append(row_to_event(row))
+                if not matches(resource, row.resource_id):
+                    continue
+                events = row_to_events(row)
+                picked += [e for e in (events if order == "ASC" else reversed(events)) if matches(pattern, e.event)]
             if len(rows) < limit:
                 break
             offset += len(rows)

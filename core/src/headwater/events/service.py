@@ -20,7 +20,7 @@ from typing import Any
 
 from headwater.events.automations import Automation, EventTrigger, ProactiveTrigger, _cron_next, list_automations
 from headwater.events.emit import Event
-from headwater.events.reader import matches, row_to_event
+from headwater.events.reader import matches, row_to_events
 
 __all__ = ["AutomationService", "serve", "start_in_background"]
 
@@ -97,8 +97,8 @@ class AutomationService:
                 return
             cursor, created = int(row[0].cursor_seq), float(row[0].created)
             state = json.loads(row[0].trigger_state or "{}")
-            events = [row_to_event(r) for r in tx.execute(
-                "SELECT * FROM events WHERE seq > :c ORDER BY seq LIMIT :n", {"c": cursor, "n": BATCH})]
+            rows = tx.execute("SELECT * FROM events WHERE seq > :c ORDER BY seq LIMIT :n", {"c": cursor, "n": BATCH})
+            events = [e for r in rows for e in row_to_events(r)]
             fires: list[tuple[str, Event | None, dict[str, Any] | None]] = []
             if isinstance(trigger, EventTrigger):
                 self._reactive(trigger, events, state, fires, automation)
@@ -158,8 +158,8 @@ class AutomationService:
     @staticmethod
     def _window_events(tx: Any, start: float, end: float) -> list[Event]:
         rows = tx.execute("SELECT * FROM events WHERE occurred >= :s AND occurred <= :e ORDER BY seq",
-                          {"s": start, "e": end})
-        return [row_to_event(r) for r in rows]
+                          {"s": start - 60, "e": end})  # a row starts at its first state
+        return [e for r in rows for e in row_to_events(r) if start <= e.occurred <= end]
 
     def _fire(self, tx: Any, automation: Automation, key: str, event: Event | None, window: dict[str, Any] | None,
               now: float) -> None:
