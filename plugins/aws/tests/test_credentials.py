@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 import pytest
-from headwater.errors import BlockValidationError, ConfigError, ConnectionFailedError
+from headwater.errors import ConfigError, ConnectionFailedError
 from headwater_aws import AwsClientParameters, AwsCredentials, ClientType, MinIOCredentials, S3Bucket
 from pydantic import SecretStr
 
@@ -75,9 +75,11 @@ def test_bad_client_config_is_one_clear_error_at_construction() -> None:
         AwsCredentials(aws_client_parameters=AwsClientParameters(config={"no_such_option": 1}))
 
 
-def test_contradictory_verify_settings_are_rejected() -> None:
-    with pytest.raises(BlockValidationError, match="verify"):
-        AwsCredentials(aws_client_parameters={"verify": False, "verify_cert_path": "/etc/ssl/ca.pem"})
+def test_contradictory_verify_settings_warn_and_verify_false_wins() -> None:
+    # prefect-aws's rule (see test_prefect_parity): a warning, not a refusal
+    with pytest.warns(UserWarning, match="verify_cert_path is ignored"):
+        creds = AwsCredentials(aws_client_parameters={"verify": False, "verify_cert_path": "/etc/ssl/ca.pem"})
+    assert creds.aws_client_parameters.get_params_override()["verify"] is False
 
 
 def test_minio_credentials_talk_to_the_server(s3_server: Any) -> None:

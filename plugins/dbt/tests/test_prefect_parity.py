@@ -166,3 +166,35 @@ def test_validation_errors_do_not_echo_the_input() -> None:
     assert all(planted not in str(e) for e in err.errors())
     again = pickle.loads(pickle.dumps(err))  # errors cross process boundaries with task states
     assert type(again) is type(err) and str(again) == str(err) and again.errors() == err.errors()
+
+
+def test_async_flow_awaits_the_sync_names(project_copy: Path, make_duckdb_profile, duckdb_query, tmp_path) -> None:
+    """Prefect 3's dispatch: in an async flow the sync names (tasks, ``DbtCoreOperation.run``,
+    ``save``/``load``) return awaitables; ``_sync=True`` runs them in place."""
+    from headwater_dbt import DbtCoreOperation
+
+    warehouse = tmp_path / "w.duckdb"
+
+    @flow
+    async def nightly() -> dict[str, object]:
+        await make_duckdb_profile(warehouse).save("duck")
+        profile = await DbtCliProfile.load("duck")
+        kwargs = dict(project_dir=project_copy, dbt_cli_profile=profile, stream_output=False)
+        seeded = await run_dbt_seed(**kwargs)
+        modelled = await run_dbt_model(extra_command_args=["--select", "stg_orders"], **kwargs)
+        listed = await trigger_dbt_cli_command("dbt ls --resource-type seed", **kwargs)
+        operation = DbtCoreOperation(commands=["dbt run --select stg_customers"], project_dir=project_copy,
+                                     dbt_cli_profile=profile)
+        ran = await operation.run()
+        forced = run_dbt_test(extra_command_args=["--select", "stg_orders"], _sync=True, **kwargs)
+        return {"seed": sorted(n.unique_id for n in seeded.nodes), "run": [n.unique_id for n in modelled.nodes],
+                "ls": sorted(line for line in listed.output if line.startswith("headwater_demo.")),
+                "op": [n.unique_id for inv in ran.invocations for n in inv.nodes], "tests": len(forced.nodes)}
+
+    out = asyncio.run(nightly())
+    assert out["seed"] == ["seed.headwater_demo.raw_customers", "seed.headwater_demo.raw_orders"]
+    assert out["run"] == ["model.headwater_demo.stg_orders"]
+    assert out["ls"] == ["headwater_demo.raw_customers", "headwater_demo.raw_orders"]
+    assert out["op"] == ["model.headwater_demo.stg_customers"]
+    assert out["tests"] > 0
+    assert duckdb_query(warehouse, "select count(*) from main.stg_orders") == [(7,)]

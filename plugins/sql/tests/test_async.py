@@ -84,7 +84,8 @@ def test_async_check_and_dataframes(async_url: str) -> None:
 
     async def main() -> Any:
         async with db:
-            db.check()  # also from inside a running event loop
+            db.check(_sync=True)  # also from inside a running event loop, forced onto the sync path
+            await db.check()  # called from async code, check() hands back acheck()'s coroutine
             assert await db.load_dataframe(pd.DataFrame({"a": [1, 2]}), "frame") == 2
             return await db.fetch_dataframe("SELECT a FROM frame ORDER BY a")
 

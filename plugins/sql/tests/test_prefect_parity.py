@@ -174,3 +174,38 @@ def test_async_flow_awaits_the_connector(async_url: str) -> None:
             return [first[0], *[r[0] for r in rest], len(await db.fetch_all("SELECT id FROM f"))]
 
     assert asyncio.run(load()) == ["a", "b", "c", 3]
+
+
+@ASYNC_BACKENDS
+def test_async_flow_awaits_block_load_save_delete_and_check(async_url: str, tmp_path: Any) -> None:
+    """Prefect 3's dispatch: ``await Block.load(...)`` / ``await block.save(...)`` in async flows;
+    SqlAlchemyConnector has no async twins (as in prefect-sqlalchemy), so its calls stay plain."""
+    from headwater import Block
+    from headwater.errors import BlockNotFoundError
+    from headwater_sql import sql_query
+
+    sync_url = f"sqlite:///{tmp_path / 'sync.db'}"
+
+    @flow
+    async def etl() -> dict[str, Any]:
+        await AsyncSqlAlchemyConnector(connection_info=async_url).save("wh-async")
+        await SqlAlchemyConnector(connection_info=sync_url).save("wh-sync")
+        adb = await Block.load("wh-async")
+        await adb.check()
+        async with adb:
+            await adb.execute("CREATE TABLE t (id INTEGER)")
+            await adb.execute("INSERT INTO t VALUES (7)")
+            row = await adb.fetch_one("SELECT id FROM t")
+        sdb = await SqlAlchemyConnector.load("wh-sync")
+        with sdb:
+            sdb.execute("CREATE TABLE s (id INTEGER)")
+            sdb.execute("INSERT INTO s VALUES (8)")
+            srow = sdb.fetch_one("SELECT id FROM s")
+        rows = sql_query("wh-sync", "SELECT id FROM s")
+        await AsyncSqlAlchemyConnector.delete("wh-async")
+        return {"row": row[0], "srow": srow[0], "rows": rows}
+
+    assert asyncio.run(etl()) == {"row": 7, "srow": 8, "rows": [(8,)]}
+    assert _count(async_url, "t") == 1
+    with pytest.raises(BlockNotFoundError):
+        AsyncSqlAlchemyConnector.load("wh-async")

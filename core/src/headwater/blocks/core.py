@@ -11,6 +11,7 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
+from headwater.dispatch import dispatch_class
 from headwater.errors import BlockValidationError, HeadwaterError
 from headwater.naming import slug_from_class_name
 from headwater.redaction import redact, remember
@@ -90,6 +91,9 @@ class Block(BaseModel):
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
+        # `foo` with an async twin `afoo` returns afoo's coroutine when called from async code
+        # (Prefect 3's dispatch): a subclass's own overrides need wrapping too.
+        dispatch_class(cls)
         if inspect.isabstract(cls) or cls.__dict__.get("_block_abstract", False):
             return
         from headwater.registries import block_types
@@ -141,6 +145,10 @@ class Block(BaseModel):
             BlockInUseError: ``replace`` would remove a block of another type that other saved
                 blocks refer to.
             InvalidBlockNameError: ``name`` is not a valid name.
+
+        Called from async code (an ``async def`` flow or task), it returns :meth:`asave`'s
+        coroutine instead, as in Prefect 3 (``await block.save("x")``); pass ``_sync=True``
+        to run it in place. The same holds for :meth:`load` and :meth:`delete`.
         """
         from headwater.blocks import persistence
 
@@ -241,6 +249,9 @@ class Block(BaseModel):
             raise _validation_error(cls, exc, where) from None
         _remember_secrets(block)
         return block
+
+
+dispatch_class(Block)
 
 
 def _remember_secrets(block: BaseModel) -> None:

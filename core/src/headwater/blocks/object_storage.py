@@ -96,6 +96,18 @@ class BasepathAlias:
 
     bucket_folder: str
 
+    def __init__(self, **data: Any) -> None:
+        # S3Bucket(basepath="runs") as in prefect-aws: the constructor takes the alias too.
+        if "basepath" in data:
+            basepath = data.pop("basepath")
+            if data.get("bucket_folder") not in (None, "", basepath):
+                from headwater.errors import ConfigError
+
+                raise ConfigError(f"basepath={basepath!r} and bucket_folder={data['bucket_folder']!r} name the same "
+                                  "folder: pass only one of them")
+            data["bucket_folder"] = basepath if basepath is not None else ""
+        super().__init__(**data)
+
     @property
     def basepath(self) -> str:
         """``bucket_folder``, under the name Prefect's storage blocks give it."""

@@ -16,14 +16,18 @@ __all__ = ["SECRET_TYPES", "SecretBytes", "SecretDict", "SecretStr", "is_secret_
 class SecretDict:
     """A dictionary whose contents are secret (for example a service-account JSON).
 
-    Accepts a dict or a JSON object string. ``repr``, ``str`` and JSON dumps show only a mask;
-    use :meth:`get_secret_value` for the dict.
+    Accepts a dict or a JSON object string, positionally or as ``secret_value=`` (the name
+    Prefect's ``SecretDict`` takes). ``repr``, ``str`` and JSON dumps show only a mask; use
+    :meth:`get_secret_value` for the dict.
     """
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: dict[str, Any] | str) -> None:
-        self._value = _as_dict(value)
+    def __init__(self, value: dict[str, Any] | str | None = None, *,
+                 secret_value: dict[str, Any] | str | None = None) -> None:
+        if value is not None and secret_value is not None:
+            raise TypeError("give the value once: SecretDict(value) or SecretDict(secret_value=value)")
+        self._value = _as_dict(value if value is not None else secret_value)
         remember(self._value)
 
     def get_secret_value(self) -> dict[str, Any]:

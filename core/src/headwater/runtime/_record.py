@@ -10,6 +10,7 @@ import traceback
 from typing import Any
 
 from headwater import _state
+from headwater.dispatch import call_sync
 from headwater.history.writer import EDGE, FLOW, LOG, TASK, get_writer
 from headwater.runtime.context import FlowRun, TaskRun, _flow_run_var, _task_run_var
 from headwater.runtime.states import State
@@ -85,7 +86,7 @@ def set_flow_state(fr: FlowRun, state: State, ended: float | None = None) -> Non
 
 def _call_hook(caller: Any, **kwargs: Any) -> None:
     """Call a lifecycle hook; ``plugins.hook_caller`` reports a failing plugin on stderr, not the run."""
-    caller(**kwargs)
+    call_sync(caller, **kwargs)  # plugins' hooks are sync: their block calls return values
 
 
 def edge(sink: Any, upstream_id: str, downstream_id: str, flow_run_id: str | None) -> None:

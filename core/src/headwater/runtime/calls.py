@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
+from headwater.dispatch import call_sync
 from headwater.runtime import _record
 from headwater.runtime._errors import ResultPersistenceError, RunError, TaskRunTimeoutError, TaskTimeoutError
 from headwater.runtime._timeouts import TimeoutInterrupt, call_with_timeout
@@ -261,7 +262,7 @@ class TaskCall:
     def _hooks(self, hooks: Any, state: State) -> None:
         for hook in hooks:
             try:
-                hook(self.task, self.task_run, state)
+                call_sync(hook, self.task, self.task_run, state)  # a sync hook gets values, even in an async run
             except Exception as exc:
                 _record.log(self.task_run, logging.ERROR,
                             f"hook {getattr(hook, '__name__', hook)!r} failed: {_record.error_text(exc)}")

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from headwater.dispatch import call_sync
 from headwater.runtime import _record
 from headwater.runtime._errors import (
     FlowRunCancelled,
@@ -279,7 +280,7 @@ class Flow:
     def _call_hooks(self, hooks: Any, fr: FlowRun, state: State) -> None:
         for hook in hooks:
             try:
-                hook(self, fr, state)
+                call_sync(hook, self, fr, state)  # a sync hook gets values, even in an async flow
             except Exception as exc:
                 _record.log(fr, logging.ERROR,
                             f"hook {getattr(hook, '__name__', hook)!r} failed: {_record.error_text(exc)}")

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from headwater import _state
+from headwater.dispatch import call_sync
 from headwater.runtime._errors import ResultPersistenceError
 
 __all__ = ["LocalResultStore", "SERIALIZERS", "read_result", "resolve_storage", "serialize", "write_result"]
@@ -106,7 +107,7 @@ def resolve_storage(storage: Any) -> Any:
         if block is None:  # loaded once per process, not once per task run
             from headwater.blocks import Block
 
-            block = _by_name[storage] = Block.load(storage)
+            block = _by_name[storage] = Block.load(storage, _sync=True)
         return block
     if not (hasattr(storage, "write_path") and hasattr(storage, "read_path")):
         raise ResultPersistenceError(
@@ -219,7 +220,9 @@ def write_result(storage: Any, key: str, value: Any, serializer: str, what: str,
         payload, meta["sealed"] = _seal(payload, key, what)
     header = json.dumps(meta).encode()
     try:
-        storage.write_path(key, _MAGIC + header + b"\n" + payload)
+        # call_sync: an async task's result is written from its event loop's thread, where a
+        # storage block's write_path would otherwise hand back a coroutine.
+        call_sync(storage.write_path, key, _MAGIC + header + b"\n" + payload)
     except ResultPersistenceError:
         raise
     except Exception as exc:
@@ -234,7 +237,7 @@ def read_result(storage: Any, key: str) -> tuple[bool, Any]:
     """``(True, value)`` for a stored, unexpired result under ``key``; ``(False, None)`` otherwise
     (also for a sealed result that the current key cannot open)."""
     try:
-        blob = storage.read_path(key)
+        blob = call_sync(storage.read_path, key)
     except Exception:
         return False, None
     if not blob.startswith(_MAGIC):

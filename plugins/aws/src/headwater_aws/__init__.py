@@ -18,7 +18,9 @@ _TASKS = ("acopy_objects", "adownload_from_bucket", "alist_objects", "amove_obje
 _EXPORTS = {
     **dict.fromkeys(("AwsClientParameters", "AwsCredentials", "ClientType", "MinIOCredentials"), "headwater_aws.credentials"),
     "S3Bucket": "headwater_aws._bucket",
-    "AwsSecret": "headwater_aws.secrets_manager",
+    **dict.fromkeys(("AwsSecret", "SecretValueError", "read_secret", "create_secret", "update_secret", "delete_secret",
+                     "aread_secret", "acreate_secret", "aupdate_secret", "adelete_secret"),
+                    "headwater_aws.secrets_manager"),
     **dict.fromkeys(_TASKS, "headwater_aws.tasks"),
 }
 
@@ -27,7 +29,7 @@ __all__ = ["__version__", *_EXPORTS]
 if TYPE_CHECKING:
     from headwater_aws._bucket import S3Bucket  # noqa: F401
     from headwater_aws.credentials import AwsClientParameters, AwsCredentials, ClientType, MinIOCredentials  # noqa: F401
-    from headwater_aws.secrets_manager import AwsSecret  # noqa: F401
+    from headwater_aws.secrets_manager import *  # noqa: F403 - the block and the Secrets Manager tasks
     from headwater_aws.tasks import *  # noqa: F403 - every task, for type checkers
 
 

@@ -32,10 +32,12 @@ def assume_role_session(base: boto3.Session, creds: AwsCredentials) -> boto3.Ses
         try:
             answer = sts.assume_role(RoleArn=creds.assume_role_arn, **kwargs)["Credentials"]
         except Exception as exc:
-            raise ConnectionFailedError(
+            from headwater.error_compat import also_as
+
+            raise also_as(ConnectionFailedError(  # also botocore's class: `except ClientError` catches it
                 f"cannot assume role {creds.assume_role_arn} at {creds.describe_endpoint()}: "
                 f"{type(exc).__name__}: {exc}; check the role's trust policy and the base credentials"
-            ) from None
+            ), exc) from None
         return {
             "access_key": answer["AccessKeyId"],
             "secret_key": answer["SecretAccessKey"],

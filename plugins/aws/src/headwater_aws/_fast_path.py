@@ -34,6 +34,8 @@ class FastPathS3:
             from botocore.auth import S3SigV4Auth  # noqa: F401
             from botocore.awsrequest import AWSRequest  # noqa: F401
 
+            if type(client.meta.config.signature_version).__name__ == "UNSIGNED":
+                return  # anonymous requests (public buckets): nothing to sign, boto3 does them
             self._http = client._endpoint.http_session
             self._signer_credentials = client._request_signer._credentials
             self._region = client.meta.region_name or "us-east-1"

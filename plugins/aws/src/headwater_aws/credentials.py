@@ -11,6 +11,7 @@ import copy
 import hashlib
 import json
 import threading
+import warnings
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -33,13 +34,22 @@ class ClientType(Enum):
 
 
 class AwsClientParameters(BaseModel):
-    """Extra parameters used when a boto3 client is created."""
+    """Extra parameters used when a boto3 client is created.
+
+    ``config`` takes botocore Config options as a dict or a ``botocore.config.Config``
+    (kept as the options it was given); ``signature_version=botocore.UNSIGNED`` (or
+    ``"unsigned"``) makes anonymous requests, as public buckets need.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     api_version: str | None = Field(default=None, description="The service API version to use (default: the latest).")
     use_ssl: bool = Field(default=True, description="Whether to use SSL (ignored when endpoint_url has a scheme).")
-    verify: bool | None = Field(default=None, description="Whether to verify SSL certificates (default: verify).")
+    verify: bool | str | None = Field(
+        default=None,
+        description="Whether to verify SSL certificates (default: verify); a CA bundle path here is deprecated, "
+        "use verify_cert_path.",
+    )
     verify_cert_path: str | None = Field(default=None,
                                          description="Path of a CA bundle to verify SSL certificates with.")
     endpoint_url: str | None = Field(
@@ -47,29 +57,52 @@ class AwsClientParameters(BaseModel):
     )
     config: dict[str, Any] | None = Field(
         default=None,
-        description="botocore Config options as a dict, e.g. {'retries': {'max_attempts': 3}, 'connect_timeout': 5}.",
+        description="botocore Config options as a dict (or a botocore.config.Config), e.g. "
+        "{'retries': {'max_attempts': 3}, 'connect_timeout': 5}.",
     )
+
+    def __hash__(self) -> int:
+        # Prefect caches clients by credentials, whose hash includes these parameters.
+        return hash(json.dumps(self.model_dump(), sort_keys=True, default=str))
+
+    @field_validator("config", mode="before")
+    @classmethod
+    def _config_object(cls, value: Any) -> Any:
+        from botocore.config import Config
+
+        if isinstance(value, Config):
+            value = dict(value._user_provided_options)
+        if isinstance(value, dict) and _is_unsigned(value.get("signature_version")):
+            value = {**value, "signature_version": "unsigned"}  # JSON-safe; get_params_override restores UNSIGNED
+        return value
 
     @field_validator("config")
     @classmethod
     def _known_config_options(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         # ConfigError, not ValueError: pydantic lets it through as it is, at construction.
         if value:
-            from botocore.config import Config
-
-            unknown = sorted(set(value) - set(Config.OPTION_DEFAULTS))
-            if unknown:
-                raise ConfigError(
-                    f"invalid aws_client_parameters.config: unknown botocore option(s) {', '.join(map(repr, unknown))}; "
-                    "see botocore.config.Config for the options it takes"
-                )
+            _check_config(value)
         return value
 
-    @model_validator(mode="after")
-    def _one_verify(self) -> AwsClientParameters:
-        if self.verify is False and self.verify_cert_path:
-            raise ValueError("verify=False and verify_cert_path contradict each other: set only one")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _verify_combinations(cls, data: Any) -> Any:
+        # prefect-aws's rules: warn and pick one, rather than refuse.
+        if not isinstance(data, dict):
+            return data
+        verify = data.get("verify")
+        cert = data.get("verify_cert_path")
+        if verify is not None and not isinstance(verify, bool):
+            warnings.warn("verify should be a boolean; to use a CA cert bundle, set verify_cert_path instead",
+                          DeprecationWarning, stacklevel=2)
+        if verify is False and cert:
+            warnings.warn("verify_cert_path is set but verify is False: verify_cert_path is ignored", stacklevel=2)
+            data = {**data, "verify_cert_path": None}
+        elif verify is not None and not isinstance(verify, bool) and cert:
+            warnings.warn("verify_cert_path is set and verify is also a file path: verify_cert_path takes precedence",
+                          stacklevel=2)
+            data = {**data, "verify": True}
+        return data
 
     def get_params_override(self, extra_config: dict[str, Any] | None = None) -> dict[str, Any]:
         """Keyword arguments for ``session.client(...)`` built from these parameters.
@@ -91,11 +124,46 @@ class AwsClientParameters(BaseModel):
         # botocore edits the dicts it is given (retries gains total_max_attempts): pass copies.
         merged = copy.deepcopy({**(self.config or {}), **(extra_config or {})})
         if merged:
+            if _is_unsigned(merged.get("signature_version")):
+                from botocore import UNSIGNED
+
+                merged["signature_version"] = UNSIGNED
             try:
                 params["config"] = Config(**merged)
-            except TypeError as exc:
+            except (TypeError, ValueError) as exc:
                 raise ConfigError(f"invalid aws_client_parameters.config: {exc}") from None
         return params
+
+
+def _is_unsigned(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.lower() == "unsigned"
+    return value is not None and type(value).__name__ == "UNSIGNED"
+
+
+def _check_config(value: dict[str, Any]) -> None:
+    """Refuse botocore options botocore (or, for ``s3``, S3) does not know, naming them."""
+    from botocore.auth import AUTH_TYPE_MAPS
+    from botocore.config import Config
+    from botocore.configprovider import DEFAULT_S3_CONFIG_VARS
+
+    where = "invalid aws_client_parameters.config"
+    unknown = sorted(set(value) - set(Config.OPTION_DEFAULTS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown botocore option(s) {', '.join(map(repr, unknown))}; "
+                          "see botocore.config.Config for the options it takes")
+    s3 = value.get("s3")
+    if s3 is not None:
+        if not isinstance(s3, dict):
+            raise ConfigError(f"{where}: 's3' must be a dict of S3 options, got {type(s3).__name__}")
+        unknown = sorted(set(s3) - set(DEFAULT_S3_CONFIG_VARS))
+        if unknown:
+            raise ConfigError(f"{where}: unknown S3 option(s) {', '.join(map(repr, unknown))} in 's3'; "
+                              f"S3 takes {', '.join(DEFAULT_S3_CONFIG_VARS)}")
+    version = value.get("signature_version")
+    if version is not None and not _is_unsigned(version) and version not in AUTH_TYPE_MAPS:
+        raise ConfigError(f"{where}: unknown signature_version {version!r}; use 's3v4', 'v4' or 'unsigned' "
+                          "(botocore.UNSIGNED) for anonymous requests")
 
 
 class _CredentialsBase(Block):
@@ -115,6 +183,11 @@ class _CredentialsBase(Block):
         if url:
             return url
         return f"AWS {getattr(self, 'region_name', None) or 'default region'}"
+
+    def __hash__(self) -> int:
+        # Prefect caches clients by credentials: equal credentials hash alike (secrets included,
+        # through a digest only).
+        return hash(self._fingerprint())
 
     def _fingerprint(self) -> str:
         # Secret values take part so that changed secrets get a new client; only a hash is kept.

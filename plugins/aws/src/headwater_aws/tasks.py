@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from headwater.runtime import async_twin
+from headwater.runtime.dispatching import dispatch_task
 
 from headwater_aws.credentials import AwsClientParameters, AwsCredentials, MinIOCredentials
 
@@ -135,6 +136,13 @@ aupload_to_bucket = async_twin(upload_to_bucket, "aupload_to_bucket")
 alist_objects = async_twin(list_objects, "alist_objects")
 acopy_objects = async_twin(copy_objects, "acopy_objects")
 amove_objects = async_twin(move_objects, "amove_objects")
+
+# Called from async code, the sync names return their twin's coroutine (Prefect 3's dispatch).
+download_from_bucket = dispatch_task(download_from_bucket, adownload_from_bucket)
+upload_to_bucket = dispatch_task(upload_to_bucket, aupload_to_bucket)
+list_objects = dispatch_task(list_objects, alist_objects)
+copy_objects = dispatch_task(copy_objects, acopy_objects)
+move_objects = dispatch_task(move_objects, amove_objects)
 
 s3_download = download_from_bucket
 s3_upload = upload_to_bucket

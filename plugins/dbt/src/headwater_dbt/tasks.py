@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from headwater.runtime.dispatching import dispatch_task
+
 from headwater_dbt._invocation import DbtInvocation
 from headwater_dbt.profiles import DbtCliProfile
 
@@ -133,7 +135,9 @@ def _make(command: list[str], name: str, artifact_key: str) -> tuple[Any, Any]:
         )
 
     doc = _DOC.format(cmd=" ".join(command))
-    return _named(run, name, doc), _named(arun, "a" + name, f"Async twin of ``{name}``: ``await`` it in async flows.\n\n    " + doc)
+    atask = _named(arun, "a" + name, f"Async twin of ``{name}``: ``await`` it in async flows.\n\n    " + doc)
+    # Called from async code, the sync name returns its twin's coroutine (Prefect 3's dispatch).
+    return dispatch_task(_named(run, name, doc), atask), atask
 
 
 def _named(fn: Any, name: str, doc: str) -> Any:
@@ -205,9 +209,11 @@ async def _atrigger(
     )
 
 
-trigger_dbt_cli_command = _named(_trigger, "trigger_dbt_cli_command", _trigger.__doc__ or "")
 atrigger_dbt_cli_command = _named(
     _atrigger, "atrigger_dbt_cli_command", "Async twin of ``trigger_dbt_cli_command``: ``await`` it in async flows."
+)
+trigger_dbt_cli_command = dispatch_task(
+    _named(_trigger, "trigger_dbt_cli_command", _trigger.__doc__ or ""), atrigger_dbt_cli_command
 )
 run_dbt_build, arun_dbt_build = _make(["build"], "run_dbt_build", "dbt-build-task-summary")
 run_dbt_model, arun_dbt_model = _make(["run"], "run_dbt_model", "dbt-run-task-summary")

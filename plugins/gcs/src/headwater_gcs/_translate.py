@@ -55,7 +55,16 @@ def translate(exc: BaseException, action: str, where: Where, bucket_exists: bool
         action: A verb phrase, e.g. ``"download"``.
         where: Endpoint, bucket and blob involved.
         bucket_exists: For a 404, whether the bucket exists (None: unknown).
+
+    The error is also an instance of ``exc``'s class where Python allows it (e.g. google-api-core's ``NotFound``), so
+    ``except`` clauses written for the library still catch it.
     """
+    from headwater.error_compat import also_as
+
+    return also_as(_translate(exc, action, where, bucket_exists), exc)
+
+
+def _translate(exc: BaseException, action: str, where: Where, bucket_exists: bool | None = None) -> HeadwaterError:
     if isinstance(exc, HeadwaterError):
         return exc
     from google.api_core import exceptions as gexc

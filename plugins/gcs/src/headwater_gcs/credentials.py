@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from headwater.blocks import Block, SecretDict
 from headwater.errors import ConfigError, HeadwaterError
 from headwater.redaction import redact
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, field_validator, model_serializer, model_validator
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
@@ -21,6 +21,7 @@ SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 EMULATOR_PROJECT = "headwater-emulator"
 _REQUIRED_KEYS = ("client_email", "private_key", "token_uri")
+_HEADWATER_FIELDS = ("endpoint", "retry_timeout")
 
 
 class GcpCredentials(Block):
@@ -62,6 +63,17 @@ class GcpCredentials(Block):
         default=60.0, gt=0,
         description="Seconds to keep retrying transient failures (unreachable endpoint, 429, 5xx) before giving up.",
     )
+
+    @model_serializer(mode="wrap")
+    def _prefect_keys(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # prefect-gcp's GcpCredentials dumps service_account_file, service_account_info and
+        # project only; code (dbt BigQuery targets, for one) passes the dump on as settings.
+        # Headwater's own fields appear only when set to something else than their default.
+        data = handler(self)
+        for name in _HEADWATER_FIELDS:
+            if name in data and getattr(self, name) == type(self).model_fields[name].default:
+                del data[name]
+        return data
 
     @field_validator("service_account_info")
     @classmethod
@@ -147,11 +159,13 @@ class GcpCredentials(Block):
 
         try:
             credentials, _project = google.auth.default(scopes=SCOPES)
-        except DefaultCredentialsError:
-            raise ConfigError(
+        except DefaultCredentialsError as exc:
+            from headwater.error_compat import also_as
+
+            raise also_as(ConfigError(  # also google-auth's class: `except DefaultCredentialsError` catches it
                 "no Google Cloud credentials found: set service_account_file or service_account_info, "
                 "set GOOGLE_APPLICATION_CREDENTIALS, or run `gcloud auth application-default login`"
-            ) from None
+            ), exc) from None
         return credentials
 
     def _storage_auth(self, project: str | None = None) -> tuple[Credentials, str | None]:

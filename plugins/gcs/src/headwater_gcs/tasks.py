@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from headwater.errors import ObjectNotFoundError, StorageError
 from headwater.runtime import async_twin
+from headwater.runtime.dispatching import dispatch_task
 
 from headwater_gcs._translate import Where, translate
 from headwater_gcs.credentials import GcpCredentials
@@ -194,3 +195,14 @@ acloud_storage_upload_blob_from_string = async_twin(cloud_storage_upload_blob_fr
                                                      "acloud_storage_upload_blob_from_string")
 acloud_storage_upload_blob_from_file = async_twin(cloud_storage_upload_blob_from_file,
                                                    "acloud_storage_upload_blob_from_file")
+
+# Called from async code, the sync names return their twin's coroutine (Prefect 3's dispatch).
+cloud_storage_create_bucket = dispatch_task(cloud_storage_create_bucket, acloud_storage_create_bucket)
+cloud_storage_download_blob_as_bytes = dispatch_task(cloud_storage_download_blob_as_bytes,
+                                                     acloud_storage_download_blob_as_bytes)
+cloud_storage_download_blob_to_file = dispatch_task(cloud_storage_download_blob_to_file,
+                                                    acloud_storage_download_blob_to_file)
+cloud_storage_upload_blob_from_string = dispatch_task(cloud_storage_upload_blob_from_string,
+                                                      acloud_storage_upload_blob_from_string)
+cloud_storage_upload_blob_from_file = dispatch_task(cloud_storage_upload_blob_from_file,
+                                                    acloud_storage_upload_blob_from_file)
