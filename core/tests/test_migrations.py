@@ -32,12 +32,12 @@ def test_history_imported_after_the_store_opened_gets_its_tables(headwater_home)
         "from headwater.history import reader\nprint(reader.list_flow_runs())\n"
     )
     assert out.stdout.split("\n")[:2] == ["False", "[]"]
-    assert _versions(headwater_home) == [1, 2, 12, 13]
+    assert _versions(headwater_home) == [1, 2, 12, 13, 14]
 
 
 def test_a_process_that_uses_only_blocks_opens_a_store_that_has_history(headwater_home):
     run_python("from headwater.history import reader\nreader.list_flow_runs()\n")
-    assert _versions(headwater_home) == [1, 2, 12, 13]
+    assert _versions(headwater_home) == [1, 2, 12, 13, 14]
     out = run_python(
         "from headwater import Secret\nSecret(value='abcd-1234').save('x')\nprint(Secret.load('x').get())\n"
     )

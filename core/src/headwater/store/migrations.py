@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA_VERSION", "Migration", "all_migrations", "migrate", "register_migrations"]
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 """The newest migration version any part of this Headwater ships; a store beyond it is refused.
 Bump it with every new migration (a test checks it against the registered ones)."""
 
