@@ -22,6 +22,7 @@ from headwater_ui import blockforms, queries
 from headwater_ui.actions import cancel_flow_run
 from headwater_ui.rendering import SafeJSONResponse, error_response
 from headwater_ui.security import CSRF_HEADER, csrf_ok
+from headwater_ui.threads import threaded
 
 __all__ = ["ENDPOINTS", "POLL_SECONDS", "routes"]
 
@@ -247,7 +248,7 @@ def routes() -> list[Route]:
     """The API's routes."""
     return [
         Route("/api", index),
-        Route("/api/runs", runs),
+        Route("/api/runs", threaded(runs)),
         Route("/api/runs/{run_id}", run),
         Route("/api/runs/{run_id}/logs", logs),
         Route("/api/runs/{run_id}/logs/stream", logs_stream),

@@ -16,6 +16,7 @@ from headwater_ui import api, pages
 from headwater_ui.colours import states_css
 from headwater_ui.rendering import HERE, error_response
 from headwater_ui.security import SecurityMiddleware
+from headwater_ui.threads import threaded
 
 __all__ = ["create_app"]
 
@@ -39,7 +40,7 @@ def create_app(auth_token: str | None = None, allowed_hosts: set[str] | None = N
     """
     routes = [
         Route("/", pages.dashboard),
-        Route("/runs", pages.runs),
+        Route("/runs", threaded(pages.runs)),
         Route("/runs/{run_id}", pages.run),
         Route("/runs/{run_id}/cancel", pages.cancel, methods=["POST"]),
         Route("/deployments", pages.deployments),

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from headwater_ui import blockforms, queries
 from headwater_ui.actions import cancel_flow_run
 from headwater_ui.rendering import error_response, redirect, render
+from headwater_ui.runrows import runs_rows
 from headwater_ui.security import CSRF_FIELD, csrf_ok
 from headwater_ui.svg import MAX_GRAPH_NODES, MAX_TIMELINE_ROWS, lineage_svg, timeline_svg
 
@@ -50,6 +51,7 @@ def runs(request: Request) -> Response:
         request,
         "runs.html",
         page=page,
+        rows=runs_rows(page["runs"]),
         f=f,
         states=list(queries.STATE_TYPES),
         flows=queries.flow_names(),

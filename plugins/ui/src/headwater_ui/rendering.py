@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from headwater_ui.colours import state_colour
 
-__all__ = ["HERE", "SafeJSONResponse", "error_response", "redirect", "render"]
+__all__ = ["HERE", "SafeJSONResponse", "error_response", "fmt_duration", "fmt_time", "redirect", "render"]
 
 HERE = Path(__file__).parent
 _env = Environment(
@@ -25,11 +25,13 @@ _env = Environment(
 )
 
 
-def _fmt_time(ts: float | None) -> str:
+def fmt_time(ts: float | None) -> str:
+    """A Unix time as local ``YYYY-MM-DD HH:MM:SS`` (empty for None)."""
     return "" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
-def _fmt_duration(seconds: float | None) -> str:
+def fmt_duration(seconds: float | None) -> str:
+    """Seconds as µs, ms, s or HH:MM:SS, whichever reads best (empty for None)."""
     if seconds is None:
         return ""
     if seconds < 0.001:
@@ -43,8 +45,8 @@ def _fmt_duration(seconds: float | None) -> str:
 
 _env.globals["colour"] = state_colour
 _env.filters.update(
-    time=_fmt_time,
-    duration=_fmt_duration,
+    time=fmt_time,
+    duration=fmt_duration,
     short=lambda s: (s or "")[:8],
     level=lambda n: {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}.get(n, str(n)),
     tojson_pretty=lambda v: json.dumps(v, indent=2, default=str),

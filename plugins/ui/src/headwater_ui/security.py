@@ -10,6 +10,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from functools import lru_cache
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -39,12 +40,19 @@ _HEADERS = [
 
 
 def _cookies(headers: dict[bytes, bytes]) -> dict[str, str]:
+    raw = headers.get(b"cookie")
+    return dict(_parse_cookies(raw)) if raw else {}
+
+
+@lru_cache(maxsize=64)
+def _parse_cookies(raw: bytes) -> tuple[tuple[str, str], ...]:
+    """A Cookie header's values; a browser sends the same header on every request, so it is parsed once."""
     jar: SimpleCookie = SimpleCookie()
     try:
-        jar.load(headers.get(b"cookie", b"").decode("latin-1"))
+        jar.load(raw.decode("latin-1"))
     except Exception:
-        return {}
-    return {k: m.value for k, m in jar.items()}
+        return ()
+    return tuple((k, m.value) for k, m in jar.items())
 
 
 def _same(a: str | None, b: str | None) -> bool:
