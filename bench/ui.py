@@ -422,7 +422,7 @@ def main() -> int:
     )
     rows = bench_store("SQLite", env, str(db_path), big, args, repeat)
     if postgres:
-        from headwater.testing._postgres import PostgresUnavailable, running_postgres
+        from headwater.testing.postgres import PostgresUnavailable, running_postgres
 
         try:
             with running_postgres() as pg:
