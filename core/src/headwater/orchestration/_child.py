@@ -91,7 +91,7 @@ def execute(spec: dict[str, Any]) -> int:
         started = True
         from headwater.runtime.context import preset_flow_run_id
 
-        preset_flow_run_id(run_id)
+        preset_flow_run_id(run_id, spec.get("name"))
         if flow.is_async:
             import asyncio
 
@@ -101,6 +101,8 @@ def execute(spec: dict[str, Any]) -> int:
         from headwater.history.writer import flush
 
         flush()
+        if flow.flow_run_name is not None:
+            _adopt_rendered_name(run_id)
         message = (state.message or "").strip().splitlines()[-1:] if state.type != "COMPLETED" else []
         queue.finish_run(run_id, worker, state.type, state.name, message[0] if message else None)
         return 0 if state.type == "COMPLETED" else 1
@@ -115,6 +117,19 @@ def execute(spec: dict[str, Any]) -> int:
             "cancelled while running" if started else "cancelled before it started",
         )
         return 143
+
+
+def _adopt_rendered_name(run_id: str) -> None:
+    """A flow with its own ``flow_run_name`` renames its run when it starts; the queue row follows,
+    so the run has one name everywhere."""
+    from headwater.store.engine import db_write
+
+    with db_write() as tx:
+        tx.execute(
+            "UPDATE scheduled_runs SET name = (SELECT name FROM flow_runs WHERE flow_runs.id = :id) "
+            "WHERE id = :id AND EXISTS (SELECT 1 FROM flow_runs WHERE flow_runs.id = :id)",
+            {"id": run_id},
+        )
 
 
 def _flush_quietly() -> None:

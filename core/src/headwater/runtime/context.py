@@ -60,19 +60,27 @@ os.register_at_fork(after_in_child=_reseed)
 
 
 _preset_root_id: str | None = None
+_preset_root_name: str | None = None
 
 
-def preset_flow_run_id(run_id: str | None) -> None:
-    """Give the next top-level flow run of this process the id ``run_id`` (a deployment's run
-    keeps the id it was scheduled under)."""
-    global _preset_root_id
-    _preset_root_id = run_id
+def preset_flow_run_id(run_id: str | None, name: str | None = None) -> None:
+    """Give the next top-level flow run of this process the id ``run_id`` and, unless the flow
+    renders its own ``flow_run_name``, the name ``name`` (a deployment's run keeps the id and
+    name it was queued under)."""
+    global _preset_root_id, _preset_root_name
+    _preset_root_id, _preset_root_name = run_id, name
 
 
 def take_preset_flow_run_id() -> str | None:
     global _preset_root_id
     run_id, _preset_root_id = _preset_root_id, None
     return run_id
+
+
+def take_preset_flow_run_name() -> str | None:
+    global _preset_root_name
+    name, _preset_root_name = _preset_root_name, None
+    return name
 
 
 def new_id() -> str:
