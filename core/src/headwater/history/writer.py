@@ -130,7 +130,9 @@ class HistoryWriter:
         self._finished = 0  # flow runs finished since the cap was last enforced
         self._last_cap = time.time()
         self._emitted: dict[str, int] = {}  # run id -> transitions already recorded as events
-        self._state_events = os.environ.get("HEADWATER_EVENTS_STATE_CHANGES", "true").lower() not in ("0", "false", "no")
+        self._state_events = (
+            os.environ.get("HEADWATER_EVENTS_STATE_CHANGES", "true").lower() not in ("0", "false", "no")
+        )
         self._console_lines: deque[str] = deque()
         self._console_cv = threading.Condition()
         self._console_queued = self._console_written = self._console_dropped = self._console_chars = 0
