@@ -22,6 +22,7 @@ start`` on 127.0.0.1 (stopped at the end), ``flow.serve`` and a process work poo
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -284,10 +285,12 @@ def _peer(n_sched: int, n_adhoc: int, n_queued: int) -> dict[str, Any] | None:
     script = Path(__file__).with_name("peer_deployments.py")
     print(f"[bench] Prefect peer: serve, process worker, {n_queued} queued runs (a few minutes)", file=sys.stderr)
     try:
-        return harness.run_peer_script(script, str(n_sched), str(n_adhoc), str(n_queued), timeout=3600)
+        result = harness.run_peer_script(script, str(n_sched), str(n_adhoc), str(n_queued), timeout=3600)
     except (harness.BenchError, subprocess.TimeoutExpired) as exc:
         print(f"[bench] Prefect peer dropped: {str(exc)[-1500:]}", file=sys.stderr)
         return None
+    print(f"[bench] Prefect samples: {json.dumps(result)}", file=sys.stderr)
+    return result
 
 
 def _of(peer: dict[str, Any] | None, key: str) -> Stats | None:
