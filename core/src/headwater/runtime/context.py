@@ -247,26 +247,82 @@ flow_run = _Accessor(_flow_run_var, "flow run")
 task_run = _Accessor(_task_run_var, "task run")
 
 
-class _NoDeployment:
-    """``headwater.runtime.deployment``: Prefect's deployment accessor. A flow run here is
-    started by a call or ``headwater run``, not from a deployment, so every attribute is None
-    (``parameters`` is empty)."""
+_current_deployment: dict[str, Any] | None = None
+_loading_flows = 0
+
+
+def set_current_deployment(info: dict[str, Any] | None) -> None:
+    """Name the deployment whose run this process executes (the orchestration's run process
+    calls it): ``id``, ``name`` (``flow/deployment``), ``flow_run_id``, and ``load`` (a
+    function returning the saved deployment, read on first use of its other fields)."""
+    global _current_deployment
+    _current_deployment = dict(info) if info else None
+
+
+def loading_flow() -> bool:
+    """True while a worker or ``headwater run`` imports a flow's file (Prefect 0.15's
+    ``context.loading_flow``: a module-level ``flow.run()``/``flow.register()`` must do nothing)."""
+    return _loading_flows > 0
+
+
+class _LoadingFlows:
+    def __enter__(self) -> None:
+        global _loading_flows
+        _loading_flows += 1
+
+    def __exit__(self, *exc: Any) -> None:
+        global _loading_flows
+        _loading_flows -= 1
+
+
+loading_flows = _LoadingFlows()
+
+
+class _DeploymentAccessor:
+    """``headwater.runtime.deployment``: Prefect's deployment accessor.
+
+    Inside a run of a deployment (started by a worker or ``serve``): ``id``, ``name``,
+    ``flow_run_id``, ``parameters`` (the deployment's saved parameters), ``version``, ``tags``,
+    ``work_pool_name``, ``flow_name``. Anywhere else every attribute is None (``parameters``
+    and ``tags`` are empty), as in Prefect for a run that no deployment started.
+    """
 
     __slots__ = ()
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        return {} if name == "parameters" else None
+        info = _current_deployment
+        empty = {} if name == "parameters" else [] if name == "tags" else None
+        if info is None:
+            return empty
+        if name in ("id", "flow_run_id"):
+            return info.get(name)
+        if name in ("name", "full_name"):
+            full = info.get("name") or ""
+            return full if name == "full_name" else full.partition("/")[2] or full
+        saved = info.get("saved")
+        if saved is None and info.get("load") is not None:
+            try:
+                saved = info["saved"] = info["load"]()
+            except Exception:  # deleted since the run was queued: what the run itself knows
+                saved = info["saved"] = False
+        if not saved:
+            return empty
+        value = getattr(saved, name, None)
+        if value is None:
+            return empty
+        return dict(value) if isinstance(value, dict) else list(value) if isinstance(value, list) else value
 
     def __bool__(self) -> bool:
-        return False
+        return _current_deployment is not None
 
     def __repr__(self) -> str:
-        return "<current deployment: None>"
+        info = _current_deployment
+        return f"<current deployment: {info['name']}>" if info else "<current deployment: None>"
 
     def __reduce__(self) -> str:
         return "deployment"
 
 
-deployment = _NoDeployment()
+deployment = _DeploymentAccessor()
