@@ -167,8 +167,8 @@ def test_pause_in_a_worker_run_waits_for_headwater_runs_resume(tmp_path):
     try:
         from headwater.history.reader import get_flow_run
 
-        wait_for(lambda: get_flow_run(run_id)["state"] == "Paused" if (tmp_path / "out" / "before").exists()
-                 else False, what="the run to pause")
+        wait_for(lambda: (tmp_path / "out" / "before").exists() and get_flow_run(run_id)["state"] == "Paused",
+                 what="the run to pause")
         assert not (tmp_path / "out" / "after").exists()
         listed = json.loads(cli("runs", "ls", "-o", "json", environ=e).stdout)
         assert [r["state"] for r in listed if r["id"] == run_id] == ["Paused"]
@@ -179,3 +179,53 @@ def test_pause_in_a_worker_run_waits_for_headwater_runs_resume(tmp_path):
         assert get_flow_run(run_id)["state"] == "Completed"
     finally:
         assert stop(worker) == 0, (tmp_path / "worker.log").read_text()
+
+
+def test_cancelling_a_paused_worker_run_ends_it_cancelled(tmp_path):
+    project = _runtime_project(tmp_path)
+    create_work_pool("local", "process")
+    flow_from_source(str(project), "rt.py:gated").deploy("g", work_pool_name="local", print_next_steps=False)
+    run_id = create_run(get_deployment("gated/g"))
+    e = env(tmp_path / "out")
+    worker = start_worker("local", e, log=tmp_path / "worker.log")
+    try:
+        from headwater.history.reader import get_flow_run
+
+        wait_for(lambda: (tmp_path / "out" / "before").exists() and get_flow_run(run_id)["state"] == "Paused",
+                 what="the run to pause")
+        assert cli("runs", "cancel", run_id, environ=e).returncode == 0
+        wait_for(lambda: states().get("Cancelled"), what="the paused run to end Cancelled")
+        assert get_flow_run(run_id)["state"] == "Cancelled" and not (tmp_path / "out" / "after").exists()
+    finally:
+        assert stop(worker) == 0, (tmp_path / "worker.log").read_text()
+
+
+SHIELD_PROBE = """
+import os, signal
+from headwater.orchestration import _child
+from headwater.runtime._errors import FlowRunCancelled
+from headwater.runtime.context import cancel_shield
+from headwater.store.engine import db_write
+
+signal.signal(signal.SIGTERM, _child._on_term)
+steps = []
+try:
+    with cancel_shield():
+        with db_write() as tx:
+            os.kill(os.getpid(), signal.SIGTERM)  # a worker's cancel in the middle of a transaction
+            tx.execute("SELECT 1")
+            steps.append("transaction finished")
+        steps.append("shield still holds")
+except FlowRunCancelled:
+    steps.append("cancelled after the shield")
+with db_write() as tx:  # the connection is usable: the Cancelled state can be written
+    tx.execute("SELECT 1")
+print(steps)
+"""
+
+
+def test_a_cancel_during_a_shielded_store_transaction_is_raised_after_it(tmp_path):
+    done = subprocess.run([sys.executable, "-c", SHIELD_PROBE], capture_output=True, text=True, timeout=60,
+                          env=env(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['transaction finished', 'shield still holds', 'cancelled after the shield']"

@@ -21,6 +21,10 @@ __all__ = ["execute", "main"]
 
 def _on_term(signum: int, frame: Any) -> None:
     from headwater.runtime._errors import FlowRunCancelled
+    from headwater.runtime.context import defer_cancel
+
+    if defer_cancel():  # inside a store transaction: raised when it ends
+        return
 
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the engine's cleanup must not be interrupted again
     raise FlowRunCancelled("the flow run was cancelled")

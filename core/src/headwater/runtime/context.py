@@ -247,6 +247,38 @@ flow_run = _Accessor(_flow_run_var, "flow run")
 task_run = _Accessor(_task_run_var, "task run")
 
 
+_shield = [0, False]  # depth, a cancel pending; the main thread's (signal handlers run there)
+
+
+@contextmanager
+def cancel_shield() -> Iterator[None]:
+    """Hold back a worker's cancel (its SIGTERM handler raises in the main thread) until the
+    block ends: raised in the middle of a store transaction or of the history writer's flush,
+    it would leave the connection inside the transaction, so the run's Cancelled state could
+    not be written and the run ended Crashed. A cancel that came meanwhile is raised at the end."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _shield[0] += 1
+    try:
+        yield
+    finally:
+        _shield[0] -= 1
+        if not _shield[0] and _shield[1]:
+            import signal
+
+            _shield[1] = False
+            signal.raise_signal(signal.SIGTERM)  # the handler runs again, now outside the shield
+
+
+def defer_cancel() -> bool:
+    """For a cancel signal's handler: True (the cancel is remembered) inside :func:`cancel_shield`."""
+    if _shield[0]:
+        _shield[1] = True
+        return True
+    return False
+
+
 _current_deployment: dict[str, Any] | None = None
 _loading_flows = 0
 
