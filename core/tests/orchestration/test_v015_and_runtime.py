@@ -229,3 +229,4 @@ def test_a_cancel_during_a_shielded_store_transaction_is_raised_after_it(tmp_pat
                           env=env(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['transaction finished', 'shield still holds', 'cancelled after the shield']"
+
