@@ -230,3 +230,24 @@ def test_a_cancel_during_a_shielded_store_transaction_is_raised_after_it(tmp_pat
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['transaction finished', 'shield still holds', 'cancelled after the shield']"
 
+
+
+def test_015_schedules_map_to_deployment_schedules():
+    import datetime as dt
+
+    from headwater.schedules import CronSchedule, IntervalClock
+    from headwater.v1.register import to_schedules
+    from headwater.v1.schedules import Schedule
+
+    start = dt.datetime(2026, 1, 1, 6, 30, tzinfo=dt.timezone.utc)
+    both = Schedule(clocks=[IntervalClock(dt.timedelta(minutes=90), start_date=start),
+                            *CronSchedule("0 6 * * 1-5").clocks])
+    interval, cron = to_schedules(both, active=False)
+    after = dt.datetime(2026, 1, 5, 7, 0, tzinfo=dt.timezone.utc).timestamp()  # a Monday
+    assert [d.strftime("%a %H:%M") for d in interval.next_dates(2, after)] == ["Mon 08:00", "Mon 09:30"]
+    assert [d.strftime("%a %H:%M") for d in cron.next_dates(2, after)] == ["Tue 06:00", "Wed 06:00"]
+    assert not interval.active and not cron.active
+    # the same times flow.run() would run at
+    at = dt.datetime.fromtimestamp(after, dt.timezone.utc)
+    assert interval.next_dates(2, after) == Schedule(both.clocks[:1]).next(2, after=at)
+    assert cron.next_dates(2, after) == Schedule(both.clocks[1:]).next(2, after=at)
