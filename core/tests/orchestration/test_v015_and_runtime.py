@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from headwater.orchestration.deployments import get_deployment
 from headwater.orchestration.pools import create_work_pool
 from headwater.orchestration.queue import create_run
@@ -121,7 +122,8 @@ def who(n: int = 1):
     out = pathlib.Path(os.environ["HW_TEST_OUT"])
     out.mkdir(exist_ok=True)
     seen = {"id": deployment.id, "name": deployment.name, "flow_run_id": deployment.flow_run_id,
-            "parameters": deployment.parameters, "version": deployment.version, "run": flow_run.id}
+            "parameters": deployment.parameters, "version": deployment.version, "run": flow_run.id,
+            "run_deployment_id": flow_run.deployment_id, "scheduled": flow_run.scheduled_start_time.timestamp()}
     (out / "who.json").write_text(json.dumps(seen))
 
 
@@ -149,12 +151,16 @@ def test_runtime_deployment_inside_a_worker_run(tmp_path):
     flow_from_source(str(project), "rt.py:who").deploy("nightly", work_pool_name="local", print_next_steps=False,
                                                          parameters={"n": 5}, version="7")
     dep = get_deployment("who/nightly")
-    run_id = create_run(dep)
+    import time
+
+    when = time.time() + 1.5
+    run_id = create_run(dep, scheduled_time=when)
     e = env(tmp_path / "out")
     assert cli("worker", "start", "--pool", "local", "--run-once", environ=e).returncode == 0
     seen = json.loads((tmp_path / "out" / "who.json").read_text())
+    assert seen.pop("scheduled") == pytest.approx(when, abs=1e-5)  # when it was due, not when it started
     assert seen == {"id": dep.id, "name": "nightly", "flow_run_id": run_id, "parameters": {"n": 5},
-                    "version": "7", "run": run_id}
+                    "version": "7", "run": run_id, "run_deployment_id": dep.id}
 
 
 def test_pause_in_a_worker_run_waits_for_headwater_runs_resume(tmp_path):

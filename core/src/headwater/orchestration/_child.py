@@ -74,7 +74,8 @@ def _deployment_info(spec: dict[str, Any]) -> dict[str, Any] | None:
 
         return get_deployment(dep_id)
 
-    return {"id": dep_id, "name": spec.get("deployment"), "flow_run_id": spec["id"], "load": load}
+    return {"id": dep_id, "name": spec.get("deployment"), "flow_run_id": spec["id"], "load": load,
+            "scheduled_time": spec.get("scheduled_time"), "job_variables": spec.get("job_variables") or {}}
 
 
 def execute(spec: dict[str, Any]) -> int:

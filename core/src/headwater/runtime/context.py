@@ -226,10 +226,19 @@ class _Accessor:
         return self._kind.replace(" ", "_")
 
 
+def _of_deployment(run: Any, key: str, default: Any = None) -> Any:
+    """A field of the deployment whose run ``run`` is (not of its subflows' runs)."""
+    info = _current_deployment
+    if info is None or info.get("flow_run_id") != run.id:
+        return default
+    value = info.get(key)
+    return default if value is None else value
+
+
 def _start_time(run: Any) -> Any:
     import datetime as dt
 
-    when = getattr(run, "created", None) or getattr(run, "started", None)
+    when = _of_deployment(run, "scheduled_time") or getattr(run, "created", None) or getattr(run, "started", None)
     return dt.datetime.fromtimestamp(when, dt.timezone.utc) if when else None
 
 
@@ -240,7 +249,8 @@ _DERIVED: dict[str, Any] = {
     "root_flow_run_id": lambda run: run.id if run.parent_flow_run_id is None else None,
     "api_url": lambda run: None,
     "ui_url": lambda run: None,
-    "job_variables": lambda run: {},
+    "job_variables": lambda run: dict(_of_deployment(run, "job_variables", {})),
+    "deployment_id": lambda run: _of_deployment(run, "id"),
 }
 
 flow_run = _Accessor(_flow_run_var, "flow run")
