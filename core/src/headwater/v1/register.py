@@ -93,7 +93,7 @@ def register_flow(flow: Any, project_name: str | None, labels: Any, set_schedule
         entrypoint=f"{path.name}:{variable}",
         source=to_source(str(path.parent)),
         parameters=params,
-        tags=sorted(set(labels or ())),
+        tags=sorted({labels} if isinstance(labels, str) else set(labels or ())),
         description=options.pop("description", None),
         version=options.pop("version", None),
         schedules=to_schedules(flow.schedule, active=set_schedule_active),
