@@ -78,8 +78,11 @@ def _import_file(path_text: str, path: Path) -> Any:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     sys.path.insert(0, str(path.resolve().parent))
+    from headwater.runtime.context import loading_flows
+
     try:
-        spec.loader.exec_module(module)
+        with loading_flows:  # a module-level 0.15 `flow.run()` / `flow.register()` does nothing here
+            spec.loader.exec_module(module)
     except Exception as exc:
         raise FlowNotFoundError(f"importing {path_text} failed: {type(exc).__name__}: {exc}") from None
     return module
