@@ -97,7 +97,9 @@ def main() -> int:
     )
     rows.append(_second_run_row(args.repeat, project, profiles, profile, cli_s, peer_env))
     rows.extend(_node_task_run_rows(args.repeat, project, profile))
-    return harness.exit_code(harness.report("dbt", rows, extra={"project_nodes": 16, "threads": 1}, json_out=not args.no_json))
+    return harness.exit_code(
+        harness.report("dbt", rows, extra={"project_nodes": 16, "threads": 1}, json_out=not args.no_json)
+    )
 
 
 def _peer_env() -> dict[str, str]:
@@ -143,7 +145,9 @@ def _second_run_row(
     peer_second = None
     if peer_env is not None:
         script = harness.fresh_dir("hwbench-dbt-peer-") / "second.py"
-        script.write_text(textwrap.dedent(PEER_SECOND.format(project=str(project), profiles=str(profiles), repeat=repeat)))
+        script.write_text(
+            textwrap.dedent(PEER_SECOND.format(project=str(project), profiles=str(profiles), repeat=repeat))
+        )
         peer_second = harness.Stats.of(harness.run_peer_script(script, env=peer_env))
     return Row("second DbtCoreOperation build, same process", second, floor=cli_s, peer=peer_second,
                target=0.3 * cli_s.median, note="target 0.3x CLI; manifest reused")
@@ -161,7 +165,8 @@ def _node_task_run_rows(repeat: int, project: Path, profile: object) -> list[Row
         repeat=pairs, warmup=1,
     )
     cpu = harness.compare(
-        {"with": _CpuTimed(lambda: with_runs.invoke(["build"])), "without": _CpuTimed(lambda: without.invoke(["build"]))},
+        {"with": _CpuTimed(lambda: with_runs.invoke(["build"])),
+         "without": _CpuTimed(lambda: without.invoke(["build"]))},
         repeat=pairs, warmup=1,
     )
     in_callbacks = _time_in_callbacks(repeat, with_runs)
@@ -174,9 +179,11 @@ def _node_task_run_rows(repeat: int, project: Path, profile: object) -> list[Row
         Row("DbtRunner build without node task runs", nodes["without"], note="dbt's own time in-process"),
         Row("DbtRunner build with 16 node task runs", nodes["with"], floor=nodes["without"]),
         Row("added by per-node task runs, wall time", added,
-            note=f"{100 * added.median / base:+.1f}% of {base:.3f}s median; wall-time noise here is larger than the effect"),
+            note=f"{100 * added.median / base:+.1f}% of {base:.3f}s median; "
+                 "wall-time noise here is larger than the effect"),
         Row("added by per-node task runs, CPU seconds of this process", cpu_added, target=0.05 * cpu_base,
-            note=f"target <= 5% of {cpu_base:.3f} CPU s; {100 * cpu_added.median / cpu_base:+.1f}% median of {pairs} pairs"),
+            note=f"target <= 5% of {cpu_base:.3f} CPU s; "
+                 f"{100 * cpu_added.median / cpu_base:+.1f}% median of {pairs} pairs"),
         Row("time inside the node task-run callbacks per build", callbacks, target=0.05 * base,
             note=f"{100 * callbacks.median / base:.2f}% of dbt's time; not blurred by run-to-run noise"),
     ]

@@ -12,18 +12,24 @@ Workloads (``--quick`` shrinks them):
 - **scheduler CPU per minute** with 1,000 deployments on ``* * * * *`` (six 10-second ticks).
 - **idle worker CPU**: a worker on an empty pool, CPU seconds per second.
 
-The Prefect peer (``serve`` and a process worker) is not scripted here yet; rows have no
-Prefect column.
+The two latency workloads also run under ``flow.serve(name="s")`` (one serving process).
+
+With the Prefect peer venv (``bench/.venv-prefect``; skipped with ``--no-peer``) the same
+workloads run under Prefect 3.9 by ``bench/peer_deployments.py``: its own ``prefect server
+start`` on 127.0.0.1 (stopped at the end), ``flow.serve`` and a process work pool with
+``prefect worker start``, Prefect's default polling; the figures fill the Prefect column.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import harness
 from harness import Row, Stats
@@ -88,9 +94,68 @@ def _worker(env: dict[str, str], pool: str, *extra: str) -> subprocess.Popen:
     )
 
 
+SERVE = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from flows import bench_flow
+bench_flow.serve(name="s")
+"""
+
+
 def _stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     proc.wait(timeout=60)
+
+
+def served_latency(root: Path, n: int) -> tuple[list[float], list[float]]:
+    """Scheduled and ad-hoc runs of a deployment made by ``flow.serve`` in a process of its own."""
+    from headwater.orchestration.deployments import get_deployment
+    from headwater.orchestration.queue import create_run
+
+    env = _setup(root)
+    _in_env(env)
+    log = open(root / "serve.log", "w")  # noqa: SIM115
+    server = subprocess.Popen([sys.executable, "-c", SERVE, str(root)], env=env, stdout=log, stderr=log)
+    try:
+
+        def saved() -> bool:
+            try:
+                get_deployment("bench-flow/s")
+                return True
+            except Exception:
+                return False
+
+        _wait(saved, timeout=120)
+        dep = get_deployment("bench-flow/s")
+        time.sleep(1.0)
+        scheduled = {}
+        base = time.time() + 3.0
+        for i in range(n):
+            scheduled[i] = base + i * 0.5
+            create_run(dep, {"n": i}, scheduled[i])
+        _wait(lambda: len(_lines(root)) >= n)
+        lines = _lines(root)
+        sched_lat = [lines[i] - scheduled[i] for i in range(n)]
+        hw = Path(sys.executable).with_name("headwater")
+        adhoc = []
+        for i in range(n, n + max(3, n // 4)):
+            t0 = time.time()
+            subprocess.run(
+                [str(hw), "deployment", "run", "bench-flow/s", "--param", f"n={i}", "-o", "json"],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+            _wait(lambda i=i: i in _lines(root))
+            adhoc.append(_lines(root)[i] - t0)
+    finally:
+        _stop(server)
+    return sched_lat, adhoc
+
+
+def _p99(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
 def scheduled_latency(root: Path, n: int) -> tuple[list[float], list[float], float, float]:
@@ -215,38 +280,89 @@ def scheduler_cpu(root: Path, n: int) -> float:
     return (time.process_time() - c0) / minutes
 
 
+def _peer(n_sched: int, n_adhoc: int, n_queued: int) -> dict[str, Any] | None:
+    """The Prefect side (bench/peer_deployments.py), or None when it fails (said on stderr)."""
+    script = Path(__file__).with_name("peer_deployments.py")
+    print(f"[bench] Prefect peer: serve, process worker, {n_queued} queued runs (a few minutes)", file=sys.stderr)
+    try:
+        result = harness.run_peer_script(script, str(n_sched), str(n_adhoc), str(n_queued), timeout=3600)
+    except (harness.BenchError, subprocess.TimeoutExpired) as exc:
+        print(f"[bench] Prefect peer dropped: {str(exc)[-1500:]}", file=sys.stderr)
+        return None
+    print(f"[bench] Prefect samples: {json.dumps(result)}", file=sys.stderr)
+    return result
+
+
+def _of(peer: dict[str, Any] | None, key: str) -> Stats | None:
+    if not peer or peer.get(key) is None:
+        return None
+    value = peer[key]
+    return Stats.of(value if isinstance(value, list) else [value])
+
+
 def main() -> None:
     args = harness.bench_args("Orchestration: deployments, scheduler, workers", repeat=1)
     quick = args.quick
-    if harness.peer_enabled(args):
-        print(
-            "[bench] the Prefect peer's serve/worker workloads are not scripted yet: Headwater and floor only",
-            file=sys.stderr,
-        )
+    n_sched = 10 if quick else 40
+    n_adhoc = max(3, n_sched // 4)
+    n = 200 if quick else 1000
+    n_peer_queued = 10 if quick else 40  # Prefect's workers poll every 10 s: 1,000 runs would take hours
+    peer = _peer(n_sched, n_adhoc, n_peer_queued) if harness.peer_enabled(args) else None
+    p_sched, p_serve = _of(peer, "worker_sched"), _of(peer, "serve_sched")
     rows = []
-    sched, adhoc, floor_med, idle, floor = scheduled_latency(harness.fresh_dir(), 10 if quick else 40)
-    sched_sorted = sorted(sched)
-    p99 = sched_sorted[min(len(sched_sorted) - 1, round(0.99 * (len(sched_sorted) - 1)))]
-    rows.append(Row("scheduled time -> first line, p50", Stats.of(sched), target=0.100))
-    rows.append(Row("scheduled time -> first line, p99", Stats.of([p99]), target=0.500))
+    sched, adhoc, floor_med, idle, floor = scheduled_latency(harness.fresh_dir(), n_sched)
+    rows.append(Row("scheduled time -> first line, worker, p50", Stats.of(sched), peer=p_sched, target=0.100))
     rows.append(
         Row(
-            "ad-hoc deployment run -> first line",
+            "scheduled time -> first line, worker, p99",
+            Stats.of([_p99(sched)]),
+            peer=Stats.of([_p99(p_sched.samples)]) if p_sched else None,
+            target=0.500,
+        )
+    )
+    rows.append(
+        Row(
+            "ad-hoc deployment run -> first line, worker",
             Stats.of(adhoc),
             floor=Stats.of(floor),
+            peer=_of(peer, "worker_adhoc"),
             target=1.5 * floor_med,
             note="target 1.5x floor",
         )
     )
-    n = 200 if quick else 1000
+    s_sched, s_adhoc = served_latency(harness.fresh_dir(), n_sched)
+    rows.append(Row("scheduled time -> first line, serve, p50", Stats.of(s_sched), peer=p_serve, target=0.100))
+    rows.append(
+        Row(
+            "scheduled time -> first line, serve, p99",
+            Stats.of([_p99(s_sched)]),
+            peer=Stats.of([_p99(p_serve.samples)]) if p_serve else None,
+            target=0.500,
+        )
+    )
+    rows.append(
+        Row(
+            "ad-hoc deployment run -> first line, serve",
+            Stats.of(s_adhoc),
+            floor=Stats.of(floor),
+            peer=_of(peer, "serve_adhoc"),
+            target=1.5 * floor_med,
+            note="target 1.5x floor",
+        )
+    )
     hw_total, floor_total = queued(harness.fresh_dir(), n)
+    p_queued = _of(peer, "queued_total")
+    note = "target 1.3x floor"
+    if p_queued:
+        note += f"; Prefect ran only {n_peer_queued} runs ({p_queued.median:.1f} s), shown scaled to {n}"
     rows.append(
         Row(
             f"{n} queued one-task runs, 2 process workers",
             Stats.of([hw_total]),
             floor=Stats.of([floor_total]),
+            peer=p_queued.scaled(n / n_peer_queued) if p_queued else None,
             target=1.3 * floor_total,
-            note="target 1.3x floor",
+            note=note,
         )
     )
     cpu = scheduler_cpu(harness.fresh_dir(), 200 if quick else 1000)
@@ -257,7 +373,16 @@ def main() -> None:
             target=1.0 if not quick else 0.2,
         )
     )
-    rows.append(Row("idle worker CPU (core fraction)", Stats.of([idle]), target=0.01, unit="core"))
+    rows.append(
+        Row(
+            "idle worker CPU (core fraction)",
+            Stats.of([idle]),
+            peer=_of(peer, "worker_idle"),
+            target=0.01,
+            unit="core",
+            note="Prefect: its worker process, not its API server" if peer else "",
+        )
+    )
     missed = harness.report("deployments", rows, json_out=not args.no_json)
     sys.exit(harness.exit_code(missed))
 

@@ -462,6 +462,8 @@ def _ratio(a: Stats | None, b: Stats | None) -> str:
     if a is None or b is None or b.median == 0:
         return "-"
     r = a.median / b.median
+    if r == 0:  # e.g. no measurable idle CPU against some
+        return "0x"
     if r < 0.5:  # "1/459": Headwater is 459 times faster
         return f"1/{1 / r:,.0f}" if r < 0.01 else f"1/{1 / r:.3g}"
     return f"{r:.3g}x" if r < 100 else f"{r:,.0f}x"

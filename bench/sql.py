@@ -1,6 +1,7 @@
 """Bench: headwater-sql's SqlAlchemyConnector vs the same work written directly in SQLAlchemy.
 
-Run: ``.venv/bin/python bench/sql.py [--quick] [--repeat N] [--no-peer]`` (``HW_BENCH_SQL_ROWS=N`` sets the row count)``.
+Run: ``.venv/bin/python bench/sql.py [--quick] [--repeat N] [--no-peer]``
+(``HW_BENCH_SQL_ROWS=N`` sets the row count)``.
 
 Workloads, each on a SQLite file and on a PostgreSQL server (started through
 ``headwater.testing.postgres.running_postgres``, the code path of the test fixture, or the
@@ -127,7 +128,9 @@ def bench_database(label: str, url: str, n: int, args: Any, peer: Any, peer_url:
     out = []
     try:
         for name, hw, floor, peer_fn in _workloads(engine, connector, rows, n):
-            out += _workload_rows(label, name, n, hw, floor, peer.timed(peer_fn) if (peer_ok and peer_fn) else None, args)
+            out += _workload_rows(
+                label, name, n, hw, floor, peer.timed(peer_fn) if (peer_ok and peer_fn) else None, args
+            )
         out.append(_per_call_row(label, engine, connector, args))
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM bench_hw")).scalar_one() == n
@@ -172,7 +175,9 @@ def _empty(table: str, through: Any) -> Any:
     return run
 
 
-def _workloads(engine: Any, connector: Any, rows: list[dict[str, Any]], n: int) -> list[tuple[str, Any, Any, str | None]]:
+def _workloads(
+    engine: Any, connector: Any, rows: list[dict[str, Any]], n: int
+) -> list[tuple[str, Any, Any, str | None]]:
     """``(name, Headwater workload, SQLAlchemy floor, peer function)`` for each large workload."""
     import sqlalchemy as sa
 
@@ -200,7 +205,10 @@ def _workloads(engine: Any, connector: Any, rows: list[dict[str, Any]], n: int) 
         ("fetch_all", SetupThenTime(None, hw_fetch), SetupThenTime(None, floor_fetch), "peer_fetch_all"),
         (
             "execute_many",
-            SetupThenTime(_empty("bench_hw", connector.get_engine()), lambda: connector.execute_many(INSERT.format(table="bench_hw"), rows)),
+            SetupThenTime(
+                _empty("bench_hw", connector.get_engine()),
+                lambda: connector.execute_many(INSERT.format(table="bench_hw"), rows),
+            ),
             SetupThenTime(_empty("bench_floor", engine), floor_execute_many),
             "peer_execute_many",
         ),
@@ -246,10 +254,12 @@ def _per_call_row(label: str, engine: Any, connector: Any, args: Any) -> Any:
 
     calls = 200
     st = harness.compare(
-        {"hw": lambda: connector.fetch_all(one, {"id": 7}), "floor": floor_one}, repeat=args.repeat, warmup=1, number=calls
+        {"hw": lambda: connector.fetch_all(one, {"id": 7}), "floor": floor_one},
+        repeat=args.repeat, warmup=1, number=calls,
     )
     return Row(f"{label}: fetch_all of 1 row (per call)", st["hw"], st["floor"], None, None,
-               note=f"{calls} calls/sample; added {1e6 * (st['hw'].median - st['floor'].median):.0f} µs/call")  # fmt: skip
+               note=f"{calls} calls/sample; "
+                    f"added {1e6 * (st['hw'].median - st['floor'].median):.0f} µs/call")  # fmt: skip
 
 
 def main() -> int:
@@ -272,7 +282,9 @@ def main() -> int:
     rows = []
     try:
         folder = harness.fresh_dir("hwbench-sql-")
-        rows += bench_database("SQLite", f"sqlite:///{folder / 'bench.db'}", n, parser_args, peer, f"sqlite:///{folder / 'peer.db'}")
+        rows += bench_database(
+            "SQLite", f"sqlite:///{folder / 'bench.db'}", n, parser_args, peer, f"sqlite:///{folder / 'peer.db'}"
+        )
         try:
             with running_postgres() as server:
                 url = server.create_database()

@@ -32,7 +32,9 @@ def test_the_documented_block_recipe_works_as_written(doc, tmp_path):
     assert any("s3-bucket" in c and "raw" in c for c in commands)
     env = {**os.environ, "AWS_SECRET_ACCESS_KEY": "documented-secret"}
     for args in commands:
-        proc = subprocess.run([str(HEADWATER), *args], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
+        proc = subprocess.run(
+            [str(HEADWATER), *args], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120
+        )
         assert proc.returncode == 0, f"{shlex.join(args)}: {proc.stderr}"
     from headwater import Block
     from headwater_aws import S3Bucket

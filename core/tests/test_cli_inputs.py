@@ -41,7 +41,8 @@ def test_a_relative_basepath_means_the_folder_it_was_saved_from(tmp_path):
     saved = subprocess.run([str(HEADWATER_BIN), "block", "create", "local-file-system", "raw",
                             "--set", "basepath=./data"], cwd=tmp_path / "project", capture_output=True, text=True)
     assert saved.returncode == 0, saved.stderr
-    code = "from headwater import LocalFileSystem; print([o['key'] for o in LocalFileSystem.load('raw').list_objects()])"
+    code = ("from headwater import LocalFileSystem; "
+            "print([o['key'] for o in LocalFileSystem.load('raw').list_objects()])")
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path / "elsewhere", capture_output=True, text=True)
     assert proc.stdout.strip() == "['orders.csv']", proc.stderr
 
@@ -91,11 +92,12 @@ def test_inspect_warns_about_a_document_edited_outside_headwater():
 def test_an_optional_secret_left_empty_is_prompted_for_and_enter_skips():
     from terminal import on_terminal
 
-    code, seen = on_terminal("block", "create", "-m", "blockdefs", "warehouse-credentials", "login", "--set", "username=u",
-                             answers=[(b"password (hidden)", b"pw-typed-77\n")])
+    code, seen = on_terminal("block", "create", "-m", "blockdefs", "warehouse-credentials", "login",
+                             "--set", "username=u", answers=[(b"password (hidden)", b"pw-typed-77\n")])
     assert code == 0, seen
     code, seen = on_terminal(
-        "block", "create", "-m", "blockdefs", "warehouse", "wh", "--set", "host=h", "--set", "credentials=warehouse-credentials/login",
+        "block", "create", "-m", "blockdefs", "warehouse", "wh", "--set", "host=h",
+        "--set", "credentials=warehouse-credentials/login",
         answers=[(b"extra (hidden, optional: Enter skips)", b'{"token": "t-typed-88"}\n'),
                  (b"cert (hidden, optional: Enter skips)", b"\n")],
     )
@@ -128,7 +130,9 @@ def test_types_of_plugins_not_installed_or_not_loaded_carry_the_pip_install_hint
     assert row["problem"] == "headwater-ftp is not installed: pip install headwater-ftp"
     create = run_cli("block", "create", "ftp-server", "other")
     assert create.returncode == 1
-    assert create.stderr.strip() == "Error: block type 'ftp-server' is provided by headwater-ftp, which is not installed: pip install headwater-ftp"
+    assert create.stderr.strip() == (
+        "Error: block type 'ftp-server' is provided by headwater-ftp, which is not installed: pip install headwater-ftp"
+    )
     loaded = run_python("from headwater import Block; Block.load('tok')", check=False)
     assert "which is not installed: pip install headwater-ftp" in loaded.stderr  # the hint load gives
 
@@ -153,8 +157,11 @@ def test_completion_scripts_and_completing_block_refs():
     words = run_cli("block", "inspect", "r", env={"_HEADWATER_COMPLETE": "bash_complete",
                                                    "COMP_WORDS": "headwater block inspect r", "COMP_CWORD": "3"})
     assert words.stdout.split() == ["plain,raw-orders"]
-    words = run_cli(env={"_HEADWATER_COMPLETE": "bash_complete", "COMP_WORDS": "headwater block delete ", "COMP_CWORD": "3"})
-    assert words.stdout.split() == ["plain,api", "plain,local-file-system/raw-orders", "plain,raw-orders", "plain,secret/api"]
+    words = run_cli(env={"_HEADWATER_COMPLETE": "bash_complete",
+                         "COMP_WORDS": "headwater block delete ", "COMP_CWORD": "3"})
+    assert words.stdout.split() == [
+        "plain,api", "plain,local-file-system/raw-orders", "plain,raw-orders", "plain,secret/api"
+    ]
 
 
 def test_every_core_command_with_json_output_documents_it_in_cli_md():

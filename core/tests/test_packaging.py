@@ -36,7 +36,9 @@ def test_the_fixtures_are_one_option_away(tmp_path):
 
 
 ROOT = Path(__file__).resolve().parents[2]
-DISTRIBUTIONS = ["core", *sorted(f"plugins/{p.name}" for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").is_file())]
+DISTRIBUTIONS = [
+    "core", *sorted(f"plugins/{p.name}" for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").is_file())
+]
 
 
 def test_every_distribution_builds_without_warnings_and_with_pypi_metadata(tmp_path):
@@ -46,7 +48,9 @@ def test_every_distribution_builds_without_warnings_and_with_pypi_metadata(tmp_p
     sources = []
     for d in DISTRIBUTIONS:  # copies: a build writes build/ and egg-info folders beside the sources
         sources.append(tmp_path / "src" / d)
-        shutil.copytree(ROOT / d, sources[-1], ignore=shutil.ignore_patterns("tests", "build", "*.egg-info", "__pycache__"))
+        shutil.copytree(
+            ROOT / d, sources[-1], ignore=shutil.ignore_patterns("tests", "build", "*.egg-info", "__pycache__")
+        )
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path),
          *map(str, sources)],
@@ -63,7 +67,9 @@ def test_every_distribution_builds_without_warnings_and_with_pypi_metadata(tmp_p
         headers, _, description = metadata.partition("\n\n")
         assert "License-Expression: Apache-2.0" in headers, wheel.name
         assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), wheel.name
-        assert "Description-Content-Type: text/markdown" in headers and description.startswith("# headwater"), wheel.name
+        assert (
+            "Description-Content-Type: text/markdown" in headers and description.startswith("# headwater")
+        ), wheel.name
         assert "Project-URL: Documentation, https://" in headers and "Classifier: Typing :: Typed" in headers
         assert "../" not in description, f"{wheel.name}: relative links do not work on PyPI"
         packages = {n.split("/")[0] for n in names if n.endswith("/__init__.py") and n.count("/") == 1}

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from headwater.errors import HeadwaterError
 
-__all__ = ["also_as"]
+__all__ = ["also_as", "keeping_library_class"]
 
 E = TypeVar("E", bound=HeadwaterError)
 
@@ -99,3 +100,18 @@ def _rebuild(ours: type[HeadwaterError], theirs: type[BaseException], args: tupl
     Exception.__init__(new, *args)
     new.__dict__.update(state)
     return new
+
+
+def keeping_library_class(translate: Callable[..., E]) -> Callable[..., E]:
+    """A plugin's error translator whose errors are also instances of the library error's class
+    (see :func:`also_as`), so ``except`` clauses written for the library still catch them.
+
+    Example:
+        >>> translate = keeping_library_class(_translate)  # doctest: +SKIP
+    """
+
+    @functools.wraps(translate)
+    def keeping(exc: BaseException, *args: Any, **kwargs: Any) -> E:
+        return also_as(translate(exc, *args, **kwargs), exc)
+
+    return keeping

@@ -15,6 +15,7 @@ import logging
 import time
 
 from headwater.errors import HeadwaterError
+from headwater.runtime.context import cancel_shield as _cancel_deferred
 from headwater.store import objects_schema as _tables  # noqa: F401 (registers the tables used here)
 
 __all__ = ["FlowPauseTimeout", "NotPausedError", "apause_flow_run", "pause_flow_run", "resume_flow_run"]
@@ -41,16 +42,17 @@ def _begin_pause(timeout: float) -> object:
     if fr is None or _task_run_var.get() is not None:
         raise MissingContextError("pause_flow_run() pauses a flow run: call it in the flow's own code, "
                                   "not in a task or outside a flow")
-    _record.set_flow_state(fr, Paused(f"waiting up to {timeout:g} s for `headwater runs resume {fr.id}`"))
-    _record.log(fr, logging.INFO, f"Paused: resume with `headwater runs resume {fr.id}` within {timeout:g} seconds")
-    flush()  # so `headwater runs ls` shows it Paused now
+    with _cancel_deferred():
+        _record.set_flow_state(fr, Paused(f"waiting up to {timeout:g} s for `headwater runs resume {fr.id}`"))
+        _record.log(fr, logging.INFO, f"Paused: resume with `headwater runs resume {fr.id}` within {timeout:g} seconds")
+        flush()  # so `headwater runs ls` shows it Paused now
     return fr
 
 
 def _resumed(flow_run_id: str) -> bool:
     from headwater.store.engine import db_write
 
-    with db_write() as tx:
+    with _cancel_deferred(), db_write() as tx:
         if not tx.execute("SELECT flow_run_id FROM flow_run_resumes WHERE flow_run_id = :id", {"id": flow_run_id}):
             return False
         tx.execute("DELETE FROM flow_run_resumes WHERE flow_run_id = :id", {"id": flow_run_id})
@@ -63,8 +65,9 @@ def _end_pause(fr: object, resumed: bool, timeout: float) -> None:
 
     if not resumed:
         raise FlowPauseTimeout(f"flow run {fr.name!r} was not resumed within {timeout:g} seconds")  # type: ignore[attr-defined]
-    _record.set_flow_state(fr, Running("Resumed"))  # type: ignore[arg-type]
-    _record.log(fr, logging.INFO, "Resumed")  # type: ignore[arg-type]
+    with _cancel_deferred():
+        _record.set_flow_state(fr, Running("Resumed"))  # type: ignore[arg-type]
+        _record.log(fr, logging.INFO, "Resumed")  # type: ignore[arg-type]
 
 
 def pause_flow_run(timeout: float = 3600, poll_interval: float = 10, key: str | None = None,

@@ -35,6 +35,12 @@ def trivial(n: int = 0):
     return n
 
 
+@flow(flow_run_name="nightly-{n}")
+def named(n: int = 0):
+    _mark("ran")
+    return n
+
+
 @flow
 def needs_day(day: str, limit: int = 5):
     return day

@@ -66,8 +66,14 @@ def _exactly_once(tmp_path, n_workers: int, n_runs: int = 200) -> None:
             if sum(v for k, v in s.items() if k in FINAL) == n_runs:
                 break
             if kills < 4 and s.get("Completed", 0) > 20 * (kills + 1):
-                victim = rng.randrange(len(workers))
-                time.sleep(rng.random() * 0.2)
+                # a worker that holds a claimed, unfinished run right now (a run takes milliseconds:
+                # killing an idle worker would test nothing)
+                busy = {str(r["worker"]) for r in runs() if r["state"] in ("Pending", "Running") and r["worker"]}
+                holders = [i for i, w in enumerate(workers) if any(f"-{w.pid}-" in name for name in busy)]
+                if not holders:
+                    time.sleep(0.01)
+                    continue
+                victim = rng.choice(holders)
                 workers[victim].send_signal(signal.SIGKILL)
                 workers[victim].wait()
                 workers[victim] = spawn(victim)

@@ -153,3 +153,41 @@ def test_orchestration_first_in_a_fresh_store(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "HEADWATER_HOME": str(tmp_path / "fresh")})
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def _listed_names(deployment: str, e: dict[str, str]) -> dict[str, str]:
+    import json
+
+    listed = cli("runs", "ls", "--deployment", deployment, "-o", "json", environ=e)
+    assert listed.returncode == 0, listed.stderr
+    return {r["id"]: r["name"] for r in json.loads(listed.stdout)}
+
+
+def test_a_deployment_run_keeps_its_queued_name_once_it_runs(project, tmp_path):
+    from headwater.history.reader import get_flow_run
+
+    create_work_pool("local", "process")
+    dep = _deploy(project, "trivial", "t")
+    run_id = create_run(dep, {"n": 1})
+    e = env(tmp_path / "out")
+    before = _listed_names("trivial/t", e)[run_id]
+    done = cli("worker", "start", "--pool", "local", "--run-once", environ=e)
+    assert done.returncode == 0, done.stderr
+    assert states() == {"Completed": 1}
+    assert _listed_names("trivial/t", e)[run_id] == before
+    assert get_flow_run(run_id)["name"] == before
+    assert runs()[0]["name"] == before
+
+
+def test_a_flow_run_name_template_names_the_queued_run_too(project, tmp_path):
+    from headwater.history.reader import get_flow_run
+
+    create_work_pool("local", "process")
+    dep = _deploy(project, "named", "n")
+    run_id = create_run(dep, {"n": 7})
+    e = env(tmp_path / "out")
+    done = cli("worker", "start", "--pool", "local", "--run-once", environ=e)
+    assert done.returncode == 0, done.stderr
+    assert get_flow_run(run_id)["name"] == "nightly-7"
+    assert runs()[0]["name"] == "nightly-7"
+    assert _listed_names("named/n", e)[run_id] == "nightly-7"

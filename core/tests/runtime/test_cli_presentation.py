@@ -68,7 +68,9 @@ def test_runs_json_is_for_machines(project):
     assert len(shown["task_runs"]) == 2 and all(isinstance(t["duration"], float) for t in shown["task_runs"])
     assert all(datetime.fromisoformat(t["started"]).utcoffset() is not None for t in shown["task_runs"])
     logs = json.loads(cli("runs", "logs", run["id"], "-o", "json").stdout)
-    assert {"level": "INFO", "message": "working on 2"}.items() <= next(r for r in logs if "working" in r["message"]).items()
+    assert {"level": "INFO", "message": "working on 2"}.items() <= next(
+        r for r in logs if "working" in r["message"]
+    ).items()
     assert all(datetime.fromisoformat(r["timestamp"]).utcoffset() is not None for r in logs) and len(logs) >= 3
 
 
@@ -145,7 +147,9 @@ def test_logs_follow_prints_lines_as_they_come_until_the_run_ends(tmp_path):
         assert running.wait(timeout=60) == 0
     assert followed.returncode == 0, followed.stderr
     messages = [line.split(" - ", 1)[1] for line in followed.stdout.splitlines()]
-    assert [m for m in messages if m.startswith(("step", "all"))] == ["step 0", "step 1", "step 2", "step 3", "all done"]
+    assert [m for m in messages if m.startswith(("step", "all"))] == [
+        "step 0", "step 1", "step 2", "step 3", "all done"
+    ]
     assert messages[-1].startswith("Finished in state Completed"), followed.stdout
 
 

@@ -193,7 +193,7 @@ def test_visualize_gives_the_graph():
     ("fetch_users(3, upstream_tasks=[])", "called with upstream_tasks= outside `with Flow(...):`"),
     ("_users_flow()[0].run(n=3)", "got unknown parameter(s) n (its Parameters: n_users)"),
     ("task(state_handlers=[print])(len)", "use on_completion=[...] / on_failure=[...] hooks"),
-    ("_users_flow()[0].register('project')", "flow.register() of Prefect 0.15 is not available"),
+    ("_users_flow()[0].register('project')", "must be held by a module-level variable of a saved .py file"),
     ("case(True, True).__enter__()", "in a @flow function use a plain `if`"),
 ])
 def test_bad_015_input_is_one_clear_line(code, message):

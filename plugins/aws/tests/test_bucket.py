@@ -22,8 +22,12 @@ def _with_folder(bucket: S3Bucket, folder: str) -> S3Bucket:
     return bucket.model_copy(update={"bucket_folder": folder})
 
 
-def test_bucket_folder_is_applied_exactly_once_on_every_path(s3_bucket: S3Bucket, s3_endpoint: Any, tmp_path: Path) -> None:
-    bucket = S3Bucket(bucket_name=s3_bucket.bucket_name, credentials=s3_bucket.credentials, bucket_folder="/base/inner/")
+def test_bucket_folder_is_applied_exactly_once_on_every_path(
+    s3_bucket: S3Bucket, s3_endpoint: Any, tmp_path: Path
+) -> None:
+    bucket = S3Bucket(
+        bucket_name=s3_bucket.bucket_name, credentials=s3_bucket.credentials, bucket_folder="/base/inner/"
+    )
     assert bucket.bucket_folder == "base/inner"
     src = tmp_path / "src"
     tree = make_tree(src, files=5)
@@ -37,7 +41,8 @@ def test_bucket_folder_is_applied_exactly_once_on_every_path(s3_bucket: S3Bucket
     assert bucket.stream_from(bucket, "w.txt", "streamed.txt") == "base/inner/streamed.txt"
     assert bucket.put_directory(src, "put") == len(tree)
     expected = {"base/inner/w.txt", "base/inner/p/one.txt", "base/inner/copied/w.txt", "base/inner/moved/fo.txt",
-                "base/inner/streamed.txt", *(f"base/inner/tree/{k}" for k in tree), *(f"base/inner/put/{k}" for k in tree)}
+                "base/inner/streamed.txt", *(f"base/inner/tree/{k}" for k in tree),
+                *(f"base/inner/put/{k}" for k in tree)}
     assert set(s3_endpoint.object_keys(bucket.bucket_name)) == expected
     listed = bucket.list_objects("tree")
     assert sorted(o["key"] for o in listed) == sorted(f"tree/{k}" for k in tree)
@@ -177,7 +182,9 @@ def test_async_twins(s3_bucket: S3Bucket, tmp_path: Path) -> None:
 
 
 def test_check_and_create_bucket(s3_endpoint: Any) -> None:
-    bucket = S3Bucket(bucket_name=f"hw-new-{os.getpid()}-{id(s3_endpoint) % 9999}", credentials=credentials_for(s3_endpoint))
+    bucket = S3Bucket(
+        bucket_name=f"hw-new-{os.getpid()}-{id(s3_endpoint) % 9999}", credentials=credentials_for(s3_endpoint)
+    )
     with pytest.raises(ObjectNotFoundError, match="does not exist"):
         bucket.check()
     assert bucket.create_bucket() == bucket.bucket_name
@@ -215,7 +222,9 @@ def test_lean_path_handles_awkward_keys(s3_bucket: S3Bucket, s3_endpoint: Any, t
     assert read_tree(tmp_path / "dst") == read_tree(tmp_path / "src")
 
 
-def test_boto3_transfer_keywords_pass_through_as_in_prefect_aws(s3_bucket: S3Bucket, s3_endpoint: Any, tmp_path: Path) -> None:
+def test_boto3_transfer_keywords_pass_through_as_in_prefect_aws(
+    s3_bucket: S3Bucket, s3_endpoint: Any, tmp_path: Path
+) -> None:
     """prefect-aws hands **upload_kwargs / **download_kwargs to boto3's upload_file / download_file,
     so migrated code passes Callback= and Config=; they must not be taken for S3 arguments."""
     from boto3.s3.transfer import TransferConfig
@@ -230,7 +239,9 @@ def test_boto3_transfer_keywords_pass_through_as_in_prefect_aws(s3_bucket: S3Buc
     assert s3_endpoint.read_object(s3_bucket.bucket_name, "k/f.bin") == b"0123456789"
     assert s3_endpoint.client().head_object(Bucket=s3_bucket.bucket_name, Key="k/f.bin")["ContentType"] == "text/plain"
     seen.clear()
-    out = s3_bucket.download_object_to_path("k/f.bin", tmp_path / "out.bin", Callback=seen.append, Config=TransferConfig())
+    out = s3_bucket.download_object_to_path(
+        "k/f.bin", tmp_path / "out.bin", Callback=seen.append, Config=TransferConfig()
+    )
     assert out.read_bytes() == b"0123456789" and sum(seen) == 10
     sink = io.BytesIO()
     s3_bucket.download_object_to_file_object("k/f.bin", sink, Callback=seen.append)

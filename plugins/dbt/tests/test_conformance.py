@@ -55,7 +55,9 @@ class TestTargetConfigs(BlockConformanceSuite):
     plugin_name = "dbt"
 
     def make_block(self):
-        return TargetConfigs(type="snowflake", schema="raw", extras={"account": "acme"}, secret_extras={"password": "sf-pass-1234"})
+        return TargetConfigs(
+            type="snowflake", schema="raw", extras={"account": "acme"}, secret_extras={"password": "sf-pass-1234"}
+        )
 
 
 class TestGlobalConfigs(BlockConformanceSuite):
@@ -71,4 +73,6 @@ class TestDbtCoreOperation(BlockConformanceSuite):
     plugin_name = "dbt"
 
     def make_block(self):
-        return DbtCoreOperation(commands=["dbt build --select tag:daily"], project_dir="/srv/dbt", dbt_cli_profile=pg_profile())
+        return DbtCoreOperation(
+            commands=["dbt build --select tag:daily"], project_dir="/srv/dbt", dbt_cli_profile=pg_profile()
+        )

@@ -124,7 +124,9 @@ def test_a_duplicated_keyword_is_an_error_unless_overrides_are_allowed() -> None
     with pytest.raises(ValueError, match="The keyword, schema") as info:
         target.get_configs()
     assert isinstance(info.value, DbtProfileError)
-    lenient = TargetConfigs(type="snowflake", schema="schema_input", extras={"schema": "else"}, allow_field_overrides=True)
+    lenient = TargetConfigs(
+        type="snowflake", schema="schema_input", extras={"schema": "else"}, allow_field_overrides=True
+    )
     with pytest.warns(UserWarning, match="schema"):
         assert lenient.get_configs()["schema"] == "schema_input"
 

@@ -48,8 +48,12 @@ def test_get_profile_is_the_profiles_yml_content():
 
 def test_duckdb_and_generic_targets():
     duck = DuckDBTargetConfigs(path="w.duckdb", extras={"threads_hint": 1})
-    assert duck.get_configs() == {"type": "duckdb", "schema": "main", "threads": 4, "path": "w.duckdb", "threads_hint": 1}
-    generic = TargetConfigs(type="snowflake", schema="raw", extras={"account": "x"}, secret_extras={"password": "sf-pass-1234"})
+    assert duck.get_configs() == {
+        "type": "duckdb", "schema": "main", "threads": 4, "path": "w.duckdb", "threads_hint": 1
+    }
+    generic = TargetConfigs(
+        type="snowflake", schema="raw", extras={"account": "x"}, secret_extras={"password": "sf-pass-1234"}
+    )
     assert generic.get_configs()["password"] == "sf-pass-1234"
     assert "sf-pass-1234" not in repr(generic) and "sf-pass-1234" not in generic.model_dump_json()
 

@@ -71,7 +71,8 @@ def test_flow_failure_notifies_with_run_name_state_and_error_but_no_secret(alert
 def test_template_that_names_a_parameter_shows_it_masked_when_secret(alerts):
     Secret(value=TOKEN).save("api")
     Automation(name="params", trigger=FlowRunStateTrigger(states=["Completed"]),
-               actions=[SendNotification(block="alerts", body="{{ flow_run.name }} {{ flow_run.parameters }}")]).create()
+               actions=[SendNotification(block="alerts",
+                                         body="{{ flow_run.name }} {{ flow_run.parameters }}")]).create()
 
     @flow(flow_run_name="p-run")
     def f(key: str, n: int = 3):

@@ -57,7 +57,9 @@ def test_async_connector_refuses_a_sync_driver(url: str) -> None:
         AsyncSqlAlchemyConnector(connection_info=url)
     assert isinstance(info.value, SqlConfigError)
     with pytest.raises(SqlConfigError, match="not an asyncio driver"):
-        AsyncSqlAlchemyConnector(connection_info=ConnectionComponents(driver=SyncDriver.SQLITE_PYSQLITE, database="w.db"))
+        AsyncSqlAlchemyConnector(
+            connection_info=ConnectionComponents(driver=SyncDriver.SQLITE_PYSQLITE, database="w.db")
+        )
 
 
 def test_drivers_that_fit_are_accepted() -> None:

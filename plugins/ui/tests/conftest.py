@@ -36,8 +36,11 @@ def server() -> Iterator[Server]:
     s.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module. Not for the session: Playwright's sync API keeps an asyncio
+    loop marked as running on the main thread while it is open, and the tests after it would then
+    see Headwater's async dispatch (a sync-named block call returning a coroutine, as in Prefect)."""
     chromium = Path("/usr/bin/chromium")
     if not chromium.exists():
         pytest.skip("Chromium is not installed: apt-get install chromium (scripts/ensure-test-services.sh does it)")

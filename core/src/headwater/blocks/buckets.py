@@ -193,7 +193,9 @@ class BucketStorage(BasepathAlias, ObjectStorage):
     def _download_receiver(self, jobs: Sequence[DownloadJob], options: Any) -> Receiver:
         """A function downloading one object of a folder transfer (called from worker threads)."""
 
-    def _transfer_options(self, kwargs: dict[str, Any], progress: ProgressCallback | None) -> tuple[Any, ProgressCallback | None]:
+    def _transfer_options(
+        self, kwargs: dict[str, Any], progress: ProgressCallback | None
+    ) -> tuple[Any, ProgressCallback | None]:
         """The service's options from a transfer's keyword arguments, and the progress callback."""
         return kwargs, progress
 
@@ -289,7 +291,9 @@ class BucketStorage(BasepathAlias, ObjectStorage):
         Raises:
             TransferError: some files failed; the message lists what was and was not transferred.
         """
-        done = self.upload_folder_counted(from_folder, to_folder, skip_unchanged, progress, ignore_file, **upload_kwargs)
+        done = self.upload_folder_counted(
+            from_folder, to_folder, skip_unchanged, progress, ignore_file, **upload_kwargs
+        )
         return done.destination if done.files else None
 
     def upload_folder_counted(

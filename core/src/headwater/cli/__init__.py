@@ -35,9 +35,11 @@ CORE_COMMANDS = {
                                  "Create, list and delete global concurrency and rate limits."),
     "events": ("headwater.cli.events_cmd", "events", "The event log: state changes, block changes, custom events."),
     "automation": ("headwater.cli.events_cmd", "automation", "Automations: triggers on events and their actions."),
-    "automations": ("headwater.cli.events_cmd", "automation", "Same as 'automation' (e.g. headwater automations serve)."),
+    "automations": ("headwater.cli.events_cmd", "automation",
+                    "Same as 'automation' (e.g. headwater automations serve)."),
     "webhook": ("headwater.cli.events_cmd", "webhook", "Webhooks that turn HTTP requests into events."),
-    "completion": ("headwater.cli.completion_cmd", "completion", "Print the shell completion script: bash, zsh or fish."),
+    "completion": ("headwater.cli.completion_cmd", "completion",
+                   "Print the shell completion script: bash, zsh or fish."),
 }
 
 

@@ -70,7 +70,8 @@ def inspect_(ref: str, output: str) -> None:
     doc = read_document(ref)
     if not doc.intact:
         click.echo(f"warning: block '{doc.ref}' is corrupted in the store (checksum mismatch: it was changed outside "
-                   f"Headwater), so loading it fails: re-create it with `headwater block create ... --overwrite`", err=True)
+                   f"Headwater), so loading it fails: "
+                   f"re-create it with `headwater block create ... --overwrite`", err=True)
     emit_object(
         {
             "ref": doc.ref, "id": doc.id, "type": doc.slug, "class": f"{doc.module}.{doc.class_name}",
@@ -205,7 +206,8 @@ def _read_secret(field: str, sources: dict[str, str], stdin_field: str | None, r
 @click.option("--secret-stdin", "secret_stdin", metavar="FIELD", help="Read one secret field from standard input.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing block of that type and name.")
 @click.option("--replace", is_flag=True,
-              help="Replace whatever block has that name, of any type, in one step (e.g. re-point raw from a folder to a bucket).")
+              help="Replace whatever block has that name, of any type, in one step "
+                   "(e.g. re-point raw from a folder to a bucket).")
 @click.option("-m", "--module", "modules", multiple=True, metavar="MODULE",
               help="Import MODULE first (a module of yours that defines block classes).")
 @output_option

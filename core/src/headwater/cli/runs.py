@@ -40,7 +40,8 @@ def _load_flow(target: str) -> Any:
             return next(iter(flows.values()))
         available = ", ".join(sorted(flows)) or "none"
         raise FlowNotFoundError(
-            f"{label} has {len(flows) or 'no'} flows ({available}): name one, e.g. {label}:{next(iter(sorted(flows)), 'flow')}"
+            f"{label} has {len(flows) or 'no'} flows ({available}): "
+            f"name one, e.g. {label}:{next(iter(sorted(flows)), 'flow')}"
             if flows else f"{label} defines no flow (no @flow function at its top level)"
         )
     found = flows.get(name) or next((f for f in flows.values() if f.name == name), None)
@@ -77,8 +78,11 @@ def _import_file(path_text: str, path: Path) -> Any:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     sys.path.insert(0, str(path.resolve().parent))
+    from headwater.runtime.context import loading_flows
+
     try:
-        spec.loader.exec_module(module)
+        with loading_flows:  # a module-level 0.15 `flow.run()` / `flow.register()` does nothing here
+            spec.loader.exec_module(module)
     except Exception as exc:
         raise FlowNotFoundError(f"importing {path_text} failed: {type(exc).__name__}: {exc}") from None
     return module
@@ -337,7 +341,8 @@ def show(run_id: str, output: str) -> None:
                      "artifacts": [artifact_json(a) for a in _artifacts_of(fr["id"])]}, output)
         return
     summary = {
-        "id": fr["id"], "flow": fr["flow_name"], "name": fr["name"], "state": styled_state(fr["state"], fr["state_type"]),
+        "id": fr["id"], "flow": fr["flow_name"], "name": fr["name"],
+        "state": styled_state(fr["state"], fr["state_type"]),
         "started": format_time(fr["started"]), "duration": _fmt_duration(fr["duration"]),
         "parameters": fr["parameters"], "task runs": len(tasks),
     }

@@ -8,9 +8,10 @@ Imported lazily: ``import headwater`` does not import this package.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from headwater.events import schema as _schema  # noqa: F401  (registers the event tables with the store)
+from headwater.lazy import lazy_exports
 
 __all__ = [
     "Automation",
@@ -33,17 +34,4 @@ if TYPE_CHECKING:
     from headwater.events.emit import Event, EventError, emit_event  # noqa: F401
     from headwater.events.reader import list_events  # noqa: F401
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'headwater.events' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -207,7 +207,8 @@ class AutomationService:
                               f"ORDER BY seq LIMIT :n{lock}", {"now": now, "n": limit})
             for row in rows:
                 tx.execute("UPDATE automation_actions SET status = 'running', claimed_by = :me, attempts = "
-                           "attempts + 1, next_attempt = :now WHERE seq = :s", {"me": self.me, "now": now, "s": row.seq})
+                           "attempts + 1, next_attempt = :now WHERE seq = :s",
+                           {"me": self.me, "now": now, "s": row.seq})
         return rows
 
     def run_due_actions(self, now: float) -> int:

@@ -130,7 +130,9 @@ class HistoryWriter:
         self._finished = 0  # flow runs finished since the cap was last enforced
         self._last_cap = time.time()
         self._emitted: dict[str, int] = {}  # run id -> transitions already recorded as events
-        self._state_events = os.environ.get("HEADWATER_EVENTS_STATE_CHANGES", "true").lower() not in ("0", "false", "no")
+        self._state_events = (
+            os.environ.get("HEADWATER_EVENTS_STATE_CHANGES", "true").lower() not in ("0", "false", "no")
+        )
         self._console_lines: deque[str] = deque()
         self._console_cv = threading.Condition()
         self._console_queued = self._console_written = self._console_dropped = self._console_chars = 0
@@ -337,8 +339,8 @@ class HistoryWriter:
             ))
         log_rows = [(f, t, ts, lvl, redact(name), redact(msg)) for f, t, ts, lvl, name, msg, keep in logs if keep != 2]
         event_rows = state_event_rows(flows, tasks, self._emitted) if self._state_events else []
-        event_rows += [(i, ts, ev, rid, redact(res), redact(rel) if rel else None, redact(body) if body else None)
-                       for i, ts, ev, rid, res, rel, body in events]
+        event_rows += [(i, ts, ev, rid, redact(json.dumps(res)), redact(json.dumps(rel)) if rel else None,
+                        redact(body) if body else None) for i, ts, ev, rid, res, rel, body in events]
         if len(event_rows) > 1:
             event_rows.sort(key=lambda row: row[1])  # sequence numbers follow time within a batch
         now = time.time()

@@ -5,8 +5,7 @@ Imported only when used (``import headwater`` does not import it).
 
 from __future__ import annotations
 
-from typing import Any
-
+from headwater.lazy import lazy_exports
 from headwater.orchestration import schema as _schema  # noqa: F401  (registers the tables' migration)
 
 _EXPORTS = {
@@ -24,13 +23,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'headwater.orchestration' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -21,6 +21,10 @@ __all__ = ["execute", "main"]
 
 def _on_term(signum: int, frame: Any) -> None:
     from headwater.runtime._errors import FlowRunCancelled
+    from headwater.runtime.context import defer_cancel
+
+    if defer_cancel():  # inside a store transaction: raised when it ends
+        return
 
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the engine's cleanup must not be interrupted again
     raise FlowRunCancelled("the flow run was cancelled")
@@ -58,6 +62,22 @@ def _record_flow_run(tx: Any, spec: dict[str, Any], flow: Any, params: dict[str,
     )
 
 
+def _deployment_info(spec: dict[str, Any]) -> dict[str, Any] | None:
+    """What ``headwater.runtime.deployment`` answers in this run (the saved deployment is read
+    only if the flow asks for more than its id and name)."""
+    dep_id = spec.get("deployment_id")
+    if not dep_id:
+        return None
+
+    def load() -> Any:
+        from headwater.orchestration.deployments import get_deployment
+
+        return get_deployment(dep_id)
+
+    return {"id": dep_id, "name": spec.get("deployment"), "flow_run_id": spec["id"], "load": load,
+            "scheduled_time": spec.get("scheduled_time"), "job_variables": spec.get("job_variables") or {}}
+
+
 def execute(spec: dict[str, Any]) -> int:
     """Run one claimed deployment run to its final state; returns a process exit code."""
     from headwater.errors import HeadwaterError
@@ -89,9 +109,10 @@ def execute(spec: dict[str, Any]) -> int:
                 queue.finish_run(run_id, worker, "CANCELLED", "Cancelled", "cancelled before it started")
             return 0
         started = True
-        from headwater.runtime.context import preset_flow_run_id
+        from headwater.runtime.context import preset_flow_run_id, set_current_deployment
 
-        preset_flow_run_id(run_id)
+        preset_flow_run_id(run_id, spec.get("name"))
+        set_current_deployment(_deployment_info(spec))
         if flow.is_async:
             import asyncio
 
@@ -101,6 +122,8 @@ def execute(spec: dict[str, Any]) -> int:
         from headwater.history.writer import flush
 
         flush()
+        if getattr(flow, "flow_run_name", None) is not None:
+            _adopt_rendered_name(run_id)
         message = (state.message or "").strip().splitlines()[-1:] if state.type != "COMPLETED" else []
         queue.finish_run(run_id, worker, state.type, state.name, message[0] if message else None)
         return 0 if state.type == "COMPLETED" else 1
@@ -115,6 +138,19 @@ def execute(spec: dict[str, Any]) -> int:
             "cancelled while running" if started else "cancelled before it started",
         )
         return 143
+
+
+def _adopt_rendered_name(run_id: str) -> None:
+    """A flow with its own ``flow_run_name`` renames its run when it starts; the queue row follows,
+    so the run has one name everywhere."""
+    from headwater.store.engine import db_write
+
+    with db_write() as tx:
+        tx.execute(
+            "UPDATE scheduled_runs SET name = (SELECT name FROM flow_runs WHERE flow_runs.id = :id) "
+            "WHERE id = :id AND EXISTS (SELECT 1 FROM flow_runs WHERE flow_runs.id = :id)",
+            {"id": run_id},
+        )
 
 
 def _flush_quietly() -> None:

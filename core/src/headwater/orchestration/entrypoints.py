@@ -31,12 +31,30 @@ def split_entrypoint(entrypoint: str) -> tuple[str, str]:
     return target, attr
 
 
+def _flows(module: Any) -> dict[str, Any]:
+    """The module's flows by variable name; Prefect 0.15 ``with Flow("name") as flow:`` graphs
+    become the Headwater flow that runs them (as ``headwater run FILE.py:flow`` does)."""
+    from headwater.runtime.flows import Flow
+
+    flows = {k: v for k, v in vars(module).items() if isinstance(v, Flow)}
+    if "headwater.v1.flow" in sys.modules:
+        from headwater.v1.engine import as_headwater_flow
+        from headwater.v1.flow import Flow as GraphFlow
+
+        for k, v in vars(module).items():
+            if k not in flows and type(v) is GraphFlow:
+                flows[k] = as_headwater_flow(v)
+    return flows
+
+
 def _flow_in(module: Any, attr: str, where: str) -> Any:
     from headwater.runtime.flows import Flow
 
     found = getattr(module, attr, None)
     if not isinstance(found, Flow):
-        flows = {k: v for k, v in vars(module).items() if isinstance(v, Flow)}
+        flows = _flows(module)
+        if attr in flows:
+            return flows[attr]
         found = next((f for f in flows.values() if f.name == attr), None)
         if found is None:
             names = ", ".join(sorted(flows)) or "none"
@@ -71,16 +89,22 @@ def load_flow(entrypoint: str, base: str | Path | None = None) -> Any:
             for folder in (str(root), str(path.resolve().parent)):
                 if folder not in sys.path:
                     sys.path.insert(0, folder)
+            from headwater.runtime.context import loading_flows
+
             try:
-                spec.loader.exec_module(module)
+                with loading_flows:
+                    spec.loader.exec_module(module)
             except Exception as exc:
                 del sys.modules[name]
                 raise DeploymentError(f"importing {target} failed: {type(exc).__name__}: {exc}") from None
         return _flow_in(module, attr, target)
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
+    from headwater.runtime.context import loading_flows
+
     try:
-        module = importlib.import_module(target)
+        with loading_flows:
+            module = importlib.import_module(target)
     except ModuleNotFoundError as exc:
         raise DeploymentError(
             f"entrypoint module {target!r} not found ({exc}): check the entrypoint and the source"

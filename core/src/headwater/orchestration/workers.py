@@ -181,6 +181,7 @@ class BaseWorker:
             "source": run["source"],
             "parameters": run["parameters"],
             "deployment": run["deployment"],
+            "deployment_id": run.get("deployment_id"),
             "scheduled_time": run["scheduled_time"],
             "work_pool": run.get("work_pool"),
             "job_variables": run.get("job_variables") or {},

@@ -60,19 +60,27 @@ os.register_at_fork(after_in_child=_reseed)
 
 
 _preset_root_id: str | None = None
+_preset_root_name: str | None = None
 
 
-def preset_flow_run_id(run_id: str | None) -> None:
-    """Give the next top-level flow run of this process the id ``run_id`` (a deployment's run
-    keeps the id it was scheduled under)."""
-    global _preset_root_id
-    _preset_root_id = run_id
+def preset_flow_run_id(run_id: str | None, name: str | None = None) -> None:
+    """Give the next top-level flow run of this process the id ``run_id`` and, unless the flow
+    renders its own ``flow_run_name``, the name ``name`` (a deployment's run keeps the id and
+    name it was queued under)."""
+    global _preset_root_id, _preset_root_name
+    _preset_root_id, _preset_root_name = run_id, name
 
 
 def take_preset_flow_run_id() -> str | None:
     global _preset_root_id
     run_id, _preset_root_id = _preset_root_id, None
     return run_id
+
+
+def take_preset_flow_run_name() -> str | None:
+    global _preset_root_name
+    name, _preset_root_name = _preset_root_name, None
+    return name
 
 
 def new_id() -> str:
@@ -226,10 +234,19 @@ class _Accessor:
         return self._kind.replace(" ", "_")
 
 
+def _of_deployment(run: Any, key: str, default: Any = None) -> Any:
+    """A field of the deployment whose run ``run`` is (not of its subflows' runs)."""
+    info = _current_deployment
+    if info is None or info.get("flow_run_id") != run.id:
+        return default
+    value = info.get(key)
+    return default if value is None else value
+
+
 def _start_time(run: Any) -> Any:
     import datetime as dt
 
-    when = getattr(run, "created", None) or getattr(run, "started", None)
+    when = _of_deployment(run, "scheduled_time") or getattr(run, "created", None) or getattr(run, "started", None)
     return dt.datetime.fromtimestamp(when, dt.timezone.utc) if when else None
 
 
@@ -240,33 +257,122 @@ _DERIVED: dict[str, Any] = {
     "root_flow_run_id": lambda run: run.id if run.parent_flow_run_id is None else None,
     "api_url": lambda run: None,
     "ui_url": lambda run: None,
-    "job_variables": lambda run: {},
+    "job_variables": lambda run: dict(_of_deployment(run, "job_variables", {})),
+    "deployment_id": lambda run: _of_deployment(run, "id"),
 }
 
 flow_run = _Accessor(_flow_run_var, "flow run")
 task_run = _Accessor(_task_run_var, "task run")
 
 
-class _NoDeployment:
-    """``headwater.runtime.deployment``: Prefect's deployment accessor. A flow run here is
-    started by a call or ``headwater run``, not from a deployment, so every attribute is None
-    (``parameters`` is empty)."""
+_shield = [0, False]  # depth, a cancel pending; the main thread's (signal handlers run there)
+
+
+@contextmanager
+def cancel_shield() -> Iterator[None]:
+    """Hold back a worker's cancel (its SIGTERM handler raises in the main thread) until the
+    block ends: raised in the middle of a store transaction or of the history writer's flush,
+    it would leave the connection inside the transaction, so the run's Cancelled state could
+    not be written and the run ended Crashed. A cancel that came meanwhile is raised at the end."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _shield[0] += 1
+    try:
+        yield
+    finally:
+        _shield[0] -= 1
+        if not _shield[0] and _shield[1]:
+            import signal
+
+            _shield[1] = False
+            signal.raise_signal(signal.SIGTERM)  # the handler runs again, now outside the shield
+
+
+def defer_cancel() -> bool:
+    """For a cancel signal's handler: True (the cancel is remembered) inside :func:`cancel_shield`."""
+    if _shield[0]:
+        _shield[1] = True
+        return True
+    return False
+
+
+_current_deployment: dict[str, Any] | None = None
+_loading_flows = 0
+
+
+def set_current_deployment(info: dict[str, Any] | None) -> None:
+    """Name the deployment whose run this process executes (the orchestration's run process
+    calls it): ``id``, ``name`` (``flow/deployment``), ``flow_run_id``, and ``load`` (a
+    function returning the saved deployment, read on first use of its other fields)."""
+    global _current_deployment
+    _current_deployment = dict(info) if info else None
+
+
+def loading_flow() -> bool:
+    """True while a worker or ``headwater run`` imports a flow's file (Prefect 0.15's
+    ``context.loading_flow``: a module-level ``flow.run()``/``flow.register()`` must do nothing)."""
+    return _loading_flows > 0
+
+
+class _LoadingFlows:
+    def __enter__(self) -> None:
+        global _loading_flows
+        _loading_flows += 1
+
+    def __exit__(self, *exc: Any) -> None:
+        global _loading_flows
+        _loading_flows -= 1
+
+
+loading_flows = _LoadingFlows()
+
+
+class _DeploymentAccessor:
+    """``headwater.runtime.deployment``: Prefect's deployment accessor.
+
+    Inside a run of a deployment (started by a worker or ``serve``): ``id``, ``name``,
+    ``flow_run_id``, ``parameters`` (the deployment's saved parameters), ``version``, ``tags``,
+    ``work_pool_name``, ``flow_name``. Anywhere else every attribute is None (``parameters``
+    and ``tags`` are empty), as in Prefect for a run that no deployment started.
+    """
 
     __slots__ = ()
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        return {} if name == "parameters" else None
+        info = _current_deployment
+        empty = {} if name == "parameters" else [] if name == "tags" else None
+        if info is None:
+            return empty
+        if name in ("id", "flow_run_id"):
+            return info.get(name)
+        if name in ("name", "full_name"):
+            full = info.get("name") or ""
+            return full if name == "full_name" else full.partition("/")[2] or full
+        saved = info.get("saved")
+        if saved is None and info.get("load") is not None:
+            try:
+                saved = info["saved"] = info["load"]()
+            except Exception:  # deleted since the run was queued: what the run itself knows
+                saved = info["saved"] = False
+        if not saved:
+            return empty
+        value = getattr(saved, name, None)
+        if value is None:
+            return empty
+        return dict(value) if isinstance(value, dict) else list(value) if isinstance(value, list) else value
 
     def __bool__(self) -> bool:
-        return False
+        return _current_deployment is not None
 
     def __repr__(self) -> str:
-        return "<current deployment: None>"
+        info = _current_deployment
+        return f"<current deployment: {info['name']}>" if info else "<current deployment: None>"
 
     def __reduce__(self) -> str:
         return "deployment"
 
 
-deployment = _NoDeployment()
+deployment = _DeploymentAccessor()

@@ -26,6 +26,7 @@ from headwater.runtime.context import (
     _flow_run_var,
     _task_run_var,
     take_preset_flow_run_id,
+    take_preset_flow_run_name,
     with_current_tags,
 )
 from headwater.runtime.params import bind_parameters, validate_parameters
@@ -136,16 +137,17 @@ class Flow:
             error, params = exc, {}
         sink = parent.sink if parent is not None else _record.default_sink()
         preset = take_preset_flow_run_id() if parent is None else None
+        preset_name = take_preset_flow_run_name() if parent is None else None
         fr = FlowRun(preset or os.urandom(16).hex(), "", self.name, self, params, with_current_tags(self.tags), sink)
         fr.created = time.time()
         if error is None:
             token = _flow_run_var.set(fr)  # a callable name may read headwater.runtime.flow_run
             try:
-                fr.name = self._run_name(params)
+                fr.name = preset_name if preset_name and self.flow_run_name is None else self._run_name(params)
             finally:
                 _flow_run_var.reset(token)
         else:
-            fr.name = f"{random.choice(_ADJ)}-{random.choice(_NOUN)}"
+            fr.name = preset_name or f"{random.choice(_ADJ)}-{random.choice(_NOUN)}"
         if parent is not None:
             fr.parent_flow_run_id = parent.id
             parent_task = _task_run_var.get()

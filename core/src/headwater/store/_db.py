@@ -163,11 +163,14 @@ class Database:
     def transaction(self, write: bool) -> Iterator[Tx]:
         if self.dialect == "sqlite":
             conn = self._sqlite()
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 yield Tx(conn, "sqlite")
             except BaseException:
-                conn.execute("ROLLBACK")
+                # also when a signal handler's exception (a worker's cancel) lands right after BEGIN:
+                # the connection must not stay inside the transaction
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
             else:
                 conn.execute("COMMIT")

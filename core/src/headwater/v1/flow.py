@@ -157,6 +157,10 @@ class Flow(metaclass=_EitherFlow):
         Raises:
             GraphError: An unknown parameter, or a required one missing.
         """
+        from headwater.runtime.context import loading_flow
+
+        if loading_flow():  # a module-level flow.run() while a worker or `headwater run` imports the file
+            return None
         kwargs.pop("executor", None)
         kwargs.pop("runner_cls", None)
         kwargs.pop("task_runner_state_handlers", None)
@@ -233,15 +237,32 @@ class Flow(metaclass=_EitherFlow):
             graph.render(filename, format=format or "pdf", view=False)
         return graph
 
-    def register(self, project_name: str | None = None, **kwargs: Any) -> Any:
-        """0.15's registration with a server: not available.
+    def register(self, project_name: str | None = None, build: bool = True, labels: Iterable[str] | None = None,
+                 set_schedule_active: bool = True, version_group_id: str | None = None, no_url: bool = False,
+                 idempotency_key: str | None = None, **kwargs: Any) -> str | None:
+        """0.15's registration: save a deployment of this flow that workers run; returns its id.
+
+        The deployment is ``flow-name/project_name`` (the flow's name without a project), its
+        entrypoint ``file.py:variable`` (the module-level variable holding this flow, in the
+        caller's file), with this flow's schedule and its parameters' defaults. It goes to the
+        work pool ``work_pool_name=`` (default ``default``, created if missing); a worker runs
+        it: ``headwater worker start --pool default``. ``labels`` become tags.
+
+        Inside a worker or ``headwater run`` importing the file it does nothing (returns None),
+        as 0.15 did while loading a flow.
 
         Raises:
-            GraphError: Always, saying what to use instead.
+            GraphError: The flow is not held by a module-level variable of a file, or its
+                schedule cannot be saved.
+            DeploymentError: The deployment is not valid (e.g. a parameter default).
         """
-        raise GraphError(f"flow.register() of Prefect 0.15 is not available: run {self.name!r} with flow.run() "
-                         "(its schedule included) or `headwater run FILE.py:flow`; to deploy it, write it with "
-                         "@flow and use flow.deploy(...) or `headwater deploy`")
+        from headwater.runtime.context import loading_flow
+
+        if loading_flow():
+            return None
+        from headwater.v1.register import register_flow
+
+        return register_flow(self, project_name, labels, set_schedule_active, kwargs)
 
     def __repr__(self) -> str:
         return f"<Flow: name={self.name!r}, {len(self._nodes)} tasks>"

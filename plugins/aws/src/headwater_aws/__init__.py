@@ -16,7 +16,9 @@ _TASKS = ("acopy_objects", "adownload_from_bucket", "alist_objects", "amove_obje
           "copy_objects", "download_from_bucket", "list_objects", "move_objects", "upload_to_bucket",
           "s3_copy", "s3_download", "s3_list_objects", "s3_move", "s3_upload")
 _EXPORTS = {
-    **dict.fromkeys(("AwsClientParameters", "AwsCredentials", "ClientType", "MinIOCredentials"), "headwater_aws.credentials"),
+    **dict.fromkeys(
+        ("AwsClientParameters", "AwsCredentials", "ClientType", "MinIOCredentials"), "headwater_aws.credentials"
+    ),
     "S3Bucket": "headwater_aws._bucket",
     **dict.fromkeys(("AwsSecret", "SecretValueError", "read_secret", "create_secret", "update_secret", "delete_secret",
                      "aread_secret", "acreate_secret", "aupdate_secret", "adelete_secret"),

@@ -60,7 +60,9 @@ class S3Bucket(BucketStorage):
     multipart_threshold: int = Field(
         default=8 * MiB, ge=5 * MiB, description="Files of at least this many bytes are uploaded/downloaded in parts."
     )
-    multipart_chunksize: int = Field(default=8 * MiB, ge=5 * MiB, description="Size in bytes of each part of a multipart transfer.")
+    multipart_chunksize: int = Field(
+        default=8 * MiB, ge=5 * MiB, description="Size in bytes of each part of a multipart transfer."
+    )
     lean_requests: bool = Field(
         default=True,
         description=(
@@ -91,7 +93,8 @@ class S3Bucket(BucketStorage):
 
     def _where(self, key: str | None = None) -> Where:
         return Where(self.credentials.describe_endpoint(), self.bucket_name, key,
-                     getattr(self.credentials, "aws_access_key_id", None) or getattr(self.credentials, "minio_root_user", None))
+                     getattr(self.credentials, "aws_access_key_id", None)
+                     or getattr(self.credentials, "minio_root_user", None))
 
     def _bucket_exists(self) -> bool | None:
         try:
@@ -159,10 +162,14 @@ class S3Bucket(BucketStorage):
         cutoff = time.time() - older_than_seconds
         aborted = 0
         try:
-            pages = client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket_name, Prefix=self._prefix(folder))
+            pages = client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.bucket_name, Prefix=self._prefix(folder)
+            )
             for upload in (u for page in pages for u in page.get("Uploads", [])):
                 if upload["Initiated"].timestamp() <= cutoff:
-                    client.abort_multipart_upload(Bucket=self.bucket_name, Key=upload["Key"], UploadId=upload["UploadId"])
+                    client.abort_multipart_upload(
+                        Bucket=self.bucket_name, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
                     aborted += 1
         except Exception as exc:
             raise self._fail(exc, "abort incomplete uploads in") from None
@@ -258,7 +265,9 @@ class S3Bucket(BucketStorage):
             raise self._fail(exc, "download", key) from None
         return to_file_object
 
-    def copy_object(self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None, **copy_kwargs: Any) -> str:
+    def copy_object(
+        self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None, **copy_kwargs: Any
+    ) -> str:
         """Copy an object on the server side (large objects in parts); returns the target key.
 
         Args:
@@ -289,7 +298,9 @@ class S3Bucket(BucketStorage):
             self._client().delete_object(Bucket=self.bucket_name, Key=source)
         except Exception as exc:
             reason = translate(exc, "delete", self._where(source))
-            raise StorageError(f"copied {self._where(source)} to {target!r} but could not delete the source: {reason}") from None
+            raise StorageError(
+                f"copied {self._where(source)} to {target!r} but could not delete the source: {reason}"
+            ) from None
         return target
 
     def _target(self, to_path: str, to_bucket: S3Bucket | str | None) -> tuple[str, str]:
@@ -348,7 +359,9 @@ class S3Bucket(BucketStorage):
 
         return etag_matches(path, remote.get("ETag") or "", part_sizes())
 
-    def _transfer_options(self, kwargs: dict[str, Any], progress: ProgressCallback | None) -> tuple[Any, ProgressCallback | None]:
+    def _transfer_options(
+        self, kwargs: dict[str, Any], progress: ProgressCallback | None
+    ) -> tuple[Any, ProgressCallback | None]:
         extra, progress, config = _transfer_args(kwargs, progress)
         return (extra, config or self._transfer_config(threads=_PARTS_PER_FILE_IN_FOLDERS)), progress
 
@@ -459,7 +472,9 @@ class S3Bucket(BucketStorage):
 
         started = time.time()
         try:
-            client.upload_file(str(source), self.bucket_name, key, ExtraArgs=extra or None, Callback=count, Config=config)
+            client.upload_file(
+                str(source), self.bucket_name, key, ExtraArgs=extra or None, Callback=count, Config=config
+            )
         except Exception as exc:
             reason = translate(exc, "upload to", self._where(key))
             leftover = self._abort_leftovers(client, key, started)
@@ -488,7 +503,9 @@ class S3Bucket(BucketStorage):
     ) -> list[dict[str, Any]]:
         return await to_thread(self.list_objects, folder, delimiter, page_size, max_items, jmespath_query)
 
-    async def acopy_object(self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None, **kw: Any) -> str:
+    async def acopy_object(
+        self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None, **kw: Any
+    ) -> str:
         return await to_thread(self.copy_object, from_path, to_path, to_bucket, **kw)
 
     async def amove_object(self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None) -> str:

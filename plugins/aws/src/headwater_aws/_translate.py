@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from headwater.blocks.buckets import Where, is_caused_by
+from headwater.error_compat import keeping_library_class
 from headwater.errors import ConnectionFailedError, HeadwaterError, ObjectNotFoundError, StorageError
 from headwater.redaction import redact
 
@@ -40,7 +41,7 @@ def _masked_id(access_key_id: str | None) -> str:
     return access_key_id[:4] + "…" + access_key_id[-2:] if len(access_key_id) > 8 else "…"
 
 
-def translate(exc: BaseException, action: str, where: Where, bucket_exists: bool | None = None) -> HeadwaterError:
+def _translate(exc: BaseException, action: str, where: Where, bucket_exists: bool | None = None) -> HeadwaterError:
     """One :class:`HeadwaterError` for ``exc`` raised while doing ``action`` on ``where``.
 
     Args:
@@ -49,15 +50,9 @@ def translate(exc: BaseException, action: str, where: Where, bucket_exists: bool
         where: Endpoint, bucket and key involved.
         bucket_exists: For an ambiguous 404: whether the bucket exists (None: unknown).
 
-    The error is also an instance of ``exc``'s class where Python allows it (e.g. botocore's ``ClientError``), so
-    ``except`` clauses written for the library still catch it.
+    :data:`translate` makes the error also an instance of ``exc``'s class where Python allows
+    it (e.g. botocore's ``ClientError``), so ``except`` clauses written for the library still catch it.
     """
-    from headwater.error_compat import also_as
-
-    return also_as(_translate(exc, action, where, bucket_exists), exc)
-
-
-def _translate(exc: BaseException, action: str, where: Where, bucket_exists: bool | None = None) -> HeadwaterError:
     if isinstance(exc, HeadwaterError):
         return exc
     from botocore.exceptions import NoCredentialsError, PartialCredentialsError
@@ -91,3 +86,7 @@ def _translate(exc: BaseException, action: str, where: Where, bucket_exists: boo
         message = getattr(exc, "response", {}).get("Error", {}).get("Message") or ""
         return StorageError(redact(f"cannot {action} {where}: {code} {message}".rstrip()))
     return StorageError(redact(f"cannot {action} {where}: {type(exc).__name__}: {exc}"))
+
+
+translate = keeping_library_class(_translate)
+"""One :class:`HeadwaterError` for a client error, also of the client error's class (see ``_translate``)."""

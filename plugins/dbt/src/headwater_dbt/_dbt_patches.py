@@ -42,7 +42,9 @@ def patches_apply() -> bool:
         except Exception:
             _applies = False
         if not _applies:
-            _fallback_logger.debug("dbt-core is not a version headwater-dbt patches (%s): running dbt unpatched", SUPPORTED_DBT)
+            _fallback_logger.debug(
+                "dbt-core is not a version headwater-dbt patches (%s): running dbt unpatched", SUPPORTED_DBT
+            )
     return _applies
 
 

@@ -111,9 +111,13 @@ def check_project_dir(project_dir: str | os.PathLike[str]) -> Path:
     """The resolved project folder; raise a clear error when it is not a dbt project."""
     path = Path(project_dir).expanduser().resolve()
     if not path.is_dir():
-        raise DbtProjectError(f"dbt project directory {path} does not exist: pass project_dir= pointing at your dbt project")
+        raise DbtProjectError(
+            f"dbt project directory {path} does not exist: pass project_dir= pointing at your dbt project"
+        )
     if not (path / "dbt_project.yml").is_file():
-        raise DbtProjectError(f"{path} is not a dbt project (no dbt_project.yml): pass the folder that holds dbt_project.yml")
+        raise DbtProjectError(
+            f"{path} is not a dbt project (no dbt_project.yml): pass the folder that holds dbt_project.yml"
+        )
     return path
 
 

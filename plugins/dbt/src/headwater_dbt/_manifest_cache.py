@@ -85,7 +85,10 @@ def _fingerprint(project: Path) -> tuple[Any, ...]:
     skip = _output_dirs(project)
     for root, dirs, files in os.walk(project):
         top = root == str(project)
-        dirs[:] = sorted(d for d in dirs if not (top and d in skip) and d not in ("__pycache__", "node_modules") and not d.startswith("."))
+        dirs[:] = sorted(
+            d for d in dirs
+            if not (top and d in skip) and d not in ("__pycache__", "node_modules") and not d.startswith(".")
+        )
         for name in sorted(files):
             try:
                 st = os.stat(os.path.join(root, name))
@@ -193,7 +196,9 @@ class DiskEntry:
     variables dbt read while parsing (kept as hashes) are all unchanged.
     """
 
-    def __init__(self, project: Path, key: tuple[Any, ...], fingerprint: tuple[Any, ...], args: list[str], flags: dict[str, Any]) -> None:
+    def __init__(
+        self, project: Path, key: tuple[Any, ...], fingerprint: tuple[Any, ...], args: list[str], flags: dict[str, Any]
+    ) -> None:
         import sys
 
         from dbt.version import __version__ as dbt_version
@@ -321,7 +326,10 @@ def lookup(project_dir: Path, args: list[str], profiles_digest: str, flags: dict
     if found.fingerprint is None:
         return found
     cached = _manifests.get(key)
-    if subcommand != "parse" and cached is not None and cached[0] == found.fingerprint and _env_still_matches(cached[1]):
+    if (
+        subcommand != "parse" and cached is not None and cached[0] == found.fingerprint
+        and _env_still_matches(cached[1])
+    ):
         found.manifest, found.source = cached[1], "memory"
     elif _disk_cache_enabled(args, flags):
         found.disk = DiskEntry(project_dir, key, found.fingerprint, args, flags)

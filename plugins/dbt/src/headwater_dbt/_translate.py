@@ -41,7 +41,9 @@ def failure_error(out: DbtInvocation, project_dir: Path) -> DbtRunError:
     if failures:
         listing = "; ".join(str(f) for f in failures)
         tail = f" ({skipped} downstream node(s) skipped)" if skipped else ""
-        message = f"'{out.command}' failed in dbt project {project_dir}: {len(failures)} node(s) failed: {listing}{tail}"
+        message = (
+            f"'{out.command}' failed in dbt project {project_dir}: {len(failures)} node(s) failed: {listing}{tail}"
+        )
     else:
         message = f"'{out.command}' failed in dbt project {project_dir}; see the dbt log lines above for why"
     return DbtRunError(redact(message), command=out.command, project_dir=str(project_dir), failures=failures)
@@ -72,4 +74,7 @@ def startup_error(exc: BaseException, command: str, project_dir: Path, target: s
         return DbtProfileError(f"dbt project {project_dir}: {text}")
     if "dbt_project.yml" in lowered or "project" in type(exc).__name__.lower():
         return DbtProjectError(f"dbt project {project_dir}: {text}")
-    return DbtRunError(f"'{command}' failed in dbt project {project_dir}: {type(exc).__name__}: {text}", command=command, project_dir=str(project_dir))
+    return DbtRunError(
+        f"'{command}' failed in dbt project {project_dir}: {type(exc).__name__}: {text}",
+        command=command, project_dir=str(project_dir),
+    )

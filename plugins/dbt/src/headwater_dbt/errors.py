@@ -50,7 +50,9 @@ class DbtValidationError(DbtError, BlockValidationError, ValidationError):
             detail: dict[str, Any] = {"type": err["type"], "loc": err["loc"], "input": None}
             ctx = err.get("ctx")
             if ctx:
-                detail["ctx"] = {k: (ValueError(redact(str(v))) if isinstance(v, BaseException) else v) for k, v in ctx.items()}
+                detail["ctx"] = {
+                    k: (ValueError(redact(str(v))) if isinstance(v, BaseException) else v) for k, v in ctx.items()
+                }
             details.append(detail)
         return cls._build(message, exc.title, details)
 
@@ -104,5 +106,7 @@ class DbtRunError(DbtError):
         self.failures = failures
 
 
-def _rebuild_validation_error(cls: type[DbtValidationError], message: str, title: str, details: list[Any]) -> DbtValidationError:
+def _rebuild_validation_error(
+    cls: type[DbtValidationError], message: str, title: str, details: list[Any]
+) -> DbtValidationError:
     return cls._build(message, title, details)

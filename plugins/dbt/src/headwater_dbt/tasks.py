@@ -115,7 +115,9 @@ def _make(command: list[str], name: str, artifact_key: str) -> tuple[Any, Any]:
         node_task_runs: bool = True,
     ) -> DbtInvocation:
         _options(create_summary_artifact, overwrite_profiles, summary_artifact_key)
-        return _run(command, project_dir, profiles_dir, dbt_cli_profile, extra_command_args, stream_output, env, node_task_runs)
+        return _run(
+            command, project_dir, profiles_dir, dbt_cli_profile, extra_command_args, stream_output, env, node_task_runs
+        )
 
     async def arun(
         profiles_dir: str | Path | None = None,
@@ -131,7 +133,8 @@ def _make(command: list[str], name: str, artifact_key: str) -> tuple[Any, Any]:
     ) -> DbtInvocation:
         _options(create_summary_artifact, overwrite_profiles, summary_artifact_key)
         return await _in_thread(
-            _run, command, project_dir, profiles_dir, dbt_cli_profile, extra_command_args, stream_output, env, node_task_runs
+            _run, command, project_dir, profiles_dir, dbt_cli_profile, extra_command_args, stream_output, env,
+            node_task_runs,
         )
 
     doc = _DOC.format(cmd=" ".join(command))

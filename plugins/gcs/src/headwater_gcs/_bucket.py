@@ -177,7 +177,9 @@ class GcsBucket(BucketStorage):
         items = conn.api.list(self.bucket, prefix, fields)
         if items is None:
             try:
-                blobs = conn.client.list_blobs(self.bucket, prefix=prefix or None, retry=conn.retry, timeout=conn.timeout)
+                blobs = conn.client.list_blobs(
+                    self.bucket, prefix=prefix or None, retry=conn.retry, timeout=conn.timeout
+                )
                 items = [{name: blob._properties.get(name) for name in fields.split(",")} for blob in blobs]
             except Exception as exc:
                 raise self._fail(exc, "list") from None
@@ -290,7 +292,7 @@ class GcsBucket(BucketStorage):
     async def alist_folders(self, folder: str = "") -> list[str]:
         return await to_thread(self.list_folders, folder)
 
-    # -- what folder transfers need (BucketStorage runs them) -------------------------------------------------------------------------------------
+    # -- what folder transfers need (BucketStorage runs them) ---------------------------------
 
     def _list_sizes(self, prefix: str) -> list[tuple[str, int]]:
         return [(item["name"], int(item.get("size") or 0)) for item in self._list_raw(prefix, "name,size")]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from headwater.blocks.buckets import Where as _Where
 from headwater.blocks.buckets import is_caused_by
+from headwater.error_compat import keeping_library_class
 from headwater.errors import (
     ConnectionFailedError,
     HeadwaterError,
@@ -47,7 +48,7 @@ def is_connection_error(exc: BaseException) -> bool:
     return is_caused_by(exc, connection_types)
 
 
-def translate(exc: BaseException, action: str, where: Where, bucket_exists: bool | None = None) -> HeadwaterError:
+def _translate(exc: BaseException, action: str, where: Where, bucket_exists: bool | None = None) -> HeadwaterError:
     """One :class:`HeadwaterError` for ``exc`` raised while doing ``action`` on ``where``.
 
     Args:
@@ -56,15 +57,9 @@ def translate(exc: BaseException, action: str, where: Where, bucket_exists: bool
         where: Endpoint, bucket and blob involved.
         bucket_exists: For a 404, whether the bucket exists (None: unknown).
 
-    The error is also an instance of ``exc``'s class where Python allows it (e.g. google-api-core's ``NotFound``), so
-    ``except`` clauses written for the library still catch it.
+    :data:`translate` makes the error also an instance of ``exc``'s class where Python allows
+    it (e.g. google-api-core's ``NotFound``), so ``except`` clauses written for the library still catch it.
     """
-    from headwater.error_compat import also_as
-
-    return also_as(_translate(exc, action, where, bucket_exists), exc)
-
-
-def _translate(exc: BaseException, action: str, where: Where, bucket_exists: bool | None = None) -> HeadwaterError:
     if isinstance(exc, HeadwaterError):
         return exc
     from google.api_core import exceptions as gexc
@@ -142,3 +137,7 @@ def _short(exc: BaseException) -> str:
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     first = redact(str(message)).strip().splitlines()[0] if str(message).strip() else type(exc).__name__
     return first[:300]
+
+
+translate = keeping_library_class(_translate)
+"""One :class:`HeadwaterError` for a client error, also of the client error's class (see ``_translate``)."""

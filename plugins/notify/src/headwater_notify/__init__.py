@@ -6,7 +6,9 @@ Names are imported lazily: importing ``headwater_notify`` imports no HTTP or SMT
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from headwater.lazy import lazy_exports
 
 __all__ = [
     "CustomWebhook",
@@ -46,17 +48,4 @@ if TYPE_CHECKING:
         SlackWebhook,
     )
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'headwater_notify' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -61,7 +61,9 @@ def send(
             excerpt = redact(exc.read(200).decode("utf-8", "replace").strip())
             problem = f"answered HTTP {exc.code}" + (f" ({excerpt})" if excerpt else "")
             if exc.code not in RETRY_STATUSES:
-                raise NotificationDeliveryError(f"{what}: the service {problem}; check the block's URL and token") from None
+                raise NotificationDeliveryError(
+                    f"{what}: the service {problem}; check the block's URL and token"
+                ) from None
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             reason = getattr(exc, "reason", exc)
             problem = f"could not be reached ({redact(str(reason))})"

@@ -91,7 +91,9 @@ class EmailServerCredentials(NotificationBlock):
     def notify(self, body: str, subject: str | None = None) -> None:
         """E-mail ``body`` to ``notify_to``."""
         if not self.notify_to:
-            raise NotificationDeliveryError("EmailServerCredentials: notify_to is empty; set the recipients of notify()")
+            raise NotificationDeliveryError(
+                "EmailServerCredentials: notify_to is empty; set the recipients of notify()"
+            )
         from headwater_notify._mail import send_message
 
         send_message(self, subject=subject or "Headwater notification", msg=body, email_to=self.notify_to)

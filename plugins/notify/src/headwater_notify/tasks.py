@@ -40,7 +40,9 @@ def email_send_message(
         The message that was sent.
 
     Example:
-        >>> email_send_message("nightly", "done", EmailServerCredentials.load("mail"), email_to="a@b.c")  # doctest: +SKIP
+        >>> email_send_message(  # doctest: +SKIP
+        ...     "nightly", "done", EmailServerCredentials.load("mail"), email_to="a@b.c"
+        ... )
     """
     return send_message(
         email_server_credentials, subject=subject, msg=msg, email_to=email_to, email_to_cc=email_to_cc,

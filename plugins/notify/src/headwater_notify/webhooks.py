@@ -72,7 +72,9 @@ class MicrosoftTeamsWebhook(_Webhook):
         """Post an Adaptive Card with ``subject`` as its title and ``body`` as its text."""
         items: list[dict[str, Any]] = []
         if subject:
-            items.append({"type": "TextBlock", "text": subject, "weight": "Bolder", "size": "Medium", "wrap": self.wrap})
+            items.append(
+                {"type": "TextBlock", "text": subject, "weight": "Bolder", "size": "Medium", "wrap": self.wrap}
+            )
         items.append({"type": "TextBlock", "text": body, "wrap": self.wrap})
         card = {"type": "AdaptiveCard", "version": "1.4", "body": items,
                 "$schema": "http://adaptivecards.io/schemas/adaptive-card.json"}

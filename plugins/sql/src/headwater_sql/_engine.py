@@ -28,7 +28,9 @@ ASYNC_DEFAULT_DRIVERS = {
 }
 
 
-def build_engine(url: URL, database: str, connect_args: dict[str, Any] | None, kwargs: dict[str, Any], is_async: bool = False) -> Any:
+def build_engine(
+    url: URL, database: str, connect_args: dict[str, Any] | None, kwargs: dict[str, Any], is_async: bool = False
+) -> Any:
     """``create_engine`` (or ``create_async_engine``) with errors turned into SqlError."""
     from sqlalchemy import exc as sa_exc
 
@@ -50,13 +52,18 @@ def build_engine(url: URL, database: str, connect_args: dict[str, Any] | None, k
     except sa_exc.NoSuchModuleError as exc:
         raise with_original(
             SqlDriverNotInstalledError,
-            f"SQLAlchemy has no dialect {url.drivername!r} (for {database}); check the driver name or install its dialect package",
+            f"SQLAlchemy has no dialect {url.drivername!r} (for {database}); "
+            "check the driver name or install its dialect package",
             exc,
         ) from None
     except sa_exc.InvalidRequestError as exc:
-        raise with_original(SqlConfigError, f"cannot create an engine for {database}: {redact(first_line(exc))}", exc) from None
+        raise with_original(
+            SqlConfigError, f"cannot create an engine for {database}: {redact(first_line(exc))}", exc
+        ) from None
     except (sa_exc.ArgumentError, TypeError) as exc:
-        raise with_original(SqlConfigError, f"invalid engine options for {database}: {redact(first_line(exc))}", exc) from None
+        raise with_original(
+            SqlConfigError, f"invalid engine options for {database}: {redact(first_line(exc))}", exc
+        ) from None
     from sqlalchemy import event
 
     event.listen(getattr(engine, "sync_engine", engine), "handle_error", connection_error_listener(database))
@@ -99,7 +106,8 @@ def driver_mismatch(driver: str, want_async: bool) -> str | None:
     if want_async:
         return (
             f"the driver {driver!r} is not an asyncio driver: use SqlAlchemyConnector with it, or give "
-            "AsyncSqlAlchemyConnector an async driver such as 'sqlite+aiosqlite', 'postgresql+psycopg' or 'postgresql+asyncpg'"
+            "AsyncSqlAlchemyConnector an async driver such as 'sqlite+aiosqlite', 'postgresql+psycopg' "
+            "or 'postgresql+asyncpg'"
         )
     return (
         f"the driver {driver!r} is an asyncio driver: use AsyncSqlAlchemyConnector with it, or give "

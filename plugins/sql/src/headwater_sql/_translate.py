@@ -63,7 +63,9 @@ def connection_error(exc: BaseException, database: str) -> SqlError:
     if isinstance(exc, SqlError):
         return exc
     if isinstance(exc, ImportError):
-        missing = exc.name or getattr(exc.__cause__, "name", None) or ("greenlet" if "greenlet" in str(exc) else str(exc))
+        missing = (
+            exc.name or getattr(exc.__cause__, "name", None) or ("greenlet" if "greenlet" in str(exc) else str(exc))
+        )
         return missing_module_error(missing, database)
     return with_original(
         SqlConnectionError,

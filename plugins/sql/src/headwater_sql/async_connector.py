@@ -190,7 +190,9 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
             if execution_options.get("stream_results", streamable(operation)):
                 result = await conn.stream(text(operation), parameters, execution_options=execution_options)
             else:  # SHOW, EXPLAIN, INSERT ... RETURNING: no server-side cursor on PostgreSQL
-                result = _BufferedResult(await conn.execute(text(operation), parameters, execution_options=execution_options))
+                result = _BufferedResult(
+                    await conn.execute(text(operation), parameters, execution_options=execution_options)
+                )
         except Exception as exc:
             await conn.close()
             _translate.raise_execution_error(exc, self.database_label, operation)
@@ -204,21 +206,26 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
             await self._close_queries(self._state.take(query), commit=False)
             _translate.raise_execution_error(exc, self.database_label, query.operation)
 
-    async def fetch_one(self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any) -> Row | None:
+    async def fetch_one(
+        self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any
+    ) -> Row | None:
         """The next row of ``operation``, or None when there are no more rows."""
         async with self._alock():
             query = await self._open_query(operation, parameters, execution_options)
             return await self._fetch_open(query, query.result.fetchone())
 
     async def fetch_many(
-        self, operation: str, parameters: Mapping[str, Any] | None = None, size: int | None = None, **execution_options: Any
+        self, operation: str, parameters: Mapping[str, Any] | None = None, size: int | None = None,
+        **execution_options: Any,
     ) -> list[Row]:
         """The next ``size`` rows (default ``fetch_size``) of ``operation``; ``[]`` once exhausted."""
         async with self._alock():
             query = await self._open_query(operation, parameters, execution_options)
             return list(await self._fetch_open(query, query.result.fetchmany(size or self.fetch_size)))
 
-    async def fetch_all(self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any) -> list[Row]:
+    async def fetch_all(
+        self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any
+    ) -> list[Row]:
         """Every row of ``operation`` (or the rest of it, if it is the open query)."""
         from sqlalchemy import text
 
@@ -256,7 +263,9 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         finally:
             await conn.close()
 
-    async def execute(self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any) -> CursorResult:
+    async def execute(
+        self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any
+    ) -> CursorResult:
         """Run one statement in its own transaction (committed on success)."""
         from sqlalchemy import text
 
@@ -302,7 +311,9 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
                     try:
                         await conn.run_sync(target.create)
                     except Exception as exc:
-                        raise _translate.execution_error(exc, self.database_label, _create_label(target), "CREATE TABLE") from exc
+                        raise _translate.execution_error(
+                            exc, self.database_label, _create_label(target), "CREATE TABLE"
+                        ) from exc
                     created = True
                 for batch in iter_batches(iterator, first, max(1, batch_size)):
                     try:
@@ -329,7 +340,9 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         except Exception:
             logger.warning("could not remove table %s after a failed insert", target.name)
 
-    async def fetch_dataframe(self, operation: str, parameters: Mapping[str, Any] | None = None, **read_sql_kwargs: Any) -> Any:
+    async def fetch_dataframe(
+        self, operation: str, parameters: Mapping[str, Any] | None = None, **read_sql_kwargs: Any
+    ) -> Any:
         """The result of ``operation`` as a pandas DataFrame (needs ``headwater-sql[pandas]``)."""
         from sqlalchemy import text
 
@@ -337,14 +350,17 @@ class AsyncSqlAlchemyConnector(ConnectorBase):
         await self.reset_connections()
         conn = await self._connect()
         try:
-            return await conn.run_sync(lambda c: pd.read_sql_query(text(operation), c, params=parameters, **read_sql_kwargs))
+            return await conn.run_sync(
+                lambda c: pd.read_sql_query(text(operation), c, params=parameters, **read_sql_kwargs)
+            )
         except Exception as exc:
             _translate.raise_execution_error(exc, self.database_label, operation)
         finally:
             await conn.close()
 
     async def load_dataframe(
-        self, df: Any, table: str, *, schema: str | None = None, if_exists: Literal["fail", "replace", "append"] = "append",
+        self, df: Any, table: str, *, schema: str | None = None,
+        if_exists: Literal["fail", "replace", "append"] = "append",
         index: bool = False, chunksize: int | None = DEFAULT_BATCH_SIZE,
     ) -> int:
         """Write a pandas DataFrame to ``table`` in one transaction; returns the row count."""

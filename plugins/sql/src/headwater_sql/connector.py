@@ -206,7 +206,9 @@ class SqlAlchemyConnector(ConnectorBase):
             self._close_queries(self._state.take(query), commit=False)
             _translate.raise_execution_error(exc, self.database_label, query.operation)
 
-    def fetch_one(self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any) -> Row | None:
+    def fetch_one(
+        self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any
+    ) -> Row | None:
         """The next row of ``operation`` (see the class docs on when a new query starts).
 
         Returns:
@@ -217,7 +219,8 @@ class SqlAlchemyConnector(ConnectorBase):
             return self._fetch_open(query, query.result.fetchone)
 
     def fetch_many(
-        self, operation: str, parameters: Mapping[str, Any] | None = None, size: int | None = None, **execution_options: Any
+        self, operation: str, parameters: Mapping[str, Any] | None = None, size: int | None = None,
+        **execution_options: Any,
     ) -> list[Row]:
         """The next ``size`` rows (default ``fetch_size``) of ``operation``; ``[]`` once exhausted."""
         count = size or self.fetch_size
@@ -225,7 +228,9 @@ class SqlAlchemyConnector(ConnectorBase):
             query = self._open_query(operation, parameters, execution_options)
             return list(self._fetch_open(query, lambda: query.result.fetchmany(count)))
 
-    def fetch_all(self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any) -> list[Row]:
+    def fetch_all(
+        self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any
+    ) -> list[Row]:
         """Every row of ``operation`` (or the rest of it, if it is the open query)."""
         from sqlalchemy import text
 
@@ -262,7 +267,9 @@ class SqlAlchemyConnector(ConnectorBase):
         finally:
             conn.close()
 
-    def execute(self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any) -> CursorResult:
+    def execute(
+        self, operation: str, parameters: Mapping[str, Any] | None = None, **execution_options: Any
+    ) -> CursorResult:
         """Run one statement in its own transaction (committed on success).
 
         Returns:
@@ -271,7 +278,8 @@ class SqlAlchemyConnector(ConnectorBase):
         from sqlalchemy import text
 
         return self._run_in_transaction(
-            operation, operation, lambda conn: conn.execute(text(operation), parameters, execution_options=execution_options)
+            operation, operation,
+            lambda conn: conn.execute(text(operation), parameters, execution_options=execution_options),
         )
 
     def execute_many(
@@ -282,7 +290,8 @@ class SqlAlchemyConnector(ConnectorBase):
 
         params = seq_of_parameters if isinstance(seq_of_parameters, list) else list(seq_of_parameters)
         return self._run_in_transaction(
-            operation, operation, lambda conn: conn.execute(text(operation), params, execution_options=execution_options)
+            operation, operation,
+            lambda conn: conn.execute(text(operation), params, execution_options=execution_options),
         )
 
     # -- loading --------------------------------------------------------------------------
@@ -333,7 +342,9 @@ class SqlAlchemyConnector(ConnectorBase):
                     try:
                         target.create(conn)
                     except Exception as exc:
-                        raise _translate.execution_error(exc, self.database_label, _create_label(target), "CREATE TABLE") from exc
+                        raise _translate.execution_error(
+                            exc, self.database_label, _create_label(target), "CREATE TABLE"
+                        ) from exc
                     created = True
                 for batch in iter_batches(iterator, first, max(1, batch_size)):
                     try:
@@ -361,7 +372,9 @@ class SqlAlchemyConnector(ConnectorBase):
         except Exception:
             logger.warning("could not remove table %s after a failed insert", target.name)
 
-    def fetch_dataframe(self, operation: str, parameters: Mapping[str, Any] | None = None, **read_sql_kwargs: Any) -> Any:
+    def fetch_dataframe(
+        self, operation: str, parameters: Mapping[str, Any] | None = None, **read_sql_kwargs: Any
+    ) -> Any:
         """The result of ``operation`` as a pandas DataFrame (needs ``headwater-sql[pandas]``).
 
         Args:
@@ -379,7 +392,8 @@ class SqlAlchemyConnector(ConnectorBase):
             conn.close()
 
     def load_dataframe(
-        self, df: Any, table: str, *, schema: str | None = None, if_exists: Literal["fail", "replace", "append"] = "append",
+        self, df: Any, table: str, *, schema: str | None = None,
+        if_exists: Literal["fail", "replace", "append"] = "append",
         index: bool = False, chunksize: int | None = DEFAULT_BATCH_SIZE,
     ) -> int:
         """Write a pandas DataFrame to ``table`` in one transaction (``DataFrame.to_sql``).
@@ -404,7 +418,9 @@ def _create_label(target: Any) -> str:
     return f"CREATE TABLE {target.fullname} ({columns})"
 
 
-def _to_sql(conn: Any, df: Any, table: str, schema: str | None, if_exists: str, index: bool, chunksize: int | None) -> Any:
+def _to_sql(
+    conn: Any, df: Any, table: str, schema: str | None, if_exists: str, index: bool, chunksize: int | None
+) -> Any:
     import sqlalchemy as sa
 
     if if_exists == "replace":

@@ -18,7 +18,8 @@ class SqlError(HeadwaterError):
 
 
 class SqlConfigError(SqlError, ConfigError, ValueError):
-    """The connection settings are invalid (a URL that does not parse, an async driver given to the sync connector, ...).
+    """The connection settings are invalid (a URL that does not parse, an async driver given to the sync
+    connector, ...).
 
     Also a ``ValueError``, as prefect-sqlalchemy raises for these.
     """
