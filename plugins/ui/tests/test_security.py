@@ -124,3 +124,18 @@ def test_every_page_has_a_strict_csp_and_no_inline_script(client):
             assert not re.search(r"\son[a-z]+\s*=", r.text), path
             assert " style=" not in r.text and "<style" not in r.text
             assert "http://" not in r.text.replace('xmlns="http://www.w3.org/2000/svg"', ""), path
+
+
+def test_the_runs_list_escapes_run_names_and_tags(client):
+    # the runs table is built in Python (runrows.py), not by Jinja's autoescape: a name or tag
+    # that is HTML must come out as text
+    from headwater import tags
+
+    evil = '<img src=x id="pwn">&amp;'
+    with tags('<b id="bold">t</b>'):
+        uiflows.etl.with_options(flow_run_name=evil)()
+    flush()
+    html = client.get("/runs").text
+    assert '<img src=x id="pwn">' not in html and '<b id="bold">' not in html
+    assert "&lt;img src=x id=&quot;pwn&quot;&gt;&amp;amp;" in html
+    assert '<span class="tag">&lt;b id=&quot;bold&quot;&gt;t&lt;/b&gt;</span>' in html
