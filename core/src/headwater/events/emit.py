@@ -197,20 +197,28 @@ def state_event_rows(flows: dict[str, Any], tasks: dict[str, Any], emitted: dict
             emitted.pop(id_, None)
         else:
             emitted[id_] = len(transitions)
+    related_of: dict[Any, str | None] = {None: None}  # one string per flow run, shared by its task runs' rows
+    names: dict[str, str] = {}
     for tr in tasks.values():  # one row per task run and batch (most task runs: one row for all three states)
         id_ = tr.id
         transitions = tuple(tr.transitions)
         done = emitted.get(id_, 0)
         if len(transitions) > done:
             new = transitions[done:]
-            related_json = (f'[{{"headwater.resource.id":"headwater.flow-run.{tr.flow_run_id}",'
-                            f'"headwater.resource.role":"flow-run"}}]') if tr.flow_run_id else None
+            related_json = related_of.get(tr.flow_run_id)
+            if related_json is None and tr.flow_run_id:
+                related_json = related_of[tr.flow_run_id] = (
+                    f'[{{"headwater.resource.id":"headwater.flow-run.{tr.flow_run_id}",'
+                    f'"headwater.resource.role":"flow-run"}}]'
+                )
+            last = new[-1][0]
+            event_name = names.get(last) or names.setdefault(last, f"headwater.task-run.{last}")
             parts = []  # built by hand: json.dumps with options costs ~10 µs a call, on every task run
             if len(new) > 1:  # state names are plain words
                 parts.append('"states":[' + ",".join([f'["{state}",{ts:.6f}]' for state, ts in new]) + "]")
             if tr.message:
                 parts.append(f'"message":{json.dumps(redact(tr.message))}')
-            rows.append((f"{id_}.{done}", new[0][1], f"headwater.task-run.{new[-1][0]}", f"headwater.task-run.{id_}",
+            rows.append((f"{id_}.{done}", new[0][1], event_name, f"headwater.task-run.{id_}",
                          f'{{"headwater.resource.name":{_name(redact(tr.name))}}}', related_json,
                          "{" + ",".join(parts) + "}" if parts else None))
         if tr.ended is not None:
