@@ -189,23 +189,35 @@ def _wake() -> None:
         _released.notify_all()
 
 
-def acquire(names: str | Sequence[str], occupy: int, timeout_seconds: float | None, rate: bool,
-            strict: bool) -> list[str]:
-    """Wait until the slots are acquired; returns the holder ids to release."""
+def _attempt(wanted: list[str], occupy: int, rate: bool, strict: bool, deadline: float | None,
+             timeout_seconds: float | None) -> tuple[list[str] | None, float]:
+    """One try: ``(holder ids, 0)`` when acquired, else ``(None, seconds to wait)``; past the
+    deadline, the timeout error."""
+    taken, wait = try_acquire(wanted, occupy, rate, strict)
+    if taken is not None or deadline is None:
+        return taken, wait
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise AcquireConcurrencySlotTimeoutError(
+            f"could not acquire {occupy} slot(s) of {', '.join(wanted)} within {timeout_seconds:g} seconds")
+    return None, min(wait, left)
+
+
+def _start(names: str | Sequence[str], occupy: int, timeout_seconds: float | None) -> tuple[list[str], float | None]:
     wanted = _names(names)
     if occupy < 1:
         raise ConcurrencySlotAcquisitionError(f"occupy must be at least 1, got {occupy}")
-    deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
+    return wanted, None if timeout_seconds is None else time.monotonic() + timeout_seconds
+
+
+def acquire(names: str | Sequence[str], occupy: int, timeout_seconds: float | None, rate: bool,
+            strict: bool) -> list[str]:
+    """Wait until the slots are acquired; returns the holder ids to release."""
+    wanted, deadline = _start(names, occupy, timeout_seconds)
     while True:
-        taken, wait = try_acquire(wanted, occupy, rate, strict)
+        taken, wait = _attempt(wanted, occupy, rate, strict, deadline, timeout_seconds)
         if taken is not None:
             return taken
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AcquireConcurrencySlotTimeoutError(
-                    f"could not acquire {occupy} slot(s) of {', '.join(wanted)} within {timeout_seconds:g} seconds")
-            wait = min(wait, left)
         with _released:
             _released.wait(wait)
 
@@ -215,18 +227,9 @@ async def aacquire(names: str | Sequence[str], occupy: int, timeout_seconds: flo
     """:func:`acquire` for async code (waits with ``asyncio.sleep``)."""
     import asyncio
 
-    wanted = _names(names)
-    if occupy < 1:
-        raise ConcurrencySlotAcquisitionError(f"occupy must be at least 1, got {occupy}")
-    deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
+    wanted, deadline = _start(names, occupy, timeout_seconds)
     while True:
-        taken, wait = try_acquire(wanted, occupy, rate, strict)
+        taken, wait = _attempt(wanted, occupy, rate, strict, deadline, timeout_seconds)
         if taken is not None:
             return taken
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AcquireConcurrencySlotTimeoutError(
-                    f"could not acquire {occupy} slot(s) of {', '.join(wanted)} within {timeout_seconds:g} seconds")
-            wait = min(wait, left)
         await asyncio.sleep(min(wait, POLL_SECONDS))
