@@ -8,6 +8,7 @@ a worker thread, as dbt itself is synchronous.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -119,23 +120,9 @@ def _make(command: list[str], name: str, artifact_key: str) -> tuple[Any, Any]:
             command, project_dir, profiles_dir, dbt_cli_profile, extra_command_args, stream_output, env, node_task_runs
         )
 
-    async def arun(
-        profiles_dir: str | Path | None = None,
-        project_dir: str | Path | None = None,
-        overwrite_profiles: bool = False,
-        dbt_cli_profile: DbtCliProfile | str | None = None,
-        create_summary_artifact: bool = False,
-        summary_artifact_key: str | None = artifact_key,
-        extra_command_args: list[str] | None = None,
-        stream_output: bool = True,
-        env: dict[str, str] | None = None,
-        node_task_runs: bool = True,
-    ) -> DbtInvocation:
-        _options(create_summary_artifact, overwrite_profiles, summary_artifact_key)
-        return await _in_thread(
-            _run, command, project_dir, profiles_dir, dbt_cli_profile, extra_command_args, stream_output, env,
-            node_task_runs,
-        )
+    @functools.wraps(run)  # the same parameters, in a worker thread
+    async def arun(*args: Any, **kwargs: Any) -> DbtInvocation:
+        return await _in_thread(run, *args, **kwargs)
 
     doc = _DOC.format(cmd=" ".join(command))
     atask = _named(arun, "a" + name, f"Async twin of ``{name}``: ``await`` it in async flows.\n\n    " + doc)
@@ -150,10 +137,10 @@ def _named(fn: Any, name: str, doc: str) -> Any:
     return _as_task(name)(fn)
 
 
-async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+async def _in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     from headwater.blocks.core import to_thread
 
-    return await to_thread(fn, *args)
+    return await to_thread(fn, *args, **kwargs)
 
 
 def _trigger(
@@ -193,23 +180,9 @@ def _trigger(
     )
 
 
-async def _atrigger(
-    command: str,
-    profiles_dir: str | Path | None = None,
-    project_dir: str | Path | None = None,
-    overwrite_profiles: bool = False,
-    dbt_cli_profile: DbtCliProfile | str | None = None,
-    create_summary_artifact: bool = False,
-    summary_artifact_key: str | None = "dbt-cli-command-summary",
-    extra_command_args: list[str] | None = None,
-    stream_output: bool = True,
-    env: dict[str, str] | None = None,
-    node_task_runs: bool = True,
-) -> DbtInvocation:
-    return await _in_thread(
-        _trigger, command, profiles_dir, project_dir, overwrite_profiles, dbt_cli_profile, create_summary_artifact,
-        summary_artifact_key, extra_command_args, stream_output, env, node_task_runs,
-    )
+@functools.wraps(_trigger)  # the same parameters, in a worker thread
+async def _atrigger(*args: Any, **kwargs: Any) -> DbtInvocation:
+    return await _in_thread(_trigger, *args, **kwargs)
 
 
 atrigger_dbt_cli_command = _named(
