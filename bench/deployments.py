@@ -110,7 +110,6 @@ def _stop(proc: subprocess.Popen) -> None:
 def served_latency(root: Path, n: int) -> tuple[list[float], list[float]]:
     """Scheduled and ad-hoc runs of a deployment made by ``flow.serve`` in a process of its own."""
     from headwater.orchestration.deployments import get_deployment
-    from headwater.orchestration.queue import create_run
 
     env = _setup(root)
     _in_env(env)
@@ -127,29 +126,34 @@ def served_latency(root: Path, n: int) -> tuple[list[float], list[float]]:
 
         _wait(saved, timeout=120)
         dep = get_deployment("bench-flow/s")
-        time.sleep(1.0)
-        scheduled = {}
-        base = time.time() + 3.0
-        for i in range(n):
-            scheduled[i] = base + i * 0.5
-            create_run(dep, {"n": i}, scheduled[i])
-        _wait(lambda: len(_lines(root)) >= n)
-        lines = _lines(root)
-        sched_lat = [lines[i] - scheduled[i] for i in range(n)]
-        hw = Path(sys.executable).with_name("headwater")
-        adhoc = []
-        for i in range(n, n + max(3, n // 4)):
-            t0 = time.time()
-            subprocess.run(
-                [str(hw), "deployment", "run", "bench-flow/s", "--param", f"n={i}", "-o", "json"],
-                env=env,
-                check=True,
-                capture_output=True,
-            )
-            _wait(lambda i=i: i in _lines(root))
-            adhoc.append(_lines(root)[i] - t0)
+        sched_lat, adhoc = _measure_latencies(root, env, dep, "bench-flow/s", n)
     finally:
         _stop(server)
+    return sched_lat, adhoc
+
+
+def _measure_latencies(root: Path, env: dict[str, str], dep: Any, name: str, n: int) -> tuple[list[float], list[float]]:
+    """Scheduled time to first line for ``n`` runs due 0.5 s apart, then ad-hoc runs: the
+    `headwater deployment run` command's start to the flow's first line."""
+    from headwater.orchestration.queue import create_run
+
+    time.sleep(1.0)
+    scheduled = {}
+    base = time.time() + 3.0
+    for i in range(n):
+        scheduled[i] = base + i * 0.5
+        create_run(dep, {"n": i}, scheduled[i])
+    _wait(lambda: len(_lines(root)) >= n)
+    lines = _lines(root)
+    sched_lat = [lines[i] - scheduled[i] for i in range(n)]
+    hw = Path(sys.executable).with_name("headwater")
+    adhoc = []
+    for i in range(n, n + max(3, n // 4)):
+        t0 = time.time()
+        subprocess.run([str(hw), "deployment", "run", name, "--param", f"n={i}", "-o", "json"], env=env, check=True,
+                       capture_output=True)
+        _wait(lambda i=i: i in _lines(root))
+        adhoc.append(_lines(root)[i] - t0)
     return sched_lat, adhoc
 
 
@@ -161,7 +165,6 @@ def _p99(samples: list[float]) -> float:
 def scheduled_latency(root: Path, n: int) -> tuple[list[float], list[float], float, float]:
     from headwater.orchestration.deployments import get_deployment
     from headwater.orchestration.pools import create_work_pool
-    from headwater.orchestration.queue import create_run
     from headwater.orchestration.serving import flow_from_source
 
     env = _setup(root)
@@ -171,28 +174,7 @@ def scheduled_latency(root: Path, n: int) -> tuple[list[float], list[float], flo
     dep = get_deployment("bench-flow/d")
     worker = _worker(env, "bench")
     try:
-        time.sleep(1.0)
-        scheduled = {}
-        base = time.time() + 3.0
-        for i in range(n):
-            scheduled[i] = base + i * 0.5
-            create_run(dep, {"n": i}, scheduled[i])
-        _wait(lambda: len(_lines(root)) >= n)
-        lines = _lines(root)
-        sched_lat = [lines[i] - scheduled[i] for i in range(n)]
-        # ad-hoc runs: the `headwater deployment run` command's start to the flow's first line
-        hw = Path(sys.executable).with_name("headwater")
-        adhoc = []
-        for i in range(n, n + max(3, n // 4)):
-            t0 = time.time()
-            subprocess.run(
-                [str(hw), "deployment", "run", "bench-flow/d", "--param", f"n={i}", "-o", "json"],
-                env=env,
-                check=True,
-                capture_output=True,
-            )
-            _wait(lambda i=i: i in _lines(root))
-            adhoc.append(_lines(root)[i] - t0)
+        sched_lat, adhoc = _measure_latencies(root, env, dep, "bench-flow/d", n)
         floor = []
         for i in range(n + 1000, n + 1000 + len(adhoc)):
             t0 = time.time()
