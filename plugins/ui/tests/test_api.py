@@ -267,3 +267,55 @@ def test_subflow_runs_link_both_ways(client):
     assert [s["id"] for s in detail["subflow_runs"]] == [child["id"]]
     assert f'href="/runs/{child["id"]}"' in client.get(f"/runs/{parent_id}").text
     assert f'subflow of <a href="/runs/{parent_id}"' in client.get(f"/runs/{child['id']}").text
+
+
+def test_bounded_run_lists_are_served_on_the_loop_with_the_same_answer(client, monkeypatch):
+    """A page of an indexed filter skips the worker thread; a due crashed-run check, a search or
+    a tag filter do not; the answer is the same either way."""
+    import threading
+
+    from headwater_ui import queries
+
+    ids = _run_etl(3)
+    seen: list[str] = []
+    real = queries.runs_page
+
+    def recording(f):
+        seen.append(threading.current_thread().name)
+        return real(f)
+
+    monkeypatch.setattr(queries, "runs_page", recording)
+    monkeypatch.setattr(queries, "_last_settle", 0.0)  # the crashed-run check (a write) is due
+    due = client.get("/api/runs?limit=2")
+    settled = client.get("/api/runs?limit=2")
+    search = client.get(f"/api/runs?q={ids[0][:8]}")
+    tagged = client.get("/api/runs?tag=etl&limit=2")
+    page = client.get("/runs?state=COMPLETED&flow=")  # the form sends its empty fields too
+    assert due.json() == settled.json() == tagged.json()
+    assert [r["id"] for r in due.json()["runs"]] == ids[:0:-1]
+    assert [r["id"] for r in search.json()["runs"]] == [ids[0]]
+    assert all(f'href="/runs/{i}"' in page.text for i in ids)
+    assert seen[0].startswith("headwater-ui")  # the check writes: a worker thread
+    assert not seen[1].startswith("headwater-ui")  # one page by the created index: the loop
+    assert seen[2].startswith("headwater-ui") and seen[3].startswith("headwater-ui")  # may scan: a thread
+    assert len(seen) == 5
+
+
+def test_api_json_is_strict_json_even_with_nan_and_huge_numbers(client):
+    """JSON has no NaN: the API writes null, which a browser's JSON.parse accepts (json.dumps's
+    NaN it rejects); integers beyond 64 bits still come out whole."""
+    from headwater import flow
+
+    @flow
+    def odd_numbers(x: float, big: int) -> int:
+        return big
+
+    odd_numbers(float("nan"), 2**70)
+    flush()
+    run_id = odd_numbers.last_flow_run.id
+
+    def refuse(name: str) -> None:
+        raise AssertionError(f"{name} in the API's JSON")
+
+    body = json.loads(client.get(f"/api/runs/{run_id}").text, parse_constant=refuse)
+    assert body["parameters"] == {"x": None, "big": 2**70}

@@ -27,6 +27,7 @@ __all__ = [
     "db_write",
     "get_database",
     "get_engine",
+    "migrated_database",
     "read_tx",
     "store_description",
     "write_tx",
@@ -58,6 +59,14 @@ def get_database() -> Database:
             _migrate(_database)
         _migrated = generation
     return _database
+
+
+def migrated_database() -> Database | None:
+    """The store's database if it is open and needs no migration now, else ``None`` (never opens,
+    migrates or waits: for callers that must not block, such as an event loop)."""
+    if _database is not None and _migrated == migrations.generation:
+        return _database
+    return None
 
 
 def _open() -> Database:

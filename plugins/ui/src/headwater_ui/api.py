@@ -24,7 +24,7 @@ from headwater_ui.rendering import SafeJSONResponse, error_response
 from headwater_ui.security import CSRF_HEADER, csrf_ok
 from headwater_ui.threads import threaded
 
-__all__ = ["ENDPOINTS", "POLL_SECONDS", "routes"]
+__all__ = ["ENDPOINTS", "POLL_SECONDS", "routes", "runs_inline"]
 
 POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 15.0
@@ -57,6 +57,11 @@ def _json(data: Any, status: int = 200) -> Response:
 
 async def index(request: Request) -> Response:
     return _json({"endpoints": ENDPOINTS})
+
+
+def runs_inline(request: Request) -> bool:
+    """Whether a runs-list request is a bounded read that may skip the worker thread."""
+    return queries.inline_read(request.query_params)
 
 
 def runs(request: Request) -> Response:
@@ -248,7 +253,7 @@ def routes() -> list[Route]:
     """The API's routes."""
     return [
         Route("/api", index),
-        Route("/api/runs", threaded(runs)),
+        Route("/api/runs", threaded(runs, inline=runs_inline)),
         Route("/api/runs/{run_id}", run),
         Route("/api/runs/{run_id}/logs", logs),
         Route("/api/runs/{run_id}/logs/stream", logs_stream),

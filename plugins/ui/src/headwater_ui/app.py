@@ -40,7 +40,7 @@ def create_app(auth_token: str | None = None, allowed_hosts: set[str] | None = N
     """
     routes = [
         Route("/", pages.dashboard),
-        Route("/runs", threaded(pages.runs)),
+        Route("/runs", threaded(pages.runs, inline=pages.runs_inline)),
         Route("/runs/{run_id}", pages.run),
         Route("/runs/{run_id}/cancel", pages.cancel, methods=["POST"]),
         Route("/deployments", pages.deployments),

@@ -14,11 +14,11 @@ from starlette.responses import Response
 from headwater_ui import blockforms, queries
 from headwater_ui.actions import cancel_flow_run
 from headwater_ui.rendering import error_response, redirect, render
-from headwater_ui.runrows import runs_rows
+from headwater_ui.runrows import flow_options, runs_rows, state_choices
 from headwater_ui.security import CSRF_FIELD, csrf_ok
 from headwater_ui.svg import MAX_GRAPH_NODES, MAX_TIMELINE_ROWS, lineage_svg, timeline_svg
 
-__all__ = ["block", "block_edit", "block_new", "blocks", "cancel", "dashboard", "run", "runs"]
+__all__ = ["block", "block_edit", "block_new", "blocks", "cancel", "dashboard", "run", "runs", "runs_inline"]
 
 MAX_TASK_ROWS = 300
 MAX_LOG_LINES = 2000
@@ -42,24 +42,31 @@ def dashboard(request: Request) -> Response:
     return render(request, "dashboard.html", data=data, states=list(queries.STATE_TYPES), nav="dashboard")
 
 
+def runs_inline(request: Request) -> bool:
+    """Whether the runs page's reads are bounded and may skip the worker thread (its form's flow
+    names included)."""
+    return queries.inline_read(request.query_params, flow_choices=True)
+
+
 def runs(request: Request) -> Response:
     f = queries.RunFilter.from_query(request.query_params)
     page = queries.runs_page(f)
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-    next_url = f"/runs?{urlencode([*params, ('cursor', page['next_cursor'])])}" if page["next_cursor"] else None
+    query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "cursor"])
+    cursor = page["next_cursor"]
+    next_url = f"/runs?{query}{'&' if query else ''}cursor={quote(cursor, safe='')}" if cursor else None
     return render(
         request,
         "runs.html",
         page=page,
         rows=runs_rows(page["runs"]),
         f=f,
-        states=list(queries.STATE_TYPES),
-        flows=queries.flow_names(),
+        state_choices=state_choices(queries.STATE_TYPES, tuple(f.states)),
+        flow_options=flow_options(queries.flow_names(), f.flow),
         next_url=next_url,
-        first_url=f"/runs?{urlencode(params)}" if f.cursor else None,
+        first_url=f"/runs?{query}" if f.cursor else None,
         since_raw=request.query_params.get("since", ""),
         until_raw=request.query_params.get("until", ""),
-        api_query=urlencode(params),
+        api_query=query,
         nav="runs",
     )
 

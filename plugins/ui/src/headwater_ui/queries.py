@@ -16,7 +16,7 @@ from typing import Any
 
 from headwater.errors import HeadwaterError
 from headwater.history import reader
-from headwater.store.engine import db_read
+from headwater.store.engine import db_read, migrated_database
 
 try:  # orchestration's tables (deployments, their queue, flow_runs.deployment), when this Headwater has them
     import headwater.orchestration.schema  # noqa: F401
@@ -30,6 +30,7 @@ __all__ = [
     "STATE_TYPES",
     "dashboard",
     "flow_names",
+    "inline_read",
     "logs_after",
     "logs_tail",
     "run_detail",
@@ -65,6 +66,10 @@ def _settle() -> None:
     if now - _last_settle >= _SETTLE_EVERY:
         _last_settle = now
         reader.settle_crashed()
+
+
+def _settle_due() -> bool:
+    return time.monotonic() - _last_settle >= _SETTLE_EVERY
 
 
 def parse_when(text: str | None, now: float | None = None) -> float | None:
@@ -193,22 +198,53 @@ def runs_page(f: RunFilter) -> dict[str, Any]:
     with db_read() as tx:
         rows = tx.execute(sql, params)
         more = len(rows) > f.limit
-        rows = rows[: f.limit]
+        del rows[f.limit :]
         counts: dict[str, int] = {}
         if rows:
-            marks = ", ".join(f":i{i}" for i in range(len(rows)))
-            for r in tx.execute(
-                f"SELECT flow_run_id, COUNT(*) AS n FROM task_runs WHERE flow_run_id IN ({marks}) GROUP BY flow_run_id",
-                {f"i{i}": r.id for i, r in enumerate(rows)},
-            ):
-                counts[r.flow_run_id] = r.n
-    runs = []
+            ids = dict(zip(_ID_KEYS, [r["id"] for r in rows], strict=False))  # the first len(rows) keys
+            counts = dict(tx.tuples(_counts_sql(len(rows)), ids))
+    tags = _tags
     for r in rows:  # rows are dicts already: fill in place (this loop is most of the page's own time)
-        r["tags"] = list(_tags(r["tags"])) if r["tags"] else []
+        r["tags"] = list(tags(r["tags"])) if r["tags"] else []
         r["task_runs"] = counts.get(r["id"], 0)
-        runs.append(r)
     last = rows[-1] if rows and more else None
-    return {"runs": runs, "next_cursor": encode_cursor(last["created"], last["id"]) if last else None}
+    return {"runs": rows, "next_cursor": encode_cursor(last["created"], last["id"]) if last else None}
+
+
+_ID_KEYS = tuple(f"i{i}" for i in range(501))  # a page holds at most 500 runs
+
+
+@lru_cache(maxsize=512)
+def _counts_sql(n: int) -> str:
+    """The task-run counts of ``n`` flow runs (parameters ``:i0`` ... ``:i{n-1}``)."""
+    marks = ", ".join(f":{k}" for k in _ID_KEYS[:n])
+    return f"SELECT flow_run_id, COUNT(*) FROM task_runs WHERE flow_run_id IN ({marks}) GROUP BY flow_run_id"
+
+
+_INLINE_KEYS = frozenset({"limit", "cursor", "since", "until", "state", "flow"})
+
+
+def inline_read(params: Any, flow_choices: bool = False) -> bool:
+    """Whether a runs-list request may be served on the event loop (see :func:`headwater_ui.threads.threaded`).
+
+    True when its read is small and bounded: the embedded SQLite store, already open and
+    migrated; no crashed-run check due (that one writes); and a filter that one index answers
+    in order, so the query reads about one page of index entries: no filter, one state or one
+    flow, a time range, a cursor. Search, tags, deployments, several states, or a state and a
+    flow together may scan, and go to a worker thread, as do the requests that find the crashed-run
+    check due, or (``flow_choices``: the page, whose form lists the flows) the list of flow names
+    (a scan, kept 30 s).
+    """
+    db = migrated_database()
+    if db is None or db.dialect != "sqlite" or _settle_due() or (flow_choices and _flow_names_due()):
+        return False
+    used = {k for k, v in params.multi_items() if v.strip()}
+    if not used <= _INLINE_KEYS:
+        return False
+    states = [v for v in params.getlist("state") if v.strip()]
+    if len(states) > 1 or (states and "," in states[0].strip(" ,")):
+        return False
+    return not (states and "flow" in used)
 
 
 @lru_cache(maxsize=512)
@@ -218,10 +254,17 @@ def _tags(text: str) -> tuple[str, ...]:
 
 
 _FLOW_NAMES_TTL = 30.0
-_flow_names: tuple[float, str, list[str]] = (0.0, "", [])
+_flow_names: tuple[float, str, tuple[str, ...]] = (0.0, "", ())
 
 
-def flow_names() -> list[str]:
+def _flow_names_due() -> bool:
+    from headwater.settings import get_settings
+
+    at, url, _ = _flow_names
+    return time.monotonic() - at > _FLOW_NAMES_TTL or url != get_settings().database_url
+
+
+def flow_names() -> tuple[str, ...]:
     """Every flow name in the history (for the filter's choices; a full scan, so kept 30 s)."""
     global _flow_names
     from headwater.settings import get_settings
@@ -230,7 +273,7 @@ def flow_names() -> list[str]:
     store = get_settings().database_url
     if time.monotonic() - at > _FLOW_NAMES_TTL or url != store:
         with db_read() as tx:
-            names = [r.flow_name for r in tx.execute("SELECT DISTINCT flow_name FROM flow_runs ORDER BY flow_name")]
+            names = tuple(r[0] for r in tx.tuples("SELECT DISTINCT flow_name FROM flow_runs ORDER BY flow_name"))
         _flow_names = (time.monotonic(), store, names)
     return names
 

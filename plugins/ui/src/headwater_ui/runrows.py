@@ -1,8 +1,11 @@
-"""The rows of the runs table as HTML, built in Python.
+"""The rows of the runs table, and the filter form's choices, as HTML built in Python.
 
 The runs page is the UI's most requested page; its 50 rows through Jinja (a macro call, filters
 and autoescaping per cell) cost about 1 ms, several times the SQL that reads them. This builds
-the same markup with :func:`html.escape` on every value that comes from the store.
+the same markup with :func:`html.escape` on every value that comes from the store; the cells
+that repeat from row to row (state badge, flow name, tags) are built once per distinct value.
+The filter form's choices (a checkbox per state, an option per flow: 40 flows cost Jinja 0.05 ms)
+are built once per selection.
 """
 
 from __future__ import annotations
@@ -15,11 +18,25 @@ from markupsafe import Markup
 
 from headwater_ui.rendering import fmt_duration, fmt_time
 
-__all__ = ["runs_rows"]
+__all__ = ["flow_options", "runs_rows", "state_choices"]
 
-# states, flow names and tags repeat from row to row: escape each distinct value once
-_escape_common = lru_cache(maxsize=2048)(escape)
 _EMPTY = Markup('<tr class="empty"><td colspan="8">No flow runs match.</td></tr>\n')
+
+
+@lru_cache(maxsize=1024)
+def _badge(state_type: str, state: str) -> str:
+    st = escape(state_type)
+    return f'<td><span class="badge st-{st}" data-state-type="{st}">{escape(state)}</span></td>\n'
+
+
+@lru_cache(maxsize=2048)
+def _flow_cell(flow_name: str) -> str:
+    return f"<td>{escape(flow_name)}</td>\n"
+
+
+@lru_cache(maxsize=2048)
+def _tags_cell(tags: tuple[str, ...]) -> str:
+    return "<td>" + "".join(f'<span class="tag">{escape(t)}</span>' for t in tags) + "</td>\n"
 
 
 def runs_rows(runs: list[dict[str, Any]]) -> Markup:
@@ -28,15 +45,41 @@ def runs_rows(runs: list[dict[str, Any]]) -> Markup:
         return _EMPTY
     out = []
     for r in runs:
-        st = _escape_common(str(r["state_type"]))
-        rid = escape(str(r["id"]))
-        tags = "".join(f'<span class="tag">{_escape_common(str(t))}</span>' for t in r["tags"])
-        state = _escape_common(str(r["state"]))
+        ids = str(r["id"])
+        rid = escape(ids)
+        short = rid[:8] if len(rid) == len(ids) else escape(ids[:8])  # nothing was escaped: cut the escaped one
         out.append(
-            f'<tr>\n<td><span class="badge st-{st}" data-state-type="{st}">{state}</span></td>\n'
+            f"<tr>\n{_badge(str(r['state_type']), str(r['state']))}"
             f'<td><a href="/runs/{rid}">{escape(str(r["name"]))}</a></td>\n'
-            f"<td>{_escape_common(str(r['flow_name']))}</td>\n<td>{tags}</td>\n<td>{fmt_time(r['started'])}</td>\n"
+            f"{_flow_cell(str(r['flow_name']))}{_tags_cell(tuple(map(str, r['tags'])))}"
+            f"<td>{fmt_time(r['started'])}</td>\n"
             f'<td class="num">{fmt_duration(r["duration"])}</td>\n<td class="num">{int(r["task_runs"])}</td>\n'
-            f'<td class="mono">{escape(str(r["id"])[:8])}</td>\n</tr>\n'
+            f'<td class="mono">{short}</td>\n</tr>\n'
         )
     return Markup("".join(out))
+
+
+@lru_cache(maxsize=256)
+def state_choices(states: tuple[str, ...], checked: tuple[str, ...]) -> Markup:
+    """A labelled checkbox per state, those in ``checked`` checked."""
+    out = []
+    for s in states:
+        e = escape(s)
+        on = " checked" if s in checked else ""
+        out.append(
+            f'<label class="state-choice"><input type="checkbox" name="state" value="{e}"{on}>'
+            f'<span class="dot st-{e}"></span>{escape(s.capitalize())}</label>\n'
+        )
+    return Markup("".join(out))
+
+
+@lru_cache(maxsize=256)
+def flow_options(flows: tuple[str, ...], selected: str | None) -> Markup:
+    """An ``<option>`` per flow name, ``selected`` selected."""
+    return Markup(
+        "".join(
+            f'<option value="{e}"{" selected" if name == selected else ""}>{e}</option>'
+            for name in flows
+            for e in (escape(name),)
+        )
+    )
