@@ -278,13 +278,13 @@ def test_bounded_run_lists_are_served_on_the_loop_with_the_same_answer(client, m
 
     ids = _run_etl(3)
     seen: list[str] = []
-    real = queries.runs_page
+    real = queries.read_runs
 
     def recording(f):
         seen.append(threading.current_thread().name)
         return real(f)
 
-    monkeypatch.setattr(queries, "runs_page", recording)
+    monkeypatch.setattr(queries, "read_runs", recording)
     monkeypatch.setattr(queries, "_last_settle", 0.0)  # the crashed-run check (a write) is due
     due = client.get("/api/runs?limit=2")
     settled = client.get("/api/runs?limit=2")

@@ -60,7 +60,12 @@ def test_deployments_page_pause_resume_and_run_with_a_parameter_form(client, tmp
     assert run["deployment"] == "nightly/daily" and run["state"] == "Scheduled"
     assert json.loads(run["parameters"]) == {"day": "fri", "limit": 7, "full": True}
     bad = client.post("/deployments/nightly/daily/run", data={"csrf_token": csrf, "param.limit": "lots"})
-    assert bad.status_code == 400 and "parameter limit: 'lots' is not a integer" in bad.text.replace("&#39;", "'")
+    assert bad.status_code == 400 and "parameter limit: 'lots' is not an integer (e.g. 7)" in bad.text.replace(
+        "&#39;", "'"
+    )
+    for raw in ("2.5", '"7"', "true"):  # JSON, but not an integer
+        bad = client.post("/deployments/nightly/daily/run", data={"csrf_token": csrf, "param.limit": raw})
+        assert bad.status_code == 400 and "is not an integer" in bad.text
     api = client.get("/api/deployments").json()["deployments"]
     assert [(d["name"], d["paused"], len(d["next_runs"])) for d in api] == [("nightly/daily", False, 3)]
     assert client.get("/api/runs?deployment=nightly/daily").json()["runs"] == []

@@ -100,12 +100,21 @@ def _parse(fields: list[dict[str, Any]], form: dict[str, str]) -> dict[str, Any]
             continue
         if f["kind"] in ("string", "secret"):
             values[f["name"]] = raw
-        else:
-            try:
-                values[f["name"]] = json.loads(raw)
-            except ValueError:
-                raise HeadwaterError(f"parameter {f['name']}: {raw!r} is not a {f['kind']}") from None
+            continue
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = _NOT_JSON
+        wanted, example = _TYPED.get(f["kind"], (object, '[1, 2] or {"a": 1}'))
+        if value is _NOT_JSON or isinstance(value, bool) or not isinstance(value, wanted):
+            what = {"integer": "an integer", "number": "a number"}.get(f["kind"], "JSON")
+            raise HeadwaterError(f"parameter {f['name']}: {raw!r} is not {what} (e.g. {example})")
+        values[f["name"]] = value
     return values
+
+
+_NOT_JSON = object()
+_TYPED: dict[str, tuple[type | tuple[type, ...], str]] = {"integer": (int, "7"), "number": ((int, float), "2.5")}
 
 
 def run_deployment(name: str, form: dict[str, str]) -> str:

@@ -50,15 +50,14 @@ def runs_inline(request: Request) -> bool:
 
 def runs(request: Request) -> Response:
     f = queries.RunFilter.from_query(request.query_params)
-    page = queries.runs_page(f)
+    page = queries.read_runs(f)
     query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "cursor"])
-    cursor = page["next_cursor"]
+    cursor = page.next_cursor
     next_url = f"/runs?{query}{'&' if query else ''}cursor={quote(cursor, safe='')}" if cursor else None
     return render(
         request,
         "runs.html",
-        page=page,
-        rows=runs_rows(page["runs"]),
+        rows=runs_rows(page),
         f=f,
         state_choices=state_choices(queries.STATE_TYPES, tuple(f.states)),
         flow_options=flow_options(queries.flow_names(), f.flow),

@@ -35,6 +35,9 @@ __all__ = [
     "logs_tail",
     "run_detail",
     "run_summary",
+    "RUN_COLUMNS",
+    "RunsRead",
+    "read_runs",
     "runs_page",
     "task_view",
 ]
@@ -177,15 +180,40 @@ def runs_query(f: RunFilter) -> tuple[str, dict[str, Any]]:
         where.append("created <= :cc AND (created < :cc OR id < :cid)")
         params.update({"cc": created, "cid": id_})
     clause = f"WHERE {' AND '.join(where)} " if where else ""
-    sql = (
-        "SELECT id, name, flow_name, state, state_type, tags, created, started, ended, ended - started AS duration, "
-        f"run_count, parent_flow_run_id FROM flow_runs {clause}ORDER BY created DESC, id DESC LIMIT :limit"
-    )
+    sql = f"SELECT {_RUN_SELECT} FROM flow_runs {clause}ORDER BY created DESC, id DESC LIMIT :limit"
     return sql, params
 
 
-def runs_page(f: RunFilter) -> dict[str, Any]:
-    """One page of flow runs matching ``f`` and the cursor of the next page (``None`` at the end)."""
+# the columns of a runs-list row, in this order (RunsRead.rows are tuples of them)
+RUN_COLUMNS = (
+    "id",
+    "name",
+    "flow_name",
+    "state",
+    "state_type",
+    "tags",
+    "created",
+    "started",
+    "ended",
+    "duration",
+    "run_count",
+    "parent_flow_run_id",
+)
+_RUN_SELECT = ", ".join("ended - started AS duration" if c == "duration" else c for c in RUN_COLUMNS)
+
+
+@dataclass
+class RunsRead:
+    """One page of the runs list as read: ``rows`` are tuples in :data:`RUN_COLUMNS` order (tags
+    still JSON), ``counts`` the task runs per flow run id."""
+
+    rows: list[tuple[Any, ...]]
+    counts: dict[str, int]
+    next_cursor: str | None
+
+
+def read_runs(f: RunFilter) -> RunsRead:
+    """One page of flow runs matching ``f``, newest first, and the cursor of the next page."""
     _settle()
     if f.deployment:
         try:  # registers orchestration's migration, which adds flow_runs.deployment
@@ -195,20 +223,34 @@ def runs_page(f: RunFilter) -> dict[str, Any]:
                 "this Headwater has no deployments (no orchestration): drop the deployment filter"
             ) from None
     sql, params = runs_query(f)
+    counts: dict[str, int] = {}
     with db_read() as tx:
-        rows = tx.execute(sql, params)
+        rows = tx.tuples(sql, params)
         more = len(rows) > f.limit
         del rows[f.limit :]
-        counts: dict[str, int] = {}
         if rows:
-            ids = dict(zip(_ID_KEYS, [r["id"] for r in rows], strict=False))  # the first len(rows) keys
+            ids = dict(zip(_ID_KEYS, [r[0] for r in rows], strict=False))  # the first len(rows) keys
             counts = dict(tx.tuples(_counts_sql(len(rows)), ids))
-    tags = _tags
-    for r in rows:  # rows are dicts already: fill in place (this loop is most of the page's own time)
+    last = rows[-1] if rows and more else None
+    return RunsRead(rows, counts, encode_cursor(last[_CREATED], last[0]) if last else None)
+
+
+_CREATED = RUN_COLUMNS.index("created")
+_TAGS = RUN_COLUMNS.index("tags")
+
+
+def runs_page(f: RunFilter) -> dict[str, Any]:
+    """One page of flow runs matching ``f`` as JSON-ready dicts (tags a list, ``task_runs`` their
+    number) and the cursor of the next page (``None`` at the end)."""
+    page = read_runs(f)
+    runs = []
+    tags, counts = _tags, page.counts
+    for row in page.rows:
+        r = dict(zip(RUN_COLUMNS, row, strict=True))
         r["tags"] = list(tags(r["tags"])) if r["tags"] else []
         r["task_runs"] = counts.get(r["id"], 0)
-    last = rows[-1] if rows and more else None
-    return {"runs": rows, "next_cursor": encode_cursor(last["created"], last["id"]) if last else None}
+        runs.append(r)
+    return {"runs": runs, "next_cursor": page.next_cursor}
 
 
 _ID_KEYS = tuple(f"i{i}" for i in range(501))  # a page holds at most 500 runs
@@ -410,13 +452,16 @@ def logs_after(flow_run_id: str, after_id: int = 0, limit: int = 2000) -> list[d
 
 
 def _late_runs(tx: Any, now: float) -> list[dict[str, Any]]:
-    """Deployment runs still waiting past their scheduled time (15 s, as the scheduler counts)."""
+    """Deployment runs still waiting past their scheduled time, by the scheduler's measure
+    (``HEADWATER_LATE_AFTER_SECONDS``, 15 s by default)."""
     if not ORCHESTRATION:
         return []
+    from headwater.orchestration.scheduler import SchedulerSettings
+
     rows = tx.execute(
         "SELECT id, name, deployment, flow_name, scheduled_time, state, state_type FROM scheduled_runs "
         "WHERE state_type = 'SCHEDULED' AND scheduled_time < :t ORDER BY scheduled_time LIMIT 20",
-        {"t": now - 15},
+        {"t": now - SchedulerSettings.from_env().late_after_seconds},
     )
     return [{**dict(r), "late_seconds": round(now - r.scheduled_time, 1)} for r in rows]
 

@@ -10,12 +10,13 @@ are built once per selection.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from html import escape
-from typing import Any
 
 from markupsafe import Markup
 
+from headwater_ui.queries import RUN_COLUMNS, RunsRead
 from headwater_ui.rendering import fmt_duration, fmt_time
 
 __all__ = ["flow_options", "runs_rows", "state_choices"]
@@ -35,25 +36,32 @@ def _flow_cell(flow_name: str) -> str:
 
 
 @lru_cache(maxsize=2048)
-def _tags_cell(tags: tuple[str, ...]) -> str:
-    return "<td>" + "".join(f'<span class="tag">{escape(t)}</span>' for t in tags) + "</td>\n"
+def _tags_cell(tags_json: str) -> str:
+    """The tags cell of a run's tags as stored (a JSON list)."""
+    return "<td>" + "".join(f'<span class="tag">{escape(str(t))}</span>' for t in json.loads(tags_json)) + "</td>\n"
 
 
-def runs_rows(runs: list[dict[str, Any]]) -> Markup:
-    """The ``<tr>`` of every run (or the "no runs" row), escaped, ready for the template."""
-    if not runs:
+_ID, _NAME, _FLOW, _STATE, _STATE_TYPE, _TAGS, _STARTED, _DURATION = (
+    RUN_COLUMNS.index(c) for c in ("id", "name", "flow_name", "state", "state_type", "tags", "started", "duration")
+)
+
+
+def runs_rows(page: RunsRead) -> Markup:
+    """The ``<tr>`` of every run of a page as read (or the "no runs" row), escaped, ready for the
+    template. It works on the rows' tuples: the page needs no dict per run, as the API does."""
+    if not page.rows:
         return _EMPTY
     out = []
-    for r in runs:
-        ids = str(r["id"])
+    counts = page.counts
+    for r in page.rows:
+        ids = str(r[_ID])
         rid = escape(ids)
         short = rid[:8] if len(rid) == len(ids) else escape(ids[:8])  # nothing was escaped: cut the escaped one
         out.append(
-            f"<tr>\n{_badge(str(r['state_type']), str(r['state']))}"
-            f'<td><a href="/runs/{rid}">{escape(str(r["name"]))}</a></td>\n'
-            f"{_flow_cell(str(r['flow_name']))}{_tags_cell(tuple(map(str, r['tags'])))}"
-            f"<td>{fmt_time(r['started'])}</td>\n"
-            f'<td class="num">{fmt_duration(r["duration"])}</td>\n<td class="num">{int(r["task_runs"])}</td>\n'
+            f"<tr>\n{_badge(str(r[_STATE_TYPE]), str(r[_STATE]))}"
+            f'<td><a href="/runs/{rid}">{escape(str(r[_NAME]))}</a></td>\n'
+            f"{_flow_cell(str(r[_FLOW]))}{_tags_cell(r[_TAGS] or '[]')}<td>{fmt_time(r[_STARTED])}</td>\n"
+            f'<td class="num">{fmt_duration(r[_DURATION])}</td>\n<td class="num">{counts.get(ids, 0):d}</td>\n'
             f'<td class="mono">{short}</td>\n</tr>\n'
         )
     return Markup("".join(out))
