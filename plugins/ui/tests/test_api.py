@@ -61,6 +61,9 @@ def test_runs_filters(client):
     html = client.get("/runs?state=FAILED").text
     assert f'href="/runs/{failed}"' in html and f'href="/runs/{done[0]}"' not in html
     assert re.search(r'value="FAILED" checked', html)
+    html = client.get("/runs?flow=etl").text
+    assert '<option value="etl" selected>etl</option>' in html and '<option value="leaky">leaky</option>' in html
+    assert f'href="/runs/{failed}"' not in html
 
 
 @pytest.mark.parametrize(

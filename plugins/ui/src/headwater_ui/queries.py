@@ -71,8 +71,9 @@ def _settle() -> None:
         reader.settle_crashed()
 
 
-def _settle_due() -> bool:
-    return time.monotonic() - _last_settle >= _SETTLE_EVERY
+def _settle_due(within: float = 0.0) -> bool:
+    """Whether the crashed-run check is due (or will be in ``within`` seconds)."""
+    return time.monotonic() - _last_settle >= _SETTLE_EVERY - within
 
 
 def parse_when(text: str | None, now: float | None = None) -> float | None:
@@ -278,7 +279,8 @@ def inline_read(params: Any, flow_choices: bool = False) -> bool:
     (a scan, kept 30 s).
     """
     db = migrated_database()
-    if db is None or db.dialect != "sqlite" or _settle_due() or (flow_choices and _flow_names_due()):
+    # "due within a second": the request runs right after this check, and must not find them due
+    if db is None or db.dialect != "sqlite" or _settle_due(1.0) or (flow_choices and _flow_names_due(1.0)):
         return False
     used = {k for k, v in params.multi_items() if v.strip()}
     if not used <= _INLINE_KEYS:
@@ -299,11 +301,11 @@ _FLOW_NAMES_TTL = 30.0
 _flow_names: tuple[float, str, tuple[str, ...]] = (0.0, "", ())
 
 
-def _flow_names_due() -> bool:
+def _flow_names_due(within: float = 0.0) -> bool:
     from headwater.settings import get_settings
 
     at, url, _ = _flow_names
-    return time.monotonic() - at > _FLOW_NAMES_TTL or url != get_settings().database_url
+    return time.monotonic() - at > _FLOW_NAMES_TTL - within or url != get_settings().database_url
 
 
 def flow_names() -> tuple[str, ...]:
