@@ -85,9 +85,10 @@ def test_csrf_is_required_on_mutating_posts():
         assert r.status_code == 409 and "has finished (Completed): there is nothing to cancel" in r.json()["error"]
         cross = c.post(f"/runs/{run_id}/cancel", data={"csrf_token": csrf}, headers={"Origin": "http://evil.example"})
         assert cross.status_code == 403
-        # a cookie set for the test client but a token of another session: refused
-        c.cookies.set("hw_ui_csrf", "y" * 32)
-        assert c.post(f"/api/runs/{run_id}/cancel", headers={"X-CSRF-Token": csrf}).status_code == 403
+    # this session's token sent with another session's cookie: refused
+    with TestClient(create_app()) as other:
+        stolen = {"X-CSRF-Token": csrf, "Cookie": f"hw_ui_csrf={'y' * 32}"}
+        assert other.post(f"/api/runs/{run_id}/cancel", headers=stolen).status_code == 403
 
 
 def test_unknown_host_header_is_refused_on_loopback():
