@@ -26,18 +26,18 @@ except ImportError:  # pragma: no cover - a Headwater without orchestration
     ORCHESTRATION = False
 
 __all__ = [
-    "RunFilter",
+    "RUN_COLUMNS",
     "STATE_TYPES",
+    "RunFilter",
+    "RunsRead",
     "dashboard",
     "flow_names",
     "inline_read",
     "logs_after",
     "logs_tail",
+    "read_runs",
     "run_detail",
     "run_summary",
-    "RUN_COLUMNS",
-    "RunsRead",
-    "read_runs",
     "runs_page",
     "task_view",
 ]
@@ -237,7 +237,6 @@ def read_runs(f: RunFilter) -> RunsRead:
 
 
 _CREATED = RUN_COLUMNS.index("created")
-_TAGS = RUN_COLUMNS.index("tags")
 
 
 def runs_page(f: RunFilter) -> dict[str, Any]:
