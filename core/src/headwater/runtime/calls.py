@@ -29,7 +29,7 @@ from headwater.runtime.context import (
 )
 from headwater.runtime.futures import HeadwaterFuture, HeadwaterFutureList, allow_failure
 from headwater.runtime.retries import retry_delay
-from headwater.runtime.states import Cached, Completed, Crashed, Failed, Retrying, Running, State, TimedOut
+from headwater.runtime.states import Cached, Cancelled, Completed, Crashed, Failed, Retrying, Running, State, TimedOut
 
 __all__ = ["TaskCall", "UpstreamTaskError", "run_payload"]
 
@@ -476,12 +476,14 @@ class TaskCall:
         return self._finish(state)
 
 
-def run_payload(payload: bytes) -> bytes:
+def run_payload(payload: bytes, cancelled: str | None = None) -> bytes:
     """Worker-side entry point: run a :meth:`TaskCall.to_payload` call, return the outcome bytes.
 
     History events and logs are collected, not written, and travel back with the state, and
     so do the secret values this worker knows (blocks its tasks loaded), which the flow's
-    process must redact in what it records and prints.
+    process must redact in what it records and prints. With ``cancelled`` (a message), the
+    call does not run: its task run ends ``Cancelled(cancelled)`` (its flow run was interrupted
+    before the worker reached it).
     """
     import cloudpickle
 
@@ -494,11 +496,16 @@ def run_payload(payload: bytes) -> bytes:
     call = TaskCall.__new__(TaskCall)
     call.task, call.task_run, call.flow_run = task, tr, stub
     call.args, call.kwargs, call.wait_for, call._unresolved = args, kwargs, (), False
-    try:
-        state = call.run()
-    except BaseException as exc:
-        state = Crashed(f"{type(exc).__name__}: {exc}")
+    if cancelled is not None:
+        state = Cancelled(cancelled)
+        tr.ended = time.time()
         _record.set_task_state(tr, state)
+    else:
+        try:
+            state = call.run()
+        except BaseException as exc:
+            state = Crashed(f"{type(exc).__name__}: {exc}")
+            _record.set_task_state(tr, state)
     tr._call = tr.state = None  # the events carry the run itself; its inputs and result stay here
     from headwater.redaction import known_secret_count, known_secrets
 

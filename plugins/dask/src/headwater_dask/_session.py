@@ -3,6 +3,12 @@
 Finished Dask futures are collected by one thread that fetches their outcomes in batches
 (one ``gather`` per batch rather than a round trip per task), then completes the
 ``concurrent.futures.Future`` that the flow's :class:`HeadwaterFuture` waits on.
+
+When the flow run is interrupted (Ctrl-C), :meth:`DaskSession.cancel_pending` first tells every
+worker that this session's calls must no longer start, then asks them what they are executing,
+then cancels every other call in flight: a call either started before the workers knew (it runs
+to its end) or never runs. Whoever takes a call out of ``_inflight`` first (the collector or the
+cancel) settles it, so no call is recorded twice.
 """
 
 from __future__ import annotations
@@ -40,13 +46,18 @@ class DaskSession:
     """A started runner's Dask resources; :meth:`close` releases them."""
 
     def __init__(self, client: Any, cluster: Any | None) -> None:
+        import uuid
+
         from headwater_dask._worker import run_remote
 
         self.client = client
         self.cluster = cluster
+        self.token = uuid.uuid4().hex  # names this session's calls on the workers (see cancel_pending)
         self._run = run_remote
         self._tasks: dict[int, tuple[Any, str, bytes]] = {}
-        self._timers: set[threading.Timer] = set()
+        self._timers: dict[threading.Timer, _Pending] = {}
+        self._inflight: dict[str, tuple[Any, _Pending]] = {}  # Dask key -> (its future, the call)
+        self._cancelled: str | None = None  # why calls no longer start (the flow run was interrupted)
         self._latest: dict[str, Any] = {}  # task run id -> its latest Dask future (kept for chaining)
         self._done: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._collector = threading.Thread(target=self._collect, name="headwater-dask-collector", daemon=True)
@@ -70,7 +81,7 @@ class DaskSession:
     def send(self, call: Any, payload: bytes) -> concurrent.futures.Future[Any]:
         """Start ``run_payload(payload)`` on a worker; the returned future gets its outcome bytes."""
         proxy: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self._dispatch(_Pending(call, proxy, 1), (payload,))
+        self._dispatch(_Pending(call, proxy, 1), (payload, None, None))
         return proxy
 
     def send_ready(self, call: Any) -> concurrent.futures.Future[Any]:
@@ -85,6 +96,10 @@ class DaskSession:
     def send_many(self, calls: Sequence[Any]) -> list[concurrent.futures.Future[Any]]:
         """:meth:`send_ready` for many calls, in one scheduler message."""
         pendings = [_Pending(c, concurrent.futures.Future(), 1) for c in calls]
+        if self._cancelled is not None:
+            for pending in pendings:
+                self._cancel_here(pending)
+            return [p.proxy for p in pendings]
         ok: list[_Pending] = []
         columns: list[list[Any]] = [[], [], []]
         for pending in pendings:
@@ -96,14 +111,14 @@ class DaskSession:
                 column.append(value)
         if ok:
             try:
-                futures = self.client.map(self._run, *columns, key=[_key(p.call, 1) for p in ok], pure=False)
+                futures = self.client.map(self._run, *columns, [self.token] * len(ok),
+                                          key=[_key(p.call, 1) for p in ok], pure=False)
             except BaseException as exc:
                 for pending in ok:
                     pending.proxy.set_exception(exc)
                 return [p.proxy for p in pendings]
             for fut, pending in zip(futures, ok, strict=True):
-                self._latest[pending.call.task_run.id] = fut
-                fut.add_done_callback(lambda f, p=pending: self._done.put((f, p)))
+                self._track(fut, pending)
         return [p.proxy for p in pendings]
 
     def send_chained(self, call: Any) -> concurrent.futures.Future[Any] | None:
@@ -117,6 +132,10 @@ class DaskSession:
             return None
         chain, waits, saved = chained
         pending = _Pending(call, concurrent.futures.Future(), 1, saved)
+        if self._cancelled is not None:
+            restore(call, saved)
+            self._cancel_here(pending)
+            return pending.proxy
         try:
             payload, token, blob = self._pack(call)
         except BaseException as exc:
@@ -126,13 +145,12 @@ class DaskSession:
             restore(call, saved)
         record_lineage(call, chain.upstream_ids)
         try:
-            fut = self.client.submit(run_chained, payload, token, blob, chain.values, waits, key=_key(call, 1),
-                                     pure=False)
+            fut = self.client.submit(run_chained, payload, token, blob, chain.values, waits, self.token,
+                                     key=_key(call, 1), pure=False)
         except BaseException as exc:
             pending.proxy.set_exception(exc)
             return pending.proxy
-        self._latest[call.task_run.id] = fut
-        fut.add_done_callback(lambda f: self._done.put((f, pending)))
+        self._track(fut, pending)
         return pending.proxy
 
     def _fall_back(self, pending: _Pending) -> None:
@@ -189,13 +207,74 @@ class DaskSession:
         return (payload, token, blob)
 
     def _dispatch(self, pending: _Pending, args: tuple[Any, ...]) -> None:
+        if self._cancelled is not None:
+            self._cancel_here(pending)
+            return
         try:
-            fut = self.client.submit(self._run, *args, key=_key(pending.call, pending.attempt), pure=False)
+            fut = self.client.submit(self._run, *args, self.token, key=_key(pending.call, pending.attempt),
+                                     pure=False)
         except BaseException as exc:
             pending.proxy.set_exception(exc)
             return
+        self._track(fut, pending)
+
+    def _track(self, fut: Any, pending: _Pending) -> None:
         self._latest[pending.call.task_run.id] = fut
+        self._inflight[fut.key] = (fut, pending)
         fut.add_done_callback(lambda f: self._done.put((f, pending)))
+
+    # -- interrupting ---------------------------------------------------------------------
+
+    def cancel_pending(self, message: str) -> int:
+        """The flow run was interrupted: no call of this session starts any more; those in flight
+        that no worker is executing are cancelled and recorded ``Cancelled(message)``, the others
+        run to their end. Returns how many were cancelled now (calls still waiting for upstream
+        results in the flow's process are cancelled when those arrive)."""
+        from headwater_dask._worker import mark_cancelled
+
+        self._cancelled = message
+        for timer, pending in list(self._timers.items()):  # a crashed call's next attempt
+            timer.cancel()
+            self._timers.pop(timer, None)
+            self._cancel_here(pending)
+        try:
+            executing = {key for keys in self.client.run(mark_cancelled, self.token, message).values() for key in keys}
+        except Exception:  # a worker cannot be asked: cancel nothing there (what runs stays recorded as it ends)
+            return 0
+        taken = [entry for key in list(self._inflight) if key not in executing
+                 for entry in (self._inflight.pop(key, None),) if entry is not None]
+        if taken:
+            try:
+                self.client.cancel([fut for fut, _ in taken], reason="the flow run was interrupted")
+            except Exception:
+                pass  # the workers will not start them anyway: they know this session is cancelled
+        for _fut, pending in taken:
+            self._cancel_here(pending)
+        return len(taken)
+
+    def abandon(self) -> None:
+        """The flow run was interrupted again: stop every call still in flight (the flow records
+        them Crashed and stops waiting)."""
+        taken = [self._inflight.pop(key, None) for key in list(self._inflight)]
+        futures = [entry[0] for entry in taken if entry is not None]
+        if futures:
+            try:
+                self.client.cancel(futures, force=True, reason="the flow run was interrupted twice")
+            except Exception:
+                pass
+
+    def _cancel_here(self, pending: _Pending) -> None:
+        """Record a call that never started as Cancelled and settle its future with that state."""
+        from headwater.runtime import _record
+        from headwater.runtime.states import Cancelled
+
+        if pending.proxy.done():
+            return
+        state = Cancelled(self._cancelled or "cancelled")
+        tr = pending.call.task_run
+        tr.ended = time.time()
+        _record.set_task_state(tr, state)
+        pending.proxy.set_result(state)
 
     # -- collecting -----------------------------------------------------------------------
 
@@ -221,6 +300,8 @@ class DaskSession:
                 return
 
     def _settle(self, batch: list[tuple[Any, _Pending]]) -> None:
+        # a call that cancel_pending or abandon took out of _inflight is theirs to settle
+        batch = [(f, p) for f, p in batch if self._inflight.pop(f.key, None) is not None]
         finished = [(f, p) for f, p in batch if f.status == "finished"]
         if finished:
             try:
@@ -298,14 +379,15 @@ class DaskSession:
         retry = _Pending(pending.call, pending.proxy, pending.attempt + 1)
 
         def go() -> None:
-            self._timers.discard(timer)
+            if self._timers.pop(timer, None) is None:
+                return  # cancel_pending took it
             args = self._arguments(retry)
             if args is not None:
                 self._dispatch(retry, args)
 
         timer = threading.Timer(delay, go)
         timer.daemon = True
-        self._timers.add(timer)
+        self._timers[timer] = retry
         timer.start()
 
     # -- closing --------------------------------------------------------------------------
@@ -313,9 +395,11 @@ class DaskSession:
     def close(self) -> None:
         for timer in list(self._timers):
             timer.cancel()
+        self._timers.clear()
         self._done.put(None)
         self._collector.join(timeout=30)
         self._latest.clear()
+        self._inflight.clear()
         try:
             self.client.close()
         finally:

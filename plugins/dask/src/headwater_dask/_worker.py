@@ -15,6 +15,9 @@ from typing import Any
 _MAX_TASKS = 512
 _tasks: OrderedDict[str, Any] = OrderedDict()
 _lock = threading.Lock()
+_MAX_CANCELLED = 256
+_cancelled: OrderedDict[str, str] = OrderedDict()  # session token -> why its calls must not start
+_EXECUTING = ("executing", "long-running")
 
 
 class TaskRef:
@@ -64,9 +67,25 @@ def _completed_value(raw: Any) -> tuple[bool, Any]:
     return False, None
 
 
-def run_chained(payload: bytes, token: str, task_blob: bytes, upstream: list[Any], _waits: list[Any]) -> Any:
+def mark_cancelled(session: str, message: str, dask_worker: Any = None) -> list[str]:
+    """Run on every worker when a flow run is interrupted: from now on, calls of ``session``
+    end ``Cancelled(message)`` instead of starting. Returns the keys of the tasks this worker
+    is executing (they started, so they run to their end)."""
+    with _lock:
+        _cancelled[session] = message
+        while len(_cancelled) > _MAX_CANCELLED:
+            _cancelled.popitem(last=False)
+    if dask_worker is None:
+        return []
+    return [str(key) for key, ts in list(dask_worker.state.tasks.items()) if ts.state in _EXECUTING]
+
+
+def run_chained(payload: bytes, token: str, task_blob: bytes, upstream: list[Any], _waits: list[Any],
+                session: str | None = None) -> Any:
     """Worker entry point of a chained call: ``upstream`` holds the upstream outcomes (Dask
     resolved the futures); run only if every one completed, else ask the flow to take over."""
+    if session is not None and session in _cancelled:
+        return run_remote(payload, token, task_blob, session)
     values = []
     for raw in upstream:
         ok, value = _completed_value(raw)
@@ -75,7 +94,7 @@ def run_chained(payload: bytes, token: str, task_blob: bytes, upstream: list[Any
         values.append(value)
     _local.values = values
     try:
-        return run_remote(payload, token, task_blob)
+        return run_remote(payload, token, task_blob, session)
     finally:
         _local.values = None
 
@@ -85,8 +104,10 @@ def _cached_task(token: str) -> Any:
         return _tasks[token]
 
 
-def run_remote(payload: bytes, token: str | None = None, task_blob: bytes | None = None) -> Any:
-    """Worker entry point: make the task of ``token`` available, then run the payload.
+def run_remote(payload: bytes, token: str | None = None, task_blob: bytes | None = None,
+               session: str | None = None) -> Any:
+    """Worker entry point: make the task of ``token`` available, then run the payload (or, when
+    ``session``'s flow run was interrupted, record it Cancelled without running it).
 
     Returns the runtime's outcome bytes (which carry the secret values this worker knows,
     so that the flow's process redacts them too).
@@ -106,4 +127,4 @@ def run_remote(payload: bytes, token: str | None = None, task_blob: bytes | None
                 _tasks[token] = task
                 while len(_tasks) > _MAX_TASKS:
                     _tasks.popitem(last=False)
-    return run_payload(payload)
+    return run_payload(payload, _cancelled.get(session) if session is not None else None)

@@ -136,6 +136,16 @@ class DaskTaskRunner(TaskRunner):
         if session is not None:
             session.close()
 
+    def cancel_pending(self, message: str) -> int:
+        """The flow run was interrupted (Ctrl-C): calls no worker has started are cancelled and
+        recorded ``Cancelled(message)``, and none starts from now on; returns how many."""
+        return self._session.cancel_pending(message) if self._session is not None else 0
+
+    def abandon(self) -> None:
+        """Interrupted twice: cancel every call still in flight on the cluster."""
+        if self._session is not None:
+            self._session.abandon()
+
     @property
     def client(self) -> Any:
         """The ``distributed.Client`` while the runner is started (None otherwise)."""
