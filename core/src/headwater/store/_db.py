@@ -106,6 +106,29 @@ def _check_sqlite_file(path: Path) -> None:
         time.sleep(0.05)
 
 
+_WAL_WAIT = 60.0  # seconds, as the busy timeout
+
+
+def _wal(conn: Any) -> None:
+    """Put the store in WAL mode (a no-op once it is). SQLite does not apply the busy timeout to
+    this switch: while another process is creating the same new store, it fails at once with
+    "database is locked", so it is retried here for as long as the busy timeout would wait."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + _WAL_WAIT
+    pause = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
 class Database:
     """The store's database for this process (see module docstring)."""
 
@@ -133,7 +156,7 @@ class Database:
 
             conn = sqlite3.connect(str(self.path), timeout=60, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA busy_timeout=60000")
-            conn.execute("PRAGMA journal_mode=WAL")
+            _wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
@@ -153,7 +176,9 @@ class Database:
                 @event.listens_for(engine, "connect")
                 def _tune(dbapi_conn: Any, _record: Any) -> None:
                     dbapi_conn.isolation_level = None
-                    for pragma in ("busy_timeout=60000", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+                    dbapi_conn.execute("PRAGMA busy_timeout=60000")
+                    _wal(dbapi_conn)
+                    for pragma in ("synchronous=NORMAL", "foreign_keys=ON"):
                         dbapi_conn.execute(f"PRAGMA {pragma}")
 
                 @event.listens_for(engine, "begin")
