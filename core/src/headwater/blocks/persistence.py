@@ -26,7 +26,7 @@ from headwater.store._db import Record as Row
 from headwater.store.documents import (
     DocumentInfo,
     list_documents,
-    not_found_message,
+    one_document,
     query_documents,
     read_document,
 )
@@ -190,13 +190,7 @@ def _resolve_target(cls: type[Block], ref: str) -> tuple[str | None, str]:
 def load_block(cls: type[Block], ref: str, _depth: int = 0) -> Block:
     slug, name = _resolve_target(cls, ref)
     with db_read() as tx:
-        rows = query_documents(tx, slug, name)
-        if not rows:
-            raise BlockNotFoundError(not_found_message(tx, slug, name))
-        if len(rows) > 1:
-            refs = ", ".join(sorted(f"{r.slug}/{r.name}" for r in rows))
-            raise BlockNotFoundError(f"block name {name!r} is ambiguous ({refs}): load it as 'slug/name'")
-        row = rows[0]
+        row = one_document(tx, slug, name, "load it as 'slug/name'")
         secret_rows = tx.execute(_SECRETS, {"id": row.id})
     return _materialise(cls, row, secret_rows, _depth)
 
@@ -341,13 +335,7 @@ def delete_block(cls: type[Block], ref: str, force: bool = False) -> None:
 
     slug, name = _resolve_target(cls, ref)
     with db_write() as tx:
-        rows = query_documents(tx, slug, name)
-        if not rows:
-            raise BlockNotFoundError(not_found_message(tx, slug, name))
-        if len(rows) > 1:
-            refs = ", ".join(sorted(f"{r.slug}/{r.name}" for r in rows))
-            raise BlockNotFoundError(f"block name {name!r} is ambiguous ({refs}): delete it as 'slug/name'")
-        row = rows[0]
+        row = one_document(tx, slug, name, "delete it as 'slug/name'")
         users = [] if force else referrers(tx, row.slug, row.name)
         if users:
             raise BlockInUseError(

@@ -13,7 +13,7 @@ from headwater.store._db import Record as Row
 from headwater.store._db import Tx
 from headwater.store.engine import db_read
 
-__all__ = ["DocumentInfo", "list_documents", "not_found_message", "query_documents", "read_document"]
+__all__ = ["DocumentInfo", "list_documents", "not_found_message", "one_document", "query_documents", "read_document"]
 
 _DOC = "SELECT * FROM block_documents"
 _SECRETS = "SELECT * FROM block_secrets WHERE document_id = :id"
@@ -61,6 +61,22 @@ def not_found_message(tx: Tx, slug: str | None, name: str) -> str:
     )
 
 
+def one_document(tx: Tx, slug: str | None, name: str, how: str) -> Row:
+    """The one document ``slug/name`` (or the only one called ``name``).
+
+    Raises:
+        BlockNotFoundError: None has that reference, or several share the name; the message
+            ends with ``how`` to name it then (e.g. "load it as 'slug/name'").
+    """
+    rows = query_documents(tx, slug, name)
+    if not rows:
+        raise BlockNotFoundError(not_found_message(tx, slug, name))
+    if len(rows) > 1:
+        refs = ", ".join(sorted(f"{r.slug}/{r.name}" for r in rows))
+        raise BlockNotFoundError(f"block name {name!r} is ambiguous ({refs}): {how}")
+    return rows[0]
+
+
 def _info(row: Row, secret_paths: list[str]) -> DocumentInfo:
     try:
         data = json.loads(row.data)
@@ -92,12 +108,6 @@ def read_document(ref: str) -> DocumentInfo:
     """One stored document's metadata (no secret values), by ``slug/name`` or unambiguous name."""
     slug, name = split_reference(ref)
     with db_read() as tx:
-        rows = query_documents(tx, slug, name)
-        if not rows:
-            raise BlockNotFoundError(not_found_message(tx, slug, name))
-        if len(rows) > 1:
-            refs = ", ".join(sorted(f"{r.slug}/{r.name}" for r in rows))
-            raise BlockNotFoundError(f"block name {name!r} is ambiguous ({refs}): use 'slug/name'")
-        row = rows[0]
+        row = one_document(tx, slug, name, "use 'slug/name'")
         paths = [s.path for s in tx.execute(_SECRETS, {"id": row.id})]
     return _info(row, sorted(paths))
