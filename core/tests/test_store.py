@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import pytest
@@ -61,3 +62,23 @@ def test_integrity_check_on_healthy_store():
 
     WarehouseCredentials(username="u", password="pw-123456").save("x")
     assert check_integrity() == []
+
+
+def test_a_name_two_block_types_share_is_ambiguous_until_given_its_type():
+    from headwater import Block
+    from headwater.errors import BlockNotFoundError
+    from headwater.store.documents import read_document
+
+    WarehouseCredentials(username="u", password="pw-one-123").save("shared")
+    Warehouse(host="h", credentials=WarehouseCredentials(username="v", password="pw-two-456")).save("shared")
+    both = "block name 'shared' is ambiguous (warehouse-credentials/shared, warehouse/shared)"
+    with pytest.raises(BlockNotFoundError, match=rf"{re.escape(both)}: load it as 'slug/name'"):
+        Block.load("shared")
+    with pytest.raises(BlockNotFoundError, match=rf"{re.escape(both)}: use 'slug/name'"):
+        read_document("shared")
+    with pytest.raises(BlockNotFoundError, match=rf"{re.escape(both)}: delete it as 'slug/name'"):
+        Block.delete("shared")
+    assert Block.load("warehouse/shared").host == "h"
+    assert read_document("warehouse-credentials/shared").secret_fields == ["password"]
+    with pytest.raises(BlockNotFoundError, match=r"no block named 'warehouse/absent'"):
+        Block.load("warehouse/absent")
