@@ -282,6 +282,30 @@ def _of(peer: dict[str, Any] | None, key: str) -> Stats | None:
     return Stats.of(value if isinstance(value, list) else [value])
 
 
+def _latency_rows(where: str, sched: list[float], adhoc: list[float], floor: list[float], floor_med: float,
+                  peer: dict[str, Any] | None) -> list[Row]:
+    """The three latency rows of ``where`` ("worker" or "serve"): scheduled time to first line
+    (p50, p99) and an ad-hoc run to its first line, with Prefect's figures of the same."""
+    peer_sched, peer_adhoc = _of(peer, f"{where}_sched"), _of(peer, f"{where}_adhoc")
+    return [
+        Row(f"scheduled time -> first line, {where}, p50", Stats.of(sched), peer=peer_sched, target=0.100),
+        Row(
+            f"scheduled time -> first line, {where}, p99",
+            Stats.of([_p99(sched)]),
+            peer=Stats.of([_p99(peer_sched.samples)]) if peer_sched else None,
+            target=0.500,
+        ),
+        Row(
+            f"ad-hoc deployment run -> first line, {where}",
+            Stats.of(adhoc),
+            floor=Stats.of(floor),
+            peer=peer_adhoc,
+            target=1.5 * floor_med,
+            note="target 1.5x floor",
+        ),
+    ]
+
+
 def main() -> None:
     args = harness.bench_args("Orchestration: deployments, scheduler, workers", repeat=1)
     quick = args.quick
@@ -290,48 +314,11 @@ def main() -> None:
     n = 200 if quick else 1000
     n_peer_queued = 10 if quick else 40  # Prefect's workers poll every 10 s: 1,000 runs would take hours
     peer = _peer(n_sched, n_adhoc, n_peer_queued) if harness.peer_enabled(args) else None
-    p_sched, p_serve = _of(peer, "worker_sched"), _of(peer, "serve_sched")
     rows = []
     sched, adhoc, floor_med, idle, floor = scheduled_latency(harness.fresh_dir(), n_sched)
-    rows.append(Row("scheduled time -> first line, worker, p50", Stats.of(sched), peer=p_sched, target=0.100))
-    rows.append(
-        Row(
-            "scheduled time -> first line, worker, p99",
-            Stats.of([_p99(sched)]),
-            peer=Stats.of([_p99(p_sched.samples)]) if p_sched else None,
-            target=0.500,
-        )
-    )
-    rows.append(
-        Row(
-            "ad-hoc deployment run -> first line, worker",
-            Stats.of(adhoc),
-            floor=Stats.of(floor),
-            peer=_of(peer, "worker_adhoc"),
-            target=1.5 * floor_med,
-            note="target 1.5x floor",
-        )
-    )
+    rows += _latency_rows("worker", sched, adhoc, floor, floor_med, peer)
     s_sched, s_adhoc = served_latency(harness.fresh_dir(), n_sched)
-    rows.append(Row("scheduled time -> first line, serve, p50", Stats.of(s_sched), peer=p_serve, target=0.100))
-    rows.append(
-        Row(
-            "scheduled time -> first line, serve, p99",
-            Stats.of([_p99(s_sched)]),
-            peer=Stats.of([_p99(p_serve.samples)]) if p_serve else None,
-            target=0.500,
-        )
-    )
-    rows.append(
-        Row(
-            "ad-hoc deployment run -> first line, serve",
-            Stats.of(s_adhoc),
-            floor=Stats.of(floor),
-            peer=_of(peer, "serve_adhoc"),
-            target=1.5 * floor_med,
-            note="target 1.5x floor",
-        )
-    )
+    rows += _latency_rows("serve", s_sched, s_adhoc, floor, floor_med, peer)
     hw_total, floor_total = queued(harness.fresh_dir(), n)
     p_queued = _of(peer, "queued_total")
     note = "target 1.3x floor"
